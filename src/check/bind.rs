@@ -1,0 +1,213 @@
+//! Binding: matching a command's words against its statement's signature. Positionals come first, in
+//! order; keyword arguments follow in any order, as flags do on a command line. The same binding runs
+//! in the checker (on the parsed words) and in the evaluator, so both agree on what each word means.
+
+use super::signatures::{OptKind, Sig};
+use super::types::Ty;
+use crate::diag::{Code, Diag, did_you_mean};
+use crate::syntax::ast::Word;
+use crate::syntax::source::{SourceMap, Span};
+
+/// Which argument of the signature a word fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Pos(u8),
+    Opt(u8),
+    Ns,
+    Rest,
+}
+
+/// A command matched to its signature: for each argument given, its slot and the index of its word.
+#[derive(Debug)]
+pub struct Bound {
+    pub sig: &'static Sig,
+    pub args: Vec<(Slot, u32)>,
+}
+
+impl Bound {
+    /// The type a slot's word must have, and what it is called in messages.
+    pub fn slot_type(&self, slot: Slot) -> Option<(Ty, &'static str)> {
+        match slot {
+            Slot::Pos(i) => self.sig.pos.get(i as usize).map(|p| (p.ty, p.name)),
+            Slot::Opt(i) => match self.sig.opts[i as usize].kind {
+                OptKind::Value(ty) => Some((ty, self.sig.opts[i as usize].what)),
+                _ => None,
+            },
+            Slot::Ns => Some((Ty::Ns, "namespace")),
+            Slot::Rest => None,
+        }
+    }
+}
+
+/// The text of a bare (unquoted, uninterpolated) word: only those can be keywords.
+pub fn bare<'m>(w: &Word, map: &'m SourceMap) -> Option<&'m str> {
+    w.bare_span().map(|s| map.text(s))
+}
+
+fn is_keyword(sig: &Sig, text: &str) -> bool {
+    (sig.ns && text == "in") || sig.keywords().any(|k| k == text)
+}
+
+/// Binds `words` (the whole command, leading words included) to `sig`. Every problem found is
+/// returned, not just the first.
+pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> Result<Bound, Vec<Diag>> {
+    let mut errors = Vec::new();
+    let mut args: Vec<(Slot, u32)> = Vec::new();
+    let mut i = sig.path.len();
+    let end = Span::new(stmt.end, stmt.end);
+
+    for (pi, param) in sig.pos.iter().enumerate() {
+        let Some(w) = words.get(i) else {
+            if !param.optional {
+                errors.push(missing(sig, &format!("`{}`", param.name.to_uppercase()), param.ty, end));
+            }
+            continue;
+        };
+        let text = bare(w, map);
+        if let Ty::Literal(lit) = param.ty {
+            if text == Some(lit) {
+                args.push((Slot::Pos(pi as u8), i as u32));
+                i += 1;
+            }
+            continue;
+        }
+        if text.is_some_and(|t| is_keyword(sig, t)) {
+            if !param.optional {
+                errors.push(
+                    missing(sig, &format!("`{}`", param.name.to_uppercase()), param.ty, w.span)
+                        .label(format!("expected {} before this", param.ty.describe())),
+                );
+            }
+            continue;
+        }
+        args.push((Slot::Pos(pi as u8), i as u32));
+        i += 1;
+    }
+
+    while i < words.len() {
+        let w = &words[i];
+        let text = bare(w, map);
+        if let Some(t) = text {
+            if sig.ns && t == "in" {
+                take_value(sig, words, i, Slot::Ns, "in", Ty::Ns, false, &mut args, &mut errors);
+                i += 2;
+                continue;
+            }
+            if let Some((oi, opt)) = sig.opt(t) {
+                match opt.kind {
+                    OptKind::Value(ty) => {
+                        take_value(sig, words, i, Slot::Opt(oi as u8), t, ty, opt.repeat, &mut args, &mut errors);
+                        i += 2;
+                        continue;
+                    }
+                    OptKind::Switch => {
+                        if args.iter().any(|(s, _)| *s == Slot::Opt(oi as u8)) {
+                            errors.push(duplicate(t, w.span));
+                        }
+                        args.push((Slot::Opt(oi as u8), i as u32));
+                        i += 1;
+                        continue;
+                    }
+                    OptKind::OneOf(_) => {}
+                }
+            }
+            let chosen = sig.opts.iter().enumerate().find(|(_, o)| matches!(o.kind, OptKind::OneOf(ws) if ws.contains(&t)));
+            if let Some((oi, opt)) = chosen {
+                if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == Slot::Opt(oi as u8)) {
+                    errors.push(
+                        Diag::new(Code::DuplicateArgument, w.span, format!("a second {} `{t}`", opt.what))
+                            .label("given twice")
+                            .related(words[prev as usize].span, "first given here"),
+                    );
+                }
+                args.push((Slot::Opt(oi as u8), i as u32));
+                i += 1;
+                continue;
+            }
+        }
+        if sig.rest {
+            args.push((Slot::Rest, i as u32));
+            i += 1;
+            continue;
+        }
+        errors.push(unexpected(sig, w, text));
+        i += 1;
+    }
+
+    for (oi, opt) in sig.opts.iter().enumerate() {
+        if opt.required && !args.iter().any(|(s, _)| *s == Slot::Opt(oi as u8)) {
+            let ty = match opt.kind {
+                OptKind::Value(ty) => ty,
+                _ => Ty::Text,
+            };
+            errors.push(missing(sig, &format!("`{} {}`", opt.key, opt.key.to_uppercase()), ty, end));
+        }
+    }
+    for &(a, b) in sig.conflicts {
+        let at = |k: &str| {
+            sig.opt(k).and_then(|(oi, _)| args.iter().find(|(s, _)| *s == Slot::Opt(oi as u8)))
+        };
+        if let (Some(_), Some(&(_, wb))) = (at(a), at(b)) {
+            errors.push(
+                Diag::new(Code::ConflictingArguments, words[wb as usize].span, format!("`{a}` and `{b}` cannot be given together"))
+                    .label("conflicts with an earlier argument"),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(Bound { sig, args })
+    } else {
+        Err(errors)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn take_value(
+    sig: &Sig,
+    words: &[Word],
+    i: usize,
+    slot: Slot,
+    key: &str,
+    ty: Ty,
+    repeat: bool,
+    args: &mut Vec<(Slot, u32)>,
+    errors: &mut Vec<Diag>,
+) {
+    let kw = &words[i];
+    if !repeat {
+        if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
+            errors.push(duplicate(key, kw.span).related(words[prev as usize - 1].span, "first given here"));
+        }
+    }
+    match words.get(i + 1) {
+        Some(_) => args.push((slot, (i + 1) as u32)),
+        None => errors.push(
+            Diag::new(Code::MissingArgument, kw.span, format!("`{key}` needs a value: {}", ty.describe()))
+                .label("nothing follows")
+                .help(format!("usage: {}", sig.usage())),
+        ),
+    }
+}
+
+fn missing(sig: &Sig, what: &str, ty: Ty, at: Span) -> Diag {
+    Diag::new(Code::MissingArgument, at, format!("`{}` needs {what}: {}", sig.path.join(" "), ty.describe()))
+        .label("missing here")
+        .help(format!("usage: {}", sig.usage()))
+}
+
+fn duplicate(key: &str, at: Span) -> Diag {
+    Diag::new(Code::DuplicateArgument, at, format!("`{key}` is given twice")).label("given again here")
+}
+
+fn unexpected(sig: &Sig, w: &Word, text: Option<&str>) -> Diag {
+    let shown = text.map_or_else(|| "this word".to_string(), |t| format!("`{t}`"));
+    let mut help = text.and_then(|t| did_you_mean(t, sig.keywords()));
+    let usage = format!("usage: {}", sig.usage());
+    help = Some(match help {
+        Some(h) => format!("{h} {usage}"),
+        None => usage,
+    });
+    Diag::new(Code::UnexpectedArgument, w.span, format!("`{}` does not take {shown}", sig.path.join(" ")))
+        .label("unexpected argument")
+        .help_opt(help)
+}

@@ -1,0 +1,438 @@
+//! The check pass: the whole program is examined before anything runs. Unknown statements, arity,
+//! argument types of literal words, unknown variables and procedures, duplicate procedures, endless
+//! recursion and `source` problems are all collected, so one run reports every mistake of a file.
+//!
+//! Procedures are hoisted for calls made inside procedure bodies (a body is checked once the whole
+//! program is known), but a call at the top level must come after the `fn`, as in a shell.
+
+pub mod bind;
+pub mod signatures;
+pub mod types;
+
+use crate::diag::{Code, Diag, did_you_mean};
+use crate::loader::Loader;
+use crate::syntax::ast::*;
+use crate::syntax::source::SourceMap;
+use bind::{Slot, bind};
+use signatures::{Id, lookup, statement_words, subcommands};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use types::Ty;
+
+pub const EXISTS_KINDS: &[&str] = &["link", "netns", "addr", "route"];
+
+/// What the check pass learns that the evaluator needs: every procedure of the program.
+pub type Procs = HashMap<String, Rc<FnDef>>;
+
+pub struct Checker {
+    pub procs: Procs,
+    globals: HashSet<String>,
+    /// Names bound by enclosing `for` loops and procedure parameters.
+    scopes: Vec<HashSet<String>>,
+    bodies: Vec<Rc<FnDef>>,
+    /// Commands that named no statement and no procedure known at that point.
+    unknown: Vec<(String, Span)>,
+    argc: usize,
+    in_body: bool,
+    pub errors: Vec<Diag>,
+}
+
+impl Checker {
+    /// `argc`: how many script arguments (`$1`...) the run has.
+    pub fn new(argc: usize) -> Checker {
+        Checker {
+            procs: Procs::new(),
+            globals: HashSet::new(),
+            scopes: Vec::new(),
+            bodies: Vec::new(),
+            unknown: Vec::new(),
+            argc,
+            in_body: false,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Checks one top-level statement.
+    pub fn stmt(&mut self, s: &Stmt, map: &mut SourceMap, loader: &mut Loader) {
+        match &s.kind {
+            StmtKind::Command(words) => self.command(words, s.span, map, loader),
+            StmtKind::Let { name, value } => {
+                match value {
+                    LetValue::Word(w) => self.word(w, map),
+                    LetValue::Exec(words) => {
+                        if let Some(sig) = lookup("exec", None) {
+                            self.bound(sig, words, s.span, map);
+                        }
+                    }
+                }
+                self.define(map.text(*name).to_string());
+            }
+            StmtKind::For { var, items, body } => {
+                items.iter().for_each(|w| self.word(w, map));
+                self.scopes.push(HashSet::from([map.text(*var).to_string()]));
+                self.block(body, map, loader);
+                self.scopes.pop();
+            }
+            StmtKind::If { cond, then, otherwise } => {
+                self.cond(cond, map);
+                self.block(then, map, loader);
+                if let Some(b) = otherwise {
+                    self.block(b, map, loader);
+                }
+            }
+            StmtKind::Fn(def) => self.define_fn(def, s.span, map),
+            StmtKind::In { ns, body } => {
+                self.typed(ns, Ty::Ns, "namespace", map);
+                self.block(body, map, loader);
+            }
+            StmtKind::Transaction(body) => self.block(body, map, loader),
+            StmtKind::Expect(cond) => self.cond(cond, map),
+        }
+    }
+
+    fn block(&mut self, body: &Block, map: &mut SourceMap, loader: &mut Loader) {
+        for s in body.iter() {
+            if let StmtKind::Fn(def) = &s.kind {
+                self.errors.push(
+                    Diag::new(Code::Syntax, def.name, "procedures are defined at the top level of a script")
+                        .label("inside a block")
+                        .help("move this `fn` out of the block"),
+                );
+                continue;
+            }
+            self.stmt(s, map, loader);
+        }
+    }
+
+    fn define(&mut self, name: String) {
+        if self.in_body {
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.insert(name);
+                return;
+            }
+        }
+        self.globals.insert(name);
+    }
+
+    fn define_fn(&mut self, def: &Rc<FnDef>, span: Span, map: &SourceMap) {
+        let name = map.text(def.name).to_string();
+        if let Some(first) = self.procs.get(&name) {
+            self.errors.push(
+                Diag::new(Code::DuplicateProcedure, def.name, format!("procedure `{name}` is defined twice"))
+                    .label("defined again here")
+                    .related(first.name, "first defined here")
+                    .help("rename one of them"),
+            );
+            return;
+        }
+        let mut seen = HashSet::new();
+        for p in def.params.iter() {
+            if !seen.insert(map.text(*p)) {
+                self.errors.push(Diag::new(Code::DuplicateArgument, *p, "this parameter name is used twice").label("again here"));
+            }
+        }
+        let _ = span;
+        self.procs.insert(name, def.clone());
+        self.bodies.push(def.clone());
+    }
+
+    fn command(&mut self, words: &[Word], span: Span, map: &mut SourceMap, loader: &mut Loader) {
+        let Some(first) = words.first() else { return };
+        let Some(name) = bind::bare(first, map).map(str::to_string) else {
+            self.errors.push(
+                Diag::new(Code::UnknownStatement, first.span, "a statement starts with its name, not a string or a variable")
+                    .label("expected a statement name")
+                    .help("to print text, write `echo \"...\"`"),
+            );
+            words.iter().for_each(|w| self.word(w, map));
+            return;
+        };
+        if let Some(def) = self.procs.get(&name).cloned() {
+            self.call(&def, &name, words, map);
+            return;
+        }
+        if name == "in" {
+            self.errors.push(
+                Diag::new(Code::BlockRequired, span, "`in NS` on its own needs a block")
+                    .label("no block follows")
+                    .help("write `in NS { ... }`, or put `in NS` after a statement"),
+            );
+            return;
+        }
+        let second = words.get(1).and_then(|w| bind::bare(w, map));
+        match lookup(&name, second) {
+            Some(sig) => {
+                if let Some(b) = self.bound(sig, words, span, map) {
+                    if sig.id == Id::Source {
+                        self.source(words, &b, map, loader);
+                    }
+                }
+            }
+            None => {
+                let subs = subcommands(&name);
+                if !subs.is_empty() {
+                    let (at, typed) = match words.get(1) {
+                        Some(w) => (w.span, bind::bare(w, map).unwrap_or("").to_string()),
+                        None => (first.span, String::new()),
+                    };
+                    let help = match did_you_mean(&typed, subs.iter().copied()) {
+                        Some(d) => format!("{d} `{name}` takes one of: {}", subs.join(", ")),
+                        None => format!("`{name}` takes one of: {}", subs.join(", ")),
+                    };
+                    let what = if typed.is_empty() { "needs a subcommand".to_string() } else { format!("has no subcommand `{typed}`") };
+                    self.errors.push(
+                        Diag::new(Code::UnknownSubcommand, at, format!("`{name}` {what}"))
+                            .label("unknown subcommand")
+                            .help(help),
+                    );
+                } else {
+                    self.unknown.push((name, first.span));
+                }
+                words.iter().skip(1).for_each(|w| self.word(w, map));
+            }
+        }
+    }
+
+    /// Binds a command to its signature and checks the types of its literal words.
+    fn bound(&mut self, sig: &'static signatures::Sig, words: &[Word], span: Span, map: &SourceMap) -> Option<bind::Bound> {
+        for w in words.iter() {
+            self.word(w, map);
+        }
+        match bind(sig, words, span, map) {
+            Ok(b) => {
+                for &(slot, wi) in &b.args {
+                    let w = &words[wi as usize];
+                    if let WordKind::List(_) = w.kind {
+                        if slot != Slot::Rest {
+                            self.errors.push(
+                                Diag::new(Code::ListNotAllowed, w.span, "a list cannot stand here")
+                                    .label("one value is expected")
+                                    .help("to repeat a statement for each item, use `for x in [...] { ... }`"),
+                            );
+                        }
+                        continue;
+                    }
+                    if let (Some((ty, what)), Some(text)) = (b.slot_type(slot), w.literal_span()) {
+                        if let Err(e) = ty.parse(map.text(text), what) {
+                            self.errors.push(
+                                Diag::new(e.code, w.span, e.message)
+                                    .label(format!("expected {}", ty.describe()))
+                                    .help_opt(e.help),
+                            );
+                        }
+                    }
+                }
+                Some(b)
+            }
+            Err(errs) => {
+                self.errors.extend(errs);
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, def: &FnDef, name: &str, words: &[Word], map: &SourceMap) {
+        let args = &words[1..];
+        let with_ns = args.len() == def.params.len() + 2
+            && args.get(args.len() - 2).and_then(|w| bind::bare(w, map)) == Some("in");
+        if args.len() != def.params.len() && !with_ns {
+            let params: Vec<&str> = def.params.iter().map(|p| map.text(*p)).collect();
+            let at = args.get(def.params.len()).map_or(words[0].span, |w| w.span);
+            self.errors.push(
+                Diag::new(
+                    Code::WrongArity,
+                    at,
+                    format!("procedure `{name}` takes {} argument{}, {} given", params.len(), if params.len() == 1 { "" } else { "s" }, args.len()),
+                )
+                .label(if args.len() > params.len() { "extra argument" } else { "arguments end here" })
+                .related(def.name, "defined here")
+                .help(format!("call it as: {name} {}", params.iter().map(|p| p.to_uppercase()).collect::<Vec<_>>().join(" "))),
+            );
+        }
+        args.iter().for_each(|w| self.word(w, map));
+    }
+
+    fn source(&mut self, words: &[Word], b: &bind::Bound, map: &mut SourceMap, loader: &mut Loader) {
+        let Some(&(_, wi)) = b.args.first() else { return };
+        let w = &words[wi as usize];
+        let Some(path) = w.literal_span().map(|s| map.text(s).to_string()) else {
+            return; // an interpolated path is loaded (and checked) when the script runs
+        };
+        match loader.enter_source(&path, w.span, map) {
+            Ok((text, base)) => {
+                let mut stmts = Vec::new();
+                crate::syntax::parser::parse_file(&text, base, |r| {
+                    match r {
+                        Ok(s) => stmts.push(s),
+                        Err(d) => self.errors.push(d),
+                    }
+                    std::ops::ControlFlow::Continue(())
+                });
+                for s in &stmts {
+                    self.stmt(s, map, loader);
+                }
+                loader.leave_source();
+            }
+            Err(d) => self.errors.push(d),
+        }
+    }
+
+    fn cond(&mut self, c: &Cond, map: &SourceMap) {
+        match c {
+            Cond::Or(a, b) | Cond::And(a, b) => {
+                self.cond(a, map);
+                self.cond(b, map);
+            }
+            Cond::Not(c) => self.cond(c, map),
+            Cond::Exists { kind, target, ns, .. } => {
+                self.typed(kind, Ty::Choice(EXISTS_KINDS), "kind of object", map);
+                self.word(target, map);
+                if let Some(ns) = ns {
+                    self.typed(ns, Ty::Ns, "namespace", map);
+                }
+            }
+            Cond::Compare { lhs, rhs, .. } => {
+                self.word(lhs, map);
+                self.word(rhs, map);
+            }
+            Cond::Truthy(w) => self.word(w, map),
+        }
+    }
+
+    fn typed(&mut self, w: &Word, ty: Ty, what: &str, map: &SourceMap) {
+        self.word(w, map);
+        if let Some(text) = w.literal_span() {
+            if let Err(e) = ty.parse(map.text(text), what) {
+                self.errors.push(Diag::new(e.code, w.span, e.message).label(format!("expected {}", ty.describe())).help_opt(e.help));
+            }
+        }
+    }
+
+    /// Checks that every variable a word refers to is known.
+    fn word(&mut self, w: &Word, map: &SourceMap) {
+        match &w.kind {
+            WordKind::Plain { .. } => {}
+            WordKind::List(items) => items.iter().for_each(|i| self.word(i, map)),
+            WordKind::Parts { parts, .. } => {
+                for p in parts.iter() {
+                    if let Part::Var(span) = p {
+                        let name = var_name(map.text(*span));
+                        if !self.known(name) {
+                            let help = self.unknown_var_help(name);
+                            self.errors.push(
+                                Diag::new(Code::UnknownVariable, *span, format!("unknown variable `{name}`"))
+                                    .label("not defined")
+                                    .help(help),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn known(&self, name: &str) -> bool {
+        if name == "@" || name == "#" {
+            return true;
+        }
+        if let Ok(n) = name.parse::<usize>() {
+            return n <= self.argc;
+        }
+        self.scopes.iter().any(|s| s.contains(name)) || self.globals.contains(name) || std::env::var_os(name).is_some()
+    }
+
+    fn unknown_var_help(&self, name: &str) -> String {
+        if let Ok(n) = name.parse::<usize>() {
+            return format!("the script was given {} argument{}; `${n}` needs at least {n}", self.argc, if self.argc == 1 { "" } else { "s" });
+        }
+        let names = self.scopes.iter().flatten().chain(self.globals.iter()).map(String::as_str);
+        did_you_mean(name, names).unwrap_or_else(|| format!("define it first: `let {name} = ...`"))
+    }
+
+    /// Ends the check: procedure bodies (now that every procedure is known), endless recursion, and
+    /// statements that named nothing. Returns every diagnostic, in source order.
+    pub fn finish(&mut self, map: &mut SourceMap, loader: &mut Loader) -> Vec<Diag> {
+        let bodies = std::mem::take(&mut self.bodies);
+        for def in &bodies {
+            self.in_body = true;
+            self.scopes.push(def.params.iter().map(|p| map.text(*p).to_string()).collect());
+            self.block(&def.body, map, loader);
+            self.scopes.pop();
+            self.in_body = false;
+        }
+        self.recursion(&bodies, map);
+        for (name, span) in std::mem::take(&mut self.unknown) {
+            let d = match self.procs.get(&name) {
+                Some(def) => Diag::new(Code::UnknownStatement, span, format!("procedure `{name}` is called before it is defined"))
+                    .label("called here")
+                    .related(def.name, "defined later, here")
+                    .help("define a procedure before the statements that call it"),
+                None => {
+                    let words = statement_words();
+                    let procs: Vec<&str> = self.procs.keys().map(String::as_str).collect();
+                    let help = did_you_mean(&name, words.iter().copied().chain(procs.iter().copied()))
+                        .unwrap_or_else(|| "`help` lists the statements".to_string());
+                    Diag::new(Code::UnknownStatement, span, format!("unknown statement `{name}`"))
+                        .label("not a statement or procedure")
+                        .help(help)
+                }
+            };
+            self.errors.push(d);
+        }
+        let mut errors = std::mem::take(&mut self.errors);
+        errors.sort_by_key(|d| (d.span.start, d.span.end));
+        errors
+    }
+
+    /// A procedure that calls itself on every path (directly or through others) never ends.
+    fn recursion(&mut self, bodies: &[Rc<FnDef>], map: &SourceMap) {
+        let mut calls: HashMap<String, Vec<(String, Span)>> = HashMap::new();
+        for def in bodies {
+            let mut out = Vec::new();
+            self.unconditional_calls(&def.body, map, &mut out);
+            calls.insert(map.text(def.name).to_string(), out);
+        }
+        let mut reported = HashSet::new();
+        for def in bodies {
+            let start = map.text(def.name).to_string();
+            // depth-first search for a path of unconditional calls back to `start`
+            let mut stack: Vec<(String, Vec<String>, Span)> = vec![(start.clone(), vec![], def.name)];
+            let mut seen = HashSet::new();
+            while let Some((at, path, _)) = stack.pop() {
+                for (callee, span) in calls.get(&at).into_iter().flatten() {
+                    if *callee == start {
+                        if reported.insert(start.clone()) {
+                            let through = if path.is_empty() { String::new() } else { format!(" (through {})", path.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")) };
+                            self.errors.push(
+                                Diag::new(Code::EndlessRecursion, *span, format!("procedure `{start}` always calls itself{through}: it never ends"))
+                                    .label("called on every path")
+                                    .related(def.name, "procedure defined here")
+                                    .help("put the recursive call under an `if` whose condition ends the recursion"),
+                            );
+                        }
+                    } else if seen.insert(callee.clone()) {
+                        let mut p = path.clone();
+                        p.push(callee.clone());
+                        stack.push((callee.clone(), p, *span));
+                    }
+                }
+            }
+        }
+    }
+
+    fn unconditional_calls(&self, body: &Block, map: &SourceMap, out: &mut Vec<(String, Span)>) {
+        for s in body.iter() {
+            match &s.kind {
+                StmtKind::Command(words) => {
+                    if let Some(name) = words.first().and_then(|w| bind::bare(w, map)) {
+                        if self.procs.contains_key(name) {
+                            out.push((name.to_string(), words[0].span));
+                        }
+                    }
+                }
+                StmtKind::In { body, .. } | StmtKind::Transaction(body) => self.unconditional_calls(body, map, out),
+                _ => {}
+            }
+        }
+    }
+}

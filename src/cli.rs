@@ -1,0 +1,175 @@
+//! The command line: `netsh FILE [ARGS]`, `netsh -c '...'`, `netsh -` (stdin), bare `netsh` (REPL).
+
+use crate::diag::Diag;
+use crate::interp::world::{DryRun, World};
+use crate::loader::decode;
+use crate::session::Session;
+use clap::Parser;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+const EXAMPLES: &str = "\
+Examples:
+  netsh --sandbox examples/ch09-macvlan-bridge.netsh   run a lab in a private network namespace
+  netsh --dry-run examples/ch08-flannel-vxlan.netsh    print the equivalent ip/etcdctl commands
+  netsh -c 'netns add ns1; veth v1 peer v2 peer-in ns1' --dry-run
+  netsh lab.netsh docker1 10.10.10.101/24              script arguments are $1, $2, $@
+  netsh                                                interactive shell (`help` lists statements)
+
+A script may start with `#!/usr/bin/env netsh` and run as a program.
+Exit status: 0 success, 1 a statement failed at run time (or an `expect` failed),
+2 the script does not parse or check (then nothing was applied).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "netsh",
+    version,
+    about = "A scriptable network shell: namespaces, links, addresses, routes, flannel overlays and Docker-style networks in a small language",
+    after_help = EXAMPLES,
+    trailing_var_arg = true
+)]
+pub struct Cli {
+    /// Run these statements instead of a file (`;` or newlines separate them)
+    #[arg(short = 'c', value_name = "STATEMENTS")]
+    pub command: Option<String>,
+    /// Print what would be done, as the equivalent ip/bridge/sysctl/etcdctl commands; touch nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Only parse and check the script; run nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Run in a fresh, private network and mount namespace: nothing outside is touched, and
+    /// everything made is gone when netsh exits
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Machine-readable output (show, ping, expect, and diagnostics)
+    #[arg(long)]
+    pub json: bool,
+    /// Keep what a failing script did instead of undoing it
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Fail on what already exists, as ip(8) does
+    #[arg(long)]
+    pub strict: bool,
+    /// The script to run (`-` reads standard input); without one, netsh starts its interactive shell
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Arguments for the script: $1, $2, ... and $@
+    #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    run(cli)
+}
+
+/// Where the script text comes from, and the script's arguments.
+fn input(cli: &Cli) -> Result<Option<(String, PathBuf, Vec<u8>, Vec<String>)>, String> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if let Some(cmd) = &cli.command {
+        let args = cli.file.iter().chain(&cli.args).cloned().collect();
+        return Ok(Some(("-c".into(), cwd, cmd.clone().into_bytes(), args)));
+    }
+    let read_stdin = || {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map(|_| buf).map_err(|e| format!("cannot read standard input: {e}"))
+    };
+    match cli.file.as_deref() {
+        Some("-") => Ok(Some(("<stdin>".into(), cwd, read_stdin()?, cli.args.clone()))),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            let dir = Path::new(path).parent().map(Path::to_path_buf).filter(|d| !d.as_os_str().is_empty()).unwrap_or(cwd);
+            Ok(Some((path.to_string(), dir, bytes, cli.args.clone())))
+        }
+        None if !std::io::stdin().is_terminal() => Ok(Some(("<stdin>".into(), cwd, read_stdin()?, Vec::new()))),
+        None => Ok(None),
+    }
+}
+
+fn run(cli: Cli) -> i32 {
+    let (name, dir, bytes, args) = match input(&cli) {
+        Ok(Some(i)) => i,
+        Ok(None) => return crate::repl::run(&cli),
+        Err(e) => {
+            eprintln!("netsh: {e}");
+            return 2;
+        }
+    };
+    let text = match decode(bytes) {
+        Ok(t) => t,
+        Err(offset) => {
+            eprintln!("netsh: {name} is not UTF-8 text (invalid byte at offset {offset}); nothing was run");
+            return 2;
+        }
+    };
+    let mut session = Session::new(args);
+    if name != "-c" && name != "<stdin>" {
+        session.loader.set_main(Path::new(&name));
+    }
+    let file = match session.add(&name, &dir, text) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("netsh: {e}");
+            return 2;
+        }
+    };
+    let errors = session.check(file);
+    if !errors.is_empty() {
+        report(&errors, &session, cli.json);
+        eprintln!("netsh: {} error{} found; nothing was run", errors.len(), if errors.len() == 1 { "" } else { "s" });
+        return 2;
+    }
+    if cli.check {
+        return 0;
+    }
+    let stdout = std::io::stdout();
+    let mut world: Box<dyn World> = if cli.dry_run {
+        Box::new(DryRun::new(std::io::BufWriter::new(stdout.lock())))
+    } else {
+        match crate::runtime::world(&cli) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("netsh: {e}");
+                return 1;
+            }
+        }
+    };
+    let result = session.run(file, world.as_mut());
+    drop(world);
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(()) => 0,
+        Err(d) => {
+            report(std::slice::from_ref(&d), &session, cli.json);
+            1
+        }
+    }
+}
+
+/// Prints diagnostics: miette's graphical report, or one JSON object per line with --json.
+pub fn report(errors: &[Diag], session: &Session, json: bool) {
+    let mut err = std::io::stderr().lock();
+    for d in errors {
+        if json {
+            let loc = session.map.locate(d.span);
+            let v = serde_json::json!({
+                "code": d.code.as_str(),
+                "message": d.message,
+                "location": loc,
+                "span": { "start": d.span.start - session.map.file_of(d.span).base, "end": d.span.end - session.map.file_of(d.span).base },
+                "label": d.label,
+                "help": d.help,
+            });
+            let _ = writeln!(err, "{v}");
+        } else {
+            let _ = writeln!(err, "{:?}", miette::Report::new(d.render(&session.map)));
+        }
+    }
+}

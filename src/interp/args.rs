@@ -1,0 +1,80 @@
+//! A statement's arguments after expansion and typing, looked up by the names the signature gives them.
+
+use crate::check::bind::Slot;
+use crate::check::signatures::Sig;
+use crate::check::types::Val;
+use crate::interp::value::Value;
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+pub struct Args {
+    pub sig: &'static Sig,
+    /// Typed arguments in the order they were written: (name, value).
+    pub vals: Vec<(&'static str, Val)>,
+    /// Further words, for statements that take them (echo, exec, help).
+    pub rest: Vec<Value>,
+    /// The trailing `in NS`, if given.
+    pub ns: Option<String>,
+}
+
+impl Args {
+    pub fn key(sig: &'static Sig, slot: Slot) -> &'static str {
+        match slot {
+            Slot::Pos(i) => sig.pos[i as usize].name,
+            Slot::Opt(i) => sig.opts[i as usize].key,
+            Slot::Ns => "in",
+            Slot::Rest => "...",
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Val> {
+        self.vals.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Val> + 'a {
+        self.vals.iter().filter(move |(k, _)| *k == key).map(|(_, v)| v)
+    }
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).map(Val::text)
+    }
+    /// A required argument: the binder has made sure it is there.
+    pub fn must(&self, key: &str) -> String {
+        self.text(key).unwrap_or_default()
+    }
+    pub fn flag(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+    pub fn int(&self, key: &str) -> Option<u64> {
+        match self.get(key) {
+            Some(Val::Int(n)) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn float(&self, key: &str) -> Option<f64> {
+        match self.get(key) {
+            Some(Val::Float(f)) => Some(*f),
+            Some(Val::Int(n)) => Some(*n as f64),
+            _ => None,
+        }
+    }
+    pub fn ip(&self, key: &str) -> Option<IpAddr> {
+        match self.get(key) {
+            Some(Val::Ip(a)) => Some(*a),
+            _ => None,
+        }
+    }
+    pub fn net(&self, key: &str) -> Option<IpNet> {
+        match self.get(key) {
+            Some(Val::Net(n)) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn mac(&self, key: &str) -> Option<[u8; 6]> {
+        match self.get(key) {
+            Some(Val::Mac(m)) => Some(*m),
+            _ => None,
+        }
+    }
+    pub fn rest_words(&self) -> Vec<String> {
+        self.rest.iter().map(Value::flat).collect()
+    }
+}

@@ -1,0 +1,84 @@
+//! Checks and output: ping, expect, exec, show, echo, wait, dump.
+
+use super::Ctx;
+use crate::check::signatures::Id;
+use crate::interp::args::Args;
+use crate::interp::world::RunError;
+use crate::ops::{Check, Op};
+
+/// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
+pub const EXPECT_TIMEOUT: f64 = 3.0;
+
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+    let from = a.text("from").or_else(|| cx.ns.clone());
+    let target = a.text("target").unwrap_or_default();
+    let timeout = a.float("timeout").unwrap_or(EXPECT_TIMEOUT);
+    let expect = |check| Op::Expect { from: from.clone(), target: target.clone(), src: a.ip("src"), timeout, check };
+    Ok(match id {
+        Id::Ping => vec![Op::Ping {
+            from: from.clone(),
+            target: target.clone(),
+            src: a.ip("src"),
+            count: a.int("count").unwrap_or(3) as u32,
+            timeout: a.float("timeout").unwrap_or(1.0),
+        }],
+        Id::ExpectReach => vec![expect(Check::Reach)],
+        Id::ExpectNoReach => vec![expect(Check::NoReach)],
+        Id::ExpectHttp => vec![expect(Check::Http { url: a.must("url"), contains: a.must("contains") })],
+        Id::Exec => {
+            let argv = argv(a.rest_words());
+            if argv.is_empty() {
+                return Err(RunError::new("`exec` needs a program to run").help("write `exec \"ip -6 neigh show\" in net1`"));
+            }
+            vec![Op::Exec { ns: cx.ns.clone(), argv }]
+        }
+        Id::Show => vec![Op::Show { ns: cx.ns.clone(), what: a.must("what"), json: a.flag("json") }],
+        Id::Echo => vec![Op::Echo(a.rest_words().join(" "))],
+        Id::Wait => vec![Op::Wait],
+        Id::Dump => vec![Op::Dump { ns: cx.ns.clone() }],
+        _ => unreachable!("not a check statement: {id:?}"),
+    })
+}
+
+/// The program and its arguments: one word holding a whole command line is split at spaces (with
+/// single and double quotes grouping), as `exec "ip -6 neigh show"` means.
+pub fn argv(words: Vec<String>) -> Vec<String> {
+    if words.len() != 1 {
+        return words;
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in words[0].chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if !cur.is_empty() || any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() || any {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_command_line_splits_like_a_shell() {
+        assert_eq!(super::argv(vec!["ip -6 neigh show".into()]), ["ip", "-6", "neigh", "show"]);
+        assert_eq!(super::argv(vec!["sh -c 'echo a b'".into()]), ["sh", "-c", "echo a b"]);
+        assert_eq!(super::argv(vec!["a".into(), "b c".into()]), ["a", "b c"]);
+    }
+}

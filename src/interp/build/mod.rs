@@ -1,0 +1,53 @@
+//! From a typed statement to the Ops that carry it out, one file per family of statements.
+
+pub mod checks;
+pub mod flannel;
+mod lab;
+mod links;
+mod net;
+
+use crate::check::signatures::Id;
+use crate::interp::args::Args;
+use crate::interp::world::RunError;
+use crate::ops::{Ns, Op};
+use std::collections::HashMap;
+
+/// Names netsh picks when a script does not (`macvlan1`, `macvlan2`, ...), numbered per run.
+#[derive(Default)]
+pub struct Names {
+    counters: HashMap<&'static str, u32>,
+}
+
+impl Names {
+    pub fn next(&mut self, stem: &'static str) -> String {
+        let n = self.counters.entry(stem).or_insert(0);
+        *n += 1;
+        format!("{stem}{n}")
+    }
+}
+
+/// What building Ops needs besides the arguments.
+pub struct Ctx<'a> {
+    /// Where the statement acts: its `in NS`, else the enclosing `in NS { }` block's namespace.
+    pub ns: Ns,
+    /// The enclosing block's namespace, ignoring the statement's own `in` (where a parent link lives).
+    pub outer: Ns,
+    pub names: &'a mut Names,
+    /// The store's key prefix (`/coreos.com/network` unless `store etcd ... prefix P`).
+    pub prefix: &'a mut String,
+}
+
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+    use Id::*;
+    match id {
+        NetnsAdd | NetnsDel | NetnsList | Veth | Bridge | Dummy | Tun | Macvlan | Ipvlan | Vlan | Vxlan | LinkSet
+        | LinkDel => links::ops(id, a, cx),
+        AddrAdd | AddrDel | RouteAdd | RouteReplace | RouteDel | NeighAdd | NeighDel | FdbAdd | FdbAppend | FdbDel
+        | Sysctl | Forwarding | ProxyNdp => net::ops(id, a, cx),
+        Switch | Host | Router | Container | ServeHttp | DockerBridge => lab::ops(id, a, cx),
+        Ping | ExpectReach | ExpectNoReach | ExpectHttp | Exec | Show | Echo | Wait | Dump => checks::ops(id, a, cx),
+        StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts | NetworkCreate
+        | NetworkRm => flannel::ops(id, a, cx),
+        Help | Source => Ok(Vec::new()),
+    }
+}

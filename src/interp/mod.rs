@@ -1,0 +1,395 @@
+//! The evaluator: walks checked statements, keeps variables, runs loops, conditions and procedures,
+//! and turns each built-in statement into Ops that the world applies (or a dry run prints).
+
+pub mod args;
+pub mod build;
+pub mod value;
+pub mod world;
+
+use crate::check::bind::{self, Slot};
+use crate::check::signatures::{Id, lookup};
+use crate::check::{EXISTS_KINDS, Procs};
+use crate::diag::{Code, Diag};
+use crate::loader::Loader;
+use crate::syntax::ast::*;
+use crate::syntax::source::SourceMap;
+use args::Args;
+use build::{Ctx, Names};
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use value::{Frame, Value};
+use world::{RunError, World};
+
+/// How deep procedure calls may nest before the run stops (the check pass rejects recursion that
+/// never ends; this catches recursion whose end is too far away).
+pub const MAX_DEPTH: usize = 200;
+
+/// What a statement needs from its surroundings.
+pub struct Env<'a> {
+    pub map: &'a mut SourceMap,
+    pub loader: &'a mut Loader,
+    pub world: &'a mut dyn World,
+}
+
+pub struct Interp {
+    pub procs: Procs,
+    /// Procedures defined so far at the top level: a call there must follow its `fn`.
+    defined: HashSet<String>,
+    globals: Frame,
+    calls: Vec<Frame>,
+    /// The `in NS { }` blocks around the statement being run, innermost last.
+    contexts: Vec<Option<String>>,
+    args: Vec<String>,
+    names: Names,
+    prefix: String,
+    /// Statements that changed something, for the summary.
+    pub changes: usize,
+}
+
+type Res<T = ()> = Result<T, Diag>;
+
+fn fail(span: Span, e: RunError) -> Diag {
+    Diag::new(e.code, span, e.message).label("this statement failed").help_opt(e.help)
+}
+
+impl Interp {
+    pub fn new(args: Vec<String>) -> Interp {
+        Interp {
+            procs: Procs::new(),
+            defined: HashSet::new(),
+            globals: Frame::default(),
+            calls: Vec::new(),
+            contexts: Vec::new(),
+            args,
+            names: Names::default(),
+            prefix: build::flannel::DEFAULT_PREFIX.to_string(),
+            changes: 0,
+        }
+    }
+
+    /// The namespace statements act in when they name none.
+    pub fn context(&self) -> Option<&str> {
+        self.contexts.iter().rev().flatten().next().map(String::as_str)
+    }
+
+    /// Runs one top-level statement.
+    pub fn run(&mut self, s: &Stmt, env: &mut Env) -> Res {
+        match &s.kind {
+            StmtKind::Command(words) => self.command(words, s.span, env),
+            StmtKind::Let { name, value } => {
+                let v = match value {
+                    LetValue::Word(w) => self.expand(w, env.map)?,
+                    LetValue::Exec(words) => Value::Str(self.capture(words, s.span, env)?),
+                };
+                let name = env.map.text(*name).to_string();
+                self.set(name, v);
+                Ok(())
+            }
+            StmtKind::For { var, items, body } => {
+                let name = env.map.text(*var).to_string();
+                let mut list = Vec::new();
+                for w in items.iter() {
+                    list.extend(self.expand(w, env.map)?.items());
+                }
+                for item in list {
+                    self.set(name.clone(), item);
+                    self.block(body, env)?;
+                }
+                Ok(())
+            }
+            StmtKind::If { cond, then, otherwise } => {
+                if self.cond(cond, env)? {
+                    self.block(then, env)
+                } else if let Some(b) = otherwise {
+                    self.block(b, env)
+                } else {
+                    Ok(())
+                }
+            }
+            StmtKind::Fn(def) => {
+                let name = env.map.text(def.name).to_string();
+                self.procs.entry(name.clone()).or_insert_with(|| def.clone());
+                self.defined.insert(name);
+                Ok(())
+            }
+            StmtKind::In { ns, body } => {
+                let ns = self.typed_text(ns, crate::check::types::Ty::Ns, env.map)?;
+                self.contexts.push(Some(ns));
+                let r = self.block(body, env);
+                self.contexts.pop();
+                r
+            }
+            StmtKind::Transaction(body) => self.block(body, env),
+            StmtKind::Expect(cond) => {
+                if env.world.is_dry() {
+                    let text = env.map.text(s.span).replace('\n', " ");
+                    env.world.say(&format!("# {text}"));
+                    return Ok(());
+                }
+                if self.cond(cond, env)? {
+                    Ok(())
+                } else {
+                    Err(self.expect_failed(cond, s.span, env))
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, body: &Block, env: &mut Env) -> Res {
+        body.iter().try_for_each(|s| self.run(s, env))
+    }
+
+    fn set(&mut self, name: String, v: Value) {
+        match self.calls.last_mut() {
+            Some(frame) => frame.vars.insert(name, v),
+            None => self.globals.vars.insert(name, v),
+        };
+    }
+
+    fn lookup(&self, name: &str) -> Option<Value> {
+        if let Some(v) = self.calls.last().and_then(|f| f.vars.get(name)) {
+            return Some(v.clone());
+        }
+        if let Some(v) = self.globals.vars.get(name) {
+            return Some(v.clone());
+        }
+        match name {
+            "@" => return Some(Value::List(self.args.iter().cloned().map(Value::Str).collect())),
+            "#" => return Some(Value::Str(self.args.len().to_string())),
+            _ => {}
+        }
+        if let Ok(n) = name.parse::<usize>() {
+            return match n {
+                0 => Some(Value::Str("netsh".into())),
+                n => self.args.get(n - 1).cloned().map(Value::Str),
+            };
+        }
+        std::env::var(name).ok().map(Value::Str)
+    }
+
+    /// Expands a word: its variables replaced, a list's items expanded (ranges included).
+    pub fn expand(&self, w: &Word, map: &SourceMap) -> Res<Value> {
+        match &w.kind {
+            WordKind::Plain { text, .. } => Ok(Value::Str(map.text(*text).to_string())),
+            WordKind::List(items) => {
+                let mut out = Vec::new();
+                for i in items.iter() {
+                    let v = self.expand(i, map)?;
+                    match (&i.kind, v) {
+                        (WordKind::List(_), v) => out.push(v),
+                        (_, v) => out.extend(v.items()),
+                    }
+                }
+                Ok(Value::List(out))
+            }
+            WordKind::Parts { parts, quoted } => {
+                // a word that is exactly one variable keeps the variable's value, list or not
+                if let ([Part::Var(span)], false) = (&parts[..], quoted) {
+                    return self.var(*span, map);
+                }
+                let mut s = String::new();
+                for p in parts.iter() {
+                    match p {
+                        Part::Text(span) => s.push_str(map.text(*span)),
+                        Part::Escaped(c) => s.push(*c),
+                        Part::Var(span) => s.push_str(&self.var(*span, map)?.flat()),
+                    }
+                }
+                Ok(Value::Str(s))
+            }
+        }
+    }
+
+    fn var(&self, span: Span, map: &SourceMap) -> Res<Value> {
+        let name = var_name(map.text(span));
+        self.lookup(name).ok_or_else(|| {
+            Diag::new(Code::UnknownVariable, span, format!("variable `{name}` has no value here"))
+                .label("not set when this ran")
+                .help("it is set on a path that did not run; set it before this statement on every path")
+        })
+    }
+
+    fn typed_text(&self, w: &Word, ty: crate::check::types::Ty, map: &SourceMap) -> Res<String> {
+        let text = self.expand(w, map)?.flat();
+        ty.parse(&text, "namespace")
+            .map(|v| v.text())
+            .map_err(|e| Diag::new(e.code, w.span, e.message).label(format!("expanded to `{text}`")).help_opt(e.help))
+    }
+
+    fn cond(&mut self, c: &Cond, env: &mut Env) -> Res<bool> {
+        Ok(match c {
+            Cond::Or(a, b) => self.cond(a, env)? || self.cond(b, env)?,
+            Cond::And(a, b) => self.cond(a, env)? && self.cond(b, env)?,
+            Cond::Not(c) => !self.cond(c, env)?,
+            Cond::Exists { kind, target, ns, span } => {
+                let kind = self.expand(kind, env.map)?.flat();
+                if !EXISTS_KINDS.contains(&kind.as_str()) {
+                    return Err(Diag::new(Code::BadChoice, *span, format!("cannot test whether a `{kind}` exists"))
+                        .help(format!("`exists` takes one of {}", EXISTS_KINDS.join(", "))));
+                }
+                let target = self.expand(target, env.map)?.flat();
+                let ns = match ns {
+                    Some(w) => Some(self.expand(w, env.map)?.flat()),
+                    None => self.context().map(str::to_string),
+                };
+                env.world.exists(&kind, &target, ns.as_deref()).map_err(|e| fail(*span, e))?
+            }
+            Cond::Compare { lhs, op, rhs } => {
+                let l = self.expand(lhs, env.map)?;
+                let r = self.expand(rhs, env.map)?.flat();
+                match op {
+                    CmpOp::Eq => l.flat() == r,
+                    CmpOp::Ne => l.flat() != r,
+                    CmpOp::Contains => match &l {
+                        Value::List(items) => items.iter().any(|i| i.flat() == r),
+                        Value::Str(s) => s.contains(&r),
+                    },
+                }
+            }
+            Cond::Truthy(w) => self.expand(w, env.map)?.truthy(),
+        })
+    }
+
+    fn expect_failed(&self, c: &Cond, span: Span, env: &Env) -> Diag {
+        let shown = |w: &Word| {
+            let v = self.expand(w, env.map).map(|v| v.flat()).unwrap_or_default();
+            let short: String = v.chars().take(200).collect();
+            if short.len() < v.len() { format!("{short:?}...") } else { format!("{short:?}") }
+        };
+        let what = match c {
+            Cond::Compare { lhs, op, rhs } => {
+                let verb = match op {
+                    CmpOp::Eq => "to equal",
+                    CmpOp::Ne => "to differ from",
+                    CmpOp::Contains => "to contain",
+                };
+                format!("expected {} {verb} {}, but it is {}", env.map.text(lhs.span), shown(rhs), shown(lhs))
+            }
+            Cond::Truthy(w) => format!("expected {} to be true, but it is {}", env.map.text(w.span), shown(w)),
+            _ => format!("expected `{}` to hold, but it does not", env.map.text(c.span())),
+        };
+        Diag::new(Code::ExpectFailed, span, what).label("this expectation failed")
+    }
+
+    fn command(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res {
+        let name = bind::bare(&words[0], env.map).unwrap_or("").to_string();
+        if self.procs.contains_key(&name) && (!self.calls.is_empty() || self.defined.contains(&name)) {
+            return self.call(&name, words, span, env);
+        }
+        let second = words.get(1).and_then(|w| bind::bare(w, env.map));
+        let Some(sig) = lookup(&name, second) else {
+            return Err(Diag::new(Code::UnknownStatement, words[0].span, format!("unknown statement `{name}`")));
+        };
+        let b = bind::bind(sig, words, span, env.map).map_err(|mut e| e.remove(0))?;
+        match sig.id {
+            Id::Source => return self.source(words, &b, span, env),
+            Id::Help => {
+                let topic = self.resolve(&b, words, env.map)?.rest_words().join(" ");
+                env.world.say(&crate::help::text(&topic, &self.procs, env.map));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let args = self.resolve(&b, words, env.map)?;
+        let outer = self.context().map(str::to_string);
+        let mut cx = Ctx { ns: args.ns.clone().or(outer.clone()), outer, names: &mut self.names, prefix: &mut self.prefix };
+        let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail(span, e))?;
+        for op in &ops {
+            env.world.apply(op).map_err(|e| fail(span, e))?;
+        }
+        if ops.iter().any(|o| o.changes_state()) {
+            self.changes += 1;
+        }
+        Ok(())
+    }
+
+    /// Expands and types every argument of a bound statement.
+    fn resolve(&self, b: &bind::Bound, words: &[Word], map: &SourceMap) -> Res<Args> {
+        let mut args = Args { sig: b.sig, vals: Vec::with_capacity(b.args.len()), rest: Vec::new(), ns: None };
+        for &(slot, wi) in &b.args {
+            let w = &words[wi as usize];
+            let v = self.expand(w, map)?;
+            if slot == Slot::Rest {
+                args.rest.push(v);
+                continue;
+            }
+            let key = Args::key(b.sig, slot);
+            let typed = match b.slot_type(slot) {
+                Some((ty, what)) => {
+                    let text = match v {
+                        Value::Str(s) => s,
+                        Value::List(_) => {
+                            return Err(Diag::new(Code::ListNotAllowed, w.span, "a list cannot stand here")
+                                .label("this expanded to a list")
+                                .help("to repeat a statement for each item, use `for x in $list { ... }`"));
+                        }
+                    };
+                    ty.parse(&text, what).map_err(|e| {
+                        Diag::new(e.code, w.span, e.message).label(format!("expanded to `{text}`")).help_opt(e.help)
+                    })?
+                }
+                None => crate::check::types::Val::Text(v.flat()),
+            };
+            if slot == Slot::Ns {
+                args.ns = Some(typed.text());
+            } else {
+                let is_switch = matches!(slot, Slot::Opt(i) if b.sig.opts[i as usize].kind == crate::check::signatures::OptKind::Switch);
+                args.vals.push((key, if is_switch { crate::check::types::Val::Flag } else { typed }));
+            }
+        }
+        Ok(args)
+    }
+
+    fn call(&mut self, name: &str, words: &[Word], span: Span, env: &mut Env) -> Res {
+        let def = self.procs[name].clone();
+        if self.calls.len() >= MAX_DEPTH {
+            return Err(Diag::new(Code::RecursionLimit, span, format!("procedure calls nest deeper than {MAX_DEPTH}"))
+                .label("called here")
+                .help("a recursive procedure must reach its base case sooner"));
+        }
+        let mut args = &words[1..];
+        let mut ns = None;
+        if args.len() == def.params.len() + 2 {
+            ns = Some(self.typed_text(&args[args.len() - 1], crate::check::types::Ty::Ns, env.map)?);
+            args = &args[..args.len() - 2];
+        }
+        let mut frame = Frame::default();
+        for (p, w) in def.params.iter().zip(args) {
+            frame.vars.insert(env.map.text(*p).to_string(), self.expand(w, env.map)?);
+        }
+        self.calls.push(frame);
+        self.contexts.push(ns);
+        let r = self.block(&def.body, env);
+        self.contexts.pop();
+        self.calls.pop();
+        r
+    }
+
+    fn capture(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res<String> {
+        let sig = lookup("exec", None).expect("exec is a statement");
+        let b = bind::bind(sig, words, span, env.map).map_err(|mut e| e.remove(0))?;
+        let args = self.resolve(&b, words, env.map)?;
+        let argv = build::checks::argv(args.rest_words());
+        let ns = args.ns.clone().or_else(|| self.context().map(str::to_string));
+        env.world.capture(ns.as_deref(), &argv).map_err(|e| fail(span, e))
+    }
+
+    fn source(&mut self, words: &[Word], b: &bind::Bound, span: Span, env: &mut Env) -> Res {
+        let path = self.resolve(b, words, env.map)?.must("file");
+        let at = words.get(1).map_or(span, |w| w.span);
+        let (text, base) = env.loader.enter_source(&path, at, env.map)?;
+        let r = self.run_text(&text, base, env);
+        env.loader.leave_source();
+        r
+    }
+
+    /// Parses and runs statements one at a time, stopping at the first failure.
+    pub fn run_text(&mut self, text: &str, base: u32, env: &mut Env) -> Res {
+        let mut result = Ok(());
+        crate::syntax::parser::parse_file(text, base, |s| {
+            result = s.and_then(|s| self.run(&s, env));
+            if result.is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        });
+        result
+    }
+}

@@ -1,0 +1,14 @@
+//! netsh: a scriptable network shell. See DESIGN.md in docs/ for how the parts fit:
+//! text → syntax (parse) → check → interp (eval to Ops) → a World that applies or prints them.
+
+pub mod check;
+pub mod cli;
+pub mod diag;
+pub mod help;
+pub mod interp;
+pub mod loader;
+pub mod ops;
+pub mod repl;
+pub mod runtime;
+pub mod session;
+pub mod syntax;

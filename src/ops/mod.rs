@@ -1,0 +1,246 @@
+//! Ops: the typed operations a script evaluates to. An Op says *what* to do; the runtime does it (and
+//! records how to undo it), and `--dry-run` prints it as the equivalent iproute2, bridge, sysctl or
+//! etcdctl command (render.rs). Keeping the two apart is what makes dry runs, rollback and `dump` cheap.
+
+mod render;
+
+pub use render::shell_quote;
+
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// The namespace an Op acts in: `None` is the one netsh runs in.
+pub type Ns = Option<String>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkKind {
+    /// The peer is created directly in `peer_ns` (or beside the link when `None`).
+    Veth { peer: String, peer_ns: Ns },
+    Bridge,
+    Dummy,
+    Tun,
+    Macvlan { parent: String, mode: String },
+    Ipvlan { parent: String, mode: String },
+    Vlan { parent: String, id: u16 },
+    Vxlan(Box<Vxlan>),
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Vxlan {
+    pub vni: u32,
+    pub port: Option<u16>,
+    pub dev: Option<String>,
+    pub local: Option<IpAddr>,
+    pub remote: Option<IpAddr>,
+    pub group: Option<IpAddr>,
+    pub learning: Option<bool>,
+}
+
+impl LinkKind {
+    /// The kernel's name for the kind (IFLA_INFO_KIND), and the config option that provides it.
+    pub fn kernel_kind(&self) -> (&'static str, &'static str) {
+        match self {
+            LinkKind::Veth { .. } => ("veth", "CONFIG_VETH"),
+            LinkKind::Bridge => ("bridge", "CONFIG_BRIDGE"),
+            LinkKind::Dummy => ("dummy", "CONFIG_DUMMY"),
+            LinkKind::Tun => ("tun", "CONFIG_TUN"),
+            LinkKind::Macvlan { .. } => ("macvlan", "CONFIG_MACVLAN"),
+            LinkKind::Ipvlan { .. } => ("ipvlan", "CONFIG_IPVLAN"),
+            LinkKind::Vlan { .. } => ("vlan", "CONFIG_VLAN_8021Q"),
+            LinkKind::Vxlan(_) => ("vxlan", "CONFIG_VXLAN"),
+        }
+    }
+}
+
+/// Changes to an existing link; `None` leaves a setting alone.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LinkChange {
+    pub up: Option<bool>,
+    pub mtu: Option<u32>,
+    /// `Some(None)` takes the link out of its bridge.
+    pub master: Option<Option<String>>,
+    pub address: Option<[u8; 6]>,
+    pub netns: Option<String>,
+    pub rename: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteAction {
+    Add,
+    Replace,
+    Del,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dest {
+    Default(Family),
+    Net(IpNet),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    pub dest: Dest,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub onlink: bool,
+    pub metric: Option<u32>,
+    pub table: Option<u32>,
+    pub src: Option<IpAddr>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdbAction {
+    Add,
+    Append,
+    Del,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    Reach,
+    NoReach,
+    Http { url: String, contains: String },
+}
+
+/// Where leases and networks are kept.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreSpec {
+    Embedded { path: Option<String> },
+    Etcd(Box<EtcdSpec>),
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct EtcdSpec {
+    pub endpoints: Vec<String>,
+    pub prefix: Option<String>,
+    pub ca: Option<String>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Lease {
+    pub iface: Option<String>,
+    pub public_ip: Option<IpAddr>,
+    pub subnet_file: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Overlay {
+    /// udp, vxlan or host-gw; `None` takes the network config's.
+    pub backend: Option<String>,
+    pub vni: Option<u32>,
+    pub port: Option<u16>,
+    pub direct_routing: bool,
+    pub iface: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DockerOpts {
+    pub combined: bool,
+    pub file: Option<String>,
+    pub key: Option<String>,
+    pub no_masq: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Network {
+    pub name: String,
+    pub driver: String,
+    pub parent: Option<String>,
+    pub mode: Option<String>,
+    pub subnets: Vec<IpNet>,
+    pub ip_ranges: Vec<IpNet>,
+    pub gateways: Vec<IpAddr>,
+    /// `NAME=IP` reservations.
+    pub aux: Vec<(String, IpAddr)>,
+    pub internal: bool,
+    pub ipv6: bool,
+    pub ndp_proxy: bool,
+    pub global: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Container {
+    pub name: String,
+    /// `None`: the host's default bridge, docker0.
+    pub network: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub ip6: Option<IpAddr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DockerBridge {
+    pub bip: Option<IpNet>,
+    pub fixed_cidr_v6: Option<IpNet>,
+    pub mtu: Option<u32>,
+}
+
+/// One operation. `ns` is where it acts (for lab statements: the host).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    NetnsAdd { name: String },
+    NetnsDel { name: String },
+    NetnsList,
+    LinkAdd { ns: Ns, name: String, kind: LinkKind },
+    LinkSet { ns: Ns, name: String, change: Box<LinkChange> },
+    LinkDel { ns: Ns, name: String },
+    AddrAdd { ns: Ns, dev: String, addr: IpNet, nodad: bool },
+    AddrDel { ns: Ns, dev: String, addr: IpNet },
+    Route { ns: Ns, action: RouteAction, route: Box<Route> },
+    NeighAdd { ns: Ns, addr: IpAddr, lladdr: [u8; 6], dev: String, permanent: bool, router: bool },
+    NeighDel { ns: Ns, addr: IpAddr, dev: String },
+    /// A kernel proxy-NDP entry (NTF_PROXY) for one address.
+    NeighProxyAdd { ns: Ns, addr: Ipv6Addr, dev: String },
+    Fdb { ns: Ns, action: FdbAction, mac: [u8; 6], dev: String, dst: Option<IpAddr> },
+    SysctlSet { ns: Ns, key: String, value: String },
+    SysctlShow { ns: Ns, key: String },
+    /// Run a program; `capture` keeps its output as the statement's value (`let x = exec ...`).
+    Exec { ns: Ns, argv: Vec<String> },
+    Show { ns: Ns, what: String, json: bool },
+    Echo(String),
+    Ping { from: Ns, target: String, src: Option<IpAddr>, count: u32, timeout: f64 },
+    Expect { from: Ns, target: String, src: Option<IpAddr>, timeout: f64, check: Check },
+    ServeHttp { ns: Ns, port: u16, text: String },
+    /// Answer Neighbour Solicitations for a whole prefix on `dev` (a running service).
+    NdpResponder { ns: Ns, prefix: IpNet, dev: String },
+    Dump { ns: Ns },
+    Wait,
+    StoreSelect(StoreSpec),
+    /// Store flannel's network config (JSON as flannel writes it) under `<prefix>/config`.
+    NetworkConfig { prefix: String, json: String },
+    LeaseAcquire { host: Ns, lease: Box<Lease> },
+    LeaseRelease { host: Ns },
+    Overlay { host: Ns, overlay: Box<Overlay> },
+    DockerOpts { host: Ns, opts: Box<DockerOpts> },
+    NetworkCreate { host: Ns, network: Box<Network> },
+    NetworkRm { host: Ns, name: String },
+    ContainerAdd { host: Ns, container: Box<Container> },
+    DockerBridge { host: Ns, bridge: Box<DockerBridge> },
+}
+
+impl Op {
+    /// Does this Op change anything (as opposed to showing or checking)?
+    pub fn changes_state(&self) -> bool {
+        !matches!(
+            self,
+            Op::NetnsList
+                | Op::SysctlShow { .. }
+                | Op::Show { .. }
+                | Op::Echo(_)
+                | Op::Ping { .. }
+                | Op::Expect { .. }
+                | Op::Dump { .. }
+                | Op::Wait
+                | Op::DockerOpts { .. }
+        )
+    }
+}

@@ -1,0 +1,233 @@
+//! Splits a file into top-level statements ("chunks") at the newlines and `;` that stand outside
+//! strings, blocks, lists and comments. The parser then works one chunk at a time: memory stays bounded
+//! on huge scripts, and a mistake in one statement does not hide the mistakes in the next ones.
+//! The same scan tells the REPL whether a line leaves a block or string open.
+
+/// What can go wrong before the grammar even runs; offsets are local to the scanned text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkError {
+    UnterminatedString { start: usize, quote: char },
+    UnterminatedBlock { open: usize, bracket: char },
+    UnexpectedClose { at: usize, bracket: char },
+    MismatchedClose { open: usize, at: usize, bracket: char },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub start: usize,
+    pub end: usize,
+    /// The chunk is broken (see the error list); do not parse it.
+    pub broken: bool,
+}
+
+#[derive(Default)]
+pub struct Chunks {
+    pub chunks: Vec<Chunk>,
+    pub errors: Vec<ChunkError>,
+}
+
+fn closer(open: u8) -> u8 {
+    match open {
+        b'{' => b'}',
+        b'[' => b']',
+        _ => b')',
+    }
+}
+
+/// Scans `text` into chunks. Blank and comment-only stretches produce no chunk.
+pub fn split(text: &str) -> Chunks {
+    let bytes = text.as_bytes();
+    let mut out = Chunks::default();
+    let mut open: Vec<(usize, u8)> = Vec::new();
+    let mut start = 0;
+    let mut content = false;
+    let mut broken = false;
+    let mut word_start = true;
+    let mut i = 0;
+    let finish = |out: &mut Chunks, start: usize, end: usize, content: bool, broken: bool| {
+        if content {
+            out.chunks.push(Chunk { start, end, broken });
+        }
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'#' if word_start => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' | b'\'' => {
+                content = true;
+                let quote = b;
+                let begin = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if i >= bytes.len() {
+                    out.errors.push(ChunkError::UnterminatedString {
+                        start: begin,
+                        quote: quote as char,
+                    });
+                    finish(&mut out, start, bytes.len(), content, true);
+                    return out;
+                }
+                word_start = false;
+                i += 1;
+                continue;
+            }
+            b'{' | b'[' | b'(' => {
+                content = true;
+                open.push((i, b));
+            }
+            b'}' | b']' | b')' => {
+                content = true;
+                match open.pop() {
+                    Some((_, o)) if closer(o) == b => {}
+                    Some((at, o)) => {
+                        out.errors.push(ChunkError::MismatchedClose {
+                            open: at,
+                            at: i,
+                            bracket: closer(o) as char,
+                        });
+                        broken = true;
+                    }
+                    None => {
+                        out.errors.push(ChunkError::UnexpectedClose {
+                            at: i,
+                            bracket: b as char,
+                        });
+                        broken = true;
+                    }
+                }
+            }
+            b'\\' if bytes.get(i + 1) == Some(&b'\n') => {
+                i += 2;
+                word_start = true;
+                continue;
+            }
+            b'\\' if bytes.get(i + 1) == Some(&b'\r') && bytes.get(i + 2) == Some(&b'\n') => {
+                i += 3;
+                word_start = true;
+                continue;
+            }
+            b'\n' | b';' if open.is_empty() => {
+                finish(&mut out, start, i, content, broken);
+                start = i + 1;
+                content = false;
+                broken = false;
+                word_start = true;
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | b'\n' | b';' => {}
+            _ => content = true,
+        }
+        word_start = matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'[' | b'(');
+        i += 1;
+    }
+    if let Some(&(at, b)) = open.first() {
+        out.errors.push(ChunkError::UnterminatedBlock {
+            open: at,
+            bracket: b as char,
+        });
+        broken = true;
+    }
+    finish(&mut out, start, bytes.len(), content, broken);
+    out
+}
+
+/// True when `text` ends inside an open block, list or string, or on a `\` continuation: the REPL
+/// then asks for more lines.
+pub fn is_incomplete(text: &str) -> bool {
+    let trimmed = text.trim_end_matches([' ', '\t']);
+    if trimmed.ends_with('\\') {
+        return true;
+    }
+    split(text).errors.iter().any(|e| {
+        matches!(
+            e,
+            ChunkError::UnterminatedString { .. } | ChunkError::UnterminatedBlock { .. }
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranges(text: &str) -> Vec<&str> {
+        split(text)
+            .chunks
+            .iter()
+            .map(|c| text[c.start..c.end].trim())
+            .collect()
+    }
+
+    #[test]
+    fn splits_at_newlines_and_semicolons_outside_blocks() {
+        let text = "netns add a; netns add b\nfor i in 1..2 {\n  echo $i; echo x\n}\n# c\n\n";
+        assert_eq!(
+            ranges(text),
+            vec![
+                "netns add a",
+                "netns add b",
+                "for i in 1..2 {\n  echo $i; echo x\n}"
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_comments_and_continuations_do_not_split() {
+        let text = "echo \"a;b\n#c\" # x { ;\necho a \\\n b\necho foo#bar";
+        assert_eq!(
+            ranges(text),
+            vec!["echo \"a;b\n#c\" # x { ;", "echo a \\\n b", "echo foo#bar"]
+        );
+    }
+
+    #[test]
+    fn reports_unterminated_and_stray_brackets() {
+        let s = split("in a {\n echo x\n");
+        assert_eq!(
+            s.errors,
+            vec![ChunkError::UnterminatedBlock {
+                open: 5,
+                bracket: '{'
+            }]
+        );
+        assert!(s.chunks[0].broken);
+        let s = split("echo }\necho ok");
+        assert_eq!(
+            s.errors,
+            vec![ChunkError::UnexpectedClose {
+                at: 5,
+                bracket: '}'
+            }]
+        );
+        assert_eq!(s.chunks.len(), 2);
+        assert!(!s.chunks[1].broken);
+        let s = split("echo \"abc");
+        assert_eq!(
+            s.errors,
+            vec![ChunkError::UnterminatedString {
+                start: 5,
+                quote: '"'
+            }]
+        );
+    }
+
+    #[test]
+    fn incomplete_input_for_the_repl() {
+        assert!(is_incomplete("in ns1 {"));
+        assert!(is_incomplete("echo 'abc"));
+        assert!(is_incomplete("veth a \\"));
+        assert!(!is_incomplete("in ns1 { echo a }"));
+        assert!(!is_incomplete("echo }"));
+    }
+}

@@ -1,0 +1,386 @@
+//! From text to syntax tree: the chunker splits, pest parses each chunk, and the pairs become AST nodes
+//! whose spans are offsets in the source map.
+
+use super::ast::*;
+use super::chunker::{self, ChunkError};
+use crate::diag::{Code, Diag};
+use pest::Parser;
+use pest::iterators::Pair;
+use std::ops::ControlFlow;
+use std::rc::Rc;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/netsh.pest"]
+struct Grammar;
+
+/// Parses a whole file, calling `each` with every top-level statement, or the error that stopped one,
+/// in order. Parsing goes on after an error, so a file's mistakes are all reported together.
+/// `each` returns `ControlFlow::Break` to stop early (the evaluator stops at the first failure).
+pub fn parse_file(text: &str, base: u32, mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>) {
+    let scan = chunker::split(text);
+    for e in &scan.errors {
+        if each(Err(chunk_error(e, base))).is_break() {
+            return;
+        }
+    }
+    for chunk in scan.chunks.iter().filter(|c| !c.broken) {
+        let parsed = parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32);
+        let flow = match parsed {
+            Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
+            Err(d) => each(Err(d)),
+        };
+        if flow.is_break() {
+            return;
+        }
+    }
+}
+
+/// Parses the text of one chunk, whose first byte is at map offset `base`.
+pub fn parse_chunk(text: &str, base: u32) -> Result<Vec<Stmt>, Diag> {
+    let mut pairs = Grammar::parse(Rule::chunk, text).map_err(|e| syntax_error(e, text, base))?;
+    let chunk = pairs.next().expect("the chunk rule always yields one pair");
+    let b = Builder { base };
+    Ok(chunk
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(|p| b.stmt(p))
+        .collect())
+}
+
+fn chunk_error(e: &ChunkError, base: u32) -> Diag {
+    let at = |i: usize, len: u32| Span::new(base + i as u32, base + i as u32 + len);
+    match *e {
+        ChunkError::UnterminatedString { start, quote } => Diag::new(
+            Code::UnterminatedString,
+            at(start, 1),
+            "this string is never closed",
+        )
+        .label(format!("the string starts here; it needs a closing {quote}")),
+        ChunkError::UnterminatedBlock { open, bracket } => Diag::new(
+            Code::UnterminatedBlock,
+            at(open, 1),
+            format!("this `{bracket}` is never closed"),
+        )
+        .label("opened here")
+        .help(format!(
+            "add the closing `{}` at the end of the block",
+            match bracket {
+                '{' => '}',
+                '[' => ']',
+                _ => ')',
+            }
+        )),
+        ChunkError::UnexpectedClose { at: i, bracket } => Diag::new(
+            Code::UnexpectedClose,
+            at(i, 1),
+            format!("unexpected `{bracket}`"),
+        )
+        .label("nothing is open here"),
+        ChunkError::MismatchedClose {
+            open,
+            at: i,
+            bracket,
+        } => Diag::new(
+            Code::UnexpectedClose,
+            at(i, 1),
+            format!("expected `{bracket}` here"),
+        )
+        .label("this does not close what is open")
+        .related(at(open, 1), "opened here"),
+    }
+}
+
+fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let rest = &text[pos.min(text.len())..];
+    let found: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(20)
+        .collect();
+    let len = found.len().max(1).min(rest.len().max(1)) as u32;
+    let span = Span::new(base + pos as u32, base + pos as u32 + len);
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe(positives),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let shown = if found.is_empty() {
+        "the end of the statement".to_string()
+    } else {
+        format!("`{found}`")
+    };
+    let mut d = Diag::new(Code::Syntax, span, format!("unexpected {shown}"));
+    if !expected.is_empty() {
+        d = d.label(format!("expected {expected}"));
+    }
+    if found == "else" || found.starts_with("else") {
+        d = d.help("`else` goes on the same line as the `}` that closes the `if` block: `} else {`");
+    } else if found == "{" {
+        d = d.help("a block `{ ... }` follows `in NS`, `for`, `if`, `fn NAME(...)` and `transaction`");
+    }
+    d
+}
+
+fn describe(rules: &[Rule]) -> String {
+    let mut names: Vec<&str> = rules
+        .iter()
+        .map(|r| match r {
+            Rule::block => "a block `{ ... }`",
+            Rule::ident => "a name",
+            Rule::cmp_op => "`==`, `!=` or `contains`",
+            Rule::EOI => "the end of the statement",
+            Rule::cond | Rule::compare | Rule::unary | Rule::exists => "a condition",
+            Rule::list | Rule::bare | Rule::dq_string | Rule::sq_string | Rule::exec_expr => "a word",
+            _ => "a statement",
+        })
+        .collect();
+    names.dedup();
+    match names.len() {
+        0 => String::new(),
+        1 => names[0].to_string(),
+        _ => {
+            let last = names.pop().unwrap_or_default();
+            format!("{} or {last}", names.join(", "))
+        }
+    }
+}
+
+struct Builder {
+    base: u32,
+}
+
+impl Builder {
+    fn span(&self, p: &Pair<Rule>) -> Span {
+        let s = p.as_span();
+        Span::new(self.base + s.start() as u32, self.base + s.end() as u32)
+    }
+
+    fn stmt(&self, p: Pair<Rule>) -> Stmt {
+        let span = self.span(&p);
+        let rule = p.as_rule();
+        let mut inner = meaningful(p);
+        let kind = match rule {
+            Rule::command => StmtKind::Command(inner.map(|w| self.word(w)).collect()),
+            Rule::let_stmt => {
+                let name = self.span(&inner.next().expect("let has a name"));
+                let v = inner.next().expect("let has a value");
+                let value = if v.as_rule() == Rule::exec_expr {
+                    let words = v.into_inner().map(|w| match w.as_rule() {
+                        // the `exec` keyword becomes the command's first word
+                        Rule::kw_exec => {
+                            let s = self.span(&w);
+                            let text = Span::new(s.start, s.start + 4);
+                            Word { span: text, kind: WordKind::Plain { text, quoted: false } }
+                        }
+                        _ => self.word(w),
+                    });
+                    LetValue::Exec(words.collect())
+                } else {
+                    LetValue::Word(self.word(v))
+                };
+                StmtKind::Let { name, value }
+            }
+            Rule::for_stmt => {
+                let var = self.span(&inner.next().expect("for has a variable"));
+                let mut items = Vec::new();
+                let mut body = None;
+                for q in inner {
+                    if q.as_rule() == Rule::block {
+                        body = Some(self.block(q));
+                    } else {
+                        items.push(self.word(q));
+                    }
+                }
+                StmtKind::For {
+                    var,
+                    items: items.into(),
+                    body: body.unwrap_or_default(),
+                }
+            }
+            Rule::if_stmt => self.if_stmt(inner),
+            Rule::fn_def => {
+                let name = self.span(&inner.next().expect("fn has a name"));
+                let mut params = Vec::new();
+                let mut body = None;
+                for q in inner {
+                    match q.as_rule() {
+                        Rule::ident => params.push(self.span(&q)),
+                        _ => body = Some(self.block(q)),
+                    }
+                }
+                StmtKind::Fn(Rc::new(FnDef {
+                    name,
+                    params: params.into(),
+                    body: body.unwrap_or_default(),
+                    span,
+                }))
+            }
+            Rule::in_block => {
+                let ns = self.word(inner.next().expect("in has a namespace"));
+                let body = self.block(inner.next().expect("in has a block"));
+                StmtKind::In { ns, body }
+            }
+            Rule::transaction => {
+                StmtKind::Transaction(self.block(inner.next().expect("a block")))
+            }
+            Rule::expect_cond => StmtKind::Expect(self.cond(inner.next().expect("a condition"))),
+            other => unreachable!("not a statement rule: {other:?}"),
+        };
+        Stmt { span, kind }
+    }
+
+    fn if_stmt(&self, mut inner: Inner) -> StmtKind {
+        let cond = self.cond(inner.next().expect("if has a condition"));
+        let then = self.block(inner.next().expect("if has a block"));
+        let otherwise = inner.next().map(|q| match q.as_rule() {
+            Rule::if_stmt => {
+                let span = self.span(&q);
+                let kind = self.if_stmt(meaningful(q));
+                vec![Stmt { span, kind }].into_boxed_slice()
+            }
+            _ => self.block(q),
+        });
+        StmtKind::If {
+            cond,
+            then,
+            otherwise,
+        }
+    }
+
+    fn block(&self, p: Pair<Rule>) -> Block {
+        p.into_inner().map(|s| self.stmt(s)).collect()
+    }
+
+    fn cond(&self, p: Pair<Rule>) -> Cond {
+        let span = self.span(&p);
+        let rule = p.as_rule();
+        let mut inner = meaningful(p);
+        match rule {
+            Rule::cond | Rule::conj => {
+                let first = self.cond(inner.next().expect("one operand"));
+                inner.fold(first, |acc, q| {
+                    let rhs = Box::new(self.cond(q));
+                    if rule == Rule::cond {
+                        Cond::Or(Box::new(acc), rhs)
+                    } else {
+                        Cond::And(Box::new(acc), rhs)
+                    }
+                })
+            }
+            Rule::unary => {
+                let first = inner.next().expect("unary has content");
+                if first.as_rule() == Rule::kw_not {
+                    Cond::Not(Box::new(self.cond(inner.next().expect("not has an operand"))))
+                } else {
+                    self.cond(first)
+                }
+            }
+            Rule::exists => {
+                let kind = self.word(inner.next().expect("exists kind"));
+                let target = self.word(inner.next().expect("exists target"));
+                let ns = inner.next().map(|w| self.word(w));
+                Cond::Exists {
+                    kind,
+                    target,
+                    ns,
+                    span,
+                }
+            }
+            Rule::compare => {
+                let lhs = self.word(inner.next().expect("an operand"));
+                match inner.next() {
+                    None => Cond::Truthy(lhs),
+                    Some(op) => {
+                        let op = match op.as_str().trim() {
+                            "==" => CmpOp::Eq,
+                            "!=" => CmpOp::Ne,
+                            _ => CmpOp::Contains,
+                        };
+                        let rhs = self.word(inner.next().expect("a second operand"));
+                        Cond::Compare { lhs, op, rhs }
+                    }
+                }
+            }
+            other => unreachable!("not a condition rule: {other:?}"),
+        }
+    }
+
+    fn word(&self, p: Pair<Rule>) -> Word {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::list => Word {
+                span,
+                kind: WordKind::List(p.into_inner().map(|q| self.word(q)).collect()),
+            },
+            Rule::sq_string => {
+                let text = self.span(&p.into_inner().next().expect("sq_text"));
+                Word {
+                    span,
+                    kind: WordKind::Plain { text, quoted: true },
+                }
+            }
+            Rule::dq_string => {
+                let inner = Span::new(span.start + 1, span.end - 1);
+                self.parts(p, span, inner, true)
+            }
+            Rule::bare | Rule::bare_item => self.parts(p, span, span, false),
+            other => unreachable!("not a word rule: {other:?}"),
+        }
+    }
+
+    /// A word made of text, escapes and variables; plain when it is only text.
+    fn parts(&self, p: Pair<Rule>, span: Span, inner: Span, quoted: bool) -> Word {
+        let mut parts = Vec::new();
+        for q in p.into_inner() {
+            let s = self.span(&q);
+            match q.as_rule() {
+                Rule::var => parts.push(Part::Var(s)),
+                Rule::escape => parts.push(Part::Escaped(unescape(q.as_str()))),
+                _ => parts.push(Part::Text(s)),
+            }
+        }
+        let kind = match parts.as_slice() {
+            [] => WordKind::Plain {
+                text: inner,
+                quoted,
+            },
+            [Part::Text(t)] => WordKind::Plain { text: *t, quoted },
+            _ => WordKind::Parts {
+                parts: parts.into(),
+                quoted,
+            },
+        };
+        Word { span, kind }
+    }
+}
+
+type Inner<'i> = std::iter::Filter<pest::iterators::Pairs<'i, Rule>, fn(&Pair<'i, Rule>) -> bool>;
+
+/// The inner pairs of `p` without the keywords that only shape the statement.
+fn meaningful(p: Pair<'_, Rule>) -> Inner<'_> {
+    p.into_inner().filter(|q| !is_punctuation(q.as_rule()))
+}
+
+/// Keywords that only shape a statement (`let`, `for`, `in`, `else`, ...): the builder skips them.
+/// `not` and `exec` carry meaning and are kept.
+fn is_punctuation(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_fn | Rule::kw_let | Rule::kw_for | Rule::kw_in | Rule::kw_if | Rule::kw_else | Rule::kw_and
+            | Rule::kw_or | Rule::kw_exists | Rule::kw_transaction | Rule::kw_expect
+    )
+}
+
+fn unescape(esc: &str) -> char {
+    match esc.chars().nth(1).unwrap_or('\\') {
+        'n' => '\n',
+        't' => '\t',
+        'r' => '\r',
+        '0' => '\0',
+        c => c,
+    }
+}
