@@ -119,11 +119,14 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         InputLocation::Span((s, _)) => s,
     };
     let rest = &text[pos.min(text.len())..];
-    let found: String = rest
+    let mut found: String = rest
         .chars()
-        .take_while(|c| !c.is_whitespace())
+        .take_while(|c| !c.is_whitespace() && !"(){}[];,".contains(*c))
         .take(20)
         .collect();
+    if found.is_empty() {
+        found = rest.chars().take(1).filter(|c| !c.is_whitespace()).collect();
+    }
     let len = found.len().max(1).min(rest.len().max(1)) as u32;
     let span = Span::new(base + pos as u32, base + pos as u32 + len);
     let expected = match &e.variant {
