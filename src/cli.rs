@@ -60,6 +60,17 @@ pub struct Cli {
 }
 
 pub fn main() -> i32 {
+    // Off a terminal (pipes, CI logs, tests) diagnostics are not wrapped, so each stays greppable.
+    if !std::io::stderr().is_terminal() {
+        let _ = miette::set_hook(Box::new(|_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .wrap_lines(false)
+                    .color(false)
+                    .build(),
+            )
+        }));
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

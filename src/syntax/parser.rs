@@ -125,7 +125,11 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         .take(20)
         .collect();
     if found.is_empty() {
-        found = rest.chars().take(1).filter(|c| !c.is_whitespace()).collect();
+        found = rest
+            .chars()
+            .take(1)
+            .filter(|c| !c.is_whitespace())
+            .collect();
     }
     let len = found.len().max(1).min(rest.len().max(1)) as u32;
     let span = Span::new(base + pos as u32, base + pos as u32 + len);

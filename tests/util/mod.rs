@@ -89,7 +89,9 @@ impl Netsh {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("netsh starts");
         let input = self.stdin.clone().unwrap_or_default();
         let mut pipe = child.stdin.take().expect("stdin");
@@ -108,7 +110,11 @@ impl Netsh {
 
 impl Out {
     pub fn code(self, code: i32) -> Out {
-        assert_eq!(self.code, code, "exit status\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
     pub fn stdout_is(self, expected: &str) -> Out {
@@ -116,13 +122,27 @@ impl Out {
         self
     }
     pub fn stdout_has(self, part: &str) -> Out {
-        assert!(self.stdout.contains(part), "stdout lacks {part:?}\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert!(
+            self.stdout.contains(part),
+            "stdout lacks {part:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
     /// Whether stderr says `part`, ignoring how miette wrapped the lines.
     pub fn stderr_has(self, part: &str) -> Out {
-        let flat = |s: &str| s.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat(&self.stderr).contains(&flat(part)), "stderr lacks {part:?}\n--- stderr\n{}", self.stderr);
+        let flat = |s: &str| {
+            s.replace('│', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            flat(&self.stderr).contains(&flat(part)),
+            "stderr lacks {part:?}\n--- stderr\n{}",
+            self.stderr
+        );
         self
     }
     /// The diagnostics printed with --json: (code, location, span start, span end).
@@ -149,7 +169,10 @@ pub fn errors_of(text: &str) -> (i32, Vec<(String, String, String)>) {
         .diagnostics()
         .into_iter()
         .map(|(code, loc, s, e)| {
-            let spanned = text.get(s as usize..e as usize).unwrap_or("<bad span>").to_string();
+            let spanned = text
+                .get(s as usize..e as usize)
+                .unwrap_or("<bad span>")
+                .to_string();
             (code, loc.trim_start_matches("-c:").to_string(), spanned)
         })
         .collect();
