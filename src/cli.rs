@@ -184,10 +184,21 @@ fn run(cli: Cli) -> i32 {
     }
 }
 
+/// How many diagnostics are shown in full; the rest are counted (rendering each one reads its file,
+/// so thousands of them from a huge generated script would take minutes and help nobody).
+pub const SHOWN_DIAGNOSTICS: usize = 50;
+
 /// Prints diagnostics: miette's graphical report, or one JSON object per line with --json.
 pub fn report(errors: &[Diag], session: &Session, json: bool) {
     let mut err = std::io::stderr().lock();
-    for d in errors {
+    if errors.len() > SHOWN_DIAGNOSTICS {
+        let _ = writeln!(
+            err,
+            "netsh: showing the first {SHOWN_DIAGNOSTICS} of {} errors",
+            errors.len()
+        );
+    }
+    for d in errors.iter().take(SHOWN_DIAGNOSTICS) {
         if json {
             let loc = session.map.locate(d.span);
             let v = serde_json::json!({

@@ -3,6 +3,7 @@
 
 use super::ast::*;
 use super::chunker::{self, ChunkError};
+use super::fast;
 use crate::diag::{Code, Diag};
 use pest::Parser;
 use pest::iterators::Pair;
@@ -21,17 +22,21 @@ pub fn parse_file(
     base: u32,
     mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>,
 ) {
-    let scan = chunker::split(text);
-    for e in &scan.errors {
-        if each(Err(chunk_error(e, base))).is_break() {
-            return;
-        }
-    }
-    for chunk in scan.chunks.iter().filter(|c| !c.broken) {
-        let parsed = parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32);
-        let flow = match parsed {
-            Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
-            Err(d) => each(Err(d)),
+    for item in chunker::Scanner::new(text) {
+        let flow = match item {
+            Err(e) => each(Err(chunk_error(&e, base))),
+            Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
+            Ok(chunk) => {
+                let chunk_text = &text[chunk.start..chunk.end];
+                let chunk_base = base + chunk.start as u32;
+                match fast::plain_command(chunk_text, chunk_base) {
+                    Some(stmt) => each(Ok(stmt)),
+                    None => match parse_chunk(chunk_text, chunk_base) {
+                        Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
+                        Err(d) => each(Err(d)),
+                    },
+                }
+            }
         };
         if flow.is_break() {
             return;
