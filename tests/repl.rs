@@ -99,6 +99,24 @@ fn multi_line_block_runs_once_complete() {
 }
 
 #[test]
+fn pasted_lines_stay_open_in_the_editor_until_the_block_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    // a bracketed paste puts both lines in one buffer; Enter finds the block open and adds a line
+    sh.send("\x1b[200~for i in 1..2 {\n  netns add p$i\x1b[201~");
+    sh.send("\r");
+    sh.send("}\r");
+    let before = sh.expect("ip netns add p1");
+    assert!(
+        !before.contains("...> "),
+        "a multi-line buffer needs no continuation prompt: {before:?}"
+    );
+    sh.expect("ip netns add p2");
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
 fn tab_completes_statements_and_second_words() {
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start(&history_file(&dir));
