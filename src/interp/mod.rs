@@ -72,7 +72,13 @@ impl Interp {
 
     /// The namespace statements act in when they name none.
     pub fn context(&self) -> Option<&str> {
-        self.contexts.iter().rev().flatten().next().or(self.base.as_ref()).map(String::as_str)
+        self.contexts
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .or(self.base.as_ref())
+            .map(String::as_str)
     }
 
     /// Sets (or, with `None`, clears) the namespace statements act in when neither they nor a
