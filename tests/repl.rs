@@ -10,12 +10,18 @@ const UP: &str = "\x1b[A";
 
 struct Shell {
     pty: PtySession,
+    /// What the shell printed before its first prompt.
+    banner: String,
 }
 
 impl Shell {
     fn start(history: &Path) -> Shell {
+        Shell::start_with(&["--dry-run"], history)
+    }
+
+    fn start_with(args: &[&str], history: &Path) -> Shell {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsh"));
-        cmd.arg("--dry-run")
+        cmd.args(args)
             .env("NETSH_HISTORY", history)
             .env("TERM", "xterm")
             .env_remove("NO_COLOR");
@@ -24,8 +30,9 @@ impl Shell {
             .strip_ansi_escape_codes(true);
         let mut shell = Shell {
             pty: spawn_with_options(cmd, options).expect("netsh starts on a pty"),
+            banner: String::new(),
         };
-        shell.expect("netsh> ");
+        shell.banner = shell.expect("netsh> ");
         shell
     }
 
@@ -197,5 +204,25 @@ fn in_line_sets_the_context_and_the_prompt() {
     sh.run("in -", "", "netsh> ");
     sh.run("bridge br1", "ip link add br1 type bridge", "netsh> ");
     sh.send("exit\r");
+    assert_eq!(exit_code(&sh), 0);
+}
+
+#[test]
+fn without_a_runtime_the_shell_says_so_once_and_dry_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // no --dry-run: the kernel runtime is used when this build has one (so only a harmless `echo`)
+    let mut sh = Shell::start_with(&[], &history_file(&dir));
+    sh.send("echo hello\r");
+    // a dry run shows `echo hello` as the command it stands for; a real run prints `hello`
+    let (output, _) = sh
+        .pty
+        .exp_regex(r"\n(echo )?hello\r\n")
+        .expect("echo's output");
+    sh.expect("netsh> ");
+    let said = sh.banner.matches("dry run").count() + output.matches("dry run").count();
+    if sh.banner.contains("runtime is not part of this build") {
+        assert_eq!(said, 1, "said once, at startup: {:?}", sh.banner);
+    }
+    sh.send("quit\r");
     assert_eq!(exit_code(&sh), 0);
 }
