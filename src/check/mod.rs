@@ -52,6 +52,11 @@ impl Checker {
         }
     }
 
+    /// The variables set at the top level so far (for the REPL's completion).
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.globals.iter().map(String::as_str)
+    }
+
     /// Checks one top-level statement.
     pub fn stmt(&mut self, s: &Stmt, map: &mut SourceMap, loader: &mut Loader) {
         match &s.kind {

@@ -39,6 +39,8 @@ pub struct Interp {
     calls: Vec<Frame>,
     /// The `in NS { }` blocks around the statement being run, innermost last.
     contexts: Vec<Option<String>>,
+    /// The namespace the REPL's `in NS` line entered, under every block's context.
+    base: Option<String>,
     args: Vec<String>,
     names: Names,
     prefix: String,
@@ -62,6 +64,7 @@ impl Interp {
             globals: Frame::default(),
             calls: Vec::new(),
             contexts: Vec::new(),
+            base: None,
             args,
             names: Names::default(),
             prefix: build::flannel::DEFAULT_PREFIX.to_string(),
@@ -76,7 +79,14 @@ impl Interp {
             .rev()
             .flatten()
             .next()
+            .or(self.base.as_ref())
             .map(String::as_str)
+    }
+
+    /// Sets (or, with `None`, clears) the namespace statements act in when neither they nor a
+    /// block around them name one: the REPL's `in NS` line.
+    pub fn set_base_context(&mut self, ns: Option<String>) {
+        self.base = ns;
     }
 
     /// Runs one top-level statement.
