@@ -303,7 +303,7 @@ fn every_example_dry_runs_to_the_books_commands_in_order() {
         );
         let want = expected(&exp);
         assert!(
-            want.len() >= 3,
+            !want.is_empty(),
             "{}: too few book commands to check",
             exp.display()
         );
