@@ -93,7 +93,8 @@ pub fn normalize(line: &str, host: Option<&str>) -> Option<String> {
                     _ => break,
                 }
             }
-            let mut rest: Vec<String> = t[i..].to_vec();
+            // `nodad` is how netsh's lab hosts skip duplicate address detection; the book's addresses are the same
+            let mut rest: Vec<String> = t[i..].iter().filter(|a| *a != "nodad").cloned().collect();
             if rest.is_empty() {
                 return Some("ip".into());
             }
