@@ -286,7 +286,8 @@ impl Interp {
         })
     }
 
-    /// A condition as text with its variables expanded (what a dry run shows for `expect COND`).
+    /// A condition as text (what a dry run shows for `expect COND`): `exists` with its words expanded, so
+    /// `expect exists link flannel0 in $h` in a loop shows each host; comparisons as written.
     fn cond_text(&self, c: &Cond, env: &Env) -> String {
         let w = |w: &Word| {
             self.expand(w, env.map)
@@ -313,9 +314,11 @@ impl Interp {
                     CmpOp::Ne => "!=",
                     CmpOp::Contains => "contains",
                 };
-                format!("{} {op} {:?}", w(lhs), w(rhs))
+                // as written: a value compared here may be a run-time result (`let out = exec ...`)
+                let src = |x: &Word| env.map.text(x.span).to_string();
+                format!("{} {op} {}", src(lhs), src(rhs))
             }
-            Cond::Truthy(x) => w(x),
+            Cond::Truthy(x) => env.map.text(x.span).to_string(),
         }
     }
 
