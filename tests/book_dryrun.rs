@@ -69,10 +69,8 @@ pub fn normalize(line: &str, host: Option<&str>) -> Option<String> {
         t.drain(..4);
     }
     // a program named by its path: /opt/flannel/mk-docker-opts.sh, /usr/bin/dockerd
-    if let Some(base) = t[0].rsplit('/').next() {
-        if t[0].contains('/') {
-            t[0] = base.to_string();
-        }
+    if let Some((_, base)) = t[0].rsplit_once('/') {
+        t[0] = base.to_string();
     }
     let exec_prefix = |ns: &Option<String>| {
         ns.as_ref()
@@ -105,9 +103,6 @@ pub fn normalize(line: &str, host: Option<&str>) -> Option<String> {
                 "link" | "l" => "link".into(),
                 other => other.to_string(),
             };
-            if rest.len() > 1 && rest[1] == "show" && rest.len() == 2 {
-                // `ip -6 neigh show` == `ip neigh show`
-            }
             if rest[0] == "netns" {
                 return Some(format!("ip {}", rest.join(" ")));
             }
@@ -167,10 +162,8 @@ pub fn normalize(line: &str, host: Option<&str>) -> Option<String> {
                 .filter(|a| !a.starts_with("--endpoints"))
                 .cloned()
                 .collect();
-            if let Some(v) = rest.first_mut() {
-                if v == "set" || v == "mk" {
-                    *v = "put".into();
-                }
+            if let Some(v) = rest.first_mut().filter(|v| *v == "set" || *v == "mk") {
+                *v = "put".into();
             }
             format!("etcdctl {}", rest.join(" "))
         }
