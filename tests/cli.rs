@@ -63,7 +63,12 @@ fn a_shebang_script_runs_as_a_program_with_its_arguments() {
     );
     // Another test thread forking while the script was open for writing makes exec fail with
     // ETXTBSY for a moment (a known race of writing and running a file in a threaded process).
-    let run = || Command::new(&script).args(["docker1", "--not-an-option"]).env("PATH", &path).output();
+    let run = || {
+        Command::new(&script)
+            .args(["docker1", "--not-an-option"])
+            .env("PATH", &path)
+            .output()
+    };
     let mut out = run();
     for _ in 0..50 {
         match &out {

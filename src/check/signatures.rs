@@ -911,17 +911,20 @@ const ROUTE_OPTS: &[Opt] = &[
 ];
 
 /// The statements whose leading words match `words` (longest path first).
-pub fn lookup<'a>(first: &str, second: Option<&str>) -> Option<&'static Sig> {
-    let two = second.and_then(|s| {
-        TABLE
-            .iter()
-            .find(|sig| sig.path.len() == 2 && sig.path[0] == first && sig.path[1] == s)
-    });
-    two.or_else(|| {
-        TABLE
-            .iter()
-            .find(|sig| sig.path.len() == 1 && sig.path[0] == first)
-    })
+pub fn lookup(first: &str, second: Option<&str>) -> Option<&'static Sig> {
+    // TABLE is small, but this runs for every statement twice: compare the cheap parts first
+    let mut single = None;
+    for sig in TABLE {
+        if sig.path[0].len() != first.len() || sig.path[0] != first {
+            continue;
+        }
+        match sig.path {
+            [_, sub] if Some(*sub) == second => return Some(sig),
+            [_] => single = Some(sig),
+            _ => {}
+        }
+    }
+    single
 }
 
 /// The subcommands of a two-word statement family (`link` → set, del), empty when `first` has none.

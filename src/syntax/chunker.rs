@@ -76,7 +76,11 @@ impl<'t> Scanner<'t> {
 
     /// A scanner that starts at byte `offset` of `text` (which must be outside any statement).
     pub fn at(text: &'t str, offset: usize) -> Scanner<'t> {
-        Scanner { bytes: text.as_bytes(), i: offset, pending: VecDeque::new() }
+        Scanner {
+            bytes: text.as_bytes(),
+            i: offset,
+            pending: VecDeque::new(),
+        }
     }
 
     /// Scans just the next chunk: its errors and the chunk itself, and where scanning stopped.

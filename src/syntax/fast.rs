@@ -17,7 +17,6 @@ const KEYWORDS: &[&[u8]] = &[
     b"expect",
 ];
 
-
 /// What one line of a file is, as far as the fast path can tell.
 pub enum Line {
     /// Only blanks and a comment.
@@ -88,11 +87,20 @@ pub fn plain_line(line: &str, base: u32) -> Line {
         .iter()
         .map(|&(s, e)| {
             let span = Span::new(base + s, base + e);
-            Word { span, kind: WordKind::Plain { text: span, quoted: false } }
+            Word {
+                span,
+                kind: WordKind::Plain {
+                    text: span,
+                    quoted: false,
+                },
+            }
         })
         .collect();
     let span = words[0].span.to(words[n - 1].span);
-    Line::Command(Stmt { span, kind: StmtKind::Command(words) })
+    Line::Command(Stmt {
+        span,
+        kind: StmtKind::Command(words),
+    })
 }
 
 /// A chunk that is exactly one command of plain words, or None.

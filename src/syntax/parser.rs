@@ -17,7 +17,11 @@ struct Grammar;
 /// Parses a whole file, calling `each` with every top-level statement, or the error that stopped one,
 /// in order. Parsing goes on after an error, so a file's mistakes are all reported together.
 /// `each` returns `ControlFlow::Break` to stop early (the evaluator stops at the first failure).
-pub fn parse_file(text: &str, base: u32, mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>) {
+pub fn parse_file(
+    text: &str,
+    base: u32,
+    mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>,
+) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -32,10 +36,13 @@ pub fn parse_file(text: &str, base: u32, mut each: impl FnMut(Result<Stmt, Diag>
                 let flow = items.into_iter().try_for_each(|item| match item {
                     Err(e) => each(Err(chunk_error(&e, base))),
                     Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
-                    Ok(chunk) => match parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32) {
-                        Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
-                        Err(d) => each(Err(d)),
-                    },
+                    Ok(chunk) => {
+                        match parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32)
+                        {
+                            Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
+                            Err(d) => each(Err(d)),
+                        }
+                    }
                 });
                 if flow.is_break() {
                     return;
