@@ -234,7 +234,17 @@ impl Builder {
         let rule = p.as_rule();
         let mut inner = meaningful(p);
         let kind = match rule {
-            Rule::command => StmtKind::Command(inner.map(|w| self.word(w)).collect()),
+            Rule::command => {
+                let words: Box<[Word]> = inner.map(|w| self.word(w)).collect();
+                // pest's span takes in the blanks after the last word; a command ends at its last word
+                if let (Some(first), Some(last)) = (words.first(), words.last()) {
+                    return Stmt {
+                        span: first.span.to(last.span),
+                        kind: StmtKind::Command(words),
+                    };
+                }
+                StmtKind::Command(words)
+            }
             Rule::let_stmt => {
                 let name = self.span(&inner.next().expect("let has a name"));
                 let v = inner.next().expect("let has a value");
