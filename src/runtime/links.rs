@@ -142,9 +142,21 @@ pub fn add_error(name: &str, kind: &LinkKind, e: &KernelError) -> RunError {
     errors::kernel(format!("cannot add link {name} (type {k})"), e)
 }
 
-/// `ip link set`: everything but a namespace move, which `move_message` does.
-pub fn set_message(index: u32, c: &LinkChange, master: Option<u32>) -> LinkMessage {
-    let mut b = LinkUnspec::new_with_index(index);
+/// Which link a change is for: by index, or by name (the kernel looks IFLA_IFNAME up itself, which
+/// saves a round trip when nothing else needs the index).
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    Index(u32),
+    Name(&'a str),
+}
+
+/// `ip link set`: everything but a namespace move, which `move_message` does. A rename needs the
+/// index (IFLA_IFNAME then carries the new name).
+pub fn set_message(target: Target, c: &LinkChange, master: Option<u32>) -> LinkMessage {
+    let mut b = match target {
+        Target::Index(i) => LinkUnspec::new_with_index(i),
+        Target::Name(n) => LinkUnspec::new_with_name(n),
+    };
     match c.up {
         Some(true) => b = b.up(),
         Some(false) => b = b.down(),
@@ -171,12 +183,16 @@ pub fn move_message(index: u32, ns_fd: RawFd) -> LinkMessage {
     LinkUnspec::new_with_index(index).setns_by_fd(ns_fd).build()
 }
 
+fn missing(name: &str) -> RunError {
+    RunError::new(format!("Cannot find device \"{name}\""))
+        .help("check the name and the namespace (`show links`, or `show links in NS`)")
+}
+
 /// A link's index by name, or ip's `Cannot find device "NAME"`.
 pub async fn index(nl: &Netlink, name: &str) -> Result<u32, RunError> {
     match find(nl, name).await {
         Ok(Some(m)) => Ok(m.header.index),
-        Ok(None) => Err(RunError::new(format!("Cannot find device \"{name}\""))
-            .help("check the name and the namespace (`show links`, or `show links in NS`)")),
+        Ok(None) => Err(missing(name)),
         Err(e) => Err(errors::kernel(format!("cannot look up link {name}"), &e)),
     }
 }
@@ -262,10 +278,10 @@ pub async fn set(
     c: &LinkChange,
     target_nl: Option<&Netlink>,
 ) -> Result<(), RunError> {
-    let idx = index(nl, name).await?;
     let mut here = nl;
-    let mut idx_here = idx;
+    let mut target = Target::Name(name);
     if let (Some(ns), Some(tnl)) = (&c.netns, target_nl) {
+        let idx = index(nl, name).await?;
         let file = netns::open(ns)?;
         nl.ack(
             RouteNetlinkMessage::SetLink(move_message(idx, file.as_raw_fd())),
@@ -274,7 +290,6 @@ pub async fn set(
         .await
         .map_err(|e| errors::kernel(format!("cannot move link {name} to namespace {ns}"), &e))?;
         here = tnl;
-        idx_here = index(tnl, name).await?;
     }
     let rest = LinkChange {
         netns: None,
@@ -283,16 +298,24 @@ pub async fn set(
     if rest == LinkChange::default() {
         return Ok(());
     }
+    if c.rename.is_some() {
+        target = Target::Index(index(here, name).await?);
+    }
     let master = match &c.master {
         Some(Some(m)) => Some(index(here, m).await?),
         _ => None,
     };
-    here.ack(
-        RouteNetlinkMessage::SetLink(set_message(idx_here, &rest, master)),
-        CHANGE,
-    )
-    .await
-    .map_err(|e| errors::kernel(format!("cannot change link {name}"), &e))
+    match here
+        .ack(
+            RouteNetlinkMessage::SetLink(set_message(target, &rest, master)),
+            CHANGE,
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.is(Errno::ENODEV) => Err(missing(name)),
+        Err(e) => Err(errors::kernel(format!("cannot change link {name}"), &e)),
+    }
 }
 
 /// `ip link del NAME`.
@@ -522,7 +545,7 @@ mod tests {
             master: Some(Some("br0".into())),
             ..Default::default()
         };
-        let m = set_message(5, &c, Some(3));
+        let m = set_message(Target::Index(5), &c, Some(3));
         assert_eq!(m.header.index, 5);
         assert!(
             m.header.flags.contains(LinkFlags::Up) && m.header.change_mask.contains(LinkFlags::Up)
@@ -530,7 +553,7 @@ mod tests {
         assert!(m.attributes.contains(&LinkAttribute::Mtu(1400)));
         assert!(m.attributes.contains(&LinkAttribute::Controller(3)));
         let nomaster = set_message(
-            5,
+            Target::Name("eth0"),
             &LinkChange {
                 master: Some(None),
                 ..Default::default()
@@ -538,5 +561,11 @@ mod tests {
             None,
         );
         assert!(nomaster.attributes.contains(&LinkAttribute::Controller(0)));
+        assert!(
+            nomaster
+                .attributes
+                .contains(&LinkAttribute::IfName("eth0".into()))
+        );
+        assert_eq!(nomaster.header.index, 0);
     }
 }
