@@ -60,6 +60,17 @@ pub struct Cli {
 }
 
 pub fn main() -> i32 {
+    // Off a terminal (pipes, CI logs, tests) diagnostics are not wrapped, so each stays greppable.
+    if !std::io::stderr().is_terminal() {
+        let _ = miette::set_hook(Box::new(|_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .wrap_lines(false)
+                    .color(false)
+                    .build(),
+            )
+        }));
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -180,10 +191,21 @@ fn run(cli: Cli) -> i32 {
     }
 }
 
+/// How many diagnostics are shown in full; the rest are counted (rendering each one reads its file,
+/// so thousands of them from a huge generated script would take minutes and help nobody).
+pub const SHOWN_DIAGNOSTICS: usize = 50;
+
 /// Prints diagnostics: miette's graphical report, or one JSON object per line with --json.
 pub fn report(errors: &[Diag], session: &Session, json: bool) {
     let mut err = std::io::stderr().lock();
-    for d in errors {
+    if errors.len() > SHOWN_DIAGNOSTICS {
+        let _ = writeln!(
+            err,
+            "netsh: showing the first {SHOWN_DIAGNOSTICS} of {} errors",
+            errors.len()
+        );
+    }
+    for d in errors.iter().take(SHOWN_DIAGNOSTICS) {
         if json {
             let loc = session.map.locate(d.span);
             let v = serde_json::json!({

@@ -52,6 +52,11 @@ impl Checker {
         }
     }
 
+    /// The variables set at the top level so far (for the REPL's completion).
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.globals.iter().map(String::as_str)
+    }
+
     /// Checks one top-level statement.
     pub fn stmt(&mut self, s: &Stmt, map: &mut SourceMap, loader: &mut Loader) {
         match &s.kind {
@@ -499,7 +504,9 @@ impl Checker {
             while let Some((at, path, _)) = stack.pop() {
                 for (callee, span) in calls.get(&at).into_iter().flatten() {
                     if *callee == start {
-                        if reported.insert(start.clone()) {
+                        if !reported.contains(&start) {
+                            reported.insert(start.clone());
+                            reported.extend(path.iter().cloned());
                             let through = if path.is_empty() {
                                 String::new()
                             } else {

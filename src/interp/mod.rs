@@ -39,6 +39,8 @@ pub struct Interp {
     calls: Vec<Frame>,
     /// The `in NS { }` blocks around the statement being run, innermost last.
     contexts: Vec<Option<String>>,
+    /// The namespace the REPL's `in NS` line entered, under every block's context.
+    base: Option<String>,
     args: Vec<String>,
     names: Names,
     prefix: String,
@@ -62,6 +64,7 @@ impl Interp {
             globals: Frame::default(),
             calls: Vec::new(),
             contexts: Vec::new(),
+            base: None,
             args,
             names: Names::default(),
             prefix: build::flannel::DEFAULT_PREFIX.to_string(),
@@ -76,7 +79,14 @@ impl Interp {
             .rev()
             .flatten()
             .next()
+            .or(self.base.as_ref())
             .map(String::as_str)
+    }
+
+    /// Sets (or, with `None`, clears) the namespace statements act in when neither they nor a
+    /// block around them name one: the REPL's `in NS` line.
+    pub fn set_base_context(&mut self, ns: Option<String>) {
+        self.base = ns;
     }
 
     /// Runs one top-level statement.
@@ -135,8 +145,8 @@ impl Interp {
             StmtKind::Transaction(body) => self.block(body, env),
             StmtKind::Expect(cond) => {
                 if env.world.is_dry() {
-                    let text = env.map.text(s.span).replace('\n', " ");
-                    env.world.say(&format!("# {text}"));
+                    let text = self.cond_text(cond, env);
+                    env.world.say(&format!("# expect {text}"));
                     return Ok(());
                 }
                 if self.cond(cond, env)? {
@@ -284,6 +294,40 @@ impl Interp {
             }
             Cond::Truthy(w) => self.expand(w, env.map)?.truthy(),
         })
+    }
+
+    fn cond_text(&self, c: &Cond, env: &Env) -> String {
+        let w = |w: &Word| {
+            self.expand(w, env.map)
+                .map(|v| v.flat())
+                .unwrap_or_else(|_| env.map.text(w.span).to_string())
+        };
+        match c {
+            Cond::Or(a, b) => format!("{} or {}", self.cond_text(a, env), self.cond_text(b, env)),
+            Cond::And(a, b) => format!("{} and {}", self.cond_text(a, env), self.cond_text(b, env)),
+            Cond::Not(c) => format!("not {}", self.cond_text(c, env)),
+            Cond::Exists {
+                kind, target, ns, ..
+            } => {
+                let ns = match ns {
+                    Some(n) => Some(w(n)),
+                    None => self.context().map(str::to_string),
+                };
+                let ns = ns.map(|n| format!(" in {n}")).unwrap_or_default();
+                format!("exists {} {}{ns}", w(kind), w(target))
+            }
+            Cond::Compare { lhs, op, rhs } => {
+                let op = match op {
+                    CmpOp::Eq => "==",
+                    CmpOp::Ne => "!=",
+                    CmpOp::Contains => "contains",
+                };
+                // as written: a value compared here may be a run-time result (`let out = exec ...`)
+                let src = |x: &Word| env.map.text(x.span).to_string();
+                format!("{} {op} {}", src(lhs), src(rhs))
+            }
+            Cond::Truthy(x) => env.map.text(x.span).to_string(),
+        }
     }
 
     fn expect_failed(&self, c: &Cond, span: Span, env: &Env) -> Diag {

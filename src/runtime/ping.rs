@@ -139,6 +139,11 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
                 nix::sys::socket::MsgFlags::empty(),
             ) {
                 out.send_error = Some(e.desc().to_string());
+                // no route: nothing will change while probing, so the answer is known now
+                if e == nix::errno::Errno::ENETUNREACH && p.until_reply {
+                    out.sent += 1;
+                    break;
+                }
             }
             out.sent += 1;
             sent_at.push(now);

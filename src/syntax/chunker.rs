@@ -4,6 +4,8 @@
 //! The same scan tells the REPL whether a line leaves a block or string open.
 
 /// What can go wrong before the grammar even runs; offsets are local to the scanned text.
+use std::collections::VecDeque;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChunkError {
     UnterminatedString {
@@ -49,113 +51,166 @@ fn closer(open: u8) -> u8 {
 
 /// Scans `text` into chunks. Blank and comment-only stretches produce no chunk.
 pub fn split(text: &str) -> Chunks {
-    let bytes = text.as_bytes();
     let mut out = Chunks::default();
-    let mut open: Vec<(usize, u8)> = Vec::new();
-    let mut start = 0;
-    let mut content = false;
-    let mut broken = false;
-    let mut word_start = true;
-    let mut i = 0;
-    let finish = |out: &mut Chunks, start: usize, end: usize, content: bool, broken: bool| {
-        if content {
-            out.chunks.push(Chunk { start, end, broken });
+    for item in Scanner::new(text) {
+        match item {
+            Ok(c) => out.chunks.push(c),
+            Err(e) => out.errors.push(e),
         }
-    };
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'#' if word_start => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            b'"' | b'\'' => {
-                content = true;
-                let quote = b;
-                let begin = i;
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote {
-                    if quote == b'"' && bytes[i] == b'\\' {
+    }
+    out
+}
+
+/// The chunks of a text one at a time, so a huge script never holds all of them at once. Errors
+/// come just before the (broken) chunk they belong to.
+pub struct Scanner<'t> {
+    bytes: &'t [u8],
+    i: usize,
+    pending: VecDeque<Result<Chunk, ChunkError>>,
+}
+
+impl<'t> Scanner<'t> {
+    pub fn new(text: &'t str) -> Scanner<'t> {
+        Scanner {
+            bytes: text.as_bytes(),
+            i: 0,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Scans from `self.i` to the end of the next chunk with content, queueing it and its errors.
+    fn scan(&mut self) {
+        let bytes = self.bytes;
+        let mut open: Vec<(usize, u8)> = Vec::new();
+        let mut start = self.i;
+        let mut content = false;
+        let mut broken = false;
+        let mut word_start = true;
+        let mut i = self.i;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match b {
+                b'#' if word_start => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
                         i += 1;
                     }
+                    continue;
+                }
+                b'"' | b'\'' => {
+                    content = true;
+                    let quote = b;
+                    let begin = i;
                     i += 1;
-                }
-                if i >= bytes.len() {
-                    out.errors.push(ChunkError::UnterminatedString {
-                        start: begin,
-                        quote: quote as char,
-                    });
-                    finish(&mut out, start, bytes.len(), content, true);
-                    return out;
-                }
-                word_start = false;
-                i += 1;
-                continue;
-            }
-            b'{' | b'[' | b'(' => {
-                content = true;
-                open.push((i, b));
-            }
-            b'}' | b']' | b')' => {
-                content = true;
-                match open.pop() {
-                    Some((_, o)) if closer(o) == b => {}
-                    Some((at, o)) => {
-                        out.errors.push(ChunkError::MismatchedClose {
-                            open: at,
-                            at: i,
-                            bracket: closer(o) as char,
-                        });
-                        broken = true;
+                    while i < bytes.len() && bytes[i] != quote {
+                        if quote == b'"' && bytes[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
                     }
-                    None => {
-                        out.errors.push(ChunkError::UnexpectedClose {
-                            at: i,
-                            bracket: b as char,
-                        });
-                        broken = true;
+                    if i >= bytes.len() {
+                        self.pending.push_back(Err(ChunkError::UnterminatedString {
+                            start: begin,
+                            quote: quote as char,
+                        }));
+                        self.pending.push_back(Ok(Chunk {
+                            start,
+                            end: bytes.len(),
+                            broken: true,
+                        }));
+                        self.i = bytes.len();
+                        return;
+                    }
+                    word_start = false;
+                    i += 1;
+                    continue;
+                }
+                b'{' | b'[' | b'(' => {
+                    content = true;
+                    open.push((i, b));
+                }
+                b'}' | b']' | b')' => {
+                    content = true;
+                    match open.pop() {
+                        Some((_, o)) if closer(o) == b => {}
+                        Some((at, o)) => {
+                            self.pending.push_back(Err(ChunkError::MismatchedClose {
+                                open: at,
+                                at: i,
+                                bracket: closer(o) as char,
+                            }));
+                            broken = true;
+                        }
+                        None => {
+                            self.pending.push_back(Err(ChunkError::UnexpectedClose {
+                                at: i,
+                                bracket: b as char,
+                            }));
+                            broken = true;
+                        }
                     }
                 }
+                b'\\' if bytes.get(i + 1) == Some(&b'\n') => {
+                    i += 2;
+                    word_start = true;
+                    continue;
+                }
+                b'\\' if bytes.get(i + 1) == Some(&b'\r') && bytes.get(i + 2) == Some(&b'\n') => {
+                    i += 3;
+                    word_start = true;
+                    continue;
+                }
+                b'\n' | b';' if open.is_empty() => {
+                    if content {
+                        self.pending.push_back(Ok(Chunk {
+                            start,
+                            end: i,
+                            broken,
+                        }));
+                        self.i = i + 1;
+                        return;
+                    }
+                    // nothing but blanks and comments so far: the next chunk starts after this
+                    start = i + 1;
+                    word_start = true;
+                    i += 1;
+                    continue;
+                }
+                b' ' | b'\t' | b'\r' | b'\n' | b';' => {}
+                _ => content = true,
             }
-            b'\\' if bytes.get(i + 1) == Some(&b'\n') => {
-                i += 2;
-                word_start = true;
-                continue;
-            }
-            b'\\' if bytes.get(i + 1) == Some(&b'\r') && bytes.get(i + 2) == Some(&b'\n') => {
-                i += 3;
-                word_start = true;
-                continue;
-            }
-            b'\n' | b';' if open.is_empty() => {
-                finish(&mut out, start, i, content, broken);
-                start = i + 1;
-                content = false;
-                broken = false;
-                word_start = true;
-                i += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b'\n' | b';' => {}
-            _ => content = true,
+            word_start = matches!(
+                b,
+                b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'[' | b'('
+            );
+            i += 1;
         }
-        word_start = matches!(
-            b,
-            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'[' | b'('
-        );
-        i += 1;
+        self.i = bytes.len();
+        if let Some(&(at, b)) = open.first() {
+            self.pending.push_back(Err(ChunkError::UnterminatedBlock {
+                open: at,
+                bracket: b as char,
+            }));
+            broken = true;
+        }
+        if content {
+            self.pending.push_back(Ok(Chunk {
+                start,
+                end: bytes.len(),
+                broken,
+            }));
+        }
     }
-    if let Some(&(at, b)) = open.first() {
-        out.errors.push(ChunkError::UnterminatedBlock {
-            open: at,
-            bracket: b as char,
-        });
-        broken = true;
+}
+
+impl Iterator for Scanner<'_> {
+    type Item = Result<Chunk, ChunkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pending.is_empty() && self.i < self.bytes.len() {
+            self.scan();
+        }
+        self.pending.pop_front()
     }
-    finish(&mut out, start, bytes.len(), content, broken);
-    out
 }
 
 /// True when `text` ends inside an open block, list or string, or on a `\` continuation: the REPL

@@ -1,5 +1,6 @@
 //! Text to syntax tree: the source map, the chunker, the pest grammar and the AST.
 pub mod ast;
 pub mod chunker;
+pub mod fast;
 pub mod parser;
 pub mod source;

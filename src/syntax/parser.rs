@@ -3,6 +3,7 @@
 
 use super::ast::*;
 use super::chunker::{self, ChunkError};
+use super::fast;
 use crate::diag::{Code, Diag};
 use pest::Parser;
 use pest::iterators::Pair;
@@ -21,17 +22,21 @@ pub fn parse_file(
     base: u32,
     mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>,
 ) {
-    let scan = chunker::split(text);
-    for e in &scan.errors {
-        if each(Err(chunk_error(e, base))).is_break() {
-            return;
-        }
-    }
-    for chunk in scan.chunks.iter().filter(|c| !c.broken) {
-        let parsed = parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32);
-        let flow = match parsed {
-            Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
-            Err(d) => each(Err(d)),
+    for item in chunker::Scanner::new(text) {
+        let flow = match item {
+            Err(e) => each(Err(chunk_error(&e, base))),
+            Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
+            Ok(chunk) => {
+                let chunk_text = &text[chunk.start..chunk.end];
+                let chunk_base = base + chunk.start as u32;
+                match fast::plain_command(chunk_text, chunk_base) {
+                    Some(stmt) => each(Ok(stmt)),
+                    None => match parse_chunk(chunk_text, chunk_base) {
+                        Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
+                        Err(d) => each(Err(d)),
+                    },
+                }
+            }
         };
         if flow.is_break() {
             return;
@@ -41,7 +46,23 @@ pub fn parse_file(
 
 /// Parses the text of one chunk, whose first byte is at map offset `base`.
 pub fn parse_chunk(text: &str, base: u32) -> Result<Vec<Stmt>, Diag> {
-    let mut pairs = Grammar::parse(Rule::chunk, text).map_err(|e| syntax_error(e, text, base))?;
+    let mut pairs = Grammar::parse(Rule::chunk, text).map_err(|e| {
+        let stray_else = text
+            .trim_start()
+            .strip_prefix("else")
+            .is_some_and(|r| r.starts_with([' ', '\t', '{']));
+        if stray_else {
+            let at = base + (text.len() - text.trim_start().len()) as u32;
+            return Diag::new(
+                Code::Syntax,
+                Span::new(at, at + 4),
+                "`else` without an `if` on the line before",
+            )
+            .label("this `else` starts a new statement")
+            .help("put `else` on the same line as the `}` that closes the `if` block: `} else {`");
+        }
+        syntax_error(e, text, base)
+    })?;
     let chunk = pairs.next().expect("the chunk rule always yields one pair");
     let b = Builder { base };
     Ok(chunk
@@ -103,11 +124,18 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         InputLocation::Span((s, _)) => s,
     };
     let rest = &text[pos.min(text.len())..];
-    let found: String = rest
+    let mut found: String = rest
         .chars()
-        .take_while(|c| !c.is_whitespace())
+        .take_while(|c| !c.is_whitespace() && !"(){}[];,".contains(*c))
         .take(20)
         .collect();
+    if found.is_empty() {
+        found = rest
+            .chars()
+            .take(1)
+            .filter(|c| !c.is_whitespace())
+            .collect();
+    }
     let len = found.len().max(1).min(rest.len().max(1)) as u32;
     let span = Span::new(base + pos as u32, base + pos as u32 + len);
     let expected = match &e.variant {
@@ -115,21 +143,18 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         ErrorVariant::CustomError { message } => message.clone(),
     };
     let shown = if found.is_empty() {
-        "the end of the statement".to_string()
+        "end of statement".to_string()
     } else {
         format!("`{found}`")
     };
     let mut d = Diag::new(Code::Syntax, span, format!("unexpected {shown}"));
-    if !expected.is_empty() {
-        d = d.label(format!("expected {expected}"));
-    }
-    if found == "else" || found.starts_with("else") {
-        d = d
-            .help("`else` goes on the same line as the `}` that closes the `if` block: `} else {`");
-    } else if found == "{" {
-        d = d.help(
-            "a block `{ ... }` follows `in NS`, `for`, `if`, `fn NAME(...)` and `transaction`",
-        );
+    d = d.label(if expected.is_empty() {
+        "the statement is incomplete here".to_string()
+    } else {
+        format!("expected {expected}")
+    });
+    if found.starts_with('(') || found.ends_with('(') {
+        d = d.help("a procedure is defined as `fn NAME(a, b) { ... }` and called as `NAME A B`");
     }
     d
 }
@@ -137,18 +162,39 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
 fn describe(rules: &[Rule]) -> String {
     let mut names: Vec<&str> = rules
         .iter()
-        .map(|r| match r {
-            Rule::block => "a block `{ ... }`",
-            Rule::ident => "a name",
-            Rule::cmp_op => "`==`, `!=` or `contains`",
-            Rule::EOI => "the end of the statement",
-            Rule::cond | Rule::compare | Rule::unary | Rule::exists => "a condition",
-            Rule::list | Rule::bare | Rule::dq_string | Rule::sq_string | Rule::exec_expr => {
-                "a word"
+        .filter_map(|r| match r {
+            Rule::block => Some("a block `{ ... }`"),
+            Rule::ident => Some("a name"),
+            Rule::cmp_op => Some("`==`, `!=` or `contains`"),
+            Rule::EOI => Some("the end of the statement"),
+            Rule::open_paren => Some("`(`"),
+            Rule::close_paren => Some("`)`"),
+            Rule::comma => Some("`,`"),
+            Rule::assign => Some("`=`"),
+            Rule::cond | Rule::conj | Rule::compare | Rule::unary | Rule::exists => {
+                Some("a condition")
             }
-            _ => "a statement",
+            Rule::list
+            | Rule::bare
+            | Rule::bare_item
+            | Rule::dq_string
+            | Rule::sq_string
+            | Rule::exec_expr
+            | Rule::kw_exec
+            | Rule::var
+            | Rule::text => Some("a word"),
+            Rule::fn_def
+            | Rule::let_stmt
+            | Rule::for_stmt
+            | Rule::if_stmt
+            | Rule::in_block
+            | Rule::transaction
+            | Rule::expect_cond
+            | Rule::command => Some("a statement"),
+            _ => None,
         })
         .collect();
+    names.sort_unstable();
     names.dedup();
     match names.len() {
         0 => String::new(),
@@ -387,7 +433,11 @@ fn meaningful(p: Pair<'_, Rule>) -> Inner<'_> {
 fn is_punctuation(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::kw_fn
+        Rule::open_paren
+            | Rule::close_paren
+            | Rule::comma
+            | Rule::assign
+            | Rule::kw_fn
             | Rule::kw_let
             | Rule::kw_for
             | Rule::kw_in

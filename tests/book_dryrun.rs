@@ -1,0 +1,514 @@
+//! The book's recipes (Docker Networking Cookbook, chapters 8-10) as scripts in examples/.
+//!
+//! For every `examples/chNN-*.netsh` there is a `tests/book/chNN-*.txt` holding the commands the book
+//! types for that recipe (the plain iproute2 / sysctl / etcdctl / docker parts), in the book's own
+//! spelling. Each is normalized onto netsh's canonical dry-run forms and must appear, in order, in the
+//! script's `--dry-run` output. Every example must also pass `--check`.
+//!
+//! Expected-file format: `# comment`, blank lines, `@HOST` (the following commands were typed on the
+//! book's host HOST, i.e. inside the lab namespace HOST), `@` (typed on the machine itself), and
+//! commands (a leading `sudo` and `user@host:~$ ` prompt are ignored).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn netsh(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_netsh"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run netsh")
+}
+
+/// Long docker/dockerd options that take a value (`--subnet 10.0.0.0/24` == `--subnet=10.0.0.0/24`).
+const DOCKER_VALUE_OPTS: &[&str] = &[
+    "--subnet",
+    "--ip-range",
+    "--gateway",
+    "--aux-address",
+    "--bip",
+    "--fixed-cidr-v6",
+    "--mtu",
+    "--name",
+    "--net",
+    "--network",
+    "--ip",
+    "--ip6",
+    "--opt",
+    "--driver",
+];
+
+/// Normalize one command onto netsh's canonical dry-run spelling. `host` is the lab host (namespace)
+/// the command was typed on, or None for the machine itself. Returns None for lines that are no command.
+pub fn normalize(line: &str, host: Option<&str>) -> Option<String> {
+    let line = line.trim();
+    // a shell prompt such as `user@docker1:~$ `
+    let line = match line.find("$ ") {
+        Some(i)
+            if line[..i].contains('@') && line[..i].contains(':') && !line[..i].contains(' ') =>
+        {
+            &line[i + 2..]
+        }
+        _ => line,
+    };
+    let mut t: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    if t.first().map(String::as_str) == Some("sudo") {
+        t.remove(0);
+    }
+    if t.is_empty() {
+        return None;
+    }
+    let mut ns: Option<String> = host.map(str::to_string);
+    // `ip netns exec X CMD ...` → run CMD in X
+    if t.len() > 4 && t[0] == "ip" && t[1] == "netns" && t[2] == "exec" {
+        ns = Some(t[3].clone());
+        t.drain(..4);
+    }
+    // a program named by its path: /opt/flannel/mk-docker-opts.sh, /usr/bin/dockerd
+    if let Some((_, base)) = t[0].rsplit_once('/') {
+        t[0] = base.to_string();
+    }
+    let exec_prefix = |ns: &Option<String>| {
+        ns.as_ref()
+            .map(|n| format!("ip netns exec {n} "))
+            .unwrap_or_default()
+    };
+    let out = match t[0].as_str() {
+        "ip" => {
+            let mut i = 1;
+            while i < t.len() && t[i].starts_with('-') {
+                match t[i].as_str() {
+                    "-n" | "-netns" => {
+                        ns = t.get(i + 1).cloned();
+                        i += 2;
+                    }
+                    "-6" | "-4" => i += 1,
+                    "-f" | "-family" => i += 2,
+                    _ => break,
+                }
+            }
+            // `nodad` is how netsh's lab hosts skip duplicate address detection; the book's addresses are the same
+            let mut rest: Vec<String> = t[i..].iter().filter(|a| *a != "nodad").cloned().collect();
+            if rest.is_empty() {
+                return Some("ip".into());
+            }
+            rest[0] = match rest[0].as_str() {
+                "address" | "addr" | "a" => "addr".into(),
+                "neighbor" | "neighbour" | "neigh" | "n" => "neigh".into(),
+                "route" | "r" | "ro" => "route".into(),
+                "link" | "l" => "link".into(),
+                other => other.to_string(),
+            };
+            if rest[0] == "netns" {
+                return Some(format!("ip {}", rest.join(" ")));
+            }
+            // `ip link set dev X ...` → `ip link set X ...`; `ip link add link P name N ...` → `ip link add N link P ...`
+            if rest[0] == "link"
+                && rest.len() > 3
+                && (rest[1] == "set" || rest[1] == "del" || rest[1] == "delete")
+                && rest[2] == "dev"
+            {
+                rest.remove(2);
+            }
+            if rest[0] == "link"
+                && rest.len() > 5
+                && rest[1] == "add"
+                && rest[2] == "link"
+                && rest[4] == "name"
+            {
+                let (parent, name) = (rest[3].clone(), rest[5].clone());
+                rest.splice(2..6, [name, "link".to_string(), parent]);
+            }
+            if rest[0] == "link" && rest.len() > 1 && rest[1] == "delete" {
+                rest[1] = "del".into();
+            }
+            match &ns {
+                Some(n) => format!("ip -n {n} {}", rest.join(" ")),
+                None => format!("ip {}", rest.join(" ")),
+            }
+        }
+        "sysctl" => {
+            let args: Vec<String> = t[1..]
+                .iter()
+                .filter(|a| *a != "-w")
+                .map(|a| a.replace(['\'', '"'], ""))
+                .collect();
+            let kv = args.join("").replace(' ', "");
+            if kv.contains('=') {
+                format!("{}sysctl -w {kv}", exec_prefix(&ns))
+            } else {
+                format!("{}sysctl {kv}", exec_prefix(&ns))
+            }
+        }
+        "bridge" => {
+            let rest = if t.len() > 2 && t[1] == "-n" {
+                ns = Some(t[2].clone());
+                t[3..].to_vec()
+            } else {
+                t[1..].to_vec()
+            };
+            match &ns {
+                Some(n) => format!("bridge -n {n} {}", rest.join(" ")),
+                None => format!("bridge {}", rest.join(" ")),
+            }
+        }
+        "etcdctl" => {
+            let mut rest: Vec<String> = t[1..]
+                .iter()
+                .filter(|a| !a.starts_with("--endpoints"))
+                .cloned()
+                .collect();
+            if let Some(v) = rest.first_mut().filter(|v| *v == "set" || *v == "mk") {
+                *v = "put".into();
+            }
+            format!("etcdctl {}", rest.join(" "))
+        }
+        "docker" | "dockerd" | "mk-docker-opts.sh" => {
+            let mut v: Vec<String> = Vec::new();
+            let mut i = 0;
+            while i < t.len() {
+                let a = &t[i];
+                if DOCKER_VALUE_OPTS.contains(&a.as_str()) && i + 1 < t.len() {
+                    v.push(format!("{a}={}", t[i + 1]));
+                    i += 2;
+                } else {
+                    v.push(if a == "--driver" {
+                        "-d".into()
+                    } else {
+                        a.clone()
+                    });
+                    i += 1;
+                }
+            }
+            format!("{}{}", exec_prefix(&ns), v.join(" "))
+        }
+        _ => format!("{}{}", exec_prefix(&ns), t.join(" ")),
+    };
+    Some(out)
+}
+
+/// The book's commands of an expected file, normalized, with their line numbers.
+fn expected(path: &Path) -> Vec<(usize, String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut host: Option<String> = None;
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(h) = line.strip_prefix('@') {
+            host = if h.trim().is_empty() {
+                None
+            } else {
+                Some(h.trim().to_string())
+            };
+            continue;
+        }
+        if let Some(n) = normalize(line, host.as_deref()) {
+            out.push((i + 1, line.to_string(), n));
+        }
+    }
+    out
+}
+
+/// Check that every expected command appears in `output` (normalized), in order.
+fn check_in_order(output: &str, want: &[(usize, String, String)]) -> Result<(), String> {
+    let got: Vec<String> = output.lines().filter_map(|l| normalize(l, None)).collect();
+    let mut pos = 0;
+    for (line, book, norm) in want {
+        match got[pos..].iter().position(|g| g == norm) {
+            Some(k) => pos += k + 1,
+            None => {
+                let earlier = got[..pos].iter().any(|g| g == norm);
+                return Err(format!(
+                    "line {line}: the book's `{book}`\n  normalized: `{norm}`\n  {}\n--- dry-run (normalized) ---\n{}",
+                    if earlier {
+                        "appears only earlier than the previous expected command (wrong order)"
+                    } else {
+                        "does not appear in the dry-run"
+                    },
+                    got.join("\n")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn book_examples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with("ch") && n.ends_with(".netsh")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn expected_file(example: &Path) -> PathBuf {
+    let stem = example.file_stem().unwrap().to_string_lossy().to_string();
+    root().join("tests/book").join(format!("{stem}.txt"))
+}
+
+fn dry_run(example: &Path) -> String {
+    let out = netsh(&["--dry-run", example.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{} --dry-run exited {:?}\n{}",
+        example.display(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn every_recipe_of_chapters_8_to_10_has_a_script() {
+    let v = book_examples();
+    for ch in ["ch08-", "ch09-", "ch10-"] {
+        assert!(
+            v.iter()
+                .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(ch))
+                .count()
+                >= 4,
+            "too few {ch} examples"
+        );
+    }
+}
+
+#[test]
+fn every_example_dry_runs_to_the_books_commands_in_order() {
+    let mut failures = Vec::new();
+    for ex in book_examples() {
+        let exp = expected_file(&ex);
+        assert!(
+            exp.exists(),
+            "{} has no expected-command file {}",
+            ex.display(),
+            exp.display()
+        );
+        let want = expected(&exp);
+        assert!(
+            !want.is_empty(),
+            "{}: too few book commands to check",
+            exp.display()
+        );
+        if let Err(e) = check_in_order(&dry_run(&ex), &want) {
+            failures.push(format!("{}:\n{e}", ex.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_example_checks() {
+    let mut all = book_examples();
+    all.push(root().join("examples/quickstart.netsh"));
+    for ex in all {
+        let out = netsh(&["--check", ex.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{} --check: {}",
+            ex.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Scripts start with a comment naming the recipe, end in `expect` checks (reach and no-reach where the
+/// book shows both), and carry `# netsh-test: dry-run-only` exactly when they need what this machine's
+/// kernel lacks (ipvlan, 802.1Q vlan, dummy) or netsh's services (flannel, Docker networks, web servers).
+#[test]
+fn every_example_is_a_lab_with_checks_and_the_right_marker() {
+    let needs_more = [
+        "ipvlan ",
+        "vlan ",
+        "dummy ",
+        "store ",
+        "network ",
+        "lease",
+        "overlay",
+        "docker-opts",
+        "docker-bridge",
+        "container ",
+        "serve ",
+    ];
+    for ex in book_examples() {
+        let text = std::fs::read_to_string(&ex).unwrap();
+        let name = ex.display();
+        let first = text.lines().find(|l| !l.starts_with("#!")).unwrap_or("");
+        assert!(
+            first.starts_with("# Recipe") || first.starts_with("# Chapter"),
+            "{name}: must start with a comment naming the recipe"
+        );
+        assert!(
+            text.contains("\nswitch ") && text.contains("\nhost "),
+            "{name}: must build its lab from switch/host"
+        );
+        assert!(
+            text.contains("expect reach") || text.contains("expect http"),
+            "{name}: needs reach checks"
+        );
+        let stmts: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "}")
+            .collect();
+        assert!(
+            stmts.last().unwrap().starts_with("expect")
+                || stmts.last().unwrap().starts_with("echo"),
+            "{name}: must end in expect checks"
+        );
+        let needs = stmts.iter().any(|l| {
+            let l = l.trim_start_matches("in ").trim();
+            needs_more.iter().any(|k| l.starts_with(k))
+                || (l.starts_with("proxy-ndp") && l.contains("::/"))
+        });
+        let marked = text.contains("# netsh-test: dry-run-only");
+        assert_eq!(
+            needs, marked,
+            "{name}: dry-run-only marker is {marked} but the script needs services/missing kernel features: {needs}"
+        );
+    }
+}
+
+// ---- the normalizer itself ----
+
+#[test]
+fn normalizer_maps_the_books_spellings_onto_netsh_forms() {
+    let n = |l: &str, h: Option<&str>| normalize(l, h).unwrap();
+    assert_eq!(
+        n(
+            "sudo ip netns exec namespace1 ip address add 192.168.50.171/24 dev macvlan1",
+            Some("net1")
+        ),
+        "ip -n namespace1 addr add 192.168.50.171/24 dev macvlan1"
+    );
+    assert_eq!(
+        n("ip link set dev macvlan1 up", Some("net1")),
+        "ip -n net1 link set macvlan1 up"
+    );
+    assert_eq!(
+        n("ip -6 addr add 2003::1/64 dev eth1", Some("net1")),
+        "ip -n net1 addr add 2003::1/64 dev eth1"
+    );
+    assert_eq!(
+        n("ip -n net1 -6 route add ::/0 via 2003::1", None),
+        "ip -n net1 route add ::/0 via 2003::1"
+    );
+    assert_eq!(
+        n(
+            "sudo sysctl net.ipv6.conf.eth0.proxy_ndp=1",
+            Some("docker1")
+        ),
+        "ip netns exec docker1 sysctl -w net.ipv6.conf.eth0.proxy_ndp=1"
+    );
+    assert_eq!(
+        n(
+            "ip netns exec docker1 sysctl -w 'net.ipv6.conf.eth0.proxy_ndp=1'",
+            None
+        ),
+        "ip netns exec docker1 sysctl -w net.ipv6.conf.eth0.proxy_ndp=1"
+    );
+    assert_eq!(
+        n(
+            "sudo ip -6 neigh add proxy 2003:ab11::8000:242:ac11:2 dev eth0",
+            Some("docker1")
+        ),
+        "ip -n docker1 neigh add proxy 2003:ab11::8000:242:ac11:2 dev eth0"
+    );
+    assert_eq!(
+        n(
+            r#"etcdctl set /coreos.com/network/config '{"Network":"10.100.0.0/16"}'"#,
+            Some("docker1")
+        ),
+        r#"etcdctl put /coreos.com/network/config '{"Network":"10.100.0.0/16"}'"#
+    );
+    assert_eq!(
+        n("user@net1:~$ sudo ip netns add namespace1", Some("net1")),
+        "ip netns add namespace1"
+    );
+    assert_eq!(
+        n(
+            "ip link add link eth0 name macvlan1 type macvlan mode vepa",
+            None
+        ),
+        "ip link add macvlan1 link eth0 type macvlan mode vepa"
+    );
+    assert_eq!(
+        n(
+            "docker network create -d macvlan --subnet 10.10.10.0/24 --gateway=10.10.10.1 -o parent=eth0 macvlan_net",
+            Some("docker1")
+        ),
+        "ip netns exec docker1 docker network create -d macvlan --subnet=10.10.10.0/24 --gateway=10.10.10.1 -o parent=eth0 macvlan_net"
+    );
+}
+
+/// The normalizer must not hide mistakes: a wrong address, name, mode, namespace or order fails.
+#[test]
+fn a_wrong_address_name_mode_or_order_fails_the_match() {
+    let ex = root().join("examples/ch09-macvlan-vepa.netsh");
+    let out = dry_run(&ex);
+    let good = expected(&expected_file(&ex));
+    check_in_order(&out, &good).expect("the real expectations match");
+    let mutate = |from: &str, to: &str| -> Vec<(usize, String, String)> {
+        let mut hit = false;
+        let v = good
+            .iter()
+            .map(|(l, b, n)| {
+                if !hit && n.contains(from) {
+                    hit = true;
+                    (*l, b.clone(), n.replacen(from, to, 1))
+                } else {
+                    (*l, b.clone(), n.clone())
+                }
+            })
+            .collect();
+        assert!(hit, "mutation {from} -> {to} found nothing to change");
+        v
+    };
+    for (from, to) in [
+        ("192.168.50.171/24", "192.168.50.172/24"), // wrong address
+        ("192.168.50.171/24", "192.168.50.171/25"), // wrong prefix length
+        ("mode vepa", "mode bridge"),               // wrong mode
+        ("link add macvlan1", "link add macvlan9"), // wrong name
+        ("ip -n namespace1 addr", "ip -n net1 addr"), // wrong namespace
+    ] {
+        assert!(
+            check_in_order(&out, &mutate(from, to)).is_err(),
+            "mutation {from} -> {to} was not caught"
+        );
+    }
+    let mut swapped = good.clone();
+    let k = swapped.len() - 1;
+    swapped.swap(0, k);
+    assert!(
+        check_in_order(&out, &swapped).is_err(),
+        "reordered expectations were not caught"
+    );
+    // an address spelled differently in the book text itself is caught too
+    assert!(
+        check_in_order(
+            &out,
+            &[(
+                1,
+                "x".into(),
+                normalize(
+                    "ip netns exec namespace1 ip address add 192.168.50.17/24 dev macvlan1",
+                    Some("net1")
+                )
+                .unwrap()
+            )]
+        )
+        .is_err()
+    );
+}

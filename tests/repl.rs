@@ -1,0 +1,228 @@
+//! The interactive shell, driven through a pseudo-terminal as a user would: `netsh --dry-run` with
+//! its history in a temporary directory.
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const UP: &str = "\x1b[A";
+
+struct Shell {
+    pty: PtySession,
+    /// What the shell printed before its first prompt.
+    banner: String,
+}
+
+impl Shell {
+    fn start(history: &Path) -> Shell {
+        Shell::start_with(&["--dry-run"], history)
+    }
+
+    fn start_with(args: &[&str], history: &Path) -> Shell {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netsh"));
+        cmd.args(args)
+            .env("NETSH_HISTORY", history)
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        let options = Options::new()
+            .timeout_ms(Some(15_000))
+            .strip_ansi_escape_codes(true);
+        let mut shell = Shell {
+            pty: spawn_with_options(cmd, options).expect("netsh starts on a pty"),
+            banner: String::new(),
+        };
+        shell.banner = shell.expect("netsh> ");
+        shell
+    }
+
+    /// Waits for `text` and returns what came before it.
+    fn expect(&mut self, text: &str) -> String {
+        self.pty
+            .exp_string(text)
+            .unwrap_or_else(|e| panic!("waiting for {text:?}: {e}"))
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.pty.send(keys).expect("send keys");
+        self.pty.flush().expect("flush keys");
+    }
+
+    /// Types a line and waits for `output` and then the next prompt.
+    fn run(&mut self, line: &str, output: &str, prompt: &str) {
+        self.send(&format!("{line}\r"));
+        self.expect(output);
+        self.expect(prompt);
+    }
+
+    /// Ctrl-D, and the exit status.
+    fn quit(mut self) -> i32 {
+        self.pty.send_control('d').expect("send Ctrl-D");
+        exit_code(&self)
+    }
+}
+
+fn exit_code(shell: &Shell) -> i32 {
+    match shell.pty.process().wait() {
+        Ok(WaitStatus::Exited(_, code)) => code,
+        other => panic!("netsh did not exit normally: {other:?}"),
+    }
+}
+
+fn history_file(dir: &tempfile::TempDir) -> PathBuf {
+    // a directory that does not exist yet: the shell creates it
+    dir.path().join("state/netsh/history")
+}
+
+#[test]
+fn multi_line_block_runs_once_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    sh.send("for i in 1..2 {\r");
+    sh.expect("...> ");
+    sh.send("netns add ns$i\r");
+    sh.expect("...> ");
+    sh.send("}\r");
+    sh.expect("ip netns add ns1");
+    sh.expect("ip netns add ns2");
+    sh.expect("netsh> ");
+    // the whole block is one history entry: Up recalls it, Enter runs it again
+    sh.send(UP);
+    sh.expect("}");
+    sh.send("\r");
+    sh.expect("ip netns add ns1");
+    sh.expect("ip netns add ns2");
+    sh.expect("netsh> ");
+    // the session persists: a variable and a procedure from earlier inputs
+    sh.run("let br = br9", "netsh> ", "");
+    sh.send("fn mk(n) {\r");
+    sh.expect("...> ");
+    sh.send("bridge $n\r");
+    sh.expect("...> ");
+    sh.send("}\r");
+    sh.expect("netsh> ");
+    sh.run("mk $br", "ip link add br9 type bridge", "netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn pasted_lines_stay_open_in_the_editor_until_the_block_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    // a bracketed paste puts both lines in one buffer; Enter finds the block open and adds a line
+    sh.send("\x1b[200~for i in 1..2 {\n  netns add p$i\x1b[201~");
+    sh.send("\r");
+    sh.send("}\r");
+    let before = sh.expect("ip netns add p1");
+    assert!(
+        !before.contains("...> "),
+        "a multi-line buffer needs no continuation prompt: {before:?}"
+    );
+    sh.expect("ip netns add p2");
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn tab_completes_statements_and_second_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    sh.send("macv\t");
+    sh.expect("macvlan");
+    sh.run(
+        "bridge on eth0 name m1",
+        "ip link add m1 link eth0 type macvlan mode bridge",
+        "netsh> ",
+    );
+    sh.send("link s\t");
+    sh.expect("link set");
+    sh.run("eth0 up", "ip link set eth0 up", "netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn history_is_saved_and_recalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = history_file(&dir);
+    let mut sh = Shell::start(&file);
+    sh.run("netns add hist1", "ip netns add hist1", "netsh> ");
+    let saved = std::fs::read_to_string(&file).expect("the history file is written after the line");
+    assert!(saved.contains("netns add hist1"), "history file: {saved:?}");
+    sh.send(UP);
+    sh.expect("netns add hist1");
+    sh.run("", "ip netns add hist1", "netsh> ");
+    assert_eq!(sh.quit(), 0);
+
+    // a new shell loads the file
+    let mut sh = Shell::start(&file);
+    sh.send(UP);
+    sh.expect("netns add hist1");
+    sh.run("", "ip netns add hist1", "netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn check_errors_are_reported_and_the_shell_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    sh.send("macvlan bogus on eth0\r");
+    sh.expect("netsh::check::unexpected_argument");
+    sh.expect("netsh> ");
+    sh.send("netns add zz");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("netsh> ");
+    sh.send("netns add after\r");
+    let before = sh.expect("ip netns add after");
+    assert!(
+        !before.contains("ip netns add zz"),
+        "Ctrl-C must drop the line: {before:?}"
+    );
+    sh.expect("netsh> ");
+    sh.run(
+        "help macvlan",
+        "macvlan [vepa|bridge|private|passthru]",
+        "netsh> ",
+    );
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn in_line_sets_the_context_and_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    sh.run("in docker1", "", "netsh(docker1)> ");
+    sh.run(
+        "bridge br0",
+        "ip -n docker1 link add br0 type bridge",
+        "netsh(docker1)> ",
+    );
+    sh.run(
+        "link set eth0 up",
+        "ip -n docker1 link set eth0 up",
+        "netsh(docker1)> ",
+    );
+    sh.run("in -", "", "netsh> ");
+    sh.run("bridge br1", "ip link add br1 type bridge", "netsh> ");
+    sh.send("exit\r");
+    assert_eq!(exit_code(&sh), 0);
+}
+
+#[test]
+fn without_a_runtime_the_shell_says_so_once_and_dry_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    // no --dry-run: the kernel runtime is used when this build has one (so only a harmless `echo`)
+    let mut sh = Shell::start_with(&[], &history_file(&dir));
+    sh.send("echo hello\r");
+    // a dry run shows `echo hello` as the command it stands for; a real run prints `hello`
+    let (output, _) = sh
+        .pty
+        .exp_regex(r"\n(echo )?hello\r\n")
+        .expect("echo's output");
+    sh.expect("netsh> ");
+    let said = sh.banner.matches("dry run").count() + output.matches("dry run").count();
+    if sh.banner.contains("runtime is not part of this build") {
+        assert_eq!(said, 1, "said once, at startup: {:?}", sh.banner);
+    }
+    sh.send("quit\r");
+    assert_eq!(exit_code(&sh), 0);
+}

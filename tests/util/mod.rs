@@ -1,0 +1,180 @@
+//! One builder for running the netsh binary in tests, after casey/just's `Test`:
+//! `Netsh::new().args(["--dry-run"]).script("netns add a").run().code(0).stdout_is("ip netns add a\n")`.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_netsh")
+}
+
+pub struct Netsh {
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    dir: tempfile::TempDir,
+    script: Option<PathBuf>,
+    script_args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Netsh {
+    pub fn new() -> Netsh {
+        Netsh {
+            args: Vec::new(),
+            stdin: None,
+            dir: tempfile::tempdir().expect("a temp dir"),
+            script: None,
+            script_args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+    /// A dry run of `text` given as a script file.
+    pub fn dry(text: &str) -> Netsh {
+        Netsh::new().arg("--dry-run").script(text)
+    }
+    pub fn arg(mut self, a: &str) -> Netsh {
+        self.args.push(a.into());
+        self
+    }
+    pub fn args<const N: usize>(mut self, a: [&str; N]) -> Netsh {
+        self.args.extend(a.iter().map(|s| s.to_string()));
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Netsh {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+    pub fn stdin(mut self, s: impl Into<Vec<u8>>) -> Netsh {
+        self.stdin = Some(s.into());
+        self
+    }
+    /// Writes a file in the test's directory (for `source`).
+    pub fn file(self, name: &str, text: impl AsRef<[u8]>) -> Netsh {
+        let p = self.dir.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("dirs");
+        }
+        std::fs::write(p, text).expect("write a test file");
+        self
+    }
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+    /// The script to run, as `main.netsh` in the test's directory.
+    pub fn script(mut self, text: impl AsRef<[u8]>) -> Netsh {
+        self = self.file("main.netsh", text);
+        self.script = Some(self.dir.path().join("main.netsh"));
+        self
+    }
+    pub fn script_args<const N: usize>(mut self, a: [&str; N]) -> Netsh {
+        self.script_args.extend(a.iter().map(|s| s.to_string()));
+        self
+    }
+    pub fn run(self) -> Out {
+        let mut cmd = Command::new(bin());
+        cmd.args(&self.args);
+        if let Some(s) = &self.script {
+            cmd.arg(s);
+        }
+        cmd.args(&self.script_args);
+        cmd.current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("netsh starts");
+        let input = self.stdin.clone().unwrap_or_default();
+        let mut pipe = child.stdin.take().expect("stdin");
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("netsh runs");
+        let _ = writer.join();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Out {
+    pub fn code(self, code: i32) -> Out {
+        assert_eq!(
+            self.code, code,
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    pub fn stdout_is(self, expected: &str) -> Out {
+        assert_eq!(self.stdout, expected, "stdout\n--- stderr\n{}", self.stderr);
+        self
+    }
+    pub fn stdout_has(self, part: &str) -> Out {
+        assert!(
+            self.stdout.contains(part),
+            "stdout lacks {part:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    /// Whether stderr says `part`, ignoring how miette wrapped the lines.
+    pub fn stderr_has(self, part: &str) -> Out {
+        let flat = |s: &str| {
+            s.replace('│', " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            flat(&self.stderr).contains(&flat(part)),
+            "stderr lacks {part:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+    /// The diagnostics printed with --json: (code, location, span start, span end).
+    pub fn diagnostics(&self) -> Vec<(String, String, u64, u64)> {
+        self.stderr
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| {
+                (
+                    v["code"].as_str().unwrap_or_default().to_string(),
+                    v["location"].as_str().unwrap_or_default().to_string(),
+                    v["span"]["start"].as_u64().unwrap_or(u64::MAX),
+                    v["span"]["end"].as_u64().unwrap_or(u64::MAX),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Runs `-c TEXT --check --json` and returns the diagnostics as (code, "line:col", spanned text).
+pub fn errors_of(text: &str) -> (i32, Vec<(String, String, String)>) {
+    let out = Netsh::new().args(["--check", "--json", "-c", text]).run();
+    let diags = out
+        .diagnostics()
+        .into_iter()
+        .map(|(code, loc, s, e)| {
+            let spanned = text
+                .get(s as usize..e as usize)
+                .unwrap_or("<bad span>")
+                .to_string();
+            (code, loc.trim_start_matches("-c:").to_string(), spanned)
+        })
+        .collect();
+    (out.code, diags)
+}
