@@ -191,3 +191,31 @@ fn show_prints_text_and_json() {
     );
     assert!(r.stdout.lines().any(|l| l == "a"));
 }
+
+#[test]
+fn adding_what_exists_converges_unless_strict() {
+    let body = "netns add a
+         veth eth0 peer p0 in a
+         link set eth0 up in a
+         addr add 10.0.0.1/24 dev eth0 in a
+         route add 10.9.0.0/16 via 10.0.0.254 in a
+         neigh add 10.0.0.7 lladdr 02:00:00:00:00:07 dev eth0 in a";
+    let r = sandbox(&format!(
+        "for round in 1..2 {{\n{body}\n}}\nexec \"ip -j addr show dev eth0\" in a"
+    ))
+    .ok();
+    assert_eq!(
+        addresses(&r.json()[0])
+            .iter()
+            .filter(|a| a.starts_with("10.0.0.1/"))
+            .count(),
+        1
+    );
+    netsh(&[
+        "--sandbox",
+        "--strict",
+        "-c",
+        "netns add a\nveth v0 peer v1\nveth v0 peer v2",
+    ])
+    .fails_with("File exists");
+}

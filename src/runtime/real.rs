@@ -193,14 +193,15 @@ impl RealWorld {
                 let want = *check == Check::Reach;
                 if reached != want {
                     let msg = if want {
-                        let why = o
-                            .send_error
-                            .map(|e| format!(" (sending failed: {e})"))
-                            .unwrap_or_default();
-                        format!(
-                            "expected {ip} to be reachable{whence}, but {} echo requests over {timeout}s got no reply{why}",
-                            o.sent
-                        )
+                        match o.send_error {
+                            Some(e) => format!(
+                                "expected {ip} to be reachable{whence}, but the echo request could not be sent: {e}"
+                            ),
+                            None => format!(
+                                "expected {ip} to be reachable{whence}, but {} echo requests over {timeout}s got no reply",
+                                o.sent
+                            ),
+                        }
                     } else {
                         let rtt = o
                             .rtts
