@@ -166,3 +166,22 @@ fn the_quickstart_runs_in_a_sandbox() {
 fn flannel_statements_say_they_are_not_in_this_runtime() {
     sandbox("network config 10.100.0.0/16 backend vxlan").fails_with("netsh::run::not_supported");
 }
+
+#[test]
+fn docker_bridge_v6_gives_the_books_addresses_and_names_resolve_in_exec() {
+    let r = sandbox(
+        "docker-bridge fixed-cidr-v6 2003:cd11::/64
+         container web1
+         container web2
+         expect reach 2003:cd11::242:ac11:2 from web2
+         let h = exec \"getent ahostsv4 web1\" in web2
+         expect $h contains \"172.17.0.2\"
+         exec \"ip -j -6 addr show dev eth0 scope global\" in web1",
+    )
+    .ok();
+    assert!(
+        addresses(&r.json()[0]).contains(&"2003:cd11::242:ac11:2/64".to_string()),
+        "{}",
+        r.stdout
+    );
+}

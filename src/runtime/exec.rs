@@ -6,7 +6,9 @@ use crate::interp::world::RunError;
 use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// What the child needs, prepared before fork (no allocation happens after it).
@@ -15,9 +17,12 @@ struct Enter {
     root: CString,
     sys: CString,
     sysfs: CString,
+    /// A hosts file naming the run's containers, bind-mounted over /etc/hosts (Docker's name
+    /// resolution, the simple way): `(source, /etc/hosts)`.
+    hosts: Option<(CString, CString)>,
 }
 
-fn command(ns: Option<&str>, argv: &[String]) -> Result<Command, RunError> {
+fn command(ns: Option<&str>, argv: &[String], hosts: Option<&Path>) -> Result<Command, RunError> {
     let Some((prog, args)) = argv.split_first() else {
         return Err(RunError::new("`exec` needs a program to run"));
     };
@@ -29,6 +34,9 @@ fn command(ns: Option<&str>, argv: &[String]) -> Result<Command, RunError> {
             root: CString::from(c"/"),
             sys: CString::from(c"/sys"),
             sysfs: CString::from(c"sysfs"),
+            hosts: hosts
+                .and_then(|p| CString::new(p.as_os_str().as_bytes()).ok())
+                .map(|p| (p, CString::from(c"/etc/hosts"))),
         };
         // SAFETY: only async-signal-safe system calls run between fork and exec.
         unsafe {
@@ -57,6 +65,15 @@ fn command(ns: Option<&str>, argv: &[String]) -> Result<Command, RunError> {
                 ) != 0
                 {
                     return Err(std::io::Error::last_os_error());
+                }
+                if let Some((src, dst)) = &e.hosts {
+                    libc::mount(
+                        src.as_ptr(),
+                        dst.as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND,
+                        std::ptr::null(),
+                    );
                 }
                 Ok(())
             });
@@ -95,9 +112,9 @@ fn status_error(argv: &[String], status: std::process::ExitStatus, stderr: &str)
 }
 
 /// Runs a program with netsh's own stdout and stderr.
-pub fn run(ns: Option<&str>, argv: &[String]) -> Result<(), RunError> {
+pub fn run(ns: Option<&str>, argv: &[String], hosts: Option<&Path>) -> Result<(), RunError> {
     let _ = std::io::stdout().flush();
-    let status = command(ns, argv)?
+    let status = command(ns, argv, hosts)?
         .stdin(Stdio::null())
         .status()
         .map_err(|e| spawn_error(argv, &e))?;
@@ -109,12 +126,16 @@ pub fn run(ns: Option<&str>, argv: &[String]) -> Result<(), RunError> {
 }
 
 /// Runs a program and returns what it printed (`let out = exec ...`).
-pub fn capture(ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
+pub fn capture(
+    ns: Option<&str>,
+    argv: &[String],
+    hosts: Option<&Path>,
+) -> Result<String, RunError> {
     let Output {
         status,
         stdout,
         stderr,
-    } = command(ns, argv)?
+    } = command(ns, argv, hosts)?
         .stdin(Stdio::null())
         .output()
         .map_err(|e| spawn_error(argv, &e))?;

@@ -30,6 +30,16 @@ pub struct RealWorld {
     bridges: HashMap<Ns, Bridge>,
     /// Web servers started (they run until the process exits).
     services: usize,
+    /// The hosts file naming the containers, for programs run with `exec` (written once there are any).
+    hosts: Option<std::path::PathBuf>,
+}
+
+impl Drop for RealWorld {
+    fn drop(&mut self) {
+        if let Some(p) = &self.hosts {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Time between probes of `expect reach` / `no-reach` and `ping`.
@@ -49,6 +59,7 @@ impl RealWorld {
             containers: HashMap::new(),
             bridges: HashMap::new(),
             services: 0,
+            hosts: None,
         })
     }
 
@@ -259,6 +270,28 @@ impl RealWorld {
         Ok(())
     }
 
+    /// Rewrites the hosts file: localhost, then every container's addresses under its name.
+    fn write_hosts(&mut self) -> Result<(), RunError> {
+        let path = self.hosts.clone().unwrap_or_else(|| {
+            std::path::PathBuf::from(format!("/run/netsh/hosts.{}", std::process::id()))
+        });
+        let mut text =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let mut names: Vec<_> = self.containers.iter().collect();
+        names.sort_by_key(|(n, _)| n.as_str());
+        for (name, made) in names {
+            text += &format!("{}\t{name}\n", made.v4);
+            if let Some(v6) = made.v6 {
+                text += &format!("{v6}\t{name}\n");
+            }
+        }
+        let _ = std::fs::create_dir_all("/run/netsh");
+        std::fs::write(&path, text)
+            .map_err(|e| errors::os(format!("cannot write {}", path.display()), &e))?;
+        self.hosts = Some(path);
+        Ok(())
+    }
+
     fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
         if let Some(b) = self.bridges.get(host) {
             return Ok(b.clone());
@@ -385,7 +418,7 @@ impl World for RealWorld {
                 }
                 Ok(())
             }
-            Op::Exec { ns, argv } => exec::run(ns.as_deref(), argv),
+            Op::Exec { ns, argv } => exec::run(ns.as_deref(), argv, self.hosts.as_deref()),
             Op::Show { ns, what, json } => self.show(ns, what, *json),
             Op::Echo(text) => {
                 self.print(text);
@@ -428,7 +461,7 @@ impl World for RealWorld {
                 }
                 self.bridges.insert(host.clone(), b);
                 self.containers.insert(c.name.clone(), made);
-                Ok(())
+                self.write_hosts()
             }
             Op::DockerBridge { host, bridge } => {
                 let b = container::bridge_from(bridge)?;
@@ -535,7 +568,7 @@ impl World for RealWorld {
     }
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
-        exec::capture(ns, argv)
+        exec::capture(ns, argv, self.hosts.as_deref())
     }
 
     fn say(&mut self, text: &str) {
