@@ -188,7 +188,13 @@ fn docker_bridge_v6_gives_the_books_addresses_and_names_resolve_in_exec() {
 
 #[test]
 fn ping_and_expect_speak_json_with_the_flag() {
-    let r = netsh(&["--sandbox", "--json", "-c", &format!("{TWO_HOSTS}ping 10.0.0.2 from h1 count 2\nexpect reach 10.0.0.2 from h1")]).ok();
+    let r = netsh(&[
+        "--sandbox",
+        "--json",
+        "-c",
+        &format!("{TWO_HOSTS}ping 10.0.0.2 from h1 count 2\nexpect reach 10.0.0.2 from h1"),
+    ])
+    .ok();
     let j = r.json();
     assert_eq!(j[0]["ping"], "10.0.0.2");
     assert_eq!(j[0]["received"], 2);
