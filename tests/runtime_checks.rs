@@ -201,3 +201,19 @@ fn ping_and_expect_speak_json_with_the_flag() {
     assert_eq!(j[0]["rtt_ms"].as_array().map(Vec::len), Some(2));
     assert_eq!(j[1]["ok"], true);
 }
+
+#[test]
+fn a_container_inside_a_lab_host_serves_another_host() {
+    sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24
+         host docker2 on lan addr 10.10.10.102/24
+         container web1 in docker1
+         serve http 80 text \"Web Server #1\" in web1
+         route add 172.17.0.0/16 via 10.10.10.101 in docker2
+         expect reach web1 from docker1
+         expect reach 172.17.0.2 from docker2
+         expect http http://web1/ from docker2 contains \"Web Server #1\"",
+    )
+    .ok();
+}
