@@ -136,7 +136,10 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let rest = &text[pos.min(text.len())..];
+    // pest stops before the blanks that precede the offending word: point at the word itself
+    let mut pos = pos.min(text.len());
+    pos += text[pos..].len() - text[pos..].trim_start_matches([' ', '\t']).len();
+    let rest = &text[pos..];
     let mut found: String = rest
         .chars()
         .take_while(|c| !c.is_whitespace() && !"(){}[];,".contains(*c))
