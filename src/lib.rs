@@ -4,10 +4,12 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod docker;
 pub mod fuzzing;
 pub mod help;
 pub mod interp;
 pub mod loader;
+pub mod ndp;
 pub mod ops;
 pub mod repl;
 pub mod runtime;

@@ -32,6 +32,10 @@ pub struct RealWorld {
     services: usize,
     /// The hosts file naming the containers, for programs run with `exec` (written once there are any).
     hosts: Option<std::path::PathBuf>,
+    /// Docker-style networks (src/docker/), with their address pools.
+    docker: crate::docker::Networks,
+    /// NDP responders running, by host and interface (a second `proxy-ndp PREFIX` adds a prefix).
+    ndp: HashMap<(Ns, String), crate::ndp::Responder>,
 }
 
 impl Drop for RealWorld {
@@ -60,6 +64,8 @@ impl RealWorld {
             bridges: HashMap::new(),
             services: 0,
             hosts: None,
+            docker: Default::default(),
+            ndp: HashMap::new(),
         })
     }
 
@@ -257,6 +263,15 @@ impl RealWorld {
     }
 
     fn show(&mut self, ns: &Ns, what: &str, json: bool) -> Result<(), RunError> {
+        if what == "networks" {
+            let rows = self.docker.rows(ns);
+            if json || self.opts.json {
+                self.print(&serde_json::Value::Array(rows).to_string());
+            } else {
+                self.print(&crate::docker::text(&rows));
+            }
+            return Ok(());
+        }
         let nl = self.nl(ns)?;
         let rows = self.rt.block_on(show::rows(&nl, what))?;
         if json || self.opts.json {
@@ -289,6 +304,26 @@ impl RealWorld {
         std::fs::write(&path, text)
             .map_err(|e| errors::os(format!("cannot write {}", path.display()), &e))?;
         self.hosts = Some(path);
+        Ok(())
+    }
+
+    /// `proxy-ndp PREFIX on IF`: proxy_ndp=1 and a responder answering for the whole prefix.
+    fn ndp_responder(&mut self, ns: &Ns, prefix: ipnet::IpNet, dev: &str) -> Result<(), RunError> {
+        let ipnet::IpNet::V6(prefix) = prefix else {
+            return Err(RunError::new(format!(
+                "proxy-ndp needs an IPv6 prefix, not {prefix}"
+            )));
+        };
+        // sysctl(8) writes the dots of a link name (eth1.19) as slashes
+        let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
+        sysctl::set(ns.as_deref(), &key, "1")?;
+        if let Some(r) = self.ndp.get(&(ns.clone(), dev.to_string())) {
+            r.add(prefix);
+            return Ok(());
+        }
+        let r = crate::ndp::Responder::start(ns.as_deref(), dev, prefix)?;
+        self.ndp.insert((ns.clone(), dev.to_string()), r);
+        self.services += 1;
         Ok(())
     }
 
@@ -453,6 +488,23 @@ impl World for RealWorld {
                     std::thread::sleep(Duration::from_secs(3600));
                 }
             }
+            Op::ContainerAdd { host, container: c } if c.network.is_some() => {
+                let attached = self.docker.attach(host, c)?;
+                for op in &attached.ops {
+                    if let Err(e) = self.apply(op) {
+                        let net = c.network.as_deref().unwrap_or_default();
+                        self.docker.forget(host, net, &c.name);
+                        let _ = netns::del(&c.name);
+                        return Err(e);
+                    }
+                }
+                let made = Made {
+                    v4: attached.v4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                    v6: attached.v6(),
+                };
+                self.containers.insert(c.name.clone(), made);
+                self.write_hosts()
+            }
             Op::ContainerAdd { host, container: c } => {
                 let mut b = self.bridge_for(host)?;
                 let (ops, made) = container::container_ops(host, c, &mut b)?;
@@ -490,10 +542,7 @@ impl World for RealWorld {
                 self.bridges.insert(host.clone(), b);
                 Ok(())
             }
-            Op::NdpResponder { .. } => Err(not_supported(
-                "`proxy-ndp PREFIX on IF` (the NDP responder service)",
-                "the NDP proxy issue",
-            )),
+            Op::NdpResponder { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
             Op::Dump { .. } => Err(not_supported("`dump`", "the transactions/journal issue")),
             Op::StoreSelect(_) | Op::NetworkConfig { .. } => {
                 Err(not_supported("the flannel store", "the store issue"))
@@ -503,10 +552,35 @@ impl World for RealWorld {
             }
             Op::Overlay { .. } => Err(not_supported("flannel overlays", "the flannel issue")),
             Op::DockerOpts { .. } => Err(not_supported("`docker-opts`", "the flannel issue")),
-            Op::NetworkCreate { .. } | Op::NetworkRm { .. } => Err(not_supported(
-                "Docker-style networks",
-                "the Docker networks issue",
-            )),
+            Op::NetworkCreate { host, network } => {
+                let parent_exists = match &network.parent {
+                    Some(p) => {
+                        let nl = self.nl(host)?;
+                        self.rt
+                            .block_on(links::find(&nl, p))
+                            .map_err(|e| errors::kernel("cannot look up the parent link", &e))?
+                            .is_some()
+                    }
+                    None => false,
+                };
+                let (state, ops) = self.docker.plan_create(host, network, parent_exists)?;
+                for op in &ops {
+                    self.apply(op)?;
+                }
+                self.docker.commit_create(state);
+                Ok(())
+            }
+            Op::NetworkRm { host, name } => {
+                let (ops, gone) = self.docker.remove(host, name)?;
+                for c in &gone {
+                    self.containers.remove(c);
+                    self.handles.forget(c);
+                }
+                for op in &ops {
+                    self.apply(op)?;
+                }
+                self.write_hosts()
+            }
         }
     }
 
