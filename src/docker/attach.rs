@@ -316,6 +316,7 @@ mod tests {
         let v = HostView {
             others: vec![],
             parent_exists: true,
+            twin: None,
         };
         plan_create(&Some("h".into()), &spec, &v).unwrap().0
     }

@@ -7,6 +7,7 @@ use crate::interp::world::RunError;
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
 
 /// Where a network's addresses are handed out.
 pub trait AddressPool: std::fmt::Debug {
@@ -18,6 +19,47 @@ pub trait AddressPool: std::fmt::Debug {
     fn take(&mut self, ip: IpAddr) -> Result<(), RunError>;
     /// Gives an address back.
     fn release(&mut self, ip: IpAddr);
+    /// Another handle on the same addresses, for a pool that several hosts share.
+    fn share(&self) -> Option<Box<dyn AddressPool + Send>> {
+        None
+    }
+}
+
+/// A pool shared by every host's copy of one `scope global` network in this run. It stands where a
+/// store-backed pool (create-if-absent keys per address) goes for hosts in different processes.
+#[derive(Debug, Clone)]
+pub struct SharedPool(Arc<Mutex<LocalPool>>);
+
+impl SharedPool {
+    pub fn new(pool: LocalPool) -> SharedPool {
+        SharedPool(Arc::new(Mutex::new(pool)))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut LocalPool) -> T) -> Result<T, RunError> {
+        self.0
+            .lock()
+            .map(|mut p| f(&mut p))
+            .map_err(|_| RunError::new("a shared address pool is unusable after a failure"))
+    }
+}
+
+impl AddressPool for SharedPool {
+    fn subnet(&self) -> IpNet {
+        self.with(|p| p.subnet())
+            .unwrap_or(IpNet::V4(Default::default()))
+    }
+    fn take_next(&mut self) -> Result<IpAddr, RunError> {
+        self.with(|p| p.take_next())?
+    }
+    fn take(&mut self, ip: IpAddr) -> Result<(), RunError> {
+        self.with(|p| p.take(ip))?
+    }
+    fn release(&mut self, ip: IpAddr) {
+        let _ = self.with(|p| p.release(ip));
+    }
+    fn share(&self) -> Option<Box<dyn AddressPool + Send>> {
+        Some(Box::new(self.clone()))
+    }
 }
 
 /// A pool kept in this process (Docker's `local` scope).
@@ -201,6 +243,19 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn hosts_sharing_a_global_pool_never_collide() {
+        let mut one = SharedPool::new(LocalPool::new(
+            "10.0.0.0/24".parse().unwrap(),
+            None,
+            &[ip("10.0.0.1")],
+        ));
+        let mut two = one.share().unwrap();
+        assert_eq!(one.take_next().unwrap(), ip("10.0.0.2"));
+        assert_eq!(two.take_next().unwrap(), ip("10.0.0.3"));
+        assert!(one.take(ip("10.0.0.3")).is_err());
     }
 
     #[test]

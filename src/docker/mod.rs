@@ -43,9 +43,17 @@ impl Networks {
         spec: &Network,
         parent_exists: bool,
     ) -> Result<(NetworkState, Vec<Op>), RunError> {
+        let twin = match spec.global {
+            true => self
+                .all
+                .iter()
+                .find(|n| n.spec.global && n.spec.name == spec.name && n.host != *host),
+            false => None,
+        };
         let view = HostView {
             others: self.on_host(host).collect(),
             parent_exists,
+            twin,
         };
         network::plan_create(host, spec, &view)
     }

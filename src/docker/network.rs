@@ -2,7 +2,7 @@
 //! ip-range and aux checks, the parent link: given, an 802.1Q link made for `eth1.19`, or a dummy),
 //! and the Ops that create and remove it.
 
-use super::ipam::{AddressPool, LocalPool};
+use super::ipam::{AddressPool, LocalPool, SharedPool};
 use crate::interp::world::RunError;
 use crate::ops::{LinkChange, LinkKind, Network, Ns, Op};
 use ipnet::IpNet;
@@ -94,6 +94,8 @@ pub struct HostView<'a> {
     pub others: Vec<&'a NetworkState>,
     /// Does the named parent link exist on the host?
     pub parent_exists: bool,
+    /// For `scope global`: the same network on another host, whose pools this one shares.
+    pub twin: Option<&'a NetworkState>,
 }
 
 /// Checks `spec` by Docker's rules and plans it: the network's state and the Ops that create it.
@@ -174,11 +176,25 @@ pub fn plan_create(
         let mut reserved = vec![gw];
         reserved.extend(spec.aux.iter().map(|(_, ip)| *ip));
         gateways.push(gw);
-        pools.push(Box::new(LocalPool::new(
-            *s,
-            ranges.first().copied(),
-            &reserved,
-        )));
+        let local = LocalPool::new(*s, ranges.first().copied(), &reserved);
+        let shared = view.twin.and_then(|t| {
+            t.pools
+                .iter()
+                .find(|p| p.subnet() == *s)
+                .and_then(|p| p.share())
+        });
+        match (view.twin, shared) {
+            (_, Some(p)) => pools.push(p),
+            (Some(t), None) => {
+                return Err(RunError::new(format!(
+                    "the global network {name} has other subnets on {}",
+                    t.host.as_deref().unwrap_or("this host")
+                ))
+                .help("every host's copy of a `scope global` network must name the same subnets"));
+            }
+            (None, None) if spec.global => pools.push(Box::new(SharedPool::new(local))),
+            (None, None) => pools.push(Box::new(local)),
+        }
     }
     for g in &spec.gateways {
         if !subnets.iter().any(|s| s.contains(g)) {
@@ -405,6 +421,7 @@ mod tests {
         HostView {
             others: vec![],
             parent_exists,
+            twin: None,
         }
     }
 
@@ -460,6 +477,7 @@ mod tests {
         let v = HostView {
             others: vec![&first, &s],
             parent_exists: true,
+            twin: None,
         };
         let e = plan_create(&None, &second, &v).unwrap_err();
         assert_eq!(
