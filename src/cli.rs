@@ -79,16 +79,30 @@ fn input(cli: &Cli) -> Result<Option<(String, PathBuf, Vec<u8>, Vec<String>)>, S
     }
     let read_stdin = || {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map(|_| buf).map_err(|e| format!("cannot read standard input: {e}"))
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map(|_| buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))
     };
     match cli.file.as_deref() {
-        Some("-") => Ok(Some(("<stdin>".into(), cwd, read_stdin()?, cli.args.clone()))),
+        Some("-") => Ok(Some((
+            "<stdin>".into(),
+            cwd,
+            read_stdin()?,
+            cli.args.clone(),
+        ))),
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-            let dir = Path::new(path).parent().map(Path::to_path_buf).filter(|d| !d.as_os_str().is_empty()).unwrap_or(cwd);
+            let dir = Path::new(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(cwd);
             Ok(Some((path.to_string(), dir, bytes, cli.args.clone())))
         }
-        None if !std::io::stdin().is_terminal() => Ok(Some(("<stdin>".into(), cwd, read_stdin()?, Vec::new()))),
+        None if !std::io::stdin().is_terminal() => {
+            Ok(Some(("<stdin>".into(), cwd, read_stdin()?, Vec::new())))
+        }
         None => Ok(None),
     }
 }
@@ -105,7 +119,9 @@ fn run(cli: Cli) -> i32 {
     let text = match decode(bytes) {
         Ok(t) => t,
         Err(offset) => {
-            eprintln!("netsh: {name} is not UTF-8 text (invalid byte at offset {offset}); nothing was run");
+            eprintln!(
+                "netsh: {name} is not UTF-8 text (invalid byte at offset {offset}); nothing was run"
+            );
             return 2;
         }
     };
@@ -123,7 +139,11 @@ fn run(cli: Cli) -> i32 {
     let errors = session.check(file);
     if !errors.is_empty() {
         report(&errors, &session, cli.json);
-        eprintln!("netsh: {} error{} found; nothing was run", errors.len(), if errors.len() == 1 { "" } else { "s" });
+        eprintln!(
+            "netsh: {} error{} found; nothing was run",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
         return 2;
     }
     if cli.check {

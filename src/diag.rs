@@ -150,7 +150,10 @@ impl Diag {
         )];
         if let Some((span, label)) = &self.related {
             if map.file_of(*span).base == file.base {
-                labels.push(LabeledSpan::new_with_span(Some(label.clone()), local(*span)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(label.clone()),
+                    local(*span),
+                ));
             }
         }
         Rendered {
@@ -199,7 +202,10 @@ impl Diagnostic for Rendered {
 }
 
 /// "did you mean `macvlan`?" when some candidate is close enough to what was typed.
-pub fn did_you_mean<'a>(typed: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    typed: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(typed, c);

@@ -33,26 +33,52 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
     let words: Vec<&str> = topic.split_whitespace().collect();
     let matches: Vec<_> = TABLE
         .iter()
-        .filter(|sig| sig.path.len() >= words.len().min(2) && sig.path.iter().zip(&words).all(|(a, b)| a == b))
+        .filter(|sig| {
+            sig.path.len() >= words.len().min(2) && sig.path.iter().zip(&words).all(|(a, b)| a == b)
+        })
         .collect();
     if !matches.is_empty() {
         return matches
             .iter()
-            .map(|sig| format!("{}\n  {}\n  example: {}", sig.usage(), sig.about, sig.example))
+            .map(|sig| {
+                format!(
+                    "{}\n  {}\n  example: {}",
+                    sig.usage(),
+                    sig.about,
+                    sig.example
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n\n");
     }
     if let Some(def) = procs.get(words[0]) {
         let params: Vec<&str> = def.params.iter().map(|p| map.text(*p)).collect();
-        return format!("procedure {}({}), defined at {}", words[0], params.join(", "), map.locate(def.name));
+        return format!(
+            "procedure {}({}), defined at {}",
+            words[0],
+            params.join(", "),
+            map.locate(def.name)
+        );
     }
-    if ["let", "for", "if", "fn", "in", "transaction", "expect", "source"].contains(&words[0]) {
+    if [
+        "let",
+        "for",
+        "if",
+        "fn",
+        "in",
+        "transaction",
+        "expect",
+        "source",
+    ]
+    .contains(&words[0])
+    {
         return LANGUAGE.to_string();
     }
     let subs = subcommands(words[0]);
     if !subs.is_empty() {
         return format!("`{}` takes one of: {}", words[0], subs.join(", "));
     }
-    let hint = did_you_mean(words[0], statement_words()).unwrap_or_else(|| "`help` lists them all".into());
+    let hint =
+        did_you_mean(words[0], statement_words()).unwrap_or_else(|| "`help` lists them all".into());
     format!("no statement `{}`; {hint}", words[0])
 }

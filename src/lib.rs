@@ -11,4 +11,5 @@ pub mod ops;
 pub mod repl;
 pub mod runtime;
 pub mod session;
+pub mod store;
 pub mod syntax;

@@ -29,19 +29,40 @@ impl Loader {
 
     /// Reads a file named by `source` (relative to the sourcing file's directory) into the map.
     /// Call `leave_source` when its statements are done.
-    pub fn enter_source(&mut self, path: &str, at: Span, map: &mut SourceMap) -> Result<(Arc<str>, u32), Diag> {
+    pub fn enter_source(
+        &mut self,
+        path: &str,
+        at: Span,
+        map: &mut SourceMap,
+    ) -> Result<(Arc<str>, u32), Diag> {
         let dir = map.file_of(at).dir.clone();
-        let full = if Path::new(path).is_absolute() { PathBuf::from(path) } else { dir.join(path) };
+        let full = if Path::new(path).is_absolute() {
+            PathBuf::from(path)
+        } else {
+            dir.join(path)
+        };
         let canon = full.canonicalize().map_err(|e| {
-            Diag::new(Code::SourceNotFound, at, format!("cannot read `{path}`: {e}"))
-                .label("sourced here")
-                .help(format!("a relative path is looked up in {}", dir.display()))
+            Diag::new(
+                Code::SourceNotFound,
+                at,
+                format!("cannot read `{path}`: {e}"),
+            )
+            .label("sourced here")
+            .help(format!("a relative path is looked up in {}", dir.display()))
         })?;
         if let Some(i) = self.stack.iter().position(|p| *p == canon) {
-            let chain: Vec<String> = self.stack[i..].iter().chain(std::iter::once(&canon)).map(|p| p.display().to_string()).collect();
-            return Err(Diag::new(Code::SourceCycle, at, format!("`{path}` is already being sourced: {}", chain.join(" → ")))
-                .label("sources itself again")
-                .help("files may source each other only without cycles"));
+            let chain: Vec<String> = self.stack[i..]
+                .iter()
+                .chain(std::iter::once(&canon))
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(Diag::new(
+                Code::SourceCycle,
+                at,
+                format!("`{path}` is already being sourced: {}", chain.join(" → ")),
+            )
+            .label("sources itself again")
+            .help("files may source each other only without cycles"));
         }
         let name = full.display().to_string();
         if let Some(id) = map.find(&name) {
@@ -50,12 +71,28 @@ impl Loader {
             let f = map.file(id);
             return Ok((f.text.clone(), f.base));
         }
-        let bytes = std::fs::read(&canon).map_err(|e| Diag::new(Code::SourceNotFound, at, format!("cannot read `{path}`: {e}")).label("sourced here"))?;
+        let bytes = std::fs::read(&canon).map_err(|e| {
+            Diag::new(
+                Code::SourceNotFound,
+                at,
+                format!("cannot read `{path}`: {e}"),
+            )
+            .label("sourced here")
+        })?;
         let text = decode(bytes).map_err(|offset| {
-            Diag::new(Code::InvalidUtf8, at, format!("`{path}` is not UTF-8 text (invalid byte at offset {offset})")).label("sourced here")
+            Diag::new(
+                Code::InvalidUtf8,
+                at,
+                format!("`{path}` is not UTF-8 text (invalid byte at offset {offset})"),
+            )
+            .label("sourced here")
         })?;
         let id = map
-            .add(&name, canon.parent().unwrap_or(Path::new(".")), Arc::from(text))
+            .add(
+                &name,
+                canon.parent().unwrap_or(Path::new(".")),
+                Arc::from(text),
+            )
             .map_err(|m| Diag::new(Code::SourceNotFound, at, m))?;
         self.stack.push(canon);
         let f = map.file(id);

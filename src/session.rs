@@ -21,7 +21,12 @@ pub struct Session {
 
 impl Session {
     pub fn new(args: Vec<String>) -> Session {
-        Session { map: SourceMap::new(), loader: Loader::new(), checker: Checker::new(args.len()), interp: Interp::new(args) }
+        Session {
+            map: SourceMap::new(),
+            loader: Loader::new(),
+            checker: Checker::new(args.len()),
+            interp: Interp::new(args),
+        }
     }
 
     pub fn add(&mut self, name: &str, dir: &Path, text: String) -> Result<FileId, String> {
@@ -46,7 +51,10 @@ impl Session {
         errors.extend(checker.finish(map, loader));
         errors.sort_by_key(|d| (d.span.start, d.span.end));
         for (name, def) in &self.checker.procs {
-            self.interp.procs.entry(name.clone()).or_insert_with(|| def.clone());
+            self.interp
+                .procs
+                .entry(name.clone())
+                .or_insert_with(|| def.clone());
         }
         errors
     }
@@ -57,7 +65,11 @@ impl Session {
             let f = self.map.file(file);
             (f.text.clone(), f.base)
         };
-        let mut env = Env { map: &mut self.map, loader: &mut self.loader, world };
+        let mut env = Env {
+            map: &mut self.map,
+            loader: &mut self.loader,
+            world,
+        };
         self.interp.run_text(&text, base, &mut env)
     }
 }

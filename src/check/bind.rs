@@ -50,7 +50,12 @@ fn is_keyword(sig: &Sig, text: &str) -> bool {
 
 /// Binds `words` (the whole command, leading words included) to `sig`. Every problem found is
 /// returned, not just the first.
-pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> Result<Bound, Vec<Diag>> {
+pub fn bind(
+    sig: &'static Sig,
+    words: &[Word],
+    stmt: Span,
+    map: &SourceMap,
+) -> Result<Bound, Vec<Diag>> {
     let mut errors = Vec::new();
     let mut args: Vec<(Slot, u32)> = Vec::new();
     let mut i = sig.path.len();
@@ -59,7 +64,12 @@ pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> R
     for (pi, param) in sig.pos.iter().enumerate() {
         let Some(w) = words.get(i) else {
             if !param.optional {
-                errors.push(missing(sig, &format!("`{}`", param.name.to_uppercase()), param.ty, end));
+                errors.push(missing(
+                    sig,
+                    &format!("`{}`", param.name.to_uppercase()),
+                    param.ty,
+                    end,
+                ));
             }
             continue;
         };
@@ -74,8 +84,13 @@ pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> R
         if text.is_some_and(|t| is_keyword(sig, t)) {
             if !param.optional {
                 errors.push(
-                    missing(sig, &format!("`{}`", param.name.to_uppercase()), param.ty, w.span)
-                        .label(format!("expected {} before this", param.ty.describe())),
+                    missing(
+                        sig,
+                        &format!("`{}`", param.name.to_uppercase()),
+                        param.ty,
+                        w.span,
+                    )
+                    .label(format!("expected {} before this", param.ty.describe())),
                 );
             }
             continue;
@@ -89,14 +104,34 @@ pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> R
         let text = bare(w, map);
         if let Some(t) = text {
             if sig.ns && t == "in" {
-                take_value(sig, words, i, Slot::Ns, "in", Ty::Ns, false, &mut args, &mut errors);
+                take_value(
+                    sig,
+                    words,
+                    i,
+                    Slot::Ns,
+                    "in",
+                    Ty::Ns,
+                    false,
+                    &mut args,
+                    &mut errors,
+                );
                 i += 2;
                 continue;
             }
             if let Some((oi, opt)) = sig.opt(t) {
                 match opt.kind {
                     OptKind::Value(ty) => {
-                        take_value(sig, words, i, Slot::Opt(oi as u8), t, ty, opt.repeat, &mut args, &mut errors);
+                        take_value(
+                            sig,
+                            words,
+                            i,
+                            Slot::Opt(oi as u8),
+                            t,
+                            ty,
+                            opt.repeat,
+                            &mut args,
+                            &mut errors,
+                        );
                         i += 2;
                         continue;
                     }
@@ -111,13 +146,21 @@ pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> R
                     OptKind::OneOf(_) => {}
                 }
             }
-            let chosen = sig.opts.iter().enumerate().find(|(_, o)| matches!(o.kind, OptKind::OneOf(ws) if ws.contains(&t)));
+            let chosen = sig
+                .opts
+                .iter()
+                .enumerate()
+                .find(|(_, o)| matches!(o.kind, OptKind::OneOf(ws) if ws.contains(&t)));
             if let Some((oi, opt)) = chosen {
                 if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == Slot::Opt(oi as u8)) {
                     errors.push(
-                        Diag::new(Code::DuplicateArgument, w.span, format!("a second {} `{t}`", opt.what))
-                            .label("given twice")
-                            .related(words[prev as usize].span, "first given here"),
+                        Diag::new(
+                            Code::DuplicateArgument,
+                            w.span,
+                            format!("a second {} `{t}`", opt.what),
+                        )
+                        .label("given twice")
+                        .related(words[prev as usize].span, "first given here"),
                     );
                 }
                 args.push((Slot::Opt(oi as u8), i as u32));
@@ -140,17 +183,27 @@ pub fn bind(sig: &'static Sig, words: &[Word], stmt: Span, map: &SourceMap) -> R
                 OptKind::Value(ty) => ty,
                 _ => Ty::Text,
             };
-            errors.push(missing(sig, &format!("`{} {}`", opt.key, opt.key.to_uppercase()), ty, end));
+            errors.push(missing(
+                sig,
+                &format!("`{} {}`", opt.key, opt.key.to_uppercase()),
+                ty,
+                end,
+            ));
         }
     }
     for &(a, b) in sig.conflicts {
         let at = |k: &str| {
-            sig.opt(k).and_then(|(oi, _)| args.iter().find(|(s, _)| *s == Slot::Opt(oi as u8)))
+            sig.opt(k)
+                .and_then(|(oi, _)| args.iter().find(|(s, _)| *s == Slot::Opt(oi as u8)))
         };
         if let (Some(_), Some(&(_, wb))) = (at(a), at(b)) {
             errors.push(
-                Diag::new(Code::ConflictingArguments, words[wb as usize].span, format!("`{a}` and `{b}` cannot be given together"))
-                    .label("conflicts with an earlier argument"),
+                Diag::new(
+                    Code::ConflictingArguments,
+                    words[wb as usize].span,
+                    format!("`{a}` and `{b}` cannot be given together"),
+                )
+                .label("conflicts with an earlier argument"),
             );
         }
     }
@@ -176,27 +229,42 @@ fn take_value(
     let kw = &words[i];
     if !repeat {
         if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
-            errors.push(duplicate(key, kw.span).related(words[prev as usize - 1].span, "first given here"));
+            errors.push(
+                duplicate(key, kw.span).related(words[prev as usize - 1].span, "first given here"),
+            );
         }
     }
     match words.get(i + 1) {
         Some(_) => args.push((slot, (i + 1) as u32)),
         None => errors.push(
-            Diag::new(Code::MissingArgument, kw.span, format!("`{key}` needs a value: {}", ty.describe()))
-                .label("nothing follows")
-                .help(format!("usage: {}", sig.usage())),
+            Diag::new(
+                Code::MissingArgument,
+                kw.span,
+                format!("`{key}` needs a value: {}", ty.describe()),
+            )
+            .label("nothing follows")
+            .help(format!("usage: {}", sig.usage())),
         ),
     }
 }
 
 fn missing(sig: &Sig, what: &str, ty: Ty, at: Span) -> Diag {
-    Diag::new(Code::MissingArgument, at, format!("`{}` needs {what}: {}", sig.path.join(" "), ty.describe()))
-        .label("missing here")
-        .help(format!("usage: {}", sig.usage()))
+    Diag::new(
+        Code::MissingArgument,
+        at,
+        format!("`{}` needs {what}: {}", sig.path.join(" "), ty.describe()),
+    )
+    .label("missing here")
+    .help(format!("usage: {}", sig.usage()))
 }
 
 fn duplicate(key: &str, at: Span) -> Diag {
-    Diag::new(Code::DuplicateArgument, at, format!("`{key}` is given twice")).label("given again here")
+    Diag::new(
+        Code::DuplicateArgument,
+        at,
+        format!("`{key}` is given twice"),
+    )
+    .label("given again here")
 }
 
 fn unexpected(sig: &Sig, w: &Word, text: Option<&str>) -> Diag {
@@ -207,7 +275,11 @@ fn unexpected(sig: &Sig, w: &Word, text: Option<&str>) -> Diag {
         Some(h) => format!("{h} {usage}"),
         None => usage,
     });
-    Diag::new(Code::UnexpectedArgument, w.span, format!("`{}` does not take {shown}", sig.path.join(" ")))
-        .label("unexpected argument")
-        .help_opt(help)
+    Diag::new(
+        Code::UnexpectedArgument,
+        w.span,
+        format!("`{}` does not take {shown}", sig.path.join(" ")),
+    )
+    .label("unexpected argument")
+    .help_opt(help)
 }

@@ -69,11 +69,16 @@ impl Checker {
             }
             StmtKind::For { var, items, body } => {
                 items.iter().for_each(|w| self.word(w, map));
-                self.scopes.push(HashSet::from([map.text(*var).to_string()]));
+                self.scopes
+                    .push(HashSet::from([map.text(*var).to_string()]));
                 self.block(body, map, loader);
                 self.scopes.pop();
             }
-            StmtKind::If { cond, then, otherwise } => {
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 self.cond(cond, map);
                 self.block(then, map, loader);
                 if let Some(b) = otherwise {
@@ -94,9 +99,13 @@ impl Checker {
         for s in body.iter() {
             if let StmtKind::Fn(def) = &s.kind {
                 self.errors.push(
-                    Diag::new(Code::Syntax, def.name, "procedures are defined at the top level of a script")
-                        .label("inside a block")
-                        .help("move this `fn` out of the block"),
+                    Diag::new(
+                        Code::Syntax,
+                        def.name,
+                        "procedures are defined at the top level of a script",
+                    )
+                    .label("inside a block")
+                    .help("move this `fn` out of the block"),
                 );
                 continue;
             }
@@ -118,17 +127,28 @@ impl Checker {
         let name = map.text(def.name).to_string();
         if let Some(first) = self.procs.get(&name) {
             self.errors.push(
-                Diag::new(Code::DuplicateProcedure, def.name, format!("procedure `{name}` is defined twice"))
-                    .label("defined again here")
-                    .related(first.name, "first defined here")
-                    .help("rename one of them"),
+                Diag::new(
+                    Code::DuplicateProcedure,
+                    def.name,
+                    format!("procedure `{name}` is defined twice"),
+                )
+                .label("defined again here")
+                .related(first.name, "first defined here")
+                .help("rename one of them"),
             );
             return;
         }
         let mut seen = HashSet::new();
         for p in def.params.iter() {
             if !seen.insert(map.text(*p)) {
-                self.errors.push(Diag::new(Code::DuplicateArgument, *p, "this parameter name is used twice").label("again here"));
+                self.errors.push(
+                    Diag::new(
+                        Code::DuplicateArgument,
+                        *p,
+                        "this parameter name is used twice",
+                    )
+                    .label("again here"),
+                );
             }
         }
         let _ = span;
@@ -140,9 +160,13 @@ impl Checker {
         let Some(first) = words.first() else { return };
         let Some(name) = bind::bare(first, map).map(str::to_string) else {
             self.errors.push(
-                Diag::new(Code::UnknownStatement, first.span, "a statement starts with its name, not a string or a variable")
-                    .label("expected a statement name")
-                    .help("to print text, write `echo \"...\"`"),
+                Diag::new(
+                    Code::UnknownStatement,
+                    first.span,
+                    "a statement starts with its name, not a string or a variable",
+                )
+                .label("expected a statement name")
+                .help("to print text, write `echo \"...\"`"),
             );
             words.iter().for_each(|w| self.word(w, map));
             return;
@@ -153,9 +177,13 @@ impl Checker {
         }
         if name == "in" {
             self.errors.push(
-                Diag::new(Code::BlockRequired, span, "`in NS` on its own needs a block")
-                    .label("no block follows")
-                    .help("write `in NS { ... }`, or put `in NS` after a statement"),
+                Diag::new(
+                    Code::BlockRequired,
+                    span,
+                    "`in NS` on its own needs a block",
+                )
+                .label("no block follows")
+                .help("write `in NS { ... }`, or put `in NS` after a statement"),
             );
             return;
         }
@@ -179,7 +207,11 @@ impl Checker {
                         Some(d) => format!("{d} `{name}` takes one of: {}", subs.join(", ")),
                         None => format!("`{name}` takes one of: {}", subs.join(", ")),
                     };
-                    let what = if typed.is_empty() { "needs a subcommand".to_string() } else { format!("has no subcommand `{typed}`") };
+                    let what = if typed.is_empty() {
+                        "needs a subcommand".to_string()
+                    } else {
+                        format!("has no subcommand `{typed}`")
+                    };
                     self.errors.push(
                         Diag::new(Code::UnknownSubcommand, at, format!("`{name}` {what}"))
                             .label("unknown subcommand")
@@ -194,7 +226,13 @@ impl Checker {
     }
 
     /// Binds a command to its signature and checks the types of its literal words.
-    fn bound(&mut self, sig: &'static signatures::Sig, words: &[Word], span: Span, map: &SourceMap) -> Option<bind::Bound> {
+    fn bound(
+        &mut self,
+        sig: &'static signatures::Sig,
+        words: &[Word],
+        span: Span,
+        map: &SourceMap,
+    ) -> Option<bind::Bound> {
         for w in words.iter() {
             self.word(w, map);
         }
@@ -242,18 +280,42 @@ impl Checker {
                 Diag::new(
                     Code::WrongArity,
                     at,
-                    format!("procedure `{name}` takes {} argument{}, {} given", params.len(), if params.len() == 1 { "" } else { "s" }, args.len()),
+                    format!(
+                        "procedure `{name}` takes {} argument{}, {} given",
+                        params.len(),
+                        if params.len() == 1 { "" } else { "s" },
+                        args.len()
+                    ),
                 )
-                .label(if args.len() > params.len() { "extra argument" } else { "arguments end here" })
+                .label(if args.len() > params.len() {
+                    "extra argument"
+                } else {
+                    "arguments end here"
+                })
                 .related(def.name, "defined here")
-                .help(format!("call it as: {name} {}", params.iter().map(|p| p.to_uppercase()).collect::<Vec<_>>().join(" "))),
+                .help(format!(
+                    "call it as: {name} {}",
+                    params
+                        .iter()
+                        .map(|p| p.to_uppercase())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )),
             );
         }
         args.iter().for_each(|w| self.word(w, map));
     }
 
-    fn source(&mut self, words: &[Word], b: &bind::Bound, map: &mut SourceMap, loader: &mut Loader) {
-        let Some(&(_, wi)) = b.args.first() else { return };
+    fn source(
+        &mut self,
+        words: &[Word],
+        b: &bind::Bound,
+        map: &mut SourceMap,
+        loader: &mut Loader,
+    ) {
+        let Some(&(_, wi)) = b.args.first() else {
+            return;
+        };
         let w = &words[wi as usize];
         let Some(path) = w.literal_span().map(|s| map.text(s).to_string()) else {
             return; // an interpolated path is loaded (and checked) when the script runs
@@ -284,7 +346,9 @@ impl Checker {
                 self.cond(b, map);
             }
             Cond::Not(c) => self.cond(c, map),
-            Cond::Exists { kind, target, ns, .. } => {
+            Cond::Exists {
+                kind, target, ns, ..
+            } => {
                 self.typed(kind, Ty::Choice(EXISTS_KINDS), "kind of object", map);
                 self.word(target, map);
                 if let Some(ns) = ns {
@@ -303,7 +367,11 @@ impl Checker {
         self.word(w, map);
         if let Some(text) = w.literal_span() {
             if let Err(e) = ty.parse(map.text(text), what) {
-                self.errors.push(Diag::new(e.code, w.span, e.message).label(format!("expected {}", ty.describe())).help_opt(e.help));
+                self.errors.push(
+                    Diag::new(e.code, w.span, e.message)
+                        .label(format!("expected {}", ty.describe()))
+                        .help_opt(e.help),
+                );
             }
         }
     }
@@ -320,9 +388,13 @@ impl Checker {
                         if !self.known(name) {
                             let help = self.unknown_var_help(name);
                             self.errors.push(
-                                Diag::new(Code::UnknownVariable, *span, format!("unknown variable `{name}`"))
-                                    .label("not defined")
-                                    .help(help),
+                                Diag::new(
+                                    Code::UnknownVariable,
+                                    *span,
+                                    format!("unknown variable `{name}`"),
+                                )
+                                .label("not defined")
+                                .help(help),
                             );
                         }
                     }
@@ -338,14 +410,25 @@ impl Checker {
         if let Ok(n) = name.parse::<usize>() {
             return n <= self.argc;
         }
-        self.scopes.iter().any(|s| s.contains(name)) || self.globals.contains(name) || std::env::var_os(name).is_some()
+        self.scopes.iter().any(|s| s.contains(name))
+            || self.globals.contains(name)
+            || std::env::var_os(name).is_some()
     }
 
     fn unknown_var_help(&self, name: &str) -> String {
         if let Ok(n) = name.parse::<usize>() {
-            return format!("the script was given {} argument{}; `${n}` needs at least {n}", self.argc, if self.argc == 1 { "" } else { "s" });
+            return format!(
+                "the script was given {} argument{}; `${n}` needs at least {n}",
+                self.argc,
+                if self.argc == 1 { "" } else { "s" }
+            );
         }
-        let names = self.scopes.iter().flatten().chain(self.globals.iter()).map(String::as_str);
+        let names = self
+            .scopes
+            .iter()
+            .flatten()
+            .chain(self.globals.iter())
+            .map(String::as_str);
         did_you_mean(name, names).unwrap_or_else(|| format!("define it first: `let {name} = ...`"))
     }
 
@@ -355,7 +438,12 @@ impl Checker {
         let bodies = std::mem::take(&mut self.bodies);
         for def in &bodies {
             self.in_body = true;
-            self.scopes.push(def.params.iter().map(|p| map.text(*p).to_string()).collect());
+            self.scopes.push(
+                def.params
+                    .iter()
+                    .map(|p| map.text(*p).to_string())
+                    .collect(),
+            );
             self.block(&def.body, map, loader);
             self.scopes.pop();
             self.in_body = false;
@@ -363,18 +451,27 @@ impl Checker {
         self.recursion(&bodies, map);
         for (name, span) in std::mem::take(&mut self.unknown) {
             let d = match self.procs.get(&name) {
-                Some(def) => Diag::new(Code::UnknownStatement, span, format!("procedure `{name}` is called before it is defined"))
-                    .label("called here")
-                    .related(def.name, "defined later, here")
-                    .help("define a procedure before the statements that call it"),
+                Some(def) => Diag::new(
+                    Code::UnknownStatement,
+                    span,
+                    format!("procedure `{name}` is called before it is defined"),
+                )
+                .label("called here")
+                .related(def.name, "defined later, here")
+                .help("define a procedure before the statements that call it"),
                 None => {
                     let words = statement_words();
                     let procs: Vec<&str> = self.procs.keys().map(String::as_str).collect();
-                    let help = did_you_mean(&name, words.iter().copied().chain(procs.iter().copied()))
-                        .unwrap_or_else(|| "`help` lists the statements".to_string());
-                    Diag::new(Code::UnknownStatement, span, format!("unknown statement `{name}`"))
-                        .label("not a statement or procedure")
-                        .help(help)
+                    let help =
+                        did_you_mean(&name, words.iter().copied().chain(procs.iter().copied()))
+                            .unwrap_or_else(|| "`help` lists the statements".to_string());
+                    Diag::new(
+                        Code::UnknownStatement,
+                        span,
+                        format!("unknown statement `{name}`"),
+                    )
+                    .label("not a statement or procedure")
+                    .help(help)
                 }
             };
             self.errors.push(d);
@@ -396,13 +493,24 @@ impl Checker {
         for def in bodies {
             let start = map.text(def.name).to_string();
             // depth-first search for a path of unconditional calls back to `start`
-            let mut stack: Vec<(String, Vec<String>, Span)> = vec![(start.clone(), vec![], def.name)];
+            let mut stack: Vec<(String, Vec<String>, Span)> =
+                vec![(start.clone(), vec![], def.name)];
             let mut seen = HashSet::new();
             while let Some((at, path, _)) = stack.pop() {
                 for (callee, span) in calls.get(&at).into_iter().flatten() {
                     if *callee == start {
                         if reported.insert(start.clone()) {
-                            let through = if path.is_empty() { String::new() } else { format!(" (through {})", path.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")) };
+                            let through = if path.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    " (through {})",
+                                    path.iter()
+                                        .map(|p| format!("`{p}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            };
                             self.errors.push(
                                 Diag::new(Code::EndlessRecursion, *span, format!("procedure `{start}` always calls itself{through}: it never ends"))
                                     .label("called on every path")
@@ -430,7 +538,9 @@ impl Checker {
                         }
                     }
                 }
-                StmtKind::In { body, .. } | StmtKind::Transaction(body) => self.unconditional_calls(body, map, out),
+                StmtKind::In { body, .. } | StmtKind::Transaction(body) => {
+                    self.unconditional_calls(body, map, out)
+                }
                 _ => {}
             }
         }

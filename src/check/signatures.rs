@@ -6,14 +6,58 @@ use super::types::Ty;
 /// Which statement a command is; the evaluator dispatches on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Id {
-    NetnsAdd, NetnsDel, NetnsList,
-    Veth, Bridge, Dummy, Tun, Macvlan, Ipvlan, Vlan, Vxlan, LinkSet, LinkDel,
-    AddrAdd, AddrDel, RouteAdd, RouteReplace, RouteDel, NeighAdd, NeighDel,
-    FdbAdd, FdbAppend, FdbDel, Sysctl, Forwarding, ProxyNdp,
-    Switch, Host, Router, Container, ServeHttp, DockerBridge,
-    Ping, ExpectReach, ExpectNoReach, ExpectHttp, Exec, Show, Echo, Wait, Help, Source, Dump,
-    StoreEmbedded, StoreEtcd, NetworkConfig, Lease, LeaseRelease, Overlay, DockerOpts,
-    NetworkCreate, NetworkRm,
+    NetnsAdd,
+    NetnsDel,
+    NetnsList,
+    Veth,
+    Bridge,
+    Dummy,
+    Tun,
+    Macvlan,
+    Ipvlan,
+    Vlan,
+    Vxlan,
+    LinkSet,
+    LinkDel,
+    AddrAdd,
+    AddrDel,
+    RouteAdd,
+    RouteReplace,
+    RouteDel,
+    NeighAdd,
+    NeighDel,
+    FdbAdd,
+    FdbAppend,
+    FdbDel,
+    Sysctl,
+    Forwarding,
+    ProxyNdp,
+    Switch,
+    Host,
+    Router,
+    Container,
+    ServeHttp,
+    DockerBridge,
+    Ping,
+    ExpectReach,
+    ExpectNoReach,
+    ExpectHttp,
+    Exec,
+    Show,
+    Echo,
+    Wait,
+    Help,
+    Source,
+    Dump,
+    StoreEmbedded,
+    StoreEtcd,
+    NetworkConfig,
+    Lease,
+    LeaseRelease,
+    Overlay,
+    DockerOpts,
+    NetworkCreate,
+    NetworkRm,
 }
 
 /// A positional argument, right after the statement's leading words.
@@ -95,11 +139,17 @@ impl Sig {
         for o in self.opts {
             let shown = match o.kind {
                 OptKind::Value(Ty::Choice(c)) => format!("{} {}", o.key, c.join("|")),
-                OptKind::Value(_) => format!("{} {}", o.key, o.key.replace('-', "_").to_uppercase()),
+                OptKind::Value(_) => {
+                    format!("{} {}", o.key, o.key.replace('-', "_").to_uppercase())
+                }
                 OptKind::Switch => o.key.to_string(),
                 OptKind::OneOf(words) => words.join("|"),
             };
-            let shown = if o.repeat { format!("{shown} ...") } else { shown };
+            let shown = if o.repeat {
+                format!("{shown} ...")
+            } else {
+                shown
+            };
             if o.required {
                 u += &format!(" {shown}");
             } else {
@@ -117,29 +167,82 @@ impl Sig {
 }
 
 const fn p(name: &'static str, ty: Ty) -> Param {
-    Param { name, ty, optional: false }
+    Param {
+        name,
+        ty,
+        optional: false,
+    }
 }
 const fn p_opt(name: &'static str, ty: Ty) -> Param {
-    Param { name, ty, optional: true }
+    Param {
+        name,
+        ty,
+        optional: true,
+    }
 }
 const fn val(key: &'static str, ty: Ty) -> Opt {
-    Opt { key, kind: OptKind::Value(ty), required: false, repeat: false, what: key }
+    Opt {
+        key,
+        kind: OptKind::Value(ty),
+        required: false,
+        repeat: false,
+        what: key,
+    }
 }
 const fn req(key: &'static str, ty: Ty) -> Opt {
-    Opt { key, kind: OptKind::Value(ty), required: true, repeat: false, what: key }
+    Opt {
+        key,
+        kind: OptKind::Value(ty),
+        required: true,
+        repeat: false,
+        what: key,
+    }
 }
 const fn many(key: &'static str, ty: Ty) -> Opt {
-    Opt { key, kind: OptKind::Value(ty), required: false, repeat: true, what: key }
+    Opt {
+        key,
+        kind: OptKind::Value(ty),
+        required: false,
+        repeat: true,
+        what: key,
+    }
 }
 const fn switch(key: &'static str) -> Opt {
-    Opt { key, kind: OptKind::Switch, required: false, repeat: false, what: key }
+    Opt {
+        key,
+        kind: OptKind::Switch,
+        required: false,
+        repeat: false,
+        what: key,
+    }
 }
 const fn one_of(key: &'static str, words: &'static [&'static str], what: &'static str) -> Opt {
-    Opt { key, kind: OptKind::OneOf(words), required: false, repeat: false, what }
+    Opt {
+        key,
+        kind: OptKind::OneOf(words),
+        required: false,
+        repeat: false,
+        what,
+    }
 }
 
-const fn sig(id: Id, path: &'static [&'static str], about: &'static str, example: &'static str) -> Sig {
-    Sig { id, path, pos: &[], opts: &[], ns: true, rest: false, conflicts: &[], about, example }
+const fn sig(
+    id: Id,
+    path: &'static [&'static str],
+    about: &'static str,
+    example: &'static str,
+) -> Sig {
+    Sig {
+        id,
+        path,
+        pos: &[],
+        opts: &[],
+        ns: true,
+        rest: false,
+        conflicts: &[],
+        about,
+        example,
+    }
 }
 
 pub const MACVLAN_MODES: &[&str] = &["vepa", "bridge", "private", "passthru"];
@@ -153,224 +256,658 @@ pub const SHOW_WHAT: &[&str] = &[
 /// Every built-in statement. Longer paths are matched before shorter ones (`lease release` before `lease`).
 pub static TABLE: &[Sig] = &[
     // ---- namespaces and links --------------------------------------------------------------------
-    Sig { pos: &[p("name", Ty::Ns)], ns: false, ..sig(Id::NetnsAdd, &["netns", "add"], "create a network namespace", "netns add docker1") },
-    Sig { pos: &[p("name", Ty::Ns)], ns: false, ..sig(Id::NetnsDel, &["netns", "del"], "delete a network namespace", "netns del docker1") },
-    Sig { ns: false, ..sig(Id::NetnsList, &["netns", "list"], "list the named network namespaces", "netns list") },
+    Sig {
+        pos: &[p("name", Ty::Ns)],
+        ns: false,
+        ..sig(
+            Id::NetnsAdd,
+            &["netns", "add"],
+            "create a network namespace",
+            "netns add docker1",
+        )
+    },
+    Sig {
+        pos: &[p("name", Ty::Ns)],
+        ns: false,
+        ..sig(
+            Id::NetnsDel,
+            &["netns", "del"],
+            "delete a network namespace",
+            "netns del docker1",
+        )
+    },
+    Sig {
+        ns: false,
+        ..sig(
+            Id::NetnsList,
+            &["netns", "list"],
+            "list the named network namespaces",
+            "netns list",
+        )
+    },
     Sig {
         pos: &[p("name", Ty::Ifname)],
         opts: &[req("peer", Ty::Ifname), val("peer-in", Ty::Ns)],
-        ..sig(Id::Veth, &["veth"], "create a veth pair; the peer is created directly in its namespace", "veth host_veth1 peer ns_veth1 peer-in net1_ns")
-    },
-    Sig { pos: &[p("name", Ty::Ifname)], ..sig(Id::Bridge, &["bridge"], "create a Linux bridge", "bridge docker0") },
-    Sig { pos: &[p("name", Ty::Ifname)], ..sig(Id::Dummy, &["dummy"], "create a dummy link", "dummy dummy0") },
-    Sig { pos: &[p("name", Ty::Ifname)], ..sig(Id::Tun, &["tun"], "create a persistent TUN device", "tun flannel0") },
-    Sig {
-        opts: &[one_of("mode", MACVLAN_MODES, "macvlan mode"), req("on", Ty::Ifname), val("name", Ty::Ifname)],
-        ..sig(Id::Macvlan, &["macvlan"], "create a MacVLAN link on a parent (mode vepa unless named); with `in NS` it is moved there", "macvlan bridge on eth0 name macvlan1 in namespace1")
+        ..sig(
+            Id::Veth,
+            &["veth"],
+            "create a veth pair; the peer is created directly in its namespace",
+            "veth host_veth1 peer ns_veth1 peer-in net1_ns",
+        )
     },
     Sig {
-        opts: &[one_of("mode", IPVLAN_MODES, "ipvlan mode"), req("on", Ty::Ifname), val("name", Ty::Ifname)],
-        ..sig(Id::Ipvlan, &["ipvlan"], "create an IPVLAN link on a parent (mode l3 unless named)", "ipvlan l2 on eth0 name ipvlan1 in namespace1")
+        pos: &[p("name", Ty::Ifname)],
+        ..sig(
+            Id::Bridge,
+            &["bridge"],
+            "create a Linux bridge",
+            "bridge docker0",
+        )
+    },
+    Sig {
+        pos: &[p("name", Ty::Ifname)],
+        ..sig(Id::Dummy, &["dummy"], "create a dummy link", "dummy dummy0")
+    },
+    Sig {
+        pos: &[p("name", Ty::Ifname)],
+        ..sig(
+            Id::Tun,
+            &["tun"],
+            "create a persistent TUN device",
+            "tun flannel0",
+        )
+    },
+    Sig {
+        opts: &[
+            one_of("mode", MACVLAN_MODES, "macvlan mode"),
+            req("on", Ty::Ifname),
+            val("name", Ty::Ifname),
+        ],
+        ..sig(
+            Id::Macvlan,
+            &["macvlan"],
+            "create a MacVLAN link on a parent (mode vepa unless named); with `in NS` it is moved there",
+            "macvlan bridge on eth0 name macvlan1 in namespace1",
+        )
+    },
+    Sig {
+        opts: &[
+            one_of("mode", IPVLAN_MODES, "ipvlan mode"),
+            req("on", Ty::Ifname),
+            val("name", Ty::Ifname),
+        ],
+        ..sig(
+            Id::Ipvlan,
+            &["ipvlan"],
+            "create an IPVLAN link on a parent (mode l3 unless named)",
+            "ipvlan l2 on eth0 name ipvlan1 in namespace1",
+        )
     },
     Sig {
         pos: &[p("id", Ty::VlanId)],
         opts: &[req("on", Ty::Ifname), val("name", Ty::Ifname)],
-        ..sig(Id::Vlan, &["vlan"], "create an 802.1Q VLAN subinterface (named PARENT.ID unless named)", "vlan 19 on eth1")
+        ..sig(
+            Id::Vlan,
+            &["vlan"],
+            "create an 802.1Q VLAN subinterface (named PARENT.ID unless named)",
+            "vlan 19 on eth1",
+        )
     },
     Sig {
         pos: &[p("name", Ty::Ifname)],
         opts: &[
-            req("vni", Ty::Vni), val("port", Ty::Port), val("dev", Ty::Ifname), val("local", Ty::Ip),
-            val("remote", Ty::Ip), val("group", Ty::Ip), one_of("learning", &["learning", "nolearning"], "learning setting"),
+            req("vni", Ty::Vni),
+            val("port", Ty::Port),
+            val("dev", Ty::Ifname),
+            val("local", Ty::Ip),
+            val("remote", Ty::Ip),
+            val("group", Ty::Ip),
+            one_of("learning", &["learning", "nolearning"], "learning setting"),
         ],
         conflicts: &[("remote", "group")],
-        ..sig(Id::Vxlan, &["vxlan"], "create a VXLAN link", "vxlan vxlan1 vni 1 port 8472 dev eth0 nolearning")
+        ..sig(
+            Id::Vxlan,
+            &["vxlan"],
+            "create a VXLAN link",
+            "vxlan vxlan1 vni 1 port 8472 dev eth0 nolearning",
+        )
     },
     Sig {
         pos: &[p("link", Ty::Ifname)],
         opts: &[
-            one_of("state", &["up", "down"], "link state"), val("mtu", Ty::Mtu), val("master", Ty::Ifname),
-            switch("nomaster"), val("address", Ty::Mac), val("netns", Ty::Ns), val("name", Ty::Ifname),
+            one_of("state", &["up", "down"], "link state"),
+            val("mtu", Ty::Mtu),
+            val("master", Ty::Ifname),
+            switch("nomaster"),
+            val("address", Ty::Mac),
+            val("netns", Ty::Ns),
+            val("name", Ty::Ifname),
         ],
         conflicts: &[("master", "nomaster")],
-        ..sig(Id::LinkSet, &["link", "set"], "change a link: state, MTU, bridge master, MAC, namespace, name", "link set eth1 up mtu 1450 master docker0")
+        ..sig(
+            Id::LinkSet,
+            &["link", "set"],
+            "change a link: state, MTU, bridge master, MAC, namespace, name",
+            "link set eth1 up mtu 1450 master docker0",
+        )
     },
-    Sig { pos: &[p("link", Ty::Ifname)], ..sig(Id::LinkDel, &["link", "del"], "delete a link", "link del macvlan1") },
+    Sig {
+        pos: &[p("link", Ty::Ifname)],
+        ..sig(
+            Id::LinkDel,
+            &["link", "del"],
+            "delete a link",
+            "link del macvlan1",
+        )
+    },
     // ---- addresses, routes, neighbours, sysctls ------------------------------------------------
     Sig {
         pos: &[p("address", Ty::Cidr)],
         opts: &[req("dev", Ty::Ifname), switch("nodad")],
-        ..sig(Id::AddrAdd, &["addr", "add"], "add an address (IPv4 or IPv6) to a link", "addr add 2003:ab11::1/64 dev eth0 nodad")
+        ..sig(
+            Id::AddrAdd,
+            &["addr", "add"],
+            "add an address (IPv4 or IPv6) to a link",
+            "addr add 2003:ab11::1/64 dev eth0 nodad",
+        )
     },
     Sig {
         pos: &[p("address", Ty::Cidr)],
         opts: &[req("dev", Ty::Ifname)],
-        ..sig(Id::AddrDel, &["addr", "del"], "remove an address from a link", "addr del 10.10.10.101/24 dev eth0")
+        ..sig(
+            Id::AddrDel,
+            &["addr", "del"],
+            "remove an address from a link",
+            "addr del 10.10.10.101/24 dev eth0",
+        )
     },
     Sig {
         pos: &[p("destination", Ty::RouteDest)],
         opts: ROUTE_OPTS,
-        ..sig(Id::RouteAdd, &["route", "add"], "add a route (family from the destination or the gateway)", "route add 10.100.0.0/16 via 10.10.10.1")
+        ..sig(
+            Id::RouteAdd,
+            &["route", "add"],
+            "add a route (family from the destination or the gateway)",
+            "route add 10.100.0.0/16 via 10.10.10.1",
+        )
     },
     Sig {
         pos: &[p("destination", Ty::RouteDest)],
         opts: ROUTE_OPTS,
-        ..sig(Id::RouteReplace, &["route", "replace"], "add a route, or replace the one with the same destination", "route replace default via 192.168.50.1")
+        ..sig(
+            Id::RouteReplace,
+            &["route", "replace"],
+            "add a route, or replace the one with the same destination",
+            "route replace default via 192.168.50.1",
+        )
     },
     Sig {
         pos: &[p("destination", Ty::RouteDest)],
         opts: ROUTE_OPTS,
-        ..sig(Id::RouteDel, &["route", "del"], "delete a route", "route del 10.100.0.0/16")
+        ..sig(
+            Id::RouteDel,
+            &["route", "del"],
+            "delete a route",
+            "route del 10.100.0.0/16",
+        )
     },
     Sig {
         pos: &[p("address", Ty::Ip)],
-        opts: &[req("lladdr", Ty::Mac), req("dev", Ty::Ifname), switch("permanent"), switch("router")],
-        ..sig(Id::NeighAdd, &["neigh", "add"], "add a neighbour (ARP or NDP) entry", "neigh add 10.100.15.0 lladdr 02:42:ac:11:00:02 dev flannel.1 permanent")
+        opts: &[
+            req("lladdr", Ty::Mac),
+            req("dev", Ty::Ifname),
+            switch("permanent"),
+            switch("router"),
+        ],
+        ..sig(
+            Id::NeighAdd,
+            &["neigh", "add"],
+            "add a neighbour (ARP or NDP) entry",
+            "neigh add 10.100.15.0 lladdr 02:42:ac:11:00:02 dev flannel.1 permanent",
+        )
     },
     Sig {
         pos: &[p("address", Ty::Ip)],
         opts: &[req("dev", Ty::Ifname)],
-        ..sig(Id::NeighDel, &["neigh", "del"], "delete a neighbour entry", "neigh del 10.100.15.0 dev flannel.1")
+        ..sig(
+            Id::NeighDel,
+            &["neigh", "del"],
+            "delete a neighbour entry",
+            "neigh del 10.100.15.0 dev flannel.1",
+        )
     },
     Sig {
         pos: &[p("mac", Ty::Mac)],
         opts: &[req("dev", Ty::Ifname), req("dst", Ty::Ip)],
-        ..sig(Id::FdbAdd, &["fdb", "add"], "add a forwarding database entry (a VXLAN destination)", "fdb add 02:42:ac:11:00:02 dev flannel.1 dst 10.10.10.102")
+        ..sig(
+            Id::FdbAdd,
+            &["fdb", "add"],
+            "add a forwarding database entry (a VXLAN destination)",
+            "fdb add 02:42:ac:11:00:02 dev flannel.1 dst 10.10.10.102",
+        )
     },
     Sig {
         pos: &[p("mac", Ty::Mac)],
         opts: &[req("dev", Ty::Ifname), req("dst", Ty::Ip)],
-        ..sig(Id::FdbAppend, &["fdb", "append"], "append a forwarding entry (another flood destination)", "fdb append 00:00:00:00:00:00 dev vxlan1 dst 10.10.10.102")
+        ..sig(
+            Id::FdbAppend,
+            &["fdb", "append"],
+            "append a forwarding entry (another flood destination)",
+            "fdb append 00:00:00:00:00:00 dev vxlan1 dst 10.10.10.102",
+        )
     },
     Sig {
         pos: &[p("mac", Ty::Mac)],
         opts: &[req("dev", Ty::Ifname), val("dst", Ty::Ip)],
-        ..sig(Id::FdbDel, &["fdb", "del"], "delete a forwarding database entry", "fdb del 02:42:ac:11:00:02 dev flannel.1")
+        ..sig(
+            Id::FdbDel,
+            &["fdb", "del"],
+            "delete a forwarding database entry",
+            "fdb del 02:42:ac:11:00:02 dev flannel.1",
+        )
     },
     Sig {
-        pos: &[p("key", Ty::SysctlKey), p_opt("=", Ty::Literal("=")), p_opt("value", Ty::Text)],
-        ..sig(Id::Sysctl, &["sysctl"], "set a sysctl (`KEY = VALUE`) or print it (`KEY`), in this namespace or NS", "sysctl net.ipv6.conf.eth0.proxy_ndp = 1")
+        pos: &[
+            p("key", Ty::SysctlKey),
+            p_opt("=", Ty::Literal("=")),
+            p_opt("value", Ty::Text),
+        ],
+        ..sig(
+            Id::Sysctl,
+            &["sysctl"],
+            "set a sysctl (`KEY = VALUE`) or print it (`KEY`), in this namespace or NS",
+            "sysctl net.ipv6.conf.eth0.proxy_ndp = 1",
+        )
     },
     Sig {
         pos: &[p("state", Ty::Choice(&["on", "off"]))],
         opts: &[one_of("family", &["ipv4", "ipv6"], "address family")],
-        ..sig(Id::Forwarding, &["forwarding"], "turn IP forwarding on or off (both families unless one is named)", "forwarding on ipv6")
+        ..sig(
+            Id::Forwarding,
+            &["forwarding"],
+            "turn IP forwarding on or off (both families unless one is named)",
+            "forwarding on ipv6",
+        )
     },
     Sig {
         pos: &[p("target", Ty::Ip6OrPrefix)],
         opts: &[req("on", Ty::Ifname)],
-        ..sig(Id::ProxyNdp, &["proxy-ndp"], "answer Neighbour Solicitations for an address (kernel entry) or a whole prefix (a responder)", "proxy-ndp 2003:ab11::8000:242:ac11:2 on eth0")
+        ..sig(
+            Id::ProxyNdp,
+            &["proxy-ndp"],
+            "answer Neighbour Solicitations for an address (kernel entry) or a whole prefix (a responder)",
+            "proxy-ndp 2003:ab11::8000:242:ac11:2 on eth0",
+        )
     },
     // ---- lab building ----------------------------------------------------------------------------
-    Sig { pos: &[p("name", Ty::Label)], ns: false, ..sig(Id::Switch, &["switch"], "an L2 segment: a bridge kept in a namespace of its own", "switch lan1") },
     Sig {
-        pos: &[p("name", Ty::Ns)],
-        opts: &[req("on", Ty::Label), Opt { required: true, ..many("addr", Ty::Cidr) }, many("gw", Ty::Ip), val("iface", Ty::Ifname)],
+        pos: &[p("name", Ty::Label)],
         ns: false,
-        ..sig(Id::Host, &["host"], "a lab host: a namespace with one link on a switch, its addresses and default route", "host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1")
+        ..sig(
+            Id::Switch,
+            &["switch"],
+            "an L2 segment: a bridge kept in a namespace of its own",
+            "switch lan1",
+        )
     },
     Sig {
         pos: &[p("name", Ty::Ns)],
-        opts: &[Opt { required: true, ..many("on", Ty::Label) }, Opt { required: true, ..many("addr", Ty::Cidr) }],
+        opts: &[
+            req("on", Ty::Label),
+            Opt {
+                required: true,
+                ..many("addr", Ty::Cidr)
+            },
+            many("gw", Ty::Ip),
+            val("iface", Ty::Ifname),
+        ],
         ns: false,
-        ..sig(Id::Router, &["router"], "a lab router: a namespace on several switches with forwarding on", "router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24")
+        ..sig(
+            Id::Host,
+            &["host"],
+            "a lab host: a namespace with one link on a switch, its addresses and default route",
+            "host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1",
+        )
     },
     Sig {
         pos: &[p("name", Ty::Ns)],
-        opts: &[val("on", Ty::Label), val("ip", Ty::Ip4), val("ip6", Ty::Ip6)],
-        ..sig(Id::Container, &["container"], "a container: a namespace attached like `docker run --net=NETWORK` (docker0 by default)", "container web1 in docker1")
+        opts: &[
+            Opt {
+                required: true,
+                ..many("on", Ty::Label)
+            },
+            Opt {
+                required: true,
+                ..many("addr", Ty::Cidr)
+            },
+        ],
+        ns: false,
+        ..sig(
+            Id::Router,
+            &["router"],
+            "a lab router: a namespace on several switches with forwarding on",
+            "router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24",
+        )
+    },
+    Sig {
+        pos: &[p("name", Ty::Ns)],
+        opts: &[
+            val("on", Ty::Label),
+            val("ip", Ty::Ip4),
+            val("ip6", Ty::Ip6),
+        ],
+        ..sig(
+            Id::Container,
+            &["container"],
+            "a container: a namespace attached like `docker run --net=NETWORK` (docker0 by default)",
+            "container web1 in docker1",
+        )
     },
     Sig {
         pos: &[p("protocol", Ty::Choice(&["http"])), p("port", Ty::Port)],
         opts: &[val("text", Ty::Text)],
-        ..sig(Id::ServeHttp, &["serve"], "a tiny web server answering every request with TEXT", "serve http 80 text \"Web Server #1\" in web1")
+        ..sig(
+            Id::ServeHttp,
+            &["serve"],
+            "a tiny web server answering every request with TEXT",
+            "serve http 80 text \"Web Server #1\" in web1",
+        )
     },
     Sig {
-        opts: &[val("bip", Ty::Cidr), val("fixed-cidr-v6", Ty::Prefix6), val("mtu", Ty::Mtu)],
-        ..sig(Id::DockerBridge, &["docker-bridge"], "what dockerd's --bip, --ipv6 --fixed-cidr-v6 and --mtu do to docker0", "docker-bridge fixed-cidr-v6 2003:cd11::/64 in docker1")
+        opts: &[
+            val("bip", Ty::Cidr),
+            val("fixed-cidr-v6", Ty::Prefix6),
+            val("mtu", Ty::Mtu),
+        ],
+        ..sig(
+            Id::DockerBridge,
+            &["docker-bridge"],
+            "what dockerd's --bip, --ipv6 --fixed-cidr-v6 and --mtu do to docker0",
+            "docker-bridge fixed-cidr-v6 2003:cd11::/64 in docker1",
+        )
     },
     // ---- checks ------------------------------------------------------------------------------------
     Sig {
         pos: &[p("target", Ty::Target)],
-        opts: &[val("from", Ty::Ns), val("src", Ty::Ip), val("count", Ty::Int { min: 1, max: 100_000 }), val("timeout", Ty::Seconds)],
+        opts: &[
+            val("from", Ty::Ns),
+            val("src", Ty::Ip),
+            val(
+                "count",
+                Ty::Int {
+                    min: 1,
+                    max: 100_000,
+                },
+            ),
+            val("timeout", Ty::Seconds),
+        ],
         ns: false,
-        ..sig(Id::Ping, &["ping"], "send ICMP echo requests (built in: no ping program needed)", "ping 10.100.93.2 from web2 count 3")
+        ..sig(
+            Id::Ping,
+            &["ping"],
+            "send ICMP echo requests (built in: no ping program needed)",
+            "ping 10.100.93.2 from web2 count 3",
+        )
     },
     Sig {
         pos: &[p("target", Ty::Target)],
-        opts: &[val("from", Ty::Ns), val("src", Ty::Ip), val("timeout", Ty::Seconds)],
+        opts: &[
+            val("from", Ty::Ns),
+            val("src", Ty::Ip),
+            val("timeout", Ty::Seconds),
+        ],
         ns: false,
-        ..sig(Id::ExpectReach, &["expect", "reach"], "fail the script unless TARGET answers a ping", "expect reach 10.100.93.2 from web2")
+        ..sig(
+            Id::ExpectReach,
+            &["expect", "reach"],
+            "fail the script unless TARGET answers a ping",
+            "expect reach 10.100.93.2 from web2",
+        )
     },
     Sig {
         pos: &[p("target", Ty::Target)],
-        opts: &[val("from", Ty::Ns), val("src", Ty::Ip), val("timeout", Ty::Seconds)],
+        opts: &[
+            val("from", Ty::Ns),
+            val("src", Ty::Ip),
+            val("timeout", Ty::Seconds),
+        ],
         ns: false,
-        ..sig(Id::ExpectNoReach, &["expect", "no-reach"], "fail the script if TARGET answers a ping", "expect no-reach 192.168.50.171 from namespace2")
+        ..sig(
+            Id::ExpectNoReach,
+            &["expect", "no-reach"],
+            "fail the script if TARGET answers a ping",
+            "expect no-reach 192.168.50.171 from namespace2",
+        )
     },
     Sig {
         pos: &[p("url", Ty::Url)],
-        opts: &[val("from", Ty::Ns), req("contains", Ty::Text), val("timeout", Ty::Seconds)],
+        opts: &[
+            val("from", Ty::Ns),
+            req("contains", Ty::Text),
+            val("timeout", Ty::Seconds),
+        ],
         ns: false,
-        ..sig(Id::ExpectHttp, &["expect", "http"], "fail the script unless an HTTP GET of URL answers with TEXT", "expect http http://10.100.93.2/ from web2 contains \"Web Server #1\"")
+        ..sig(
+            Id::ExpectHttp,
+            &["expect", "http"],
+            "fail the script unless an HTTP GET of URL answers with TEXT",
+            "expect http http://10.100.93.2/ from web2 contains \"Web Server #1\"",
+        )
     },
-    Sig { rest: true, ..sig(Id::Exec, &["exec"], "run a program (in NS), like `ip netns exec`", "exec \"ip -6 neigh show\" in net1") },
+    Sig {
+        rest: true,
+        ..sig(
+            Id::Exec,
+            &["exec"],
+            "run a program (in NS), like `ip netns exec`",
+            "exec \"ip -6 neigh show\" in net1",
+        )
+    },
     Sig {
         pos: &[p("what", Ty::Choice(SHOW_WHAT))],
         opts: &[switch("json")],
-        ..sig(Id::Show, &["show"], "show links, addrs, routes, neigh, fdb, leases, networks, config or tunnel", "show routes in docker1 json")
+        ..sig(
+            Id::Show,
+            &["show"],
+            "show links, addrs, routes, neigh, fdb, leases, networks, config or tunnel",
+            "show routes in docker1 json",
+        )
     },
-    Sig { rest: true, ns: false, ..sig(Id::Echo, &["echo"], "print words", "echo \"lease: $subnet\"") },
-    Sig { ns: false, ..sig(Id::Wait, &["wait"], "keep running services (overlays, responders, web servers) until Ctrl-C", "wait") },
-    Sig { rest: true, ns: false, ..sig(Id::Help, &["help"], "list statements, or explain one", "help macvlan") },
-    Sig { pos: &[p("file", Ty::Path)], ns: false, ..sig(Id::Source, &["source"], "run another script's statements here (its procedures and variables too)", "source lib/common.netsh") },
-    Sig { ..sig(Id::Dump, &["dump"], "print the live state as a script that rebuilds it", "dump in docker1") },
+    Sig {
+        rest: true,
+        ns: false,
+        ..sig(
+            Id::Echo,
+            &["echo"],
+            "print words",
+            "echo \"lease: $subnet\"",
+        )
+    },
+    Sig {
+        ns: false,
+        ..sig(
+            Id::Wait,
+            &["wait"],
+            "keep running services (overlays, responders, web servers) until Ctrl-C",
+            "wait",
+        )
+    },
+    Sig {
+        rest: true,
+        ns: false,
+        ..sig(
+            Id::Help,
+            &["help"],
+            "list statements, or explain one",
+            "help macvlan",
+        )
+    },
+    Sig {
+        pos: &[p("file", Ty::Path)],
+        ns: false,
+        ..sig(
+            Id::Source,
+            &["source"],
+            "run another script's statements here (its procedures and variables too)",
+            "source lib/common.netsh",
+        )
+    },
+    Sig {
+        ..sig(
+            Id::Dump,
+            &["dump"],
+            "print the live state as a script that rebuilds it",
+            "dump in docker1",
+        )
+    },
     // ---- flannel -----------------------------------------------------------------------------------
-    Sig { pos: &[p_opt("path", Ty::Path)], ns: false, ..sig(Id::StoreEmbedded, &["store", "embedded"], "keep leases and networks in a file on this machine (the default)", "store embedded /var/lib/netsh/store.redb") },
+    Sig {
+        pos: &[p_opt("path", Ty::Path)],
+        ns: false,
+        ..sig(
+            Id::StoreEmbedded,
+            &["store", "embedded"],
+            "keep leases and networks in a file on this machine (the default)",
+            "store embedded /var/lib/netsh/store.redb",
+        )
+    },
     Sig {
         pos: &[p("endpoints", Ty::Text)],
-        opts: &[val("prefix", Ty::Text), val("ca", Ty::Path), val("cert", Ty::Path), val("key", Ty::Path), val("user", Ty::Text), val("password", Ty::Text)],
+        opts: &[
+            val("prefix", Ty::Text),
+            val("ca", Ty::Path),
+            val("cert", Ty::Path),
+            val("key", Ty::Path),
+            val("user", Ty::Text),
+            val("password", Ty::Text),
+        ],
         ns: false,
-        ..sig(Id::StoreEtcd, &["store", "etcd"], "keep leases and networks in etcd, shared by several machines", "store etcd http://10.10.10.101:2379")
+        ..sig(
+            Id::StoreEtcd,
+            &["store", "etcd"],
+            "keep leases and networks in etcd, shared by several machines",
+            "store etcd http://10.10.10.101:2379",
+        )
     },
     Sig {
         pos: &[p("config", Ty::NetConfig)],
         opts: &[
-            val("subnet-len", Ty::Int { min: 1, max: 30 }), val("subnet-min", Ty::Ip4), val("subnet-max", Ty::Ip4),
-            val("backend", Ty::Choice(BACKENDS)), val("vni", Ty::Vni), val("port", Ty::Port), val("ipv6-network", Ty::Prefix6),
+            val("subnet-len", Ty::Int { min: 1, max: 30 }),
+            val("subnet-min", Ty::Ip4),
+            val("subnet-max", Ty::Ip4),
+            val("backend", Ty::Choice(BACKENDS)),
+            val("vni", Ty::Vni),
+            val("port", Ty::Port),
+            val("ipv6-network", Ty::Prefix6),
         ],
         ns: false,
-        ..sig(Id::NetworkConfig, &["network", "config"], "set flannel's network config, as `etcdctl set /coreos.com/network/config`", "network config 10.100.0.0/16 backend vxlan")
-    },
-    Sig { ..sig(Id::LeaseRelease, &["lease", "release"], "give back this host's subnet lease", "lease release in docker1") },
-    Sig {
-        opts: &[val("iface", Ty::Ifname), val("public-ip", Ty::Ip4), val("subnet-file", Ty::Path)],
-        ..sig(Id::Lease, &["lease"], "take a subnet lease for this host, as flanneld does, and write subnet.env", "lease in docker1")
-    },
-    Sig {
-        opts: &[one_of("backend", BACKENDS, "flannel backend"), val("vni", Ty::Vni), val("port", Ty::Port), switch("direct-routing"), val("iface", Ty::Ifname)],
-        ..sig(Id::Overlay, &["overlay"], "run this host's flannel overlay (backend from the config unless named)", "overlay vxlan vni 1 in docker1")
+        ..sig(
+            Id::NetworkConfig,
+            &["network", "config"],
+            "set flannel's network config, as `etcdctl set /coreos.com/network/config`",
+            "network config 10.100.0.0/16 backend vxlan",
+        )
     },
     Sig {
-        opts: &[switch("combined"), val("file", Ty::Path), val("key", Ty::Text), switch("no-masq")],
-        ..sig(Id::DockerOpts, &["docker-opts"], "print dockerd's options for this host's lease, as mk-docker-opts.sh", "docker-opts combined in docker1")
+        ..sig(
+            Id::LeaseRelease,
+            &["lease", "release"],
+            "give back this host's subnet lease",
+            "lease release in docker1",
+        )
+    },
+    Sig {
+        opts: &[
+            val("iface", Ty::Ifname),
+            val("public-ip", Ty::Ip4),
+            val("subnet-file", Ty::Path),
+        ],
+        ..sig(
+            Id::Lease,
+            &["lease"],
+            "take a subnet lease for this host, as flanneld does, and write subnet.env",
+            "lease in docker1",
+        )
+    },
+    Sig {
+        opts: &[
+            one_of("backend", BACKENDS, "flannel backend"),
+            val("vni", Ty::Vni),
+            val("port", Ty::Port),
+            switch("direct-routing"),
+            val("iface", Ty::Ifname),
+        ],
+        ..sig(
+            Id::Overlay,
+            &["overlay"],
+            "run this host's flannel overlay (backend from the config unless named)",
+            "overlay vxlan vni 1 in docker1",
+        )
+    },
+    Sig {
+        opts: &[
+            switch("combined"),
+            val("file", Ty::Path),
+            val("key", Ty::Text),
+            switch("no-masq"),
+        ],
+        ..sig(
+            Id::DockerOpts,
+            &["docker-opts"],
+            "print dockerd's options for this host's lease, as mk-docker-opts.sh",
+            "docker-opts combined in docker1",
+        )
     },
     // ---- docker networks ---------------------------------------------------------------------------
     Sig {
         pos: &[p("name", Ty::Label)],
         opts: &[
-            req("driver", Ty::Choice(DRIVERS)), val("parent", Ty::Ifname), val("mode", Ty::Choice(&["bridge", "private", "vepa", "passthru", "l2", "l3", "l3s"])),
-            many("subnet", Ty::Prefix), many("ip-range", Ty::Prefix), many("gateway", Ty::Ip), many("aux", Ty::Aux),
-            switch("internal"), switch("ipv6"), switch("ndp-proxy"), val("scope", Ty::Choice(&["local", "global"])),
+            req("driver", Ty::Choice(DRIVERS)),
+            val("parent", Ty::Ifname),
+            val(
+                "mode",
+                Ty::Choice(&["bridge", "private", "vepa", "passthru", "l2", "l3", "l3s"]),
+            ),
+            many("subnet", Ty::Prefix),
+            many("ip-range", Ty::Prefix),
+            many("gateway", Ty::Ip),
+            many("aux", Ty::Aux),
+            switch("internal"),
+            switch("ipv6"),
+            switch("ndp-proxy"),
+            val("scope", Ty::Choice(&["local", "global"])),
         ],
-        ..sig(Id::NetworkCreate, &["network", "create"], "create a Docker-style network: bridge, macvlan or ipvlan, with IPAM", "network create macvlan_net driver macvlan parent eth0 subnet 10.10.10.0/24 gateway 10.10.10.1")
+        ..sig(
+            Id::NetworkCreate,
+            &["network", "create"],
+            "create a Docker-style network: bridge, macvlan or ipvlan, with IPAM",
+            "network create macvlan_net driver macvlan parent eth0 subnet 10.10.10.0/24 gateway 10.10.10.1",
+        )
     },
-    Sig { pos: &[p("name", Ty::Label)], ..sig(Id::NetworkRm, &["network", "rm"], "remove a Docker-style network", "network rm macvlan_net") },
+    Sig {
+        pos: &[p("name", Ty::Label)],
+        ..sig(
+            Id::NetworkRm,
+            &["network", "rm"],
+            "remove a Docker-style network",
+            "network rm macvlan_net",
+        )
+    },
 ];
 
 const ROUTE_OPTS: &[Opt] = &[
-    val("via", Ty::Ip), val("dev", Ty::Ifname), switch("onlink"), val("metric", Ty::Int { min: 0, max: u32::MAX as u64 }),
-    val("table", Ty::Table), val("src", Ty::Ip),
+    val("via", Ty::Ip),
+    val("dev", Ty::Ifname),
+    switch("onlink"),
+    val(
+        "metric",
+        Ty::Int {
+            min: 0,
+            max: u32::MAX as u64,
+        },
+    ),
+    val("table", Ty::Table),
+    val("src", Ty::Ip),
 ];
 
 /// The statements whose leading words match `words` (longest path first).
@@ -380,7 +917,11 @@ pub fn lookup<'a>(first: &str, second: Option<&str>) -> Option<&'static Sig> {
             .iter()
             .find(|sig| sig.path.len() == 2 && sig.path[0] == first && sig.path[1] == s)
     });
-    two.or_else(|| TABLE.iter().find(|sig| sig.path.len() == 1 && sig.path[0] == first))
+    two.or_else(|| {
+        TABLE
+            .iter()
+            .find(|sig| sig.path.len() == 1 && sig.path[0] == first)
+    })
 }
 
 /// The subcommands of a two-word statement family (`link` → set, del), empty when `first` has none.

@@ -14,7 +14,10 @@ pub enum Ty {
     Ns,
     /// A name of netsh's own: a network, a switch, a container.
     Label,
-    Int { min: u64, max: u64 },
+    Int {
+        min: u64,
+        max: u64,
+    },
     VlanId,
     Vni,
     Port,
@@ -270,7 +273,9 @@ impl Ty {
 
 fn looks_numeric(text: &str) -> bool {
     text.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && text.chars().all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '.' || c == ':')
         || text.contains(':')
 }
 
@@ -278,7 +283,10 @@ fn ifname(text: &str) -> Result<(), TypeError> {
     if text.is_empty() || text.len() > 15 {
         return Err(err(
             Code::BadName,
-            format!("`{text}` is not a valid interface name: it has {} bytes", text.len()),
+            format!(
+                "`{text}` is not a valid interface name: it has {} bytes",
+                text.len()
+            ),
             Some("Linux interface names have 1 to 15 bytes".to_string()),
         ));
     }
@@ -290,12 +298,16 @@ fn name_like(text: &str, max: usize, what: &str) -> Result<(), TypeError> {
         || text.len() > max
         || text == "."
         || text == ".."
-        || text.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control());
+        || text
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control());
     if bad {
         Err(err(
             Code::BadName,
             format!("`{}` is not a valid {what}", text.escape_debug()),
-            Some(format!("a {what} has 1 to {max} characters, without `/` or spaces")),
+            Some(format!(
+                "a {what} has 1 to {max} characters, without `/` or spaces"
+            )),
         ))
     } else {
         Ok(())
@@ -305,8 +317,16 @@ fn name_like(text: &str, max: usize, what: &str) -> Result<(), TypeError> {
 fn number(text: &str, min: u64, max: u64, code: Code, what: &str) -> Result<Val, TypeError> {
     match text.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(Val::Int(n)),
-        Ok(n) => Err(err(code, format!("{what} {n} is out of range"), Some(format!("a {what} is from {min} to {max}")))),
-        Err(_) => Err(err(code, format!("`{text}` is not a number"), Some(format!("a {what} is a number from {min} to {max}")))),
+        Ok(n) => Err(err(
+            code,
+            format!("{what} {n} is out of range"),
+            Some(format!("a {what} is from {min} to {max}")),
+        )),
+        Err(_) => Err(err(
+            code,
+            format!("`{text}` is not a number"),
+            Some(format!("a {what} is a number from {min} to {max}")),
+        )),
     }
 }
 
@@ -319,13 +339,20 @@ fn ip(text: &str) -> Result<IpAddr, TypeError> {
         } else {
             "write an IPv4 address (10.10.10.101) or an IPv6 address (2003:ab11::1)".to_string()
         };
-        err(Code::BadAddress, format!("`{text}` is not an IP address"), Some(help))
+        err(
+            Code::BadAddress,
+            format!("`{text}` is not an IP address"),
+            Some(help),
+        )
     })
 }
 
 fn cidr(text: &str) -> Result<IpNet, TypeError> {
     if !text.contains('/') {
-        return ip(text).map(IpNet::from).map_err(|e| TypeError { code: Code::BadCidr, ..e });
+        return ip(text).map(IpNet::from).map_err(|e| TypeError {
+            code: Code::BadCidr,
+            ..e
+        });
     }
     text.parse::<IpNet>().map_err(|_| {
         let (addr, len) = text.split_once('/').unwrap_or((text, ""));
@@ -335,7 +362,11 @@ fn cidr(text: &str) -> Result<IpNet, TypeError> {
             let max = if addr.contains(':') { 128 } else { 32 };
             format!("the prefix length `{len}` must be a number from 0 to {max}")
         };
-        err(Code::BadCidr, format!("`{text}` is not an address/prefix-length"), Some(help))
+        err(
+            Code::BadCidr,
+            format!("`{text}` is not an address/prefix-length"),
+            Some(help),
+        )
     })
 }
 
@@ -344,7 +375,9 @@ fn prefix(text: &str) -> Result<IpNet, TypeError> {
         return Err(err(
             Code::BadCidr,
             format!("`{text}` has no prefix length"),
-            Some(format!("a network is written with its length, e.g. `{text}/24`")),
+            Some(format!(
+                "a network is written with its length, e.g. `{text}/24`"
+            )),
         ));
     }
     let net = cidr(text)?;
@@ -363,9 +396,7 @@ fn mac(text: &str) -> Result<[u8; 6], TypeError> {
     let mut out = [0u8; 6];
     let ok = parts.len() == 6
         && parts.iter().zip(out.iter_mut()).all(|(p, o)| {
-            p.len() <= 2
-                && !p.is_empty()
-                && u8::from_str_radix(p, 16).map(|v| *o = v).is_ok()
+            p.len() <= 2 && !p.is_empty() && u8::from_str_radix(p, 16).map(|v| *o = v).is_ok()
         });
     if ok {
         Ok(out)
@@ -392,7 +423,9 @@ fn sysctl_key(text: &str) -> Result<(), TypeError> {
         Err(err(
             Code::BadValue,
             format!("`{text}` is not a sysctl key"),
-            Some("a key looks like net.ipv4.ip_forward or net.ipv6.conf.eth0.proxy_ndp".to_string()),
+            Some(
+                "a key looks like net.ipv4.ip_forward or net.ipv6.conf.eth0.proxy_ndp".to_string(),
+            ),
         ))
     }
 }
@@ -416,38 +449,87 @@ mod tests {
 
     #[test]
     fn addresses_and_prefixes() {
-        assert_eq!(Ty::Cidr.parse("10.10.10.101/24", "").unwrap(), Val::Net("10.10.10.101/24".parse().unwrap()));
-        assert_eq!(Ty::Cidr.parse("10.0.0.1", "").unwrap(), Val::Net("10.0.0.1/32".parse().unwrap()));
-        assert_eq!(Ty::Cidr.parse("10.0.0.1/33", "").unwrap_err().code, Code::BadCidr);
-        assert_eq!(Ty::Cidr.parse("10.0.0/8", "").unwrap_err().code, Code::BadCidr);
+        assert_eq!(
+            Ty::Cidr.parse("10.10.10.101/24", "").unwrap(),
+            Val::Net("10.10.10.101/24".parse().unwrap())
+        );
+        assert_eq!(
+            Ty::Cidr.parse("10.0.0.1", "").unwrap(),
+            Val::Net("10.0.0.1/32".parse().unwrap())
+        );
+        assert_eq!(
+            Ty::Cidr.parse("10.0.0.1/33", "").unwrap_err().code,
+            Code::BadCidr
+        );
+        assert_eq!(
+            Ty::Cidr.parse("10.0.0/8", "").unwrap_err().code,
+            Code::BadCidr
+        );
         let e = Ty::Prefix.parse("10.100.15.1/24", "").unwrap_err();
         assert_eq!(e.code, Code::BadPrefix);
         assert_eq!(e.help.as_deref(), Some("did you mean `10.100.15.0/24`?"));
         assert!(Ty::Prefix.parse("2003:ab11:0:0:c000::/66", "").is_ok());
         assert_eq!(Ty::RouteDest.parse("default", "").unwrap(), Val::Default);
-        assert_eq!(Ty::Ip4.parse("::1", "gateway").unwrap_err().code, Code::BadAddress);
-        assert_eq!(Ty::Ip.parse("10.10.10.300", "").unwrap_err().code, Code::BadAddress);
+        assert_eq!(
+            Ty::Ip4.parse("::1", "gateway").unwrap_err().code,
+            Code::BadAddress
+        );
+        assert_eq!(
+            Ty::Ip.parse("10.10.10.300", "").unwrap_err().code,
+            Code::BadAddress
+        );
         assert!(Ty::Ip6OrPrefix.parse("10.0.0.1", "").is_err());
-        assert!(Ty::Ip6OrPrefix.parse("2003:ab11::8000:242:ac11:2", "").is_ok());
+        assert!(
+            Ty::Ip6OrPrefix
+                .parse("2003:ab11::8000:242:ac11:2", "")
+                .is_ok()
+        );
     }
 
     #[test]
     fn numbers_names_and_macs() {
-        assert_eq!(Ty::VlanId.parse("4095", "").unwrap_err().code, Code::BadVlanId);
+        assert_eq!(
+            Ty::VlanId.parse("4095", "").unwrap_err().code,
+            Code::BadVlanId
+        );
         assert_eq!(Ty::VlanId.parse("19", "").unwrap(), Val::Int(19));
-        assert_eq!(Ty::Vni.parse("16777216", "").unwrap_err().code, Code::BadVni);
+        assert_eq!(
+            Ty::Vni.parse("16777216", "").unwrap_err().code,
+            Code::BadVni
+        );
         assert_eq!(Ty::Port.parse("0", "").unwrap_err().code, Code::BadPort);
-        assert_eq!(Ty::Ifname.parse("averyveryverylongname", "").unwrap_err().code, Code::BadName);
+        assert_eq!(
+            Ty::Ifname
+                .parse("averyveryverylongname", "")
+                .unwrap_err()
+                .code,
+            Code::BadName
+        );
         assert!(Ty::Ifname.parse("eth1.19", "").is_ok());
-        assert_eq!(Ty::Mac.parse("02:42:ac:11:00:02", "").unwrap(), Val::Mac([2, 0x42, 0xac, 0x11, 0, 2]));
-        assert_eq!(Ty::Mac.parse("02:42:ac:11:00", "").unwrap_err().code, Code::BadMac);
-        let e = Ty::Choice(&["vepa", "bridge", "private", "passthru"]).parse("brige", "macvlan mode").unwrap_err();
+        assert_eq!(
+            Ty::Mac.parse("02:42:ac:11:00:02", "").unwrap(),
+            Val::Mac([2, 0x42, 0xac, 0x11, 0, 2])
+        );
+        assert_eq!(
+            Ty::Mac.parse("02:42:ac:11:00", "").unwrap_err().code,
+            Code::BadMac
+        );
+        let e = Ty::Choice(&["vepa", "bridge", "private", "passthru"])
+            .parse("brige", "macvlan mode")
+            .unwrap_err();
         assert_eq!(e.code, Code::BadChoice);
         assert_eq!(
             e.help.as_deref(),
             Some("did you mean `bridge`? a macvlan mode is one of vepa, bridge, private, passthru")
         );
-        assert_eq!(Ty::NetConfig.parse("{\"Network\":", "").unwrap_err().code, Code::BadJson);
-        assert!(Ty::NetConfig.parse("{\"Network\":\"10.100.0.0/16\"}", "").is_ok());
+        assert_eq!(
+            Ty::NetConfig.parse("{\"Network\":", "").unwrap_err().code,
+            Code::BadJson
+        );
+        assert!(
+            Ty::NetConfig
+                .parse("{\"Network\":\"10.100.0.0/16\"}", "")
+                .is_ok()
+        );
     }
 }

@@ -31,7 +31,10 @@ impl Args {
         self.vals.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Val> + 'a {
-        self.vals.iter().filter(move |(k, _)| *k == key).map(|(_, v)| v)
+        self.vals
+            .iter()
+            .filter(move |(k, _)| *k == key)
+            .map(|(_, v)| v)
     }
     pub fn text(&self, key: &str) -> Option<String> {
         self.get(key).map(Val::text)

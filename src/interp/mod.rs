@@ -49,7 +49,9 @@ pub struct Interp {
 type Res<T = ()> = Result<T, Diag>;
 
 fn fail(span: Span, e: RunError) -> Diag {
-    Diag::new(e.code, span, e.message).label("this statement failed").help_opt(e.help)
+    Diag::new(e.code, span, e.message)
+        .label("this statement failed")
+        .help_opt(e.help)
 }
 
 impl Interp {
@@ -69,7 +71,12 @@ impl Interp {
 
     /// The namespace statements act in when they name none.
     pub fn context(&self) -> Option<&str> {
-        self.contexts.iter().rev().flatten().next().map(String::as_str)
+        self.contexts
+            .iter()
+            .rev()
+            .flatten()
+            .next()
+            .map(String::as_str)
     }
 
     /// Runs one top-level statement.
@@ -97,7 +104,11 @@ impl Interp {
                 }
                 Ok(())
             }
-            StmtKind::If { cond, then, otherwise } => {
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 if self.cond(cond, env)? {
                     self.block(then, env)
                 } else if let Some(b) = otherwise {
@@ -108,7 +119,9 @@ impl Interp {
             }
             StmtKind::Fn(def) => {
                 let name = env.map.text(def.name).to_string();
-                self.procs.entry(name.clone()).or_insert_with(|| def.clone());
+                self.procs
+                    .entry(name.clone())
+                    .or_insert_with(|| def.clone());
                 self.defined.insert(name);
                 Ok(())
             }
@@ -154,7 +167,11 @@ impl Interp {
             return Some(v.clone());
         }
         match name {
-            "@" => return Some(Value::List(self.args.iter().cloned().map(Value::Str).collect())),
+            "@" => {
+                return Some(Value::List(
+                    self.args.iter().cloned().map(Value::Str).collect(),
+                ));
+            }
             "#" => return Some(Value::Str(self.args.len().to_string())),
             _ => {}
         }
@@ -203,17 +220,25 @@ impl Interp {
     fn var(&self, span: Span, map: &SourceMap) -> Res<Value> {
         let name = var_name(map.text(span));
         self.lookup(name).ok_or_else(|| {
-            Diag::new(Code::UnknownVariable, span, format!("variable `{name}` has no value here"))
-                .label("not set when this ran")
-                .help("it is set on a path that did not run; set it before this statement on every path")
+            Diag::new(
+                Code::UnknownVariable,
+                span,
+                format!("variable `{name}` has no value here"),
+            )
+            .label("not set when this ran")
+            .help(
+                "it is set on a path that did not run; set it before this statement on every path",
+            )
         })
     }
 
     fn typed_text(&self, w: &Word, ty: crate::check::types::Ty, map: &SourceMap) -> Res<String> {
         let text = self.expand(w, map)?.flat();
-        ty.parse(&text, "namespace")
-            .map(|v| v.text())
-            .map_err(|e| Diag::new(e.code, w.span, e.message).label(format!("expanded to `{text}`")).help_opt(e.help))
+        ty.parse(&text, "namespace").map(|v| v.text()).map_err(|e| {
+            Diag::new(e.code, w.span, e.message)
+                .label(format!("expanded to `{text}`"))
+                .help_opt(e.help)
+        })
     }
 
     fn cond(&mut self, c: &Cond, env: &mut Env) -> Res<bool> {
@@ -221,18 +246,29 @@ impl Interp {
             Cond::Or(a, b) => self.cond(a, env)? || self.cond(b, env)?,
             Cond::And(a, b) => self.cond(a, env)? && self.cond(b, env)?,
             Cond::Not(c) => !self.cond(c, env)?,
-            Cond::Exists { kind, target, ns, span } => {
+            Cond::Exists {
+                kind,
+                target,
+                ns,
+                span,
+            } => {
                 let kind = self.expand(kind, env.map)?.flat();
                 if !EXISTS_KINDS.contains(&kind.as_str()) {
-                    return Err(Diag::new(Code::BadChoice, *span, format!("cannot test whether a `{kind}` exists"))
-                        .help(format!("`exists` takes one of {}", EXISTS_KINDS.join(", "))));
+                    return Err(Diag::new(
+                        Code::BadChoice,
+                        *span,
+                        format!("cannot test whether a `{kind}` exists"),
+                    )
+                    .help(format!("`exists` takes one of {}", EXISTS_KINDS.join(", "))));
                 }
                 let target = self.expand(target, env.map)?.flat();
                 let ns = match ns {
                     Some(w) => Some(self.expand(w, env.map)?.flat()),
                     None => self.context().map(str::to_string),
                 };
-                env.world.exists(&kind, &target, ns.as_deref()).map_err(|e| fail(*span, e))?
+                env.world
+                    .exists(&kind, &target, ns.as_deref())
+                    .map_err(|e| fail(*span, e))?
             }
             Cond::Compare { lhs, op, rhs } => {
                 let l = self.expand(lhs, env.map)?;
@@ -252,9 +288,16 @@ impl Interp {
 
     fn expect_failed(&self, c: &Cond, span: Span, env: &Env) -> Diag {
         let shown = |w: &Word| {
-            let v = self.expand(w, env.map).map(|v| v.flat()).unwrap_or_default();
+            let v = self
+                .expand(w, env.map)
+                .map(|v| v.flat())
+                .unwrap_or_default();
             let short: String = v.chars().take(200).collect();
-            if short.len() < v.len() { format!("{short:?}...") } else { format!("{short:?}") }
+            if short.len() < v.len() {
+                format!("{short:?}...")
+            } else {
+                format!("{short:?}")
+            }
         };
         let what = match c {
             Cond::Compare { lhs, op, rhs } => {
@@ -263,36 +306,60 @@ impl Interp {
                     CmpOp::Ne => "to differ from",
                     CmpOp::Contains => "to contain",
                 };
-                format!("expected {} {verb} {}, but it is {}", env.map.text(lhs.span), shown(rhs), shown(lhs))
+                format!(
+                    "expected {} {verb} {}, but it is {}",
+                    env.map.text(lhs.span),
+                    shown(rhs),
+                    shown(lhs)
+                )
             }
-            Cond::Truthy(w) => format!("expected {} to be true, but it is {}", env.map.text(w.span), shown(w)),
-            _ => format!("expected `{}` to hold, but it does not", env.map.text(c.span())),
+            Cond::Truthy(w) => format!(
+                "expected {} to be true, but it is {}",
+                env.map.text(w.span),
+                shown(w)
+            ),
+            _ => format!(
+                "expected `{}` to hold, but it does not",
+                env.map.text(c.span())
+            ),
         };
         Diag::new(Code::ExpectFailed, span, what).label("this expectation failed")
     }
 
     fn command(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res {
         let name = bind::bare(&words[0], env.map).unwrap_or("").to_string();
-        if self.procs.contains_key(&name) && (!self.calls.is_empty() || self.defined.contains(&name)) {
+        if self.procs.contains_key(&name)
+            && (!self.calls.is_empty() || self.defined.contains(&name))
+        {
             return self.call(&name, words, span, env);
         }
         let second = words.get(1).and_then(|w| bind::bare(w, env.map));
         let Some(sig) = lookup(&name, second) else {
-            return Err(Diag::new(Code::UnknownStatement, words[0].span, format!("unknown statement `{name}`")));
+            return Err(Diag::new(
+                Code::UnknownStatement,
+                words[0].span,
+                format!("unknown statement `{name}`"),
+            ));
         };
         let b = bind::bind(sig, words, span, env.map).map_err(|mut e| e.remove(0))?;
         match sig.id {
             Id::Source => return self.source(words, &b, span, env),
             Id::Help => {
                 let topic = self.resolve(&b, words, env.map)?.rest_words().join(" ");
-                env.world.say(&crate::help::text(&topic, &self.procs, env.map));
+                env.world
+                    .say(&crate::help::text(&topic, &self.procs, env.map));
                 return Ok(());
             }
             _ => {}
         }
         let args = self.resolve(&b, words, env.map)?;
         let outer = self.context().map(str::to_string);
-        let mut cx = Ctx { ns: args.ns.clone().or(outer.clone()), outer, names: &mut self.names, prefix: &mut self.prefix };
+        let mut cx = Ctx {
+            ns: args.ns.clone().or(outer.clone()),
+            outer,
+            names: &mut self.names,
+            prefix: &mut self.prefix,
+        };
         let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail(span, e))?;
         for op in &ops {
             env.world.apply(op).map_err(|e| fail(span, e))?;
@@ -305,7 +372,12 @@ impl Interp {
 
     /// Expands and types every argument of a bound statement.
     fn resolve(&self, b: &bind::Bound, words: &[Word], map: &SourceMap) -> Res<Args> {
-        let mut args = Args { sig: b.sig, vals: Vec::with_capacity(b.args.len()), rest: Vec::new(), ns: None };
+        let mut args = Args {
+            sig: b.sig,
+            vals: Vec::with_capacity(b.args.len()),
+            rest: Vec::new(),
+            ns: None,
+        };
         for &(slot, wi) in &b.args {
             let w = &words[wi as usize];
             let v = self.expand(w, map)?;
@@ -319,13 +391,21 @@ impl Interp {
                     let text = match v {
                         Value::Str(s) => s,
                         Value::List(_) => {
-                            return Err(Diag::new(Code::ListNotAllowed, w.span, "a list cannot stand here")
-                                .label("this expanded to a list")
-                                .help("to repeat a statement for each item, use `for x in $list { ... }`"));
+                            return Err(Diag::new(
+                                Code::ListNotAllowed,
+                                w.span,
+                                "a list cannot stand here",
+                            )
+                            .label("this expanded to a list")
+                            .help(
+                                "to repeat a statement for each item, use `for x in $list { ... }`",
+                            ));
                         }
                     };
                     ty.parse(&text, what).map_err(|e| {
-                        Diag::new(e.code, w.span, e.message).label(format!("expanded to `{text}`")).help_opt(e.help)
+                        Diag::new(e.code, w.span, e.message)
+                            .label(format!("expanded to `{text}`"))
+                            .help_opt(e.help)
                     })?
                 }
                 None => crate::check::types::Val::Text(v.flat()),
@@ -334,7 +414,14 @@ impl Interp {
                 args.ns = Some(typed.text());
             } else {
                 let is_switch = matches!(slot, Slot::Opt(i) if b.sig.opts[i as usize].kind == crate::check::signatures::OptKind::Switch);
-                args.vals.push((key, if is_switch { crate::check::types::Val::Flag } else { typed }));
+                args.vals.push((
+                    key,
+                    if is_switch {
+                        crate::check::types::Val::Flag
+                    } else {
+                        typed
+                    },
+                ));
             }
         }
         Ok(args)
@@ -343,19 +430,29 @@ impl Interp {
     fn call(&mut self, name: &str, words: &[Word], span: Span, env: &mut Env) -> Res {
         let def = self.procs[name].clone();
         if self.calls.len() >= MAX_DEPTH {
-            return Err(Diag::new(Code::RecursionLimit, span, format!("procedure calls nest deeper than {MAX_DEPTH}"))
-                .label("called here")
-                .help("a recursive procedure must reach its base case sooner"));
+            return Err(Diag::new(
+                Code::RecursionLimit,
+                span,
+                format!("procedure calls nest deeper than {MAX_DEPTH}"),
+            )
+            .label("called here")
+            .help("a recursive procedure must reach its base case sooner"));
         }
         let mut args = &words[1..];
         let mut ns = None;
         if args.len() == def.params.len() + 2 {
-            ns = Some(self.typed_text(&args[args.len() - 1], crate::check::types::Ty::Ns, env.map)?);
+            ns = Some(self.typed_text(
+                &args[args.len() - 1],
+                crate::check::types::Ty::Ns,
+                env.map,
+            )?);
             args = &args[..args.len() - 2];
         }
         let mut frame = Frame::default();
         for (p, w) in def.params.iter().zip(args) {
-            frame.vars.insert(env.map.text(*p).to_string(), self.expand(w, env.map)?);
+            frame
+                .vars
+                .insert(env.map.text(*p).to_string(), self.expand(w, env.map)?);
         }
         self.calls.push(frame);
         self.contexts.push(ns);
@@ -370,8 +467,13 @@ impl Interp {
         let b = bind::bind(sig, words, span, env.map).map_err(|mut e| e.remove(0))?;
         let args = self.resolve(&b, words, env.map)?;
         let argv = build::checks::argv(args.rest_words());
-        let ns = args.ns.clone().or_else(|| self.context().map(str::to_string));
-        env.world.capture(ns.as_deref(), &argv).map_err(|e| fail(span, e))
+        let ns = args
+            .ns
+            .clone()
+            .or_else(|| self.context().map(str::to_string));
+        env.world
+            .capture(ns.as_deref(), &argv)
+            .map_err(|e| fail(span, e))
     }
 
     fn source(&mut self, words: &[Word], b: &bind::Bound, span: Span, env: &mut Env) -> Res {
@@ -388,7 +490,11 @@ impl Interp {
         let mut result = Ok(());
         crate::syntax::parser::parse_file(text, base, |s| {
             result = s.and_then(|s| self.run(&s, env));
-            if result.is_err() { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if result.is_err() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         });
         result
     }

@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn ranges_and_lists_expand_for_loops() {
         let items = Value::Str("1..4".into()).items();
-        assert_eq!(items.iter().map(Value::flat).collect::<Vec<_>>(), ["1", "2", "3", "4"]);
+        assert_eq!(
+            items.iter().map(Value::flat).collect::<Vec<_>>(),
+            ["1", "2", "3", "4"]
+        );
         let l = Value::List(vec![Value::Str("a".into()), Value::Str("2..3".into())]);
         assert_eq!(l.items().len(), 3);
         assert_eq!(range("4..1"), None);

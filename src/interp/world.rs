@@ -17,7 +17,11 @@ pub struct RunError {
 
 impl RunError {
     pub fn new(message: impl Into<String>) -> RunError {
-        RunError { code: Code::RunFailed, message: message.into(), help: None }
+        RunError {
+            code: Code::RunFailed,
+            message: message.into(),
+            help: None,
+        }
     }
     pub fn with_code(mut self, code: Code) -> RunError {
         self.code = code;
@@ -55,7 +59,10 @@ pub struct DryRun<W: Write> {
 
 impl<W: Write> DryRun<W> {
     pub fn new(out: W) -> DryRun<W> {
-        DryRun { out, made: HashSet::new() }
+        DryRun {
+            out,
+            made: HashSet::new(),
+        }
     }
     pub fn into_inner(self) -> W {
         self.out
@@ -69,13 +76,21 @@ impl<W: Write> DryRun<W> {
             Op::LinkAdd { ns, name, kind } => {
                 add("link", ns, name.clone());
                 if let crate::ops::LinkKind::Veth { peer, peer_ns } = kind {
-                    add("link", if peer_ns.is_some() { peer_ns } else { ns }, peer.clone());
+                    add(
+                        "link",
+                        if peer_ns.is_some() { peer_ns } else { ns },
+                        peer.clone(),
+                    );
                 }
             }
             Op::LinkSet { ns, name, change } => {
                 if change.netns.is_some() || change.rename.is_some() {
                     self.made.remove(&("link", ns.clone(), name.clone()));
-                    let to = if change.netns.is_some() { &change.netns } else { ns };
+                    let to = if change.netns.is_some() {
+                        &change.netns
+                    } else {
+                        ns
+                    };
                     let new = change.rename.clone().unwrap_or_else(|| name.clone());
                     self.made.insert(("link", to.clone(), new));
                 }
@@ -99,7 +114,8 @@ impl<W: Write> DryRun<W> {
                 self.made.remove(&("link", ns.clone(), name.clone()));
             }
             Op::AddrDel { ns, addr, .. } => {
-                self.made.remove(&("addr", ns.clone(), addr.addr().to_string()));
+                self.made
+                    .remove(&("addr", ns.clone(), addr.addr().to_string()));
             }
             _ => {}
         }
@@ -109,7 +125,8 @@ impl<W: Write> DryRun<W> {
 impl<W: Write> World for DryRun<W> {
     fn apply(&mut self, op: &Op) -> Result<(), RunError> {
         self.note(op);
-        writeln!(self.out, "{op}").map_err(|e| RunError::new(format!("cannot write the dry run: {e}")))
+        writeln!(self.out, "{op}")
+            .map_err(|e| RunError::new(format!("cannot write the dry run: {e}")))
     }
 
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
@@ -119,13 +136,24 @@ impl<W: Write> World for DryRun<W> {
             "addr" => "addr",
             _ => "route",
         };
-        let target = target.split('/').next().filter(|_| kind == "addr").unwrap_or(target);
-        let ns = if kind == "netns" { None } else { ns.map(str::to_string) };
+        let target = target
+            .split('/')
+            .next()
+            .filter(|_| kind == "addr")
+            .unwrap_or(target);
+        let ns = if kind == "netns" {
+            None
+        } else {
+            ns.map(str::to_string)
+        };
         Ok(self.made.contains(&(kind, ns, target.to_string())))
     }
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
-        self.apply(&Op::Exec { ns: ns.map(str::to_string), argv: argv.to_vec() })?;
+        self.apply(&Op::Exec {
+            ns: ns.map(str::to_string),
+            argv: argv.to_vec(),
+        })?;
         Ok(String::new())
     }
 

@@ -15,13 +15,25 @@ pub type Ns = Option<String>;
 #[derive(Clone, Debug, PartialEq)]
 pub enum LinkKind {
     /// The peer is created directly in `peer_ns` (or beside the link when `None`).
-    Veth { peer: String, peer_ns: Ns },
+    Veth {
+        peer: String,
+        peer_ns: Ns,
+    },
     Bridge,
     Dummy,
     Tun,
-    Macvlan { parent: String, mode: String },
-    Ipvlan { parent: String, mode: String },
-    Vlan { parent: String, id: u16 },
+    Macvlan {
+        parent: String,
+        mode: String,
+    },
+    Ipvlan {
+        parent: String,
+        mode: String,
+    },
+    Vlan {
+        parent: String,
+        id: u16,
+    },
     Vxlan(Box<Vxlan>),
 }
 
@@ -187,44 +199,155 @@ pub struct DockerBridge {
 /// One operation. `ns` is where it acts (for lab statements: the host).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
-    NetnsAdd { name: String },
-    NetnsDel { name: String },
+    NetnsAdd {
+        name: String,
+    },
+    NetnsDel {
+        name: String,
+    },
     NetnsList,
-    LinkAdd { ns: Ns, name: String, kind: LinkKind },
-    LinkSet { ns: Ns, name: String, change: Box<LinkChange> },
-    LinkDel { ns: Ns, name: String },
-    AddrAdd { ns: Ns, dev: String, addr: IpNet, nodad: bool },
-    AddrDel { ns: Ns, dev: String, addr: IpNet },
-    Route { ns: Ns, action: RouteAction, route: Box<Route> },
-    NeighAdd { ns: Ns, addr: IpAddr, lladdr: [u8; 6], dev: String, permanent: bool, router: bool },
-    NeighDel { ns: Ns, addr: IpAddr, dev: String },
+    LinkAdd {
+        ns: Ns,
+        name: String,
+        kind: LinkKind,
+    },
+    LinkSet {
+        ns: Ns,
+        name: String,
+        change: Box<LinkChange>,
+    },
+    LinkDel {
+        ns: Ns,
+        name: String,
+    },
+    AddrAdd {
+        ns: Ns,
+        dev: String,
+        addr: IpNet,
+        nodad: bool,
+    },
+    AddrDel {
+        ns: Ns,
+        dev: String,
+        addr: IpNet,
+    },
+    Route {
+        ns: Ns,
+        action: RouteAction,
+        route: Box<Route>,
+    },
+    NeighAdd {
+        ns: Ns,
+        addr: IpAddr,
+        lladdr: [u8; 6],
+        dev: String,
+        permanent: bool,
+        router: bool,
+    },
+    NeighDel {
+        ns: Ns,
+        addr: IpAddr,
+        dev: String,
+    },
     /// A kernel proxy-NDP entry (NTF_PROXY) for one address.
-    NeighProxyAdd { ns: Ns, addr: Ipv6Addr, dev: String },
-    Fdb { ns: Ns, action: FdbAction, mac: [u8; 6], dev: String, dst: Option<IpAddr> },
-    SysctlSet { ns: Ns, key: String, value: String },
-    SysctlShow { ns: Ns, key: String },
+    NeighProxyAdd {
+        ns: Ns,
+        addr: Ipv6Addr,
+        dev: String,
+    },
+    Fdb {
+        ns: Ns,
+        action: FdbAction,
+        mac: [u8; 6],
+        dev: String,
+        dst: Option<IpAddr>,
+    },
+    SysctlSet {
+        ns: Ns,
+        key: String,
+        value: String,
+    },
+    SysctlShow {
+        ns: Ns,
+        key: String,
+    },
     /// Run a program; `capture` keeps its output as the statement's value (`let x = exec ...`).
-    Exec { ns: Ns, argv: Vec<String> },
-    Show { ns: Ns, what: String, json: bool },
+    Exec {
+        ns: Ns,
+        argv: Vec<String>,
+    },
+    Show {
+        ns: Ns,
+        what: String,
+        json: bool,
+    },
     Echo(String),
-    Ping { from: Ns, target: String, src: Option<IpAddr>, count: u32, timeout: f64 },
-    Expect { from: Ns, target: String, src: Option<IpAddr>, timeout: f64, check: Check },
-    ServeHttp { ns: Ns, port: u16, text: String },
+    Ping {
+        from: Ns,
+        target: String,
+        src: Option<IpAddr>,
+        count: u32,
+        timeout: f64,
+    },
+    Expect {
+        from: Ns,
+        target: String,
+        src: Option<IpAddr>,
+        timeout: f64,
+        check: Check,
+    },
+    ServeHttp {
+        ns: Ns,
+        port: u16,
+        text: String,
+    },
     /// Answer Neighbour Solicitations for a whole prefix on `dev` (a running service).
-    NdpResponder { ns: Ns, prefix: IpNet, dev: String },
-    Dump { ns: Ns },
+    NdpResponder {
+        ns: Ns,
+        prefix: IpNet,
+        dev: String,
+    },
+    Dump {
+        ns: Ns,
+    },
     Wait,
     StoreSelect(StoreSpec),
     /// Store flannel's network config (JSON as flannel writes it) under `<prefix>/config`.
-    NetworkConfig { prefix: String, json: String },
-    LeaseAcquire { host: Ns, lease: Box<Lease> },
-    LeaseRelease { host: Ns },
-    Overlay { host: Ns, overlay: Box<Overlay> },
-    DockerOpts { host: Ns, opts: Box<DockerOpts> },
-    NetworkCreate { host: Ns, network: Box<Network> },
-    NetworkRm { host: Ns, name: String },
-    ContainerAdd { host: Ns, container: Box<Container> },
-    DockerBridge { host: Ns, bridge: Box<DockerBridge> },
+    NetworkConfig {
+        prefix: String,
+        json: String,
+    },
+    LeaseAcquire {
+        host: Ns,
+        lease: Box<Lease>,
+    },
+    LeaseRelease {
+        host: Ns,
+    },
+    Overlay {
+        host: Ns,
+        overlay: Box<Overlay>,
+    },
+    DockerOpts {
+        host: Ns,
+        opts: Box<DockerOpts>,
+    },
+    NetworkCreate {
+        host: Ns,
+        network: Box<Network>,
+    },
+    NetworkRm {
+        host: Ns,
+        name: String,
+    },
+    ContainerAdd {
+        host: Ns,
+        container: Box<Container>,
+    },
+    DockerBridge {
+        host: Ns,
+        bridge: Box<DockerBridge>,
+    },
 }
 
 impl Op {

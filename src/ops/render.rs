@@ -9,7 +9,8 @@ use std::fmt::{self, Display, Formatter, Write};
 /// Quotes a word for a POSIX shell when it needs it.
 pub fn shell_quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
     if safe {
         s.to_string()
     } else {
@@ -68,9 +69,15 @@ fn link_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
         LinkKind::Bridge => format!("{ip} link add {name} type bridge"),
         LinkKind::Dummy => format!("{ip} link add {name} type dummy"),
         LinkKind::Tun => format!("{ip} tuntap add dev {name} mode tun"),
-        LinkKind::Macvlan { parent, mode } => format!("{ip} link add {name} link {parent} type macvlan mode {mode}"),
-        LinkKind::Ipvlan { parent, mode } => format!("{ip} link add {name} link {parent} type ipvlan mode {mode}"),
-        LinkKind::Vlan { parent, id } => format!("{ip} link add {name} link {parent} type vlan id {id}"),
+        LinkKind::Macvlan { parent, mode } => {
+            format!("{ip} link add {name} link {parent} type macvlan mode {mode}")
+        }
+        LinkKind::Ipvlan { parent, mode } => {
+            format!("{ip} link add {name} link {parent} type ipvlan mode {mode}")
+        }
+        LinkKind::Vlan { parent, id } => {
+            format!("{ip} link add {name} link {parent} type vlan id {id}")
+        }
         LinkKind::Vxlan(v) => {
             let mut s = format!("{ip} link add {name} type vxlan id {}", v.vni);
             opt(&mut s, "dstport", &v.port);
@@ -110,7 +117,10 @@ fn link_set(ns: &Ns, name: &str, c: &LinkChange) -> String {
 }
 
 fn shell_words(argv: &[String]) -> String {
-    argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Display for Op {
@@ -122,8 +132,17 @@ impl Display for Op {
             Op::LinkAdd { ns, name, kind } => link_add(ns, name, kind),
             Op::LinkSet { ns, name, change } => link_set(ns, name, change),
             Op::LinkDel { ns, name } => format!("{} link del {name}", ip(ns)),
-            Op::AddrAdd { ns, dev, addr, nodad } => {
-                format!("{} addr add {addr} dev {dev}{}", ip(ns), if *nodad { " nodad" } else { "" })
+            Op::AddrAdd {
+                ns,
+                dev,
+                addr,
+                nodad,
+            } => {
+                format!(
+                    "{} addr add {addr} dev {dev}{}",
+                    ip(ns),
+                    if *nodad { " nodad" } else { "" }
+                )
             }
             Op::AddrDel { ns, dev, addr } => format!("{} addr del {addr} dev {dev}", ip(ns)),
             Op::Route { ns, action, route } => {
@@ -133,9 +152,20 @@ impl Display for Op {
                     RouteAction::Del => "del",
                 };
                 let v6 = matches!(route.dest, Dest::Default(Family::V6)) && route.via.is_none();
-                format!("{}{} route {verb} {route}", ip(ns), if v6 { " -6" } else { "" })
+                format!(
+                    "{}{} route {verb} {route}",
+                    ip(ns),
+                    if v6 { " -6" } else { "" }
+                )
             }
-            Op::NeighAdd { ns, addr, lladdr, dev, permanent, router } => format!(
+            Op::NeighAdd {
+                ns,
+                addr,
+                lladdr,
+                dev,
+                permanent,
+                router,
+            } => format!(
                 "{} neigh add {addr} lladdr {} dev {dev}{}{}",
                 ip(ns),
                 format_mac(lladdr),
@@ -143,21 +173,37 @@ impl Display for Op {
                 if *router { " router" } else { "" }
             ),
             Op::NeighDel { ns, addr, dev } => format!("{} neigh del {addr} dev {dev}", ip(ns)),
-            Op::NeighProxyAdd { ns, addr, dev } => format!("{} -6 neigh add proxy {addr} dev {dev}", ip(ns)),
-            Op::Fdb { ns, action, mac, dev, dst } => {
+            Op::NeighProxyAdd { ns, addr, dev } => {
+                format!("{} -6 neigh add proxy {addr} dev {dev}", ip(ns))
+            }
+            Op::Fdb {
+                ns,
+                action,
+                mac,
+                dev,
+                dst,
+            } => {
                 let verb = match action {
                     FdbAction::Add => "add",
                     FdbAction::Append => "append",
                     FdbAction::Del => "del",
                 };
                 let mut s = match ns {
-                    Some(n) => format!("bridge -n {} fdb {verb} {} dev {dev}", shell_quote(n), format_mac(mac)),
+                    Some(n) => format!(
+                        "bridge -n {} fdb {verb} {} dev {dev}",
+                        shell_quote(n),
+                        format_mac(mac)
+                    ),
                     None => format!("bridge fdb {verb} {} dev {dev}", format_mac(mac)),
                 };
                 opt(&mut s, "dst", dst);
                 s
             }
-            Op::SysctlSet { ns, key, value } => format!("{}sysctl -w {}", in_ns(ns), shell_quote(&format!("{key}={value}"))),
+            Op::SysctlSet { ns, key, value } => format!(
+                "{}sysctl -w {}",
+                in_ns(ns),
+                shell_quote(&format!("{key}={value}"))
+            ),
             Op::SysctlShow { ns, key } => format!("{}sysctl {key}", in_ns(ns)),
             Op::Exec { ns, argv } => format!("{}{}", in_ns(ns), shell_words(argv)),
             Op::Show { ns, what, json } => {
@@ -172,16 +218,31 @@ impl Display for Op {
                         None => format!("bridge{j} fdb show"),
                     },
                     "netns" => "ip netns list".to_string(),
-                    other => format!("# netsh: show {other}{}", ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default()),
+                    other => format!(
+                        "# netsh: show {other}{}",
+                        ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default()
+                    ),
                 }
             }
             Op::Echo(text) => format!("echo {}", shell_quote(text)),
-            Op::Ping { from, target, src, count, timeout } => {
+            Op::Ping {
+                from,
+                target,
+                src,
+                count,
+                timeout,
+            } => {
                 let mut s = format!("{}ping -c {count} -W {timeout}", in_ns(from));
                 opt(&mut s, "-I", src);
                 format!("{s} {target}")
             }
-            Op::Expect { from, target, src, timeout, check } => {
+            Op::Expect {
+                from,
+                target,
+                src,
+                timeout,
+                check,
+            } => {
                 let mut ping = format!("{}ping -c 1 -W {timeout}", in_ns(from));
                 opt(&mut ping, "-I", src);
                 match check {
@@ -205,21 +266,38 @@ impl Display for Op {
                 in_ns(ns),
                 ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default()
             ),
-            Op::Dump { ns } => format!("# netsh: dump{}", ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default()),
+            Op::Dump { ns } => format!(
+                "# netsh: dump{}",
+                ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default()
+            ),
             Op::Wait => "# netsh: wait for Ctrl-C, keeping services running".to_string(),
             Op::StoreSelect(StoreSpec::Embedded { path }) => {
-                format!("# netsh: store embedded {}", path.as_deref().unwrap_or("(default path)"))
+                format!(
+                    "# netsh: store embedded {}",
+                    path.as_deref().unwrap_or("(default path)")
+                )
             }
-            Op::StoreSelect(StoreSpec::Etcd(e)) => format!("export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={}", e.endpoints.join(",")),
-            Op::NetworkConfig { prefix, json } => format!("etcdctl put {prefix}/config {}", shell_quote(json)),
+            Op::StoreSelect(StoreSpec::Etcd(e)) => format!(
+                "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={}",
+                e.endpoints.join(",")
+            ),
+            Op::NetworkConfig { prefix, json } => {
+                format!("etcdctl put {prefix}/config {}", shell_quote(json))
+            }
             Op::LeaseAcquire { host, lease } => {
-                let mut s = format!("# netsh: flanneld lease for {}", host.as_deref().unwrap_or("this host"));
+                let mut s = format!(
+                    "# netsh: flanneld lease for {}",
+                    host.as_deref().unwrap_or("this host")
+                );
                 opt(&mut s, "iface", &lease.iface);
                 opt(&mut s, "public-ip", &lease.public_ip);
                 opt(&mut s, "subnet-file", &lease.subnet_file);
                 s
             }
-            Op::LeaseRelease { host } => format!("# netsh: release the lease of {}", host.as_deref().unwrap_or("this host")),
+            Op::LeaseRelease { host } => format!(
+                "# netsh: release the lease of {}",
+                host.as_deref().unwrap_or("this host")
+            ),
             Op::Overlay { host, overlay } => {
                 let mut s = format!(
                     "# netsh: run the {} overlay for {}",

@@ -5,5 +5,8 @@ use crate::interp::world::World;
 
 /// The world a real (not dry) run acts on.
 pub fn world(_cli: &Cli) -> Result<Box<dyn World>, String> {
-    Err("the kernel runtime is not part of this build yet; run with --dry-run to see the commands".into())
+    Err(
+        "the kernel runtime is not part of this build yet; run with --dry-run to see the commands"
+            .into(),
+    )
 }

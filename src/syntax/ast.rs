@@ -39,7 +39,10 @@ impl Word {
     /// The literal text of a plain, bare word, or None when it is quoted, interpolated or a list.
     pub fn bare_span(&self) -> Option<Span> {
         match self.kind {
-            WordKind::Plain { text, quoted: false } => Some(text),
+            WordKind::Plain {
+                text,
+                quoted: false,
+            } => Some(text),
             _ => None,
         }
     }
@@ -78,11 +81,25 @@ pub type Block = Box<[Stmt]>;
 pub enum StmtKind {
     /// A statement of the table (`veth a peer b`), a procedure call, or `source FILE`.
     Command(Box<[Word]>),
-    Let { name: Span, value: LetValue },
-    For { var: Span, items: Box<[Word]>, body: Block },
-    If { cond: Cond, then: Block, otherwise: Option<Block> },
+    Let {
+        name: Span,
+        value: LetValue,
+    },
+    For {
+        var: Span,
+        items: Box<[Word]>,
+        body: Block,
+    },
+    If {
+        cond: Cond,
+        then: Block,
+        otherwise: Option<Block>,
+    },
     Fn(Rc<FnDef>),
-    In { ns: Word, body: Block },
+    In {
+        ns: Word,
+        body: Block,
+    },
     Transaction(Block),
     Expect(Cond),
 }
@@ -114,7 +131,11 @@ pub enum Cond {
         ns: Option<Word>,
         span: Span,
     },
-    Compare { lhs: Word, op: CmpOp, rhs: Word },
+    Compare {
+        lhs: Word,
+        op: CmpOp,
+        rhs: Word,
+    },
     /// A lone word: true when it expands to something other than "", "0" or "false".
     Truthy(Word),
 }

@@ -6,10 +6,23 @@
 /// What can go wrong before the grammar even runs; offsets are local to the scanned text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChunkError {
-    UnterminatedString { start: usize, quote: char },
-    UnterminatedBlock { open: usize, bracket: char },
-    UnexpectedClose { at: usize, bracket: char },
-    MismatchedClose { open: usize, at: usize, bracket: char },
+    UnterminatedString {
+        start: usize,
+        quote: char,
+    },
+    UnterminatedBlock {
+        open: usize,
+        bracket: char,
+    },
+    UnexpectedClose {
+        at: usize,
+        bracket: char,
+    },
+    MismatchedClose {
+        open: usize,
+        at: usize,
+        bracket: char,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +141,10 @@ pub fn split(text: &str) -> Chunks {
             b' ' | b'\t' | b'\r' | b'\n' | b';' => {}
             _ => content = true,
         }
-        word_start = matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'[' | b'(');
+        word_start = matches!(
+            b,
+            b' ' | b'\t' | b'\r' | b'\n' | b';' | b'{' | b'}' | b'[' | b'('
+        );
         i += 1;
     }
     if let Some(&(at, b)) = open.first() {

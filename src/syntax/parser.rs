@@ -16,7 +16,11 @@ struct Grammar;
 /// Parses a whole file, calling `each` with every top-level statement, or the error that stopped one,
 /// in order. Parsing goes on after an error, so a file's mistakes are all reported together.
 /// `each` returns `ControlFlow::Break` to stop early (the evaluator stops at the first failure).
-pub fn parse_file(text: &str, base: u32, mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>) {
+pub fn parse_file(
+    text: &str,
+    base: u32,
+    mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>,
+) {
     let scan = chunker::split(text);
     for e in &scan.errors {
         if each(Err(chunk_error(e, base))).is_break() {
@@ -55,7 +59,9 @@ fn chunk_error(e: &ChunkError, base: u32) -> Diag {
             at(start, 1),
             "this string is never closed",
         )
-        .label(format!("the string starts here; it needs a closing {quote}")),
+        .label(format!(
+            "the string starts here; it needs a closing {quote}"
+        )),
         ChunkError::UnterminatedBlock { open, bracket } => Diag::new(
             Code::UnterminatedBlock,
             at(open, 1),
@@ -118,9 +124,12 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         d = d.label(format!("expected {expected}"));
     }
     if found == "else" || found.starts_with("else") {
-        d = d.help("`else` goes on the same line as the `}` that closes the `if` block: `} else {`");
+        d = d
+            .help("`else` goes on the same line as the `}` that closes the `if` block: `} else {`");
     } else if found == "{" {
-        d = d.help("a block `{ ... }` follows `in NS`, `for`, `if`, `fn NAME(...)` and `transaction`");
+        d = d.help(
+            "a block `{ ... }` follows `in NS`, `for`, `if`, `fn NAME(...)` and `transaction`",
+        );
     }
     d
 }
@@ -134,7 +143,9 @@ fn describe(rules: &[Rule]) -> String {
             Rule::cmp_op => "`==`, `!=` or `contains`",
             Rule::EOI => "the end of the statement",
             Rule::cond | Rule::compare | Rule::unary | Rule::exists => "a condition",
-            Rule::list | Rule::bare | Rule::dq_string | Rule::sq_string | Rule::exec_expr => "a word",
+            Rule::list | Rule::bare | Rule::dq_string | Rule::sq_string | Rule::exec_expr => {
+                "a word"
+            }
             _ => "a statement",
         })
         .collect();
@@ -174,7 +185,13 @@ impl Builder {
                         Rule::kw_exec => {
                             let s = self.span(&w);
                             let text = Span::new(s.start, s.start + 4);
-                            Word { span: text, kind: WordKind::Plain { text, quoted: false } }
+                            Word {
+                                span: text,
+                                kind: WordKind::Plain {
+                                    text,
+                                    quoted: false,
+                                },
+                            }
                         }
                         _ => self.word(w),
                     });
@@ -224,9 +241,7 @@ impl Builder {
                 let body = self.block(inner.next().expect("in has a block"));
                 StmtKind::In { ns, body }
             }
-            Rule::transaction => {
-                StmtKind::Transaction(self.block(inner.next().expect("a block")))
-            }
+            Rule::transaction => StmtKind::Transaction(self.block(inner.next().expect("a block"))),
             Rule::expect_cond => StmtKind::Expect(self.cond(inner.next().expect("a condition"))),
             other => unreachable!("not a statement rule: {other:?}"),
         };
@@ -274,7 +289,9 @@ impl Builder {
             Rule::unary => {
                 let first = inner.next().expect("unary has content");
                 if first.as_rule() == Rule::kw_not {
-                    Cond::Not(Box::new(self.cond(inner.next().expect("not has an operand"))))
+                    Cond::Not(Box::new(
+                        self.cond(inner.next().expect("not has an operand")),
+                    ))
                 } else {
                     self.cond(first)
                 }
@@ -370,8 +387,17 @@ fn meaningful(p: Pair<'_, Rule>) -> Inner<'_> {
 fn is_punctuation(rule: Rule) -> bool {
     matches!(
         rule,
-        Rule::kw_fn | Rule::kw_let | Rule::kw_for | Rule::kw_in | Rule::kw_if | Rule::kw_else | Rule::kw_and
-            | Rule::kw_or | Rule::kw_exists | Rule::kw_transaction | Rule::kw_expect
+        Rule::kw_fn
+            | Rule::kw_let
+            | Rule::kw_for
+            | Rule::kw_in
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_exists
+            | Rule::kw_transaction
+            | Rule::kw_expect
     )
 }
 

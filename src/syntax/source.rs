@@ -66,7 +66,9 @@ impl SourceMap {
     pub fn add(&mut self, name: &str, dir: &Path, text: Arc<str>) -> Result<FileId, String> {
         let base = self.files.last().map_or(0, |f| f.end() + 1);
         if (base as u64) + (text.len() as u64) >= u32::MAX as u64 {
-            return Err(format!("{name}: the scripts of one run must stay under 4 GiB"));
+            return Err(format!(
+                "{name}: the scripts of one run must stay under 4 GiB"
+            ));
         }
         self.files.push(SourceFile {
             name: name.to_string(),

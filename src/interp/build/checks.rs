@@ -13,7 +13,13 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     let from = a.text("from").or_else(|| cx.ns.clone());
     let target = a.text("target").unwrap_or_default();
     let timeout = a.float("timeout").unwrap_or(EXPECT_TIMEOUT);
-    let expect = |check| Op::Expect { from: from.clone(), target: target.clone(), src: a.ip("src"), timeout, check };
+    let expect = |check| Op::Expect {
+        from: from.clone(),
+        target: target.clone(),
+        src: a.ip("src"),
+        timeout,
+        check,
+    };
     Ok(match id {
         Id::Ping => vec![Op::Ping {
             from: from.clone(),
@@ -24,15 +30,26 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         }],
         Id::ExpectReach => vec![expect(Check::Reach)],
         Id::ExpectNoReach => vec![expect(Check::NoReach)],
-        Id::ExpectHttp => vec![expect(Check::Http { url: a.must("url"), contains: a.must("contains") })],
+        Id::ExpectHttp => vec![expect(Check::Http {
+            url: a.must("url"),
+            contains: a.must("contains"),
+        })],
         Id::Exec => {
             let argv = argv(a.rest_words());
             if argv.is_empty() {
-                return Err(RunError::new("`exec` needs a program to run").help("write `exec \"ip -6 neigh show\" in net1`"));
+                return Err(RunError::new("`exec` needs a program to run")
+                    .help("write `exec \"ip -6 neigh show\" in net1`"));
             }
-            vec![Op::Exec { ns: cx.ns.clone(), argv }]
+            vec![Op::Exec {
+                ns: cx.ns.clone(),
+                argv,
+            }]
         }
-        Id::Show => vec![Op::Show { ns: cx.ns.clone(), what: a.must("what"), json: a.flag("json") }],
+        Id::Show => vec![Op::Show {
+            ns: cx.ns.clone(),
+            what: a.must("what"),
+            json: a.flag("json"),
+        }],
         Id::Echo => vec![Op::Echo(a.rest_words().join(" "))],
         Id::Wait => vec![Op::Wait],
         Id::Dump => vec![Op::Dump { ns: cx.ns.clone() }],
@@ -77,8 +94,14 @@ pub fn argv(words: Vec<String>) -> Vec<String> {
 mod tests {
     #[test]
     fn a_command_line_splits_like_a_shell() {
-        assert_eq!(super::argv(vec!["ip -6 neigh show".into()]), ["ip", "-6", "neigh", "show"]);
-        assert_eq!(super::argv(vec!["sh -c 'echo a b'".into()]), ["sh", "-c", "echo a b"]);
+        assert_eq!(
+            super::argv(vec!["ip -6 neigh show".into()]),
+            ["ip", "-6", "neigh", "show"]
+        );
+        assert_eq!(
+            super::argv(vec!["sh -c 'echo a b'".into()]),
+            ["sh", "-c", "echo a b"]
+        );
         assert_eq!(super::argv(vec!["a".into(), "b c".into()]), ["a", "b c"]);
     }
 }

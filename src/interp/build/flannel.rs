@@ -14,18 +14,29 @@ pub const DEFAULT_PREFIX: &str = "/coreos.com/network";
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     let host = cx.ns.clone();
     Ok(match id {
-        Id::StoreEmbedded => vec![Op::StoreSelect(StoreSpec::Embedded { path: a.text("path") })],
+        Id::StoreEmbedded => vec![Op::StoreSelect(StoreSpec::Embedded {
+            path: a.text("path"),
+        })],
         Id::StoreEtcd => {
             if a.flag("user") != a.flag("password") {
-                return Err(RunError::new("etcd authentication needs both `user` and `password`"));
+                return Err(RunError::new(
+                    "etcd authentication needs both `user` and `password`",
+                ));
             }
             if a.flag("cert") != a.flag("key") {
-                return Err(RunError::new("a TLS client certificate needs both `cert` and `key`"));
+                return Err(RunError::new(
+                    "a TLS client certificate needs both `cert` and `key`",
+                ));
             }
             let prefix = a.text("prefix").unwrap_or_else(|| DEFAULT_PREFIX.into());
             *cx.prefix = prefix.trim_end_matches('/').to_string();
             let spec = EtcdSpec {
-                endpoints: a.must("endpoints").split(',').filter(|e| !e.is_empty()).map(str::to_string).collect(),
+                endpoints: a
+                    .must("endpoints")
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_string)
+                    .collect(),
                 prefix: Some(cx.prefix.clone()),
                 ca: a.text("ca"),
                 cert: a.text("cert"),
@@ -35,10 +46,17 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             };
             vec![Op::StoreSelect(StoreSpec::Etcd(Box::new(spec)))]
         }
-        Id::NetworkConfig => vec![Op::NetworkConfig { prefix: cx.prefix.clone(), json: config_json(a)? }],
+        Id::NetworkConfig => vec![Op::NetworkConfig {
+            prefix: cx.prefix.clone(),
+            json: config_json(a)?,
+        }],
         Id::Lease => vec![Op::LeaseAcquire {
             host,
-            lease: Box::new(Lease { iface: a.text("iface"), public_ip: a.ip("public-ip"), subnet_file: a.text("subnet-file") }),
+            lease: Box::new(Lease {
+                iface: a.text("iface"),
+                public_ip: a.ip("public-ip"),
+                subnet_file: a.text("subnet-file"),
+            }),
         }],
         Id::LeaseRelease => vec![Op::LeaseRelease { host }],
         Id::Overlay => vec![Op::Overlay {
@@ -53,10 +71,21 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         }],
         Id::DockerOpts => vec![Op::DockerOpts {
             host,
-            opts: Box::new(DockerOpts { combined: a.flag("combined"), file: a.text("file"), key: a.text("key"), no_masq: a.flag("no-masq") }),
+            opts: Box::new(DockerOpts {
+                combined: a.flag("combined"),
+                file: a.text("file"),
+                key: a.text("key"),
+                no_masq: a.flag("no-masq"),
+            }),
         }],
-        Id::NetworkCreate => vec![Op::NetworkCreate { host, network: Box::new(network(a)?) }],
-        Id::NetworkRm => vec![Op::NetworkRm { host, name: a.must("name") }],
+        Id::NetworkCreate => vec![Op::NetworkCreate {
+            host,
+            network: Box::new(network(a)?),
+        }],
+        Id::NetworkRm => vec![Op::NetworkRm {
+            host,
+            name: a.must("name"),
+        }],
         _ => unreachable!("not a flannel statement: {id:?}"),
     })
 }
@@ -64,14 +93,23 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
 /// The config as flannel stores it: the JSON given, or one built from the keyword form with only the
 /// keys that were named (flannel fills in the defaults itself).
 fn config_json(a: &Args) -> Result<String, RunError> {
-    let keyword_form = ["subnet-len", "subnet-min", "subnet-max", "backend", "vni", "port", "ipv6-network"];
+    let keyword_form = [
+        "subnet-len",
+        "subnet-min",
+        "subnet-max",
+        "backend",
+        "vni",
+        "port",
+        "ipv6-network",
+    ];
     match a.get("config") {
         Some(Val::Text(json)) => {
             if let Some(k) = keyword_form.iter().find(|k| a.flag(k)) {
                 return Err(RunError::new(format!("`{k}` belongs to the keyword form; with a JSON config, put it in the JSON"))
                     .help("write either `network config '{...}'` or `network config 10.100.0.0/16 backend vxlan ...`"));
             }
-            let v: Value = serde_json::from_str(json).map_err(|e| RunError::new(format!("the network config is not valid JSON: {e}")))?;
+            let v: Value = serde_json::from_str(json)
+                .map_err(|e| RunError::new(format!("the network config is not valid JSON: {e}")))?;
             Ok(v.to_string())
         }
         Some(Val::Net(net)) => {
@@ -92,7 +130,10 @@ fn config_json(a: &Args) -> Result<String, RunError> {
             let backend = a.text("backend");
             if backend.is_some() || a.flag("vni") || a.flag("port") {
                 let mut b = Map::new();
-                b.insert("Type".into(), json!(backend.unwrap_or_else(|| "udp".into())));
+                b.insert(
+                    "Type".into(),
+                    json!(backend.unwrap_or_else(|| "udp".into())),
+                );
                 if let Some(vni) = a.int("vni") {
                     b.insert("VNI".into(), json!(vni));
                 }
@@ -118,39 +159,62 @@ fn network(a: &Args) -> Result<Network, RunError> {
             _ => &[][..],
         };
         if !modes.contains(&m.as_str()) {
-            let help = if modes.is_empty() { format!("the {driver} driver takes no mode") } else { format!("a {driver} mode is one of {}", modes.join(", ")) };
-            return Err(RunError::new(format!("`{m}` is not a mode of the {driver} driver")).help(help));
+            let help = if modes.is_empty() {
+                format!("the {driver} driver takes no mode")
+            } else {
+                format!("a {driver} mode is one of {}", modes.join(", "))
+            };
+            return Err(
+                RunError::new(format!("`{m}` is not a mode of the {driver} driver")).help(help),
+            );
         }
     }
-    let nets = |k| a.all(k).filter_map(|v| if let Val::Net(n) = v { Some(*n) } else { None }).collect::<Vec<_>>();
+    let nets = |k| {
+        a.all(k)
+            .filter_map(|v| if let Val::Net(n) = v { Some(*n) } else { None })
+            .collect::<Vec<_>>()
+    };
     let subnets = nets("subnet");
     let ip_ranges = nets("ip-range");
-    let gateways: Vec<IpAddr> = a.all("gateway").filter_map(|v| if let Val::Ip(i) = v { Some(*i) } else { None }).collect();
+    let gateways: Vec<IpAddr> = a
+        .all("gateway")
+        .filter_map(|v| if let Val::Ip(i) = v { Some(*i) } else { None })
+        .collect();
     let mut aux = Vec::new();
     for v in a.all("aux") {
         let text = v.text();
         let (name, ip) = text.split_once('=').unwrap_or((&text, ""));
-        let ip: IpAddr = ip.parse().map_err(|_| RunError::new(format!("`{text}` is not NAME=IP")))?;
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| RunError::new(format!("`{text}` is not NAME=IP")))?;
         aux.push((name.to_string(), ip));
     }
     let within = |ip: &IpAddr| subnets.iter().any(|s| s.contains(ip));
     for g in &gateways {
         if !within(g) {
-            return Err(RunError::new(format!("the gateway {g} is in none of the network's subnets")).help("Docker requires each gateway to lie inside a --subnet"));
+            return Err(RunError::new(format!(
+                "the gateway {g} is in none of the network's subnets"
+            ))
+            .help("Docker requires each gateway to lie inside a --subnet"));
         }
     }
     for r in &ip_ranges {
         if !subnets.iter().any(|s| s.contains(r)) {
-            return Err(RunError::new(format!("the ip-range {r} is in none of the network's subnets")));
+            return Err(RunError::new(format!(
+                "the ip-range {r} is in none of the network's subnets"
+            )));
         }
     }
     for (name, ip) in &aux {
         if !within(ip) {
-            return Err(RunError::new(format!("the aux address {name}={ip} is in none of the network's subnets")));
+            return Err(RunError::new(format!(
+                "the aux address {name}={ip} is in none of the network's subnets"
+            )));
         }
     }
     if a.flag("ipv6") && !subnets.iter().any(|s| s.addr().is_ipv6()) {
-        return Err(RunError::new("an `ipv6` network needs an IPv6 subnet").help("add `subnet 2003:ab11::/64` (or another IPv6 prefix)"));
+        return Err(RunError::new("an `ipv6` network needs an IPv6 subnet")
+            .help("add `subnet 2003:ab11::/64` (or another IPv6 prefix)"));
     }
     Ok(Network {
         name: a.must("name"),

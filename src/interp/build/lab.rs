@@ -6,7 +6,9 @@ use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
 use crate::interp::world::RunError;
-use crate::ops::{Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Op, Route, RouteAction};
+use crate::ops::{
+    Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Op, Route, RouteAction,
+};
 use std::net::IpAddr;
 
 /// The bridge inside a switch's namespace.
@@ -19,7 +21,11 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             let sw = Some(name.clone());
             vec![
                 Op::NetnsAdd { name },
-                Op::LinkAdd { ns: sw.clone(), name: SWITCH_BRIDGE.into(), kind: LinkKind::Bridge },
+                Op::LinkAdd {
+                    ns: sw.clone(),
+                    name: SWITCH_BRIDGE.into(),
+                    kind: LinkKind::Bridge,
+                },
                 up(&sw, SWITCH_BRIDGE),
             ]
         }
@@ -30,7 +36,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             ops.extend(plug(&name, &iface, &a.must("on")));
             for addr in a.all("addr") {
                 if let Val::Net(n) = addr {
-                    ops.push(Op::AddrAdd { ns: ns.clone(), dev: iface.clone(), addr: *n, nodad: n.addr().is_ipv6() });
+                    ops.push(Op::AddrAdd {
+                        ns: ns.clone(),
+                        dev: iface.clone(),
+                        addr: *n,
+                        nodad: n.addr().is_ipv6(),
+                    });
                 }
             }
             for gw in a.all("gw") {
@@ -53,7 +64,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                         ops.extend(plug(&name, &iface, &sw.text()));
                     }
                     ("addr", Val::Net(n)) if !iface.is_empty() => {
-                        ops.push(Op::AddrAdd { ns: ns.clone(), dev: iface.clone(), addr: *n, nodad: n.addr().is_ipv6() });
+                        ops.push(Op::AddrAdd {
+                            ns: ns.clone(),
+                            dev: iface.clone(),
+                            addr: *n,
+                            nodad: n.addr().is_ipv6(),
+                        });
                     }
                     ("addr", _) => {
                         return Err(RunError::new("each `addr` of a router follows the `on SWITCH` it belongs to")
@@ -62,13 +78,26 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     _ => {}
                 }
             }
-            ops.push(Op::SysctlSet { ns: ns.clone(), key: "net.ipv4.ip_forward".into(), value: "1".into() });
-            ops.push(Op::SysctlSet { ns, key: "net.ipv6.conf.all.forwarding".into(), value: "1".into() });
+            ops.push(Op::SysctlSet {
+                ns: ns.clone(),
+                key: "net.ipv4.ip_forward".into(),
+                value: "1".into(),
+            });
+            ops.push(Op::SysctlSet {
+                ns,
+                key: "net.ipv6.conf.all.forwarding".into(),
+                value: "1".into(),
+            });
             ops
         }
         Id::Container => vec![Op::ContainerAdd {
             host: cx.ns.clone(),
-            container: Box::new(Container { name, network: a.text("on"), ip: a.ip("ip"), ip6: a.ip("ip6") }),
+            container: Box::new(Container {
+                name,
+                network: a.text("on"),
+                ip: a.ip("ip"),
+                ip6: a.ip("ip6"),
+            }),
         }],
         Id::ServeHttp => vec![Op::ServeHttp {
             ns: cx.ns.clone(),
@@ -77,14 +106,25 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         }],
         Id::DockerBridge => vec![Op::DockerBridge {
             host: cx.ns.clone(),
-            bridge: Box::new(DockerBridge { bip: a.net("bip"), fixed_cidr_v6: a.net("fixed-cidr-v6"), mtu: a.int("mtu").map(|m| m as u32) }),
+            bridge: Box::new(DockerBridge {
+                bip: a.net("bip"),
+                fixed_cidr_v6: a.net("fixed-cidr-v6"),
+                mtu: a.int("mtu").map(|m| m as u32),
+            }),
         }],
         _ => unreachable!("not a lab statement: {id:?}"),
     })
 }
 
 fn up(ns: &Option<String>, link: &str) -> Op {
-    Op::LinkSet { ns: ns.clone(), name: link.into(), change: Box::new(LinkChange { up: Some(true), ..Default::default() }) }
+    Op::LinkSet {
+        ns: ns.clone(),
+        name: link.into(),
+        change: Box::new(LinkChange {
+            up: Some(true),
+            ..Default::default()
+        }),
+    }
 }
 
 /// The name of a host's port on a switch: the host's name, shortened to fit IFNAMSIZ.
@@ -92,7 +132,9 @@ pub fn port_name(host: &str) -> String {
     if host.len() <= 15 {
         return host.to_string();
     }
-    let hash = host.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let hash = host
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
     let keep: String = host.chars().take(10).collect();
     format!("{keep}{:05x}", hash & 0xfffff)
 }
@@ -102,11 +144,22 @@ fn plug(host: &str, iface: &str, switch: &str) -> Vec<Op> {
     let (h, sw) = (Some(host.to_string()), Some(switch.to_string()));
     let port = port_name(host);
     vec![
-        Op::LinkAdd { ns: h.clone(), name: iface.into(), kind: LinkKind::Veth { peer: port.clone(), peer_ns: sw.clone() } },
+        Op::LinkAdd {
+            ns: h.clone(),
+            name: iface.into(),
+            kind: LinkKind::Veth {
+                peer: port.clone(),
+                peer_ns: sw.clone(),
+            },
+        },
         Op::LinkSet {
             ns: sw,
             name: port,
-            change: Box::new(LinkChange { up: Some(true), master: Some(Some(SWITCH_BRIDGE.into())), ..Default::default() }),
+            change: Box::new(LinkChange {
+                up: Some(true),
+                master: Some(Some(SWITCH_BRIDGE.into())),
+                ..Default::default()
+            }),
         },
         up(&h, iface),
     ]
@@ -117,6 +170,14 @@ fn default_route(ns: &Option<String>, gw: IpAddr) -> Op {
     Op::Route {
         ns: ns.clone(),
         action: RouteAction::Add,
-        route: Box::new(Route { dest: Dest::Default(family), via: Some(gw), dev: None, onlink: false, metric: None, table: None, src: None }),
+        route: Box::new(Route {
+            dest: Dest::Default(family),
+            via: Some(gw),
+            dev: None,
+            onlink: false,
+            metric: None,
+            table: None,
+            src: None,
+        }),
     }
 }

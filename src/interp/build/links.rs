@@ -15,28 +15,61 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::Veth => vec![Op::LinkAdd {
             ns: cx.ns.clone(),
             name: name(),
-            kind: LinkKind::Veth { peer: a.must("peer"), peer_ns: a.text("peer-in") },
+            kind: LinkKind::Veth {
+                peer: a.must("peer"),
+                peer_ns: a.text("peer-in"),
+            },
         }],
-        Id::Bridge => vec![Op::LinkAdd { ns: cx.ns.clone(), name: name(), kind: LinkKind::Bridge }],
-        Id::Dummy => vec![Op::LinkAdd { ns: cx.ns.clone(), name: name(), kind: LinkKind::Dummy }],
-        Id::Tun => vec![Op::LinkAdd { ns: cx.ns.clone(), name: name(), kind: LinkKind::Tun }],
+        Id::Bridge => vec![Op::LinkAdd {
+            ns: cx.ns.clone(),
+            name: name(),
+            kind: LinkKind::Bridge,
+        }],
+        Id::Dummy => vec![Op::LinkAdd {
+            ns: cx.ns.clone(),
+            name: name(),
+            kind: LinkKind::Dummy,
+        }],
+        Id::Tun => vec![Op::LinkAdd {
+            ns: cx.ns.clone(),
+            name: name(),
+            kind: LinkKind::Tun,
+        }],
         Id::Macvlan => {
             let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan"));
             let mode = a.text("mode").unwrap_or_else(|| "vepa".into());
-            child(a, cx, link, LinkKind::Macvlan { parent: a.must("on"), mode })
+            child(
+                a,
+                cx,
+                link,
+                LinkKind::Macvlan {
+                    parent: a.must("on"),
+                    mode,
+                },
+            )
         }
         Id::Ipvlan => {
             let link = a.text("name").unwrap_or_else(|| cx.names.next("ipvlan"));
             let mode = a.text("mode").unwrap_or_else(|| "l3".into());
-            child(a, cx, link, LinkKind::Ipvlan { parent: a.must("on"), mode })
+            child(
+                a,
+                cx,
+                link,
+                LinkKind::Ipvlan {
+                    parent: a.must("on"),
+                    mode,
+                },
+            )
         }
         Id::Vlan => {
             let parent = a.must("on");
             let vid = a.int("id").unwrap_or(1) as u16;
             let link = a.text("name").unwrap_or_else(|| format!("{parent}.{vid}"));
             if link.len() > 15 {
-                return Err(RunError::new(format!("the VLAN link name `{link}` is longer than 15 bytes"))
-                    .help("give it a shorter name with `name NAME`"));
+                return Err(RunError::new(format!(
+                    "the VLAN link name `{link}` is longer than 15 bytes"
+                ))
+                .help("give it a shorter name with `name NAME`"));
             }
             child(a, cx, link, LinkKind::Vlan { parent, id: vid })
         }
@@ -51,20 +84,35 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 group: a.ip("group"),
                 learning,
             };
-            vec![Op::LinkAdd { ns: cx.ns.clone(), name: name(), kind: LinkKind::Vxlan(Box::new(v)) }]
+            vec![Op::LinkAdd {
+                ns: cx.ns.clone(),
+                name: name(),
+                kind: LinkKind::Vxlan(Box::new(v)),
+            }]
         }
         Id::LinkSet => {
             let change = LinkChange {
                 up: a.text("state").map(|s| s == "up"),
                 mtu: a.int("mtu").map(|m| m as u32),
-                master: if a.flag("nomaster") { Some(None) } else { a.text("master").map(Some) },
+                master: if a.flag("nomaster") {
+                    Some(None)
+                } else {
+                    a.text("master").map(Some)
+                },
                 address: a.mac("address"),
                 netns: a.text("netns"),
                 rename: a.text("name"),
             };
-            vec![Op::LinkSet { ns: cx.ns.clone(), name: a.must("link"), change: Box::new(change) }]
+            vec![Op::LinkSet {
+                ns: cx.ns.clone(),
+                name: a.must("link"),
+                change: Box::new(change),
+            }]
         }
-        Id::LinkDel => vec![Op::LinkDel { ns: cx.ns.clone(), name: a.must("link") }],
+        Id::LinkDel => vec![Op::LinkDel {
+            ns: cx.ns.clone(),
+            name: a.must("link"),
+        }],
         _ => unreachable!("not a link statement: {id:?}"),
     })
 }
@@ -72,11 +120,22 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
 /// A link made on a parent (macvlan, ipvlan, vlan): created beside the parent, then moved to its
 /// `in NS`, as the book does with `ip link add ... link eth0` and `ip link set ... netns`.
 fn child(a: &Args, cx: &Ctx, link: String, kind: LinkKind) -> Vec<Op> {
-    let mut ops = vec![Op::LinkAdd { ns: cx.outer.clone(), name: link.clone(), kind }];
+    let mut ops = vec![Op::LinkAdd {
+        ns: cx.outer.clone(),
+        name: link.clone(),
+        kind,
+    }];
     if let Some(target) = &a.ns {
         if cx.outer.as_ref() != Some(target) {
-            let change = LinkChange { netns: Some(target.clone()), ..Default::default() };
-            ops.push(Op::LinkSet { ns: cx.outer.clone(), name: link, change: Box::new(change) });
+            let change = LinkChange {
+                netns: Some(target.clone()),
+                ..Default::default()
+            };
+            ops.push(Op::LinkSet {
+                ns: cx.outer.clone(),
+                name: link,
+                change: Box::new(change),
+            });
         }
     }
     ops

@@ -40,14 +40,16 @@ pub struct Ctx<'a> {
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     use Id::*;
     match id {
-        NetnsAdd | NetnsDel | NetnsList | Veth | Bridge | Dummy | Tun | Macvlan | Ipvlan | Vlan | Vxlan | LinkSet
-        | LinkDel => links::ops(id, a, cx),
-        AddrAdd | AddrDel | RouteAdd | RouteReplace | RouteDel | NeighAdd | NeighDel | FdbAdd | FdbAppend | FdbDel
-        | Sysctl | Forwarding | ProxyNdp => net::ops(id, a, cx),
+        NetnsAdd | NetnsDel | NetnsList | Veth | Bridge | Dummy | Tun | Macvlan | Ipvlan | Vlan
+        | Vxlan | LinkSet | LinkDel => links::ops(id, a, cx),
+        AddrAdd | AddrDel | RouteAdd | RouteReplace | RouteDel | NeighAdd | NeighDel | FdbAdd
+        | FdbAppend | FdbDel | Sysctl | Forwarding | ProxyNdp => net::ops(id, a, cx),
         Switch | Host | Router | Container | ServeHttp | DockerBridge => lab::ops(id, a, cx),
-        Ping | ExpectReach | ExpectNoReach | ExpectHttp | Exec | Show | Echo | Wait | Dump => checks::ops(id, a, cx),
-        StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts | NetworkCreate
-        | NetworkRm => flannel::ops(id, a, cx),
+        Ping | ExpectReach | ExpectNoReach | ExpectHttp | Exec | Show | Echo | Wait | Dump => {
+            checks::ops(id, a, cx)
+        }
+        StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts
+        | NetworkCreate | NetworkRm => flannel::ops(id, a, cx),
         Help | Source => Ok(Vec::new()),
     }
 }

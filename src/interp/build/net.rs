@@ -12,15 +12,28 @@ use std::net::IpAddr;
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     let ns = cx.ns.clone();
     Ok(match id {
-        Id::AddrAdd => vec![Op::AddrAdd { ns, dev: a.must("dev"), addr: address(a)?, nodad: a.flag("nodad") }],
-        Id::AddrDel => vec![Op::AddrDel { ns, dev: a.must("dev"), addr: address(a)? }],
+        Id::AddrAdd => vec![Op::AddrAdd {
+            ns,
+            dev: a.must("dev"),
+            addr: address(a)?,
+            nodad: a.flag("nodad"),
+        }],
+        Id::AddrDel => vec![Op::AddrDel {
+            ns,
+            dev: a.must("dev"),
+            addr: address(a)?,
+        }],
         Id::RouteAdd | Id::RouteReplace | Id::RouteDel => {
             let action = match id {
                 Id::RouteAdd => RouteAction::Add,
                 Id::RouteReplace => RouteAction::Replace,
                 _ => RouteAction::Del,
             };
-            vec![Op::Route { ns, action, route: Box::new(route(a)?) }]
+            vec![Op::Route {
+                ns,
+                action,
+                route: Box::new(route(a)?),
+            }]
         }
         Id::NeighAdd => vec![Op::NeighAdd {
             ns,
@@ -30,22 +43,37 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             permanent: a.flag("permanent"),
             router: a.flag("router"),
         }],
-        Id::NeighDel => vec![Op::NeighDel { ns, addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])), dev: a.must("dev") }],
+        Id::NeighDel => vec![Op::NeighDel {
+            ns,
+            addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            dev: a.must("dev"),
+        }],
         Id::FdbAdd | Id::FdbAppend | Id::FdbDel => {
             let action = match id {
                 Id::FdbAdd => FdbAction::Add,
                 Id::FdbAppend => FdbAction::Append,
                 _ => FdbAction::Del,
             };
-            vec![Op::Fdb { ns, action, mac: a.mac("mac").unwrap_or_default(), dev: a.must("dev"), dst: a.ip("dst") }]
+            vec![Op::Fdb {
+                ns,
+                action,
+                mac: a.mac("mac").unwrap_or_default(),
+                dev: a.must("dev"),
+                dst: a.ip("dst"),
+            }]
         }
         Id::Sysctl => {
             let key = a.must("key");
             match (a.text("value"), key.split_once('=')) {
                 (Some(value), _) => vec![Op::SysctlSet { ns, key, value }],
-                (None, Some((k, v))) => vec![Op::SysctlSet { ns, key: k.to_string(), value: v.to_string() }],
+                (None, Some((k, v))) => vec![Op::SysctlSet {
+                    ns,
+                    key: k.to_string(),
+                    value: v.to_string(),
+                }],
                 (None, None) if a.flag("=") => {
-                    return Err(RunError::new(format!("`sysctl {key} =` has no value")).help("write `sysctl KEY = VALUE`"));
+                    return Err(RunError::new(format!("`sysctl {key} =` has no value"))
+                        .help("write `sysctl KEY = VALUE`"));
                 }
                 (None, None) => vec![Op::SysctlShow { ns, key }],
             }
@@ -55,10 +83,18 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             let family = a.text("family");
             let mut ops = Vec::new();
             if family.as_deref() != Some("ipv6") {
-                ops.push(Op::SysctlSet { ns: ns.clone(), key: "net.ipv4.ip_forward".into(), value: value.into() });
+                ops.push(Op::SysctlSet {
+                    ns: ns.clone(),
+                    key: "net.ipv4.ip_forward".into(),
+                    value: value.into(),
+                });
             }
             if family.as_deref() != Some("ipv4") {
-                ops.push(Op::SysctlSet { ns, key: "net.ipv6.conf.all.forwarding".into(), value: value.into() });
+                ops.push(Op::SysctlSet {
+                    ns,
+                    key: "net.ipv6.conf.all.forwarding".into(),
+                    value: value.into(),
+                });
             }
             ops
         }
@@ -71,11 +107,17 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             };
             match (single, a.net("target")) {
                 (Some(addr), _) => vec![
-                    Op::SysctlSet { ns: ns.clone(), key: format!("net.ipv6.conf.{}.proxy_ndp", sysctl_ifname(&dev)), value: "1".into() },
+                    Op::SysctlSet {
+                        ns: ns.clone(),
+                        key: format!("net.ipv6.conf.{}.proxy_ndp", sysctl_ifname(&dev)),
+                        value: "1".into(),
+                    },
                     Op::NeighProxyAdd { ns, addr, dev },
                 ],
                 (None, Some(prefix)) => vec![Op::NdpResponder { ns, prefix, dev }],
-                (None, None) => return Err(RunError::new("proxy-ndp needs an IPv6 address or prefix")),
+                (None, None) => {
+                    return Err(RunError::new("proxy-ndp needs an IPv6 address or prefix"));
+                }
             }
         }
         _ => unreachable!("not an address statement: {id:?}"),
@@ -88,19 +130,26 @@ pub fn sysctl_ifname(dev: &str) -> String {
 }
 
 fn address(a: &Args) -> Result<IpNet, RunError> {
-    a.net("address").ok_or_else(|| RunError::new("an address is needed"))
+    a.net("address")
+        .ok_or_else(|| RunError::new("an address is needed"))
 }
 
 fn route(a: &Args) -> Result<Route, RunError> {
     let via = a.ip("via");
     let dest = match a.get("destination") {
         Some(Val::Net(n)) => Dest::Net(*n),
-        _ => Dest::Default(if matches!(via, Some(IpAddr::V6(_))) { Family::V6 } else { Family::V4 }),
+        _ => Dest::Default(if matches!(via, Some(IpAddr::V6(_))) {
+            Family::V6
+        } else {
+            Family::V4
+        }),
     };
     if let (Dest::Net(n), Some(gw)) = (&dest, via) {
         if matches!(n, IpNet::V4(_)) != gw.is_ipv4() {
-            return Err(RunError::new(format!("the gateway {gw} is not of the same address family as {n}"))
-                .help("an IPv4 route needs an IPv4 gateway, an IPv6 route an IPv6 one"));
+            return Err(RunError::new(format!(
+                "the gateway {gw} is not of the same address family as {n}"
+            ))
+            .help("an IPv4 route needs an IPv4 gateway, an IPv6 route an IPv6 one"));
         }
     }
     Ok(Route {
