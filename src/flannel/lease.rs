@@ -192,6 +192,8 @@ pub struct AcquiredLease {
     pub origin: LeaseOrigin,
     /// The TTL the store granted (`None` for a reservation, which never expires).
     pub ttl: Option<Duration>,
+    /// How many races this host lost to others before it got the subnet.
+    pub conflicts: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -251,11 +253,12 @@ fn fits(config: &NetworkConfig, subnet: Ipv4Net, ipv6: Option<Ipv6Net>) -> bool 
     v4 && v6
 }
 
-/// Free subnets from SubnetMin upwards, at most [`CANDIDATES`] of them (flanneld's
-/// `allocateSubnet`), then one picked at random; or why there is none.
+/// Free subnets from SubnetMin upwards, at most `window` of them (flanneld's `allocateSubnet`
+/// with its window of [`CANDIDATES`]), then one picked at random; or why there is none.
 pub(crate) fn allocate(
     config: &NetworkConfig,
     leases: &[SubnetLease],
+    window: usize,
 ) -> Result<(Ipv4Net, Option<Ipv6Net>), LeaseError> {
     let len = config.subnet_len;
     let size = 1u64 << (32 - u32::from(len));
@@ -266,7 +269,7 @@ pub(crate) fn allocate(
     let net = |addr: u64| Ipv4Net::new(Ipv4Addr::from(addr as u32), len).unwrap_or_default();
     let mut free = Vec::new();
     let mut addr = min;
-    while addr <= max && free.len() < CANDIDATES {
+    while addr <= max && free.len() < window {
         let candidate = net(addr);
         let taken = leases
             .iter()
@@ -295,7 +298,7 @@ pub(crate) fn allocate(
     let v4 = free[rand::random_range(0..free.len())];
     let v6 = match &config.ipv6 {
         None => None,
-        Some(c) => Some(allocate_ipv6(c, leases)?),
+        Some(c) => Some(allocate_ipv6(c, leases, window)?),
     };
     Ok((v4, v6))
 }
@@ -303,6 +306,7 @@ pub(crate) fn allocate(
 fn allocate_ipv6(
     config: &super::config::Ipv6Config,
     leases: &[SubnetLease],
+    window: usize,
 ) -> Result<Ipv6Net, LeaseError> {
     let len = config.subnet_len;
     let size = 1u128 << (128 - u32::from(len));
@@ -310,7 +314,7 @@ fn allocate_ipv6(
     let (min, max) = (u128::from(config.subnet_min), u128::from(config.subnet_max));
     let mut free = Vec::new();
     let mut addr = min;
-    while addr <= max && free.len() < CANDIDATES {
+    while addr <= max && free.len() < window {
         let candidate = net(addr);
         let taken = leases
             .iter()
@@ -364,13 +368,23 @@ impl Registry {
     ) -> Result<AcquiredLease, LeaseError> {
         let attrs = request.attrs();
         let value = attrs.to_json();
-        for _ in 0..RACE_RETRIES {
-            let leases = self.leases().await?;
+        // The leases as we last read them, plus the subnets we since lost races for. A lost race
+        // only tells us one more subnet is taken, so we pick again from this view instead of
+        // re-reading every lease (which made a crowd of hosts quadratic); we re-read now and then,
+        // and always before saying "out of subnets".
+        let mut view: Option<Vec<SubnetLease>> = None;
+        let mut window = CANDIDATES;
+        for conflicts in 0..RACE_RETRIES {
+            let fresh = view.is_none();
+            let leases = match &mut view {
+                Some(v) => v,
+                None => view.insert(self.leases().await?),
+            };
 
-            if let Some(mine) = leases
+            let mine = leases
                 .iter()
-                .find(|l| l.attrs.public_ip == request.public_ip)
-            {
+                .find(|l| fresh && l.attrs.public_ip == request.public_ip);
+            if let Some(mine) = mine {
                 if fits(config, mine.subnet, mine.ipv6_subnet) {
                     // A reservation (no TTL) stays one; a leased key moves to our new lease.
                     let lease = mine.store_lease.map(|_| store_lease);
@@ -388,12 +402,14 @@ impl Registry {
                             },
                             origin: LeaseOrigin::Reused,
                             ttl: lease.map(|_| ttl),
+                            conflicts,
                         });
                     }
-                    continue;
+                } else {
+                    // flanneld deletes a lease of ours that no longer fits the config.
+                    self.store().delete(&mine.key).await?;
                 }
-                // flanneld deletes a lease of ours that no longer fits the config.
-                self.store().delete(&mine.key).await?;
+                view = None;
                 continue;
             }
 
@@ -405,10 +421,14 @@ impl Registry {
             });
             let (subnet, ipv6_subnet, origin) = match previous {
                 Some(sn) => (sn, request.previous_ipv6_subnet, LeaseOrigin::Previous),
-                None => {
-                    let (sn, sn6) = allocate(config, &leases)?;
-                    (sn, sn6, LeaseOrigin::New)
-                }
+                None => match allocate(config, leases, window) {
+                    Ok((sn, sn6)) => (sn, sn6, LeaseOrigin::New),
+                    Err(_) if !fresh => {
+                        view = None;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
             };
             let key = subnet_key(self.prefix(), subnet, ipv6_subnet);
             let created = self
@@ -427,10 +447,29 @@ impl Registry {
                     },
                     origin,
                     ttl: Some(ttl),
+                    conflicts,
                 });
             }
-            // Someone took it between our read and our write: spread out a little, read again.
-            tokio::time::sleep(Duration::from_millis(rand::random_range(0..10))).await;
+            // Someone took it between our read and our write. Note it, look wider next time so
+            // a crowd spreads out, and catch up with everyone else's leases every few losses.
+            leases.push(SubnetLease {
+                subnet,
+                ipv6_subnet,
+                attrs: LeaseAttrs {
+                    public_ip: Ipv4Addr::UNSPECIFIED,
+                    public_ipv6: None,
+                    backend_type: String::new(),
+                    backend_data: None,
+                    backend_v6_data: None,
+                },
+                key,
+                store_lease: None,
+                mod_revision: 0,
+            });
+            window = window.saturating_mul(2);
+            if conflicts % 8 == 7 {
+                view = None;
+            }
         }
         Err(LeaseError::Contended {
             attempts: RACE_RETRIES,
@@ -533,7 +572,7 @@ mod tests {
         let c = config(r#"{"Network": "10.5.0.0/23"}"#); // three /25s: .0.128, .1.0, .1.128
         let leases = [held("10.5.0.128/25"), held("10.5.1.128/25")];
         for _ in 0..20 {
-            let (sn, v6) = allocate(&c, &leases).unwrap();
+            let (sn, v6) = allocate(&c, &leases, CANDIDATES).unwrap();
             assert_eq!(sn, "10.5.1.0/25".parse::<Ipv4Net>().unwrap());
             assert_eq!(v6, None);
         }
@@ -544,7 +583,7 @@ mod tests {
         let c = config(r#"{"Network": "10.0.0.0/8"}"#);
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
-            let (sn, _) = allocate(&c, &[]).unwrap();
+            let (sn, _) = allocate(&c, &[], CANDIDATES).unwrap();
             let third = sn.network().octets()[2];
             assert!(
                 sn.network().octets()[1] == 0 && (1..=100).contains(&third),
@@ -567,7 +606,7 @@ mod tests {
             held("10.5.1.0/25"),
             held("10.5.1.128/25"),
         ];
-        let e = allocate(&c, &leases).unwrap_err().to_string();
+        let e = allocate(&c, &leases, CANDIDATES).unwrap_err().to_string();
         assert_eq!(
             e,
             "out of subnets: searched 10.5.0.128/25 to 10.5.1.128/25 (3 subnets of /25); 3 leases hold that range"

@@ -19,7 +19,8 @@ pub struct Registry {
     prefix: String,
 }
 
-/// A change to the set of leases.
+/// A change to the set of leases. (Rare, so the size difference between variants does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum LeaseEvent {
     /// A lease appeared or changed (renewal by flanneld rewrites it).

@@ -210,7 +210,7 @@ impl Writer<'_> {
         Ok(self
             .meta
             .get(name)
-            .map_err(|e| embedded_error(&self.path, e))?
+            .map_err(|e| embedded_error(self.path, e))?
             .map(|g| g.value()))
     }
 
@@ -228,16 +228,13 @@ impl Writer<'_> {
         };
         self.events
             .insert((revision, self.seq), (code, key, value))
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         self.seq += 1;
         Ok(revision)
     }
 
     fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
-        let row = self
-            .kv
-            .get(key)
-            .map_err(|e| embedded_error(&self.path, e))?;
+        let row = self.kv.get(key).map_err(|e| embedded_error(self.path, e))?;
         Ok(row.map(|g| to_key_value(key, g.value())))
     }
 
@@ -245,7 +242,7 @@ impl Writer<'_> {
         let row = self
             .leases
             .get(lease.0)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         Ok(row.is_some_and(|g| g.value().1 > self.now_ms))
     }
 
@@ -265,7 +262,7 @@ impl Writer<'_> {
         );
         self.kv
             .insert(key, row)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         Ok(revision)
     }
 
@@ -273,7 +270,7 @@ impl Writer<'_> {
         let existed = self
             .kv
             .remove(key)
-            .map_err(|e| embedded_error(&self.path, e))?
+            .map_err(|e| embedded_error(self.path, e))?
             .is_some();
         if existed {
             self.log(EventKind::Delete, key, &[])?;
@@ -285,10 +282,10 @@ impl Writer<'_> {
     fn end_lease(&mut self, lease: i64) -> Result<(), StoreError> {
         self.leases
             .remove(lease)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         let mut keys = Vec::new();
-        for entry in self.kv.iter().map_err(|e| embedded_error(&self.path, e))? {
-            let (k, v) = entry.map_err(|e| embedded_error(&self.path, e))?;
+        for entry in self.kv.iter().map_err(|e| embedded_error(self.path, e))? {
+            let (k, v) = entry.map_err(|e| embedded_error(self.path, e))?;
             if v.value().3 == lease {
                 keys.push(k.value().to_string());
             }
@@ -304,9 +301,9 @@ impl Writer<'_> {
         for entry in self
             .leases
             .iter()
-            .map_err(|e| embedded_error(&self.path, e))?
+            .map_err(|e| embedded_error(self.path, e))?
         {
-            let (id, row) = entry.map_err(|e| embedded_error(&self.path, e))?;
+            let (id, row) = entry.map_err(|e| embedded_error(self.path, e))?;
             if row.value().1 <= self.now_ms {
                 expired.push(id.value());
             }
@@ -330,14 +327,14 @@ impl Writer<'_> {
         };
         self.meta
             .insert("revision", revision)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         let floor = revision - HISTORY_REVISIONS;
         let mut compacted = self.meta_get("compacted")?.unwrap_or(0);
         loop {
             let first = self
                 .events
                 .first()
-                .map_err(|e| embedded_error(&self.path, e))?;
+                .map_err(|e| embedded_error(self.path, e))?;
             let Some(rev) = first.map(|(k, _)| k.value().0) else {
                 break;
             };
@@ -346,12 +343,12 @@ impl Writer<'_> {
             }
             self.events
                 .pop_first()
-                .map_err(|e| embedded_error(&self.path, e))?;
+                .map_err(|e| embedded_error(self.path, e))?;
             compacted = compacted.max(rev);
         }
         self.meta
             .insert("compacted", compacted)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         Ok(())
     }
 }
@@ -371,7 +368,7 @@ impl Reader<'_> {
         Ok(self
             .meta
             .get(name)
-            .map_err(|e| embedded_error(&self.path, e))?
+            .map_err(|e| embedded_error(self.path, e))?
             .map_or(0, |g| g.value()))
     }
 
@@ -387,16 +384,13 @@ impl Reader<'_> {
         let row = self
             .leases
             .get(lease.0)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         let alive = row.is_some_and(|g| g.value().1 > self.now_ms);
         Ok(alive.then_some(kv))
     }
 
     fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
-        let row = self
-            .kv
-            .get(key)
-            .map_err(|e| embedded_error(&self.path, e))?;
+        let row = self.kv.get(key).map_err(|e| embedded_error(self.path, e))?;
         match row {
             Some(g) => self.visible(to_key_value(key, g.value())),
             None => Ok(None),
@@ -408,9 +402,9 @@ impl Reader<'_> {
         let range = self
             .kv
             .range::<&str>((Bound::Included(prefix), Bound::Unbounded))
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         for entry in range {
-            let (k, v) = entry.map_err(|e| embedded_error(&self.path, e))?;
+            let (k, v) = entry.map_err(|e| embedded_error(self.path, e))?;
             let key = k.value();
             if !key.starts_with(prefix) {
                 break;
@@ -426,9 +420,9 @@ impl Reader<'_> {
         for entry in self
             .leases
             .iter()
-            .map_err(|e| embedded_error(&self.path, e))?
+            .map_err(|e| embedded_error(self.path, e))?
         {
-            let (_, row) = entry.map_err(|e| embedded_error(&self.path, e))?;
+            let (_, row) = entry.map_err(|e| embedded_error(self.path, e))?;
             if row.value().1 <= self.now_ms {
                 return Ok(true);
             }
@@ -450,9 +444,9 @@ impl Reader<'_> {
         let range = self
             .events
             .range((after + 1, 0)..)
-            .map_err(|e| embedded_error(&self.path, e))?;
+            .map_err(|e| embedded_error(self.path, e))?;
         for entry in range {
-            let (k, v) = entry.map_err(|e| embedded_error(&self.path, e))?;
+            let (k, v) = entry.map_err(|e| embedded_error(self.path, e))?;
             let (rev, _) = k.value();
             if rev > revision {
                 break;
