@@ -16,6 +16,7 @@ both_stores!(
     replace_only_when_unchanged,
     delete_reports_existence,
     lease_keep_alive_and_revoke,
+    keep_alive_really_extends_the_lease,
     lease_expiry_deletes_keys_and_tells_watchers,
     watch_reports_changes_in_order,
     watch_replays_from_a_past_revision,
@@ -137,6 +138,22 @@ async fn lease_keep_alive_and_revoke(f: Fixture) {
     s.revoke(LeaseId(lease.id.0))
         .await
         .expect("revoking twice is harmless");
+}
+
+async fn keep_alive_really_extends_the_lease(f: Fixture) {
+    let s = &f.store;
+    let lease = s.grant(Duration::from_secs(2)).await.unwrap();
+    s.put("/t/kept", b"x", Some(lease.id)).await.unwrap();
+    // Renew every second for well past the TTL: the key must stay.
+    let until = Instant::now() + lease.ttl + Duration::from_secs(2);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        s.keep_alive(lease.id).await.expect("still alive");
+        assert!(
+            s.get("/t/kept").await.unwrap().is_some(),
+            "renewed key vanished"
+        );
+    }
 }
 
 async fn lease_expiry_deletes_keys_and_tells_watchers(f: Fixture) {

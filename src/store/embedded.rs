@@ -123,6 +123,7 @@ impl Inner {
                     .map_err(|e| embedded_error(&self.path, e))?,
                 base_revision: 0,
                 changed: false,
+                touched: false,
                 seq: 0,
                 now_ms: now_ms(),
                 path: &self.path,
@@ -130,10 +131,16 @@ impl Inner {
             w.base_revision = w.meta_get("revision")?.unwrap_or(1);
             w.sweep_expired()?;
             let result = work(&mut w)?;
-            w.finish()?;
-            result
+            (result, w.finish()?)
         };
-        txn.commit().map_err(|e| embedded_error(&self.path, e))?;
+        let (result, wrote) = result;
+        // A transaction that changed nothing (a lost create, a read-your-own check) is dropped
+        // rather than committed: no fsync, no waiting for the disk.
+        if wrote {
+            txn.commit().map_err(|e| embedded_error(&self.path, e))?;
+        } else {
+            txn.abort().map_err(|e| embedded_error(&self.path, e))?;
+        }
         Ok(result)
     }
 
@@ -200,6 +207,8 @@ struct Writer<'t> {
     meta: Table<'t, &'static str, i64>,
     base_revision: i64,
     changed: bool,
+    /// Whether anything at all was written (leases change without a new revision).
+    touched: bool,
     seq: u32,
     now_ms: i64,
     path: &'t Path,
@@ -280,6 +289,7 @@ impl Writer<'_> {
 
     /// Deletes the lease and every key attached to it.
     fn end_lease(&mut self, lease: i64) -> Result<(), StoreError> {
+        self.touched = true;
         self.leases
             .remove(lease)
             .map_err(|e| embedded_error(self.path, e))?;
@@ -314,11 +324,12 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Records the new revision and drops history older than [`HISTORY_REVISIONS`].
-    fn finish(&mut self) -> Result<(), StoreError> {
+    /// Records the new revision and drops history older than [`HISTORY_REVISIONS`]; whether
+    /// the transaction wrote anything and so must be committed.
+    fn finish(&mut self) -> Result<bool, StoreError> {
         let fresh = self.meta_get("revision")?.is_none();
         if !self.changed && !fresh {
-            return Ok(());
+            return Ok(self.touched);
         }
         let revision = if self.changed {
             self.base_revision + 1
@@ -349,7 +360,7 @@ impl Writer<'_> {
         self.meta
             .insert("compacted", compacted)
             .map_err(|e| embedded_error(self.path, e))?;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -561,6 +572,7 @@ impl Store for EmbeddedStore {
                         .map_err(|e| embedded_error(w.path, e))?
                         .is_none()
                     {
+                        w.touched = true;
                         w.leases
                             .insert(id, (secs, expiry))
                             .map_err(|e| embedded_error(w.path, e))?;
@@ -587,6 +599,7 @@ impl Store for EmbeddedStore {
                     return Err(StoreError::LeaseNotFound(lease));
                 };
                 let expiry = w.now_ms.saturating_add(secs.saturating_mul(1000));
+                w.touched = true;
                 w.leases
                     .insert(lease.0, (secs, expiry))
                     .map_err(|e| embedded_error(w.path, e))?;
