@@ -26,6 +26,7 @@ both_stores!(
     release_frees_the_subnet,
     flanneld_written_lease_is_read_and_reused,
     watch_reports_leases_coming_and_going,
+    dual_stack_leases_carry_both_subnets,
 );
 
 const PREFIX: &str = "/coreos.com/network";
@@ -312,5 +313,61 @@ async fn watch_reports_leases_coming_and_going(f: Fixture) {
             subnet: first.lease.subnet,
             ipv6_subnet: None
         }
+    );
+}
+
+async fn dual_stack_leases_carry_both_subnets(f: Fixture) {
+    let (r, config) = registry(
+        &f,
+        r#"{"Network": "10.7.0.0/16", "EnableIPv6": true, "IPv6Network": "fc00:7::/48", "Backend": {"Type": "vxlan"}}"#,
+    )
+    .await;
+    let mut request = LeaseRequest::new(host(1), BackendType::Vxlan);
+    request.public_ipv6 = Some("2001:db8::1".parse().unwrap());
+    let a = r.acquire(&config, &request).await.unwrap();
+    let sn6 = a.lease.ipv6_subnet.expect("an IPv6 subnet too");
+    assert_eq!(sn6.prefix_len(), 64);
+    assert!(
+        "fc00:7::/48"
+            .parse::<ipnet::Ipv6Net>()
+            .unwrap()
+            .contains(&sn6)
+    );
+    let key = format!(
+        "{PREFIX}/subnets/{}-24&{}-64",
+        a.lease.subnet.network(),
+        sn6.network()
+    );
+    assert_eq!(a.lease.key, key);
+    let kv = f
+        .store
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("dual-stack key as flannel writes it");
+    assert!(
+        kv.value_str()
+            .unwrap()
+            .starts_with(r#"{"PublicIP":"192.168.0.1","PublicIPv6":"2001:db8::1","#)
+    );
+    let b = r
+        .acquire(
+            &config,
+            &LeaseRequest {
+                public_ipv6: Some("2001:db8::2".parse().unwrap()),
+                ..LeaseRequest::new(host(2), BackendType::Vxlan)
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        b.lease.ipv6_subnet,
+        Some(sn6),
+        "IPv6 subnets are not shared either"
+    );
+    let again = r.acquire(&config, &request).await.unwrap();
+    assert_eq!(
+        (again.origin, again.lease.ipv6_subnet),
+        (LeaseOrigin::Reused, Some(sn6))
     );
 }

@@ -17,6 +17,7 @@ both_stores!(
     delete_reports_existence,
     lease_keep_alive_and_revoke,
     keep_alive_really_extends_the_lease,
+    expired_keys_are_gone_even_with_nobody_watching,
     lease_expiry_deletes_keys_and_tells_watchers,
     watch_reports_changes_in_order,
     watch_replays_from_a_past_revision,
@@ -154,6 +155,27 @@ async fn keep_alive_really_extends_the_lease(f: Fixture) {
             "renewed key vanished"
         );
     }
+}
+
+async fn expired_keys_are_gone_even_with_nobody_watching(f: Fixture) {
+    let s = &f.store;
+    let lease = s.grant(Duration::from_secs(1)).await.unwrap();
+    s.put("/x/ttl", b"x", Some(lease.id)).await.unwrap();
+    s.put("/x/stays", b"x", None).await.unwrap();
+    let deadline = Instant::now() + lease.ttl + Duration::from_secs(4);
+    while s.get("/x/ttl").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "the key outlived its lease");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let keys: Vec<_> = s
+        .get_prefix("/x/")
+        .await
+        .unwrap()
+        .kvs
+        .into_iter()
+        .map(|kv| kv.key)
+        .collect();
+    assert_eq!(keys, ["/x/stays"]);
 }
 
 async fn lease_expiry_deletes_keys_and_tells_watchers(f: Fixture) {

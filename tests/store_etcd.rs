@@ -6,13 +6,16 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use futures::StreamExt;
+use netsh::flannel::{BackendType, LeaseEvent, LeaseRequest, Registry};
 use netsh::store::{EtcdAuth, EtcdOptions, EtcdStore, EtcdTls, EventKind, Store, StoreError};
 use support::etcd::{EtcdServer, free_port};
 
 fn options(endpoints: &[String]) -> EtcdOptions {
     let mut o = EtcdOptions::new(endpoints.iter().cloned());
-    o.connect_timeout = Duration::from_millis(500);
+    o.connect_timeout = Duration::from_secs(5);
     o.connect_rounds = 2;
     o
 }
@@ -72,6 +75,75 @@ async fn auth_with_user_and_password() {
             .unwrap()
             .is_some()
     );
+
+    // The usual flannel set-up: a user that may only touch the flannel prefix.
+    let mut admin = etcd_client::Client::connect(
+        [server.endpoint()],
+        Some(etcd_client::ConnectOptions::new().with_user("root", "s3cret")),
+    )
+    .await
+    .unwrap();
+    admin.role_add("flannel").await.unwrap();
+    let perm = etcd_client::Permission::read_write("/coreos.com/network/").with_prefix();
+    admin.role_grant_permission("flannel", perm).await.unwrap();
+    admin.user_add("flannel", "fl4nnel", None).await.unwrap();
+    admin.user_grant_role("flannel", "flannel").await.unwrap();
+    let mut limited = options(&[server.endpoint()]);
+    limited.auth = Some(EtcdAuth {
+        user: "flannel".into(),
+        password: "fl4nnel".into(),
+    });
+    let store: Arc<dyn Store> = Arc::new(EtcdStore::connect(limited).await.unwrap());
+    let registry = Registry::new(store.clone(), None);
+    let config = registry
+        .set_config(r#"{"Network": "10.9.0.0/16"}"#)
+        .await
+        .unwrap();
+    let (_, mut events) = registry
+        .watch_leases()
+        .await
+        .expect("watch within the prefix");
+    let request = LeaseRequest::new("10.0.0.9".parse().unwrap(), BackendType::Udp);
+    let lease = registry
+        .acquire(&config, &request)
+        .await
+        .expect("lease as a limited user");
+    let event = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(matches!(event, LeaseEvent::Added(l) if l.subnet == lease.lease.subnet));
+    registry.renew(&lease).await.unwrap();
+    registry.release(&lease).await.unwrap();
+    assert!(store.revision().await.expect("revision as a limited user") > 1);
+    let denied = store
+        .put("/elsewhere", b"v", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(denied.contains("permission denied"), "{denied}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_from_compacted_history_is_refused() {
+    let server = EtcdServer::start();
+    let store = EtcdStore::connect(options(&[server.endpoint()]))
+        .await
+        .unwrap();
+    let old = store.put("/c/k", b"1", None).await.unwrap();
+    let newer = store.put("/c/k", b"2", None).await.unwrap();
+    let mut admin = etcd_client::Client::connect([server.endpoint()], None)
+        .await
+        .unwrap();
+    admin.compact(newer, None).await.unwrap();
+    match store.watch_prefix("/c/", Some(old)).await {
+        Err(StoreError::Compacted { requested, oldest }) => {
+            assert_eq!((requested, oldest), (old, newer));
+        }
+        Err(e) => panic!("expected Compacted, got {e}"),
+        Ok(_) => panic!("expected Compacted, got a watch"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

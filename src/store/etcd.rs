@@ -57,7 +57,7 @@ impl EtcdOptions {
             endpoints: endpoints.into_iter().map(Into::into).collect(),
             tls: None,
             auth: None,
-            connect_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(3),
             connect_rounds: 3,
         }
     }
@@ -303,11 +303,8 @@ impl Store for EtcdStore {
     }
 
     async fn revision(&self) -> Result<Revision, StoreError> {
-        let resp = self
-            .call(
-                |mut c| async move { c.get("\0", Some(GetOptions::new().with_count_only())).await },
-            )
-            .await?;
+        // Status needs no key permission, so a user limited to the flannel prefix can ask.
+        let resp = self.call(|mut c| async move { c.status().await }).await?;
         Ok(header_revision(resp.header()))
     }
 
@@ -449,14 +446,36 @@ impl EtcdStore {
         &self,
         prefix: &str,
         start: Revision,
-    ) -> Result<etcd_client::WatchStream, StoreError> {
+    ) -> Result<(etcd_client::WatchStream, Option<etcd_client::WatchResponse>), StoreError> {
         let mut stream = self
             .call(|mut c| async move {
                 let options = WatchOptions::new().with_prefix().with_start_revision(start);
                 c.watch(prefix, Some(options)).await
             })
             .await?;
-        // The first message confirms creation; a compacted start arrives as a cancellation.
+        let created = self.first_message(&mut stream, start).await?;
+        // etcd confirms creation first and reports a compacted start in a later message. A watch
+        // into the past always gets a next message promptly (the history or the compaction), so
+        // wait for it; one from the future gets nothing until a change, so do not.
+        let current = created.header().map_or(0, |h| h.revision());
+        if start > current {
+            return Ok((stream, None));
+        }
+        let next = tokio::time::timeout(
+            Duration::from_secs(10),
+            self.first_message(&mut stream, start),
+        )
+        .await
+        .map_err(|_| self.error("etcd did not answer a watch of past revisions"))??;
+        Ok((stream, Some(next)))
+    }
+
+    /// The next message of a fresh watch, with compaction and cancellation turned into errors.
+    async fn first_message(
+        &self,
+        stream: &mut etcd_client::WatchStream,
+        start: Revision,
+    ) -> Result<etcd_client::WatchResponse, StoreError> {
         match stream.message().await {
             Ok(Some(resp)) if resp.compact_revision() > 0 => Err(StoreError::Compacted {
                 requested: start,
@@ -466,7 +485,7 @@ impl EtcdStore {
                 "etcd cancelled the watch: {}",
                 resp.cancel_reason()
             ))),
-            Ok(Some(_)) => Ok(stream),
+            Ok(Some(resp)) => Ok(resp),
             Ok(None) => Err(self.error("etcd closed the watch as it opened")),
             Err(e) => Err(self.error(e)),
         }
@@ -478,15 +497,18 @@ impl EtcdStore {
         self,
         prefix: String,
         start: Revision,
-        mut stream: etcd_client::WatchStream,
+        (mut stream, mut pending): (etcd_client::WatchStream, Option<etcd_client::WatchResponse>),
         tx: tokio::sync::mpsc::Sender<Result<WatchEvent, StoreError>>,
     ) {
         let mut next = start;
         let mut backoff = Duration::from_millis(100);
         loop {
-            let message = tokio::select! {
-                m = stream.message() => m,
-                _ = tx.closed() => return,
+            let message = match pending.take() {
+                Some(resp) => Ok(Some(resp)),
+                None => tokio::select! {
+                    m = stream.message() => m,
+                    _ = tx.closed() => return,
+                },
             };
             match message {
                 Ok(Some(resp)) => {
@@ -526,8 +548,9 @@ impl EtcdStore {
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     match self.open_watch(&prefix, next).await {
-                        Ok(s) => {
+                        Ok((s, p)) => {
                             stream = s;
+                            pending = p;
                             break;
                         }
                         Err(e @ StoreError::Compacted { .. }) => {
