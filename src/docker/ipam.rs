@@ -117,8 +117,9 @@ impl LocalPool {
         None
     }
 
-    pub fn used(&self) -> impl Iterator<Item = &IpAddr> {
-        self.used.iter()
+    /// Counts `ip` as taken (by another holder, e.g. another host in the store).
+    pub fn mark_used(&mut self, ip: IpAddr) {
+        self.used.insert(ip);
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod ipam;
 pub mod network;
+pub mod store_pool;
 
 use crate::interp::world::RunError;
 use crate::ops::{Container, Network, Ns, Op};
