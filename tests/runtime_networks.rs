@@ -157,3 +157,22 @@ fn a_global_network_shares_its_pool_between_hosts() {
     // docker2's only container got the next address of the shared pool, not docker1's .2 again
     assert_eq!(held, vec!["10.10.10.3"]);
 }
+
+#[test]
+fn an_ndp_proxy_network_proxies_each_container_it_attaches() {
+    let r = sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
+         host docker2 on lan addr 10.10.10.102/24 addr 2003:ab11::2/64
+         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
+         container web1 on v6net in docker1
+         expect reach 2003:ab11::c000:242:a0f:1402 from docker2
+         expect no-reach 2003:ab11::c000:0:0:99 from docker2 timeout 1
+         exec \"ip -j -6 neigh show proxy\" in docker1",
+    )
+    .ok();
+    let j = r.json();
+    let proxied = find(&j[0], "dst", "2003:ab11::c000:242:a0f:1402").expect("a proxy entry");
+    assert_eq!(proxied["dev"], "eth0");
+    assert_eq!(j[0].as_array().map(|a| a.len()), Some(1), "{}", j[0]);
+}
