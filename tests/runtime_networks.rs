@@ -176,3 +176,21 @@ fn an_ndp_proxy_network_proxies_each_container_it_attaches() {
     assert_eq!(proxied["dev"], "eth0");
     assert_eq!(j[0].as_array().map(|a| a.len()), Some(1), "{}", j[0]);
 }
+
+#[test]
+fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
+    let r = sandbox(
+        "network create n driver bridge subnet 10.15.20.0/24
+         container a on n
+         netns del a
+         container b on n
+         show networks json
+         network rm n
+         show networks json",
+    )
+    .ok();
+    let j = r.json();
+    // b took the address a gave back
+    assert_eq!(j[0][0]["containers"][0]["addresses"][0], "10.15.20.2");
+    assert_eq!(j[1].as_array().map(|a| a.len()), Some(0));
+}

@@ -95,6 +95,16 @@ impl Networks {
         }
     }
 
+    /// A container's namespace is gone: every network it was on gets its addresses back.
+    pub fn container_gone(&mut self, container: &str) {
+        for n in self.all.iter_mut() {
+            if let Some(i) = n.containers.iter().position(|(c, _)| c == container) {
+                let (_, addrs) = n.containers.remove(i);
+                attach::release(n, addrs.into_iter());
+            }
+        }
+    }
+
     /// `show networks`: one row per network of `host` (all hosts when `None` has none).
     pub fn rows(&self, host: &Ns) -> Vec<serde_json::Value> {
         let here: Vec<_> = self.on_host(host).map(|n| n.row()).collect();

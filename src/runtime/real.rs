@@ -352,6 +352,8 @@ impl World for RealWorld {
             Op::NetnsAdd { name } => netns::add(name, strict).map(drop),
             Op::NetnsDel { name } => {
                 self.handles.forget(name);
+                // a container deleted by hand gives its network addresses back
+                self.docker.container_gone(name);
                 netns::del(name)
             }
             Op::NetnsList => {
@@ -575,7 +577,11 @@ impl World for RealWorld {
                     self.handles.forget(c);
                 }
                 for op in &ops {
-                    self.apply(op)?;
+                    match op {
+                        // containers already deleted by hand (`netns del`) are skipped
+                        Op::NetnsDel { name } if !netns::exists(name) => {}
+                        _ => self.apply(op)?,
+                    }
                 }
                 self.write_hosts()
             }
