@@ -6,6 +6,7 @@
 //! program is known), but a call at the top level must come after the `fn`, as in a shell.
 
 pub mod bind;
+mod networks;
 pub mod signatures;
 pub mod types;
 
@@ -196,6 +197,9 @@ impl Checker {
         match lookup(&name, second) {
             Some(sig) => {
                 if let Some(b) = self.bound(sig, words, span, map) {
+                    if sig.id == Id::NetworkCreate {
+                        self.errors.extend(networks::check(&b, words, map));
+                    }
                     if sig.id == Id::Source {
                         self.source(words, &b, map, loader);
                     }
