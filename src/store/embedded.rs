@@ -454,7 +454,7 @@ impl Reader<'_> {
         let mut out = Vec::new();
         let range = self
             .events
-            .range((after + 1, 0)..)
+            .range((after.saturating_add(1), 0)..)
             .map_err(|e| embedded_error(self.path, e))?;
         for entry in range {
             let (k, v) = entry.map_err(|e| embedded_error(self.path, e))?;
