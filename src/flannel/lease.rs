@@ -479,7 +479,7 @@ impl Registry {
                 store_lease: None,
                 mod_revision: 0,
             });
-            window = window.saturating_mul(2);
+            window = window.saturating_mul(4);
             if conflicts % 8 == 7 {
                 view = None;
             }
