@@ -581,6 +581,20 @@ mod tests {
     }
 
     #[test]
+    fn value_keys_match_like_go() {
+        let attrs = LeaseAttrs::parse(
+            r#"{"publicip":"10.0.0.7","PUBLICIPV6":"fd00::7","backendtype":"host-gw","Extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(attrs.public_ip, Ipv4Addr::new(10, 0, 0, 7));
+        assert_eq!(attrs.public_ipv6, Some("fd00::7".parse().unwrap()));
+        assert_eq!(attrs.backend_type, "host-gw");
+        assert_eq!(attrs.backend_data, None);
+        assert!(LeaseAttrs::parse("[]").is_err());
+        assert!(LeaseAttrs::parse(r#"{"PublicIP":7}"#).is_err());
+    }
+
+    #[test]
     fn allocation_picks_only_free_subnets_in_range() {
         let c = config(r#"{"Network": "10.5.0.0/23"}"#); // three /25s: .0.128, .1.0, .1.128
         let leases = [held("10.5.0.128/25"), held("10.5.1.128/25")];
