@@ -119,6 +119,13 @@ fn input(cli: &Cli) -> Result<Option<(String, PathBuf, Vec<u8>, Vec<String>)>, S
 }
 
 fn run(cli: Cli) -> i32 {
+    // first, while netsh is still one thread: a sandbox cannot be entered once threads exist
+    if cli.sandbox && !cli.dry_run && !cli.check {
+        if let Err(e) = crate::runtime::sandbox::enter() {
+            eprintln!("netsh: {e}");
+            return 1;
+        }
+    }
     let (name, dir, bytes, args) = match input(&cli) {
         Ok(Some(i)) => i,
         Ok(None) => return crate::repl::run(&cli),

@@ -1,12 +1,35 @@
-//! The kernel runtime: applies Ops over netlink inside namespaces. (Built in the runtime issue.)
+//! The kernel runtime: applies Ops to the kernel over netlink, inside network namespaces, and runs
+//! the built-in checks. One concern per file:
+//! - real.rs: `RealWorld`, the World a real run acts on (dispatch, state of the run)
+//! - handle.rs: one rtnetlink connection per namespace; netns.rs: named namespaces
+//! - links.rs, tun.rs, addrs.rs, routes.rs, neigh.rs: the kernel objects; sysctl.rs; exec.rs
+//! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
+//! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
+
+pub mod addrs;
+pub mod container;
+pub mod errors;
+pub mod exec;
+pub mod handle;
+pub mod http;
+pub mod links;
+pub mod neigh;
+pub mod netns;
+pub mod ping;
+pub mod real;
+pub mod routes;
+pub mod sandbox;
+pub mod show;
+pub mod sysctl;
+pub mod tun;
 
 use crate::cli::Cli;
 use crate::interp::world::World;
 
 /// The world a real (not dry) run acts on.
-pub fn world(_cli: &Cli) -> Result<Box<dyn World>, String> {
-    Err(
-        "the kernel runtime is not part of this build yet; run with --dry-run to see the commands"
-            .into(),
-    )
+pub fn world(cli: &Cli) -> Result<Box<dyn World>, String> {
+    Ok(Box::new(real::RealWorld::new(real::Options {
+        strict: cli.strict,
+        json: cli.json,
+    })?))
 }

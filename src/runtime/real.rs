@@ -1,0 +1,596 @@
+//! `RealWorld`: carries out Ops against the kernel. It owns a current-thread tokio runtime (the
+//! netlink connections run on it while an Op waits), one netlink connection per namespace, and what
+//! the run made that later statements refer to (containers by name, each host's docker0).
+
+use super::container::{self, Bridge, Made};
+use super::errors::{self, not_supported};
+use super::handle::{Handles, Netlink};
+use super::ping::{Outcome, Probe};
+use super::{addrs, exec, http, links, neigh, netns, routes, show, sysctl, tun};
+use crate::diag::Code;
+use crate::interp::world::{RunError, World};
+use crate::ops::{Check, LinkKind, Ns, Op};
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+
+pub struct Options {
+    /// Fail on what exists already, as ip(8) does (otherwise an `add` of an existing thing is a no-op).
+    pub strict: bool,
+    pub json: bool,
+}
+
+pub struct RealWorld {
+    rt: Runtime,
+    handles: Handles,
+    opts: Options,
+    containers: HashMap<String, Made>,
+    bridges: HashMap<Ns, Bridge>,
+    /// Web servers started (they run until the process exits).
+    services: usize,
+    /// The hosts file naming the containers, for programs run with `exec` (written once there are any).
+    hosts: Option<std::path::PathBuf>,
+}
+
+impl Drop for RealWorld {
+    fn drop(&mut self) {
+        if let Some(p) = &self.hosts {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Time between probes of `expect reach` / `no-reach` and `ping`.
+const PROBE_INTERVAL: Duration = Duration::from_millis(200);
+
+impl RealWorld {
+    pub fn new(opts: Options) -> Result<RealWorld, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        Ok(RealWorld {
+            rt,
+            handles: Handles::default(),
+            opts,
+            containers: HashMap::new(),
+            bridges: HashMap::new(),
+            services: 0,
+            hosts: None,
+        })
+    }
+
+    fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
+        self.handles.get(ns.as_deref(), &self.rt)
+    }
+
+    fn print(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    }
+
+    /// An address, or the name of a container this run made.
+    fn resolve(&self, target: &str, v6: bool) -> Result<IpAddr, RunError> {
+        if let Ok(ip) = target.parse::<IpAddr>() {
+            return Ok(ip);
+        }
+        let bare = target.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Ok(ip);
+        }
+        match self.containers.get(target) {
+            Some(m) if v6 => m.v6.map(IpAddr::V6).ok_or_else(|| RunError::new(format!("container {target} has no IPv6 address"))),
+            Some(m) => Ok(IpAddr::V4(m.v4)),
+            None => Err(RunError::new(format!("cannot resolve `{target}`: it is neither an address nor a container made by this script"))
+                .help("use an IP address, or the name given to `container NAME`")),
+        }
+    }
+
+    fn link_add(&mut self, ns: &Ns, name: &str, kind: &LinkKind) -> Result<(), RunError> {
+        if *kind == LinkKind::Tun {
+            return tun::add(ns.as_deref(), name);
+        }
+        let nl = self.nl(ns)?;
+        let strict = self.opts.strict;
+        self.rt
+            .block_on(links::add(&nl, name, kind, &nl, strict))
+            .map(drop)
+    }
+
+    fn probe(
+        &self,
+        from: &Ns,
+        target: IpAddr,
+        src: Option<IpAddr>,
+        timeout: f64,
+    ) -> Result<Outcome, RunError> {
+        let timeout = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
+        let count = (timeout.as_secs_f64() / PROBE_INTERVAL.as_secs_f64())
+            .ceil()
+            .max(1.0) as u32;
+        super::ping::run(
+            from.as_deref(),
+            Probe {
+                target,
+                src,
+                count,
+                interval: PROBE_INTERVAL,
+                wait: PROBE_INTERVAL.min(timeout),
+                until_reply: true,
+            },
+        )
+    }
+
+    fn ping(
+        &mut self,
+        from: &Ns,
+        target: &str,
+        src: Option<IpAddr>,
+        count: u32,
+        timeout: f64,
+    ) -> Result<(), RunError> {
+        let ip = self.resolve(target, src.is_some_and(|s| s.is_ipv6()))?;
+        let wait = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
+        let probe = Probe {
+            target: ip,
+            src,
+            count: count.max(1),
+            interval: PROBE_INTERVAL,
+            wait,
+            until_reply: false,
+        };
+        let o = super::ping::run(from.as_deref(), probe)?;
+        let whence = from
+            .as_deref()
+            .map(|n| format!(" from {n}"))
+            .unwrap_or_default();
+        let ms: Vec<f64> = o.rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+        let loss = if o.sent == 0 {
+            100
+        } else {
+            100 - o.received * 100 / o.sent
+        };
+        if self.opts.json {
+            let v = serde_json::json!({"ping": ip.to_string(), "from": from, "sent": o.sent, "received": o.received, "loss_percent": loss, "rtt_ms": ms, "error": o.send_error});
+            self.print(&v.to_string());
+        } else {
+            let mut line = format!(
+                "ping {ip}{whence}: {} sent, {} received, {loss}% loss",
+                o.sent, o.received
+            );
+            if !ms.is_empty() {
+                let min = ms.iter().cloned().fold(f64::MAX, f64::min);
+                let max = ms.iter().cloned().fold(0.0, f64::max);
+                let avg = ms.iter().sum::<f64>() / ms.len() as f64;
+                line += &format!(", rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
+            }
+            self.print(&line);
+        }
+        if o.received == 0 {
+            let why = o.send_error.map(|e| format!(": {e}")).unwrap_or_default();
+            return Err(RunError::new(format!(
+                "no reply from {ip}{whence} to {} probes{why}",
+                o.sent
+            )));
+        }
+        Ok(())
+    }
+
+    fn expect(
+        &mut self,
+        from: &Ns,
+        target: &str,
+        src: Option<IpAddr>,
+        timeout: f64,
+        check: &Check,
+    ) -> Result<(), RunError> {
+        let whence = from
+            .as_deref()
+            .map(|n| format!(" from {n}"))
+            .unwrap_or_else(|| " from this namespace".into());
+        let failed = |msg: String| RunError::new(msg).with_code(Code::ExpectFailed);
+        let (ok, detail) = match check {
+            Check::Reach | Check::NoReach => {
+                let ip = self.resolve(target, src.is_some_and(|s| s.is_ipv6()))?;
+                let o = self.probe(from, ip, src, timeout)?;
+                let reached = o.received > 0;
+                let want = *check == Check::Reach;
+                if reached != want {
+                    let msg = if want {
+                        match o.send_error {
+                            Some(e) => format!(
+                                "expected {ip} to be reachable{whence}, but the echo request could not be sent: {e}"
+                            ),
+                            None => format!(
+                                "expected {ip} to be reachable{whence}, but {} echo requests over {timeout}s got no reply",
+                                o.sent
+                            ),
+                        }
+                    } else {
+                        let rtt = o
+                            .rtts
+                            .first()
+                            .map(|d| format!(" in {:.3} ms", d.as_secs_f64() * 1000.0))
+                            .unwrap_or_default();
+                        format!(
+                            "expected {ip} to be unreachable{whence}, but it answered an echo request{rtt}"
+                        )
+                    };
+                    return Err(failed(msg).help("`show routes in NS`, `show neigh in NS` and `show links in NS` show what the namespace has"));
+                }
+                (true, if want { "reachable" } else { "unreachable" })
+            }
+            Check::Http { url, contains } => {
+                let u = http::parse_url(url)?;
+                let ip = self.resolve(&u.host, false)?;
+                let t = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
+                match http::get(from.as_deref(), &u, ip, t)? {
+                    Ok((_, body)) if body.contains(contains.as_str()) => (true, "answered"),
+                    Ok((status, body)) => {
+                        let shown: String = body.trim().chars().take(200).collect();
+                        return Err(failed(format!(
+                            "expected {url}{whence} to contain {contains:?}, but it answered {status:?} with {shown:?}"
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(failed(format!(
+                            "expected {url}{whence} to contain {contains:?}, but {e}"
+                        )));
+                    }
+                }
+            }
+        };
+        if self.opts.json {
+            self.print(
+                &serde_json::json!({"expect": target, "from": from, "ok": ok, "result": detail})
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    fn show(&mut self, ns: &Ns, what: &str, json: bool) -> Result<(), RunError> {
+        let nl = self.nl(ns)?;
+        let rows = self.rt.block_on(show::rows(&nl, what))?;
+        if json || self.opts.json {
+            self.print(&serde_json::Value::Array(rows).to_string());
+        } else {
+            let text = show::text(what, &rows);
+            if !text.is_empty() {
+                self.print(&text);
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites the hosts file: localhost, then every container's addresses under its name.
+    fn write_hosts(&mut self) -> Result<(), RunError> {
+        let path = self.hosts.clone().unwrap_or_else(|| {
+            std::path::PathBuf::from(format!("/run/netsh/hosts.{}", std::process::id()))
+        });
+        let mut text =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let mut names: Vec<_> = self.containers.iter().collect();
+        names.sort_by_key(|(n, _)| n.as_str());
+        for (name, made) in names {
+            text += &format!("{}\t{name}\n", made.v4);
+            if let Some(v6) = made.v6 {
+                text += &format!("{v6}\t{name}\n");
+            }
+        }
+        let _ = std::fs::create_dir_all("/run/netsh");
+        std::fs::write(&path, text)
+            .map_err(|e| errors::os(format!("cannot write {}", path.display()), &e))?;
+        self.hosts = Some(path);
+        Ok(())
+    }
+
+    fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
+        if let Some(b) = self.bridges.get(host) {
+            return Ok(b.clone());
+        }
+        let b = Bridge::default();
+        let nl = self.nl(host)?;
+        let existing = self
+            .rt
+            .block_on(links::find(&nl, container::BRIDGE))
+            .map_err(|e| errors::kernel("cannot look up docker0", &e))?;
+        if existing.is_none() {
+            for op in container::bridge_ops(host, &b) {
+                self.apply(&op)?;
+            }
+        }
+        self.bridges.insert(host.clone(), b.clone());
+        Ok(b)
+    }
+}
+
+impl World for RealWorld {
+    fn apply(&mut self, op: &Op) -> Result<(), RunError> {
+        let strict = self.opts.strict;
+        match op {
+            Op::NetnsAdd { name } => netns::add(name, strict).map(drop),
+            Op::NetnsDel { name } => {
+                self.handles.forget(name);
+                netns::del(name)
+            }
+            Op::NetnsList => {
+                let names = netns::list();
+                if self.opts.json {
+                    self.print(
+                        &serde_json::json!(
+                            names
+                                .iter()
+                                .map(|n| serde_json::json!({"name": n}))
+                                .collect::<Vec<_>>()
+                        )
+                        .to_string(),
+                    );
+                } else if !names.is_empty() {
+                    self.print(&names.join("\n"));
+                }
+                Ok(())
+            }
+            Op::LinkAdd { ns, name, kind } => self.link_add(ns, name, kind),
+            Op::LinkSet { ns, name, change } => {
+                let nl = self.nl(ns)?;
+                let target = match &change.netns {
+                    Some(t) => Some(self.nl(&Some(t.clone()))?),
+                    None => None,
+                };
+                self.rt
+                    .block_on(links::set(&nl, name, change, target.as_ref()))
+            }
+            Op::LinkDel { ns, name } => {
+                let nl = self.nl(ns)?;
+                self.rt.block_on(links::del(&nl, name))
+            }
+            Op::AddrAdd {
+                ns,
+                dev,
+                addr,
+                nodad,
+            } => {
+                let nl = self.nl(ns)?;
+                self.rt
+                    .block_on(addrs::add(&nl, dev, *addr, *nodad, strict))
+                    .map(drop)
+            }
+            Op::AddrDel { ns, dev, addr } => {
+                let nl = self.nl(ns)?;
+                self.rt.block_on(addrs::del(&nl, dev, *addr))
+            }
+            Op::Route { ns, action, route } => {
+                let nl = self.nl(ns)?;
+                self.rt
+                    .block_on(routes::apply(&nl, *action, route, strict))
+                    .map(drop)
+            }
+            Op::NeighAdd {
+                ns,
+                addr,
+                lladdr,
+                dev,
+                router,
+                ..
+            } => {
+                let nl = self.nl(ns)?;
+                self.rt
+                    .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))
+                    .map(drop)
+            }
+            Op::NeighDel { ns, addr, dev } => {
+                let nl = self.nl(ns)?;
+                self.rt.block_on(neigh::del(&nl, *addr, dev))
+            }
+            Op::NeighProxyAdd { ns, addr, dev } => {
+                let nl = self.nl(ns)?;
+                self.rt
+                    .block_on(neigh::proxy_add(&nl, *addr, dev, strict))
+                    .map(drop)
+            }
+            Op::Fdb {
+                ns,
+                action,
+                mac,
+                dev,
+                dst,
+            } => {
+                let nl = self.nl(ns)?;
+                self.rt
+                    .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))
+                    .map(drop)
+            }
+            Op::SysctlSet { ns, key, value } => sysctl::set(ns.as_deref(), key, value),
+            Op::SysctlShow { ns, key } => {
+                let v = sysctl::get(ns.as_deref(), key)?;
+                if self.opts.json {
+                    self.print(&serde_json::json!({ key.as_str(): v }).to_string());
+                } else {
+                    self.print(&format!("{key} = {v}"));
+                }
+                Ok(())
+            }
+            Op::Exec { ns, argv } => exec::run(ns.as_deref(), argv, self.hosts.as_deref()),
+            Op::Show { ns, what, json } => self.show(ns, what, *json),
+            Op::Echo(text) => {
+                self.print(text);
+                Ok(())
+            }
+            Op::Ping {
+                from,
+                target,
+                src,
+                count,
+                timeout,
+            } => self.ping(from, target, *src, *count, *timeout),
+            Op::Expect {
+                from,
+                target,
+                src,
+                timeout,
+                check,
+            } => self.expect(from, target, *src, *timeout, check),
+            Op::ServeHttp { ns, port, text } => {
+                http::serve(ns.as_deref(), *port, text)?;
+                self.services += 1;
+                Ok(())
+            }
+            Op::Wait => {
+                if self.services == 0 {
+                    self.print("netsh: no services are running; nothing to wait for");
+                    return Ok(());
+                }
+                self.print("netsh: services running; press Ctrl-C to stop");
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            Op::ContainerAdd { host, container: c } => {
+                let mut b = self.bridge_for(host)?;
+                let (ops, made) = container::container_ops(host, c, &mut b)?;
+                for op in &ops {
+                    self.apply(op)?;
+                }
+                self.bridges.insert(host.clone(), b);
+                self.containers.insert(c.name.clone(), made);
+                self.write_hosts()
+            }
+            Op::DockerBridge { host, bridge } => {
+                let b = container::bridge_from(bridge)?;
+                if self
+                    .bridges
+                    .get(host)
+                    .is_some_and(|old| !old.used.is_empty())
+                {
+                    return Err(RunError::new(
+                        "docker-bridge must come before the first container on this host",
+                    )
+                    .help("containers already have addresses from the old settings"));
+                }
+                let nl = self.nl(host)?;
+                if self
+                    .rt
+                    .block_on(links::find(&nl, container::BRIDGE))
+                    .map_err(|e| errors::kernel("cannot look up docker0", &e))?
+                    .is_some()
+                {
+                    self.rt.block_on(links::del(&nl, container::BRIDGE))?;
+                }
+                for op in container::bridge_ops(host, &b) {
+                    self.apply(&op)?;
+                }
+                self.bridges.insert(host.clone(), b);
+                Ok(())
+            }
+            Op::NdpResponder { .. } => Err(not_supported(
+                "`proxy-ndp PREFIX on IF` (the NDP responder service)",
+                "the NDP proxy issue",
+            )),
+            Op::Dump { .. } => Err(not_supported("`dump`", "the transactions/journal issue")),
+            Op::StoreSelect(_) | Op::NetworkConfig { .. } => {
+                Err(not_supported("the flannel store", "the store issue"))
+            }
+            Op::LeaseAcquire { .. } | Op::LeaseRelease { .. } => {
+                Err(not_supported("flannel leases", "the flannel issue"))
+            }
+            Op::Overlay { .. } => Err(not_supported("flannel overlays", "the flannel issue")),
+            Op::DockerOpts { .. } => Err(not_supported("`docker-opts`", "the flannel issue")),
+            Op::NetworkCreate { .. } | Op::NetworkRm { .. } => Err(not_supported(
+                "Docker-style networks",
+                "the Docker networks issue",
+            )),
+        }
+    }
+
+    fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
+        if kind == "netns" {
+            return Ok(netns::exists(target));
+        }
+        if ns.is_some_and(|n| !netns::exists(n)) {
+            return Ok(false);
+        }
+        let nl = self.nl(&ns.map(str::to_string))?;
+        let kernel = |e| errors::kernel("cannot read the kernel's tables", &e);
+        match kind {
+            "link" => Ok(self
+                .rt
+                .block_on(links::find(&nl, target))
+                .map_err(kernel)?
+                .is_some()),
+            "addr" => {
+                let want_net = target.parse::<ipnet::IpNet>().ok();
+                let want_ip = target.parse::<IpAddr>().ok().or(want_net.map(|n| n.addr()));
+                let Some(want_ip) = want_ip else {
+                    return Err(RunError::new(format!("`{target}` is not an address")));
+                };
+                let all = self.rt.block_on(addrs::dump(&nl)).map_err(kernel)?;
+                Ok(all
+                    .iter()
+                    .filter_map(addrs::net_of)
+                    .any(|n| n.addr() == want_ip && want_net.is_none_or(|w| w == n)))
+            }
+            "route" => {
+                let want = match target {
+                    "default" => "default".to_string(),
+                    t => match t.parse::<ipnet::IpNet>() {
+                        Ok(n) if n.prefix_len() == n.max_prefix_len() => n.addr().to_string(),
+                        Ok(n) if n.prefix_len() == 0 => "default".to_string(),
+                        Ok(n) => n.trunc().to_string(),
+                        Err(_) => t.to_string(),
+                    },
+                };
+                let mut all = self
+                    .rt
+                    .block_on(routes::dump(&nl, crate::ops::Family::V4))
+                    .map_err(kernel)?;
+                all.extend(
+                    self.rt
+                        .block_on(routes::dump(&nl, crate::ops::Family::V6))
+                        .map_err(kernel)?,
+                );
+                Ok(all
+                    .iter()
+                    .filter(|r| routes::table_of(r) != 255)
+                    .any(|r| routes::dest_of(r) == want))
+            }
+            other => Err(RunError::new(format!(
+                "cannot test whether a `{other}` exists"
+            ))),
+        }
+    }
+
+    fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
+        exec::capture(ns, argv, self.hosts.as_deref())
+    }
+
+    fn say(&mut self, text: &str) {
+        self.print(text);
+    }
+
+    fn is_dry(&self) -> bool {
+        false
+    }
+
+    fn names(&mut self) -> Vec<String> {
+        let mut out = netns::list();
+        if let Ok(nl) = self.nl(&None) {
+            if let Ok(all) = self.rt.block_on(links::dump(&nl)) {
+                out.extend(
+                    all.iter()
+                        .filter_map(|l| links::name_of(l).map(str::to_string)),
+                );
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}

@@ -1,0 +1,187 @@
+//! The built-in checks (ping, expect reach/no-reach/http) against labs built in a sandbox: they
+//! pass on a right network and fail, with exit 1 and words on the line, on a wrong one.
+
+mod runtime_common;
+use runtime_common::*;
+
+const TWO_HOSTS: &str = "switch lan
+host h1 on lan addr 10.0.0.1/24 addr 2003:ab11::1/64
+host h2 on lan addr 10.0.0.2/24 addr 2003:ab11::2/64
+";
+
+#[test]
+fn ping_and_expect_reach_work_over_ipv4_and_ipv6() {
+    let r = sandbox(&format!(
+        "{TWO_HOSTS}ping 10.0.0.2 from h1 count 2
+         ping 2003:ab11::2 from h1 src 2003:ab11::1 count 1
+         expect reach 10.0.0.1 from h2
+         expect reach 2003:ab11::1 from h2
+         exec \"ip -j neigh show dev eth0\" in h1"
+    ))
+    .ok();
+    assert!(
+        r.stdout
+            .contains("ping 10.0.0.2 from h1: 2 sent, 2 received"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("ping 2003:ab11::2 from h1: 1 sent, 1 received"),
+        "{}",
+        r.stdout
+    );
+    // the echo really crossed the wire: h1 learned h2's MAC
+    assert!(find(&r.json()[0], "dst", "10.0.0.2").is_some());
+}
+
+#[test]
+fn expect_reach_fails_when_the_network_is_wrong() {
+    // two hosts on separate switches, no router: unreachable
+    let r = sandbox(
+        "switch lan1; switch lan2
+         host h1 on lan1 addr 10.0.0.1/24
+         host h2 on lan2 addr 10.0.0.2/24
+         expect reach 10.0.0.2 from h1 timeout 0.6",
+    )
+    .fails_with("expected 10.0.0.2 to be reachable from h1, but");
+    assert!(r.stderr.contains("netsh::expect::failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(":4:"),
+        "on the expect's line: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn expect_no_reach_fails_when_it_answers() {
+    sandbox(&format!(
+        "{TWO_HOSTS}expect no-reach 10.0.0.2 from h1 timeout 0.5"
+    ))
+    .fails_with("expected 10.0.0.2 to be unreachable from h1, but it answered");
+}
+
+#[test]
+fn expect_reach_through_a_router_and_no_route_is_unreachable() {
+    sandbox(
+        "switch lan1; switch lan2
+         router r1 on lan1 addr 10.1.0.1/24 on lan2 addr 10.2.0.1/24
+         host a on lan1 addr 10.1.0.10/24 gw 10.1.0.1
+         host b on lan2 addr 10.2.0.10/24 gw 10.2.0.1
+         host c on lan2 addr 10.2.0.11/24
+         expect reach 10.2.0.10 from a
+         expect no-reach 10.1.0.10 from c timeout 0.5",
+    )
+    .ok();
+}
+
+#[test]
+fn expect_http_passes_on_the_right_text_and_fails_on_the_wrong_one() {
+    let lab = format!("{TWO_HOSTS}serve http 8080 text \"Web Server #2\" in h2\n");
+    sandbox(&format!("{lab}expect http http://10.0.0.2:8080/ from h1 contains \"Web Server #2\"\nexpect http \"http://[2003:ab11::2]:8080/\" from h1 contains \"#2\"")).ok();
+    sandbox(&format!(
+        "{lab}expect http http://10.0.0.2:8080/ from h1 contains \"Web Server #1\""
+    ))
+    .fails_with("to contain \"Web Server #1\", but it answered");
+    sandbox(&format!(
+        "{lab}expect http http://10.0.0.2:9999/ from h1 contains \"x\" timeout 0.5"
+    ))
+    .fails_with("cannot connect to 10.0.0.2:9999");
+}
+
+#[test]
+fn macvlan_vepa_isolates_namespaces_and_bridge_joins_them_but_not_the_parent() {
+    let lab = |mode: &str| {
+        format!(
+            "veth eth0 peer wire0
+             link set eth0 up; link set wire0 up
+             addr add 192.168.1.10/24 dev eth0
+             netns add ns1; netns add ns2
+             macvlan {mode} on eth0 name mv1 in ns1
+             macvlan {mode} on eth0 name mv2 in ns2
+             addr add 192.168.1.11/24 dev mv1 in ns1; link set mv1 up in ns1
+             addr add 192.168.1.12/24 dev mv2 in ns2; link set mv2 up in ns2
+             exec \"ip -j -d link show mv1\" in ns1
+             "
+        )
+    };
+    let vepa = sandbox(&format!(
+        "{}expect no-reach 192.168.1.12 from ns1 timeout 0.8",
+        lab("vepa")
+    ))
+    .ok();
+    assert_eq!(vepa.json()[0][0]["linkinfo"]["info_data"]["mode"], "vepa");
+    let bridge = sandbox(&format!(
+        "{}expect reach 192.168.1.12 from ns1\nexpect no-reach 192.168.1.10 from ns1 timeout 0.8",
+        lab("bridge")
+    ))
+    .ok();
+    assert_eq!(
+        bridge.json()[0][0]["linkinfo"]["info_data"]["mode"],
+        "bridge"
+    );
+    // and the check itself notices when vepa is expected to isolate but bridge mode joins
+    sandbox(&format!(
+        "{}expect no-reach 192.168.1.12 from ns1 timeout 0.8",
+        lab("bridge")
+    ))
+    .fails_with("but it answered");
+}
+
+#[test]
+fn containers_on_docker0_get_dockers_addresses_and_reach_each_other() {
+    let r = sandbox(
+        "container web1
+         container web2
+         expect reach web1 from web2
+         expect reach 172.17.0.3 from web1
+         exec \"ip -j addr show dev eth0\" in web1
+         exec \"ip -j link show dev eth0\" in web2
+         exec \"ip -j route show\" in web2
+         exec \"ip -j addr show dev docker0\"",
+    )
+    .ok();
+    let j = r.json();
+    assert!(
+        addresses(&j[0]).contains(&"172.17.0.2/16".to_string()),
+        "{}",
+        j[0]
+    );
+    assert_eq!(j[1][0]["address"], "02:42:ac:11:00:03");
+    assert_eq!(
+        find(&j[2], "dst", "default").expect("default route")["gateway"],
+        "172.17.0.1"
+    );
+    assert!(addresses(&j[3]).contains(&"172.17.0.1/16".to_string()));
+}
+
+#[test]
+fn the_quickstart_runs_in_a_sandbox() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.netsh");
+    let r = netsh(&["--sandbox", path]).ok();
+    assert!(r.stdout.contains("docker1 and docker2 reach each other"));
+}
+
+#[test]
+fn flannel_statements_say_they_are_not_in_this_runtime() {
+    sandbox("network config 10.100.0.0/16 backend vxlan").fails_with("netsh::run::not_supported");
+}
+
+#[test]
+fn docker_bridge_v6_gives_the_books_addresses_and_names_resolve_in_exec() {
+    let r = sandbox(
+        "docker-bridge fixed-cidr-v6 2003:cd11::/64
+         container web1
+         container web2
+         expect reach 2003:cd11::242:ac11:2 from web2
+         let h = exec \"getent ahostsv4 web1\" in web2
+         expect $h contains \"172.17.0.2\"
+         exec \"ip -j -6 addr show dev eth0 scope global\" in web1",
+    )
+    .ok();
+    assert!(
+        addresses(&r.json()[0]).contains(&"2003:cd11::242:ac11:2/64".to_string()),
+        "{}",
+        r.stdout
+    );
+}

@@ -1,0 +1,177 @@
+//! Links made by netsh, checked with `ip -j` run inside the same sandbox.
+
+mod runtime_common;
+use runtime_common::*;
+
+#[test]
+fn a_veth_peer_is_created_directly_in_its_namespace() {
+    let r = sandbox(
+        "netns add a; netns add b
+         veth v1 peer v2 in a peer-in b
+         exec \"ip -j -d link show v1\" in a
+         exec \"ip -j -d link show v2\" in b
+         exec \"ip -j link show\"",
+    )
+    .ok();
+    let j = r.json();
+    assert_eq!(j[0][0]["ifname"], "v1");
+    assert_eq!(j[0][0]["linkinfo"]["info_kind"], "veth");
+    assert_eq!(j[1][0]["ifname"], "v2");
+    // nothing of the pair is left in the namespace netsh runs in
+    assert!(find(&j[2], "ifname", "v1").is_none() && find(&j[2], "ifname", "v2").is_none());
+}
+
+#[test]
+fn a_bridge_takes_a_port_and_link_set_changes_what_it_says() {
+    let r = sandbox(
+        "bridge br0
+         veth x peer y
+         link set x master br0 up mtu 1400 address 02:00:00:00:00:aa
+         link set y name wire
+         link set br0 up
+         exec \"ip -j link show x\"
+         exec \"ip -j link show wire\"
+         link set x nomaster
+         exec \"ip -j link show x\"
+         link del wire
+         exec \"ip -j link show\"",
+    )
+    .ok();
+    let j = r.json();
+    assert_eq!(j[0][0]["master"], "br0");
+    assert_eq!(j[0][0]["mtu"], 1400);
+    assert_eq!(j[0][0]["address"], "02:00:00:00:00:aa");
+    assert!(
+        j[0][0]["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "UP")
+    );
+    assert_eq!(j[1][0]["ifname"], "wire");
+    assert!(j[2][0].get("master").is_none());
+    // deleting one end of a veth pair deletes both
+    assert!(find(&j[3], "ifname", "x").is_none());
+}
+
+#[test]
+fn tun_and_vxlan_devices_are_made_with_their_settings() {
+    let r = sandbox(
+        "tun tun0
+         veth under peer other
+         addr add 192.168.7.1/24 dev under
+         vxlan vx0 vni 42 dev under local 192.168.7.1 port 4789 nolearning
+         fdb add 02:42:0a:00:00:02 dev vx0 dst 192.168.7.2
+         fdb append 00:00:00:00:00:00 dev vx0 dst 192.168.7.3
+         exec \"ip -j -d link show tun0\"
+         exec \"ip -j -d link show vx0\"
+         exec \"bridge -j fdb show dev vx0\"",
+    )
+    .ok();
+    let j = r.json();
+    assert_eq!(j[0][0]["linkinfo"]["info_kind"], "tun");
+    let vx = &j[1][0]["linkinfo"];
+    assert_eq!(vx["info_kind"], "vxlan");
+    assert_eq!(vx["info_data"]["id"], 42);
+    assert_eq!(vx["info_data"]["port"], 4789);
+    assert_eq!(vx["info_data"]["local"], "192.168.7.1");
+    assert_eq!(vx["info_data"]["learning"], false);
+    let fdb = j[2].as_array().unwrap();
+    assert!(
+        fdb.iter()
+            .any(|e| e["mac"] == "02:42:0a:00:00:02" && e["dst"] == "192.168.7.2")
+    );
+    assert!(
+        fdb.iter()
+            .any(|e| e["mac"] == "00:00:00:00:00:00" && e["dst"] == "192.168.7.3")
+    );
+}
+
+/// On kernels that have the option the statement succeeds; this machine's lacks it, and then the
+/// diagnostic must name the option, on the statement's line.
+fn missing_kind(script: &str, kind: &str, option: &str) {
+    let r = sandbox(script);
+    if r.code == 0 {
+        return;
+    }
+    let r = r.fails_with(&format!("this kernel has no {kind} support ({option})"));
+    assert!(
+        r.stderr.contains("netsh::run::not_supported"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("Unknown device type"),
+        "the kernel's own words are kept: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn missing_ipvlan_vlan_and_dummy_support_is_named() {
+    missing_kind(
+        "veth eth0 peer p\nipvlan l2 on eth0 name ipvl0",
+        "ipvlan",
+        "CONFIG_IPVLAN",
+    );
+    missing_kind(
+        "veth eth1 peer p\nvlan 19 on eth1",
+        "vlan",
+        "CONFIG_VLAN_8021Q",
+    );
+    missing_kind("dummy d0", "dummy", "CONFIG_DUMMY");
+}
+
+#[test]
+fn a_missing_device_is_reported_in_ips_words_on_its_line() {
+    let r = sandbox("echo start\nlink set nosuch up").fails_with("Cannot find device \"nosuch\"");
+    assert!(
+        r.stderr.contains(":2:"),
+        "the error is placed on line 2: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn macvlan_modes_are_set_and_moved_into_their_namespace() {
+    let r = sandbox(
+        "veth eth0 peer wire
+         netns add ns1
+         macvlan private on eth0 name mv1 in ns1
+         veth eth9 peer wire9
+         macvlan passthru on eth9 name mv2
+         exec \"ip -j -d link show mv1\" in ns1
+         exec \"ip -j -d link show mv2\"",
+    )
+    .ok();
+    let j = r.json();
+    assert_eq!(j[0][0]["linkinfo"]["info_data"]["mode"], "private");
+    assert_eq!(j[1][0]["linkinfo"]["info_data"]["mode"], "passthru");
+}
+
+#[test]
+fn namespaces_outside_a_sandbox_are_made_without_fork_and_removed() {
+    let name = format!("netsh-test-{}", std::process::id());
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", &self.0])
+                .output();
+        }
+    }
+    let _guard = Cleanup(name.clone());
+    let r = netsh(&["-c", &format!("netns add {name}\nveth a0 peer a1 in {name}\nexec \"ip -j link show a0\" in {name}\nnetns list")]).ok();
+    assert_eq!(r.json()[0][0]["ifname"], "a0");
+    assert!(r.stdout.lines().any(|l| l == name));
+    let listed = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains(&name),
+        "ip(8) sees the namespace"
+    );
+    netsh(&["-c", &format!("netns del {name}")]).ok();
+    assert!(!std::path::Path::new("/run/netns").join(&name).exists());
+}
