@@ -82,3 +82,40 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
         did_you_mean(words[0], statement_words()).unwrap_or_else(|| "`help` lists them all".into());
     format!("no statement `{}`; {hint}", words[0])
 }
+
+/// The statement reference in Markdown (docs/STATEMENTS.md is this text; a test keeps them equal).
+pub fn reference_markdown() -> String {
+    let mut s = String::from(
+        "# Statement reference\n\nGenerated from the statement table (src/check/signatures.rs); \
+         `UPDATE_DOCS=1 cargo test --lib statements_doc` rewrites it.\n\n\
+         Keyword arguments (`dev IF`, `via GW`, ...) may come in any order after the positional ones. \
+         `[in NS]` runs the statement inside network namespace NS.\n",
+    );
+    for sig in TABLE {
+        s += &format!(
+            "\n## `{}`\n\n```\n{}\n```\n{}.\n\nExample: `{}`\n",
+            sig.path.join(" "),
+            sig.usage(),
+            sig.about,
+            sig.example
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_doc() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/STATEMENTS.md");
+        let want = super::reference_markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(path, &want).expect("write docs/STATEMENTS.md");
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/STATEMENTS.md is out of date: run `UPDATE_DOCS=1 cargo test --lib statements_doc`"
+        );
+    }
+}

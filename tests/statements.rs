@@ -391,7 +391,7 @@ dry!(
 dry!(
     help_statement,
     "help vlan",
-    "vlan ID on ON [name NAME] [in NS]\n  create an 802.1Q VLAN subinterface (named PARENT.ID unless named)\n  example: vlan 19 on eth1"
+    "vlan ID on PARENT [name NAME] [in NS]\n  create an 802.1Q VLAN subinterface (named PARENT.ID unless named)\n  example: vlan 19 on eth1"
 );
 
 #[test]

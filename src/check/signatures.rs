@@ -139,8 +139,14 @@ impl Sig {
         for o in self.opts {
             let shown = match o.kind {
                 OptKind::Value(Ty::Choice(c)) => format!("{} {}", o.key, c.join("|")),
-                OptKind::Value(_) => {
-                    format!("{} {}", o.key, o.key.replace('-', "_").to_uppercase())
+                OptKind::Value(ty) => {
+                    let shown = match (self.id, o.key) {
+                        (Id::ProxyNdp, "on") => "IF".to_string(),
+                        (Id::Container, "on") => "NETWORK".to_string(),
+                        (_, "netns") => "NS".to_string(),
+                        _ => placeholder(o.key, ty),
+                    };
+                    format!("{} {shown}", o.key)
                 }
                 OptKind::Switch => o.key.to_string(),
                 OptKind::OneOf(words) => words.join("|"),
@@ -164,6 +170,40 @@ impl Sig {
         }
         u
     }
+}
+
+/// How usage lines name a keyword's value: `dev IF`, `via GW`, `on PARENT`.
+fn placeholder(key: &str, ty: Ty) -> String {
+    let named = match (key, ty) {
+        ("via", _) => "GW",
+        ("on" | "parent", Ty::Ifname) => "PARENT",
+        ("on", Ty::Label) => "SWITCH",
+        ("master", _) => "BRIDGE",
+        ("dev" | "iface", _) => "IF",
+        ("peer" | "name" | "netns" | "peer-in", _) => {
+            return key
+                .replace('-', "_")
+                .to_uppercase()
+                .replace("PEER_IN", "NS2");
+        }
+        (_, Ty::Ns) => "NS",
+        (_, Ty::Ip | Ty::Ip4 | Ty::Ip6) => "IP",
+        (_, Ty::Cidr) => "CIDR",
+        (_, Ty::Prefix | Ty::Prefix6) => "PREFIX",
+        (_, Ty::Mac) => "MAC",
+        (_, Ty::Int { .. }) => "N",
+        (_, Ty::Port) => "PORT",
+        (_, Ty::Vni) => "VNI",
+        (_, Ty::Mtu) => "MTU",
+        (_, Ty::Path) => "PATH",
+        (_, Ty::Url) => "URL",
+        (_, Ty::Seconds) => "SECONDS",
+        (_, Ty::Aux) => "NAME=IP",
+        (_, Ty::Table) => "TABLE",
+        (_, Ty::Text) => "TEXT",
+        _ => return key.replace('-', "_").to_uppercase(),
+    };
+    named.to_string()
 }
 
 const fn p(name: &'static str, ty: Ty) -> Param {
@@ -911,17 +951,20 @@ const ROUTE_OPTS: &[Opt] = &[
 ];
 
 /// The statements whose leading words match `words` (longest path first).
-pub fn lookup<'a>(first: &str, second: Option<&str>) -> Option<&'static Sig> {
-    let two = second.and_then(|s| {
-        TABLE
-            .iter()
-            .find(|sig| sig.path.len() == 2 && sig.path[0] == first && sig.path[1] == s)
-    });
-    two.or_else(|| {
-        TABLE
-            .iter()
-            .find(|sig| sig.path.len() == 1 && sig.path[0] == first)
-    })
+pub fn lookup(first: &str, second: Option<&str>) -> Option<&'static Sig> {
+    // TABLE is small, but this runs for every statement twice: compare the cheap parts first
+    let mut single = None;
+    for sig in TABLE {
+        if sig.path[0].len() != first.len() || sig.path[0] != first {
+            continue;
+        }
+        match sig.path {
+            [_, sub] if Some(*sub) == second => return Some(sig),
+            [_] => single = Some(sig),
+            _ => {}
+        }
+    }
+    single
 }
 
 /// The subcommands of a two-word statement family (`link` → set, del), empty when `first` has none.

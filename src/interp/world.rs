@@ -4,7 +4,8 @@
 
 use crate::diag::Code;
 use crate::ops::Op;
-use std::collections::HashSet;
+use rustc_hash::{FxHashSet, FxHasher};
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 
 /// A failure while running, in words; the interpreter adds the statement's span.
@@ -53,69 +54,77 @@ pub trait World {
 /// `--dry-run`: prints every Op as a command and touches nothing.
 pub struct DryRun<W: Write> {
     out: W,
-    /// What the script has made so far: (kind, namespace, name).
-    made: HashSet<(&'static str, Option<String>, String)>,
+    /// What the script has made so far, as hashes of (kind, namespace, name): a few bytes per object
+    /// even for scripts of a million lines.
+    made: FxHashSet<u64>,
+}
+
+fn key(kind: &str, ns: Option<&str>, name: &str) -> u64 {
+    let mut h = FxHasher::default();
+    (kind, ns, name).hash(&mut h);
+    h.finish()
 }
 
 impl<W: Write> DryRun<W> {
     pub fn new(out: W) -> DryRun<W> {
         DryRun {
             out,
-            made: HashSet::new(),
+            made: FxHashSet::default(),
         }
     }
     pub fn into_inner(self) -> W {
         self.out
     }
     fn note(&mut self, op: &Op) {
-        let mut add = |kind, ns: &Option<String>, name: String| {
-            self.made.insert((kind, ns.clone(), name));
+        use crate::ops::{Dest, LinkKind, RouteAction};
+        let route_dest = |d: &Dest| match d {
+            Dest::Default(_) => "default".to_string(),
+            Dest::Net(n) => n.to_string(),
         };
         match op {
-            Op::NetnsAdd { name } => add("netns", &None, name.clone()),
-            Op::LinkAdd { ns, name, kind } => {
-                add("link", ns, name.clone());
-                if let crate::ops::LinkKind::Veth { peer, peer_ns } = kind {
-                    add(
-                        "link",
-                        if peer_ns.is_some() { peer_ns } else { ns },
-                        peer.clone(),
-                    );
-                }
-            }
-            Op::LinkSet { ns, name, change } => {
-                if change.netns.is_some() || change.rename.is_some() {
-                    self.made.remove(&("link", ns.clone(), name.clone()));
-                    let to = if change.netns.is_some() {
-                        &change.netns
-                    } else {
-                        ns
-                    };
-                    let new = change.rename.clone().unwrap_or_else(|| name.clone());
-                    self.made.insert(("link", to.clone(), new));
-                }
-            }
-            Op::AddrAdd { ns, addr, .. } => add("addr", ns, addr.addr().to_string()),
-            Op::Route { ns, action, route } => {
-                let dest = match &route.dest {
-                    crate::ops::Dest::Default(_) => "default".to_string(),
-                    crate::ops::Dest::Net(n) => n.to_string(),
-                };
-                if *action == crate::ops::RouteAction::Del {
-                    self.made.remove(&("route", ns.clone(), dest));
-                } else {
-                    add("route", ns, dest);
-                }
+            Op::NetnsAdd { name } => {
+                self.made.insert(key("netns", None, name));
             }
             Op::NetnsDel { name } => {
-                self.made.remove(&("netns", None, name.clone()));
+                self.made.remove(&key("netns", None, name));
+            }
+            Op::LinkAdd { ns, name, kind } => {
+                self.made.insert(key("link", ns.as_deref(), name));
+                if let LinkKind::Veth { peer, peer_ns } = kind {
+                    let at = if peer_ns.is_some() { peer_ns } else { ns };
+                    self.made.insert(key("link", at.as_deref(), peer));
+                }
+            }
+            Op::LinkSet { ns, name, change }
+                if change.netns.is_some() || change.rename.is_some() =>
+            {
+                self.made.remove(&key("link", ns.as_deref(), name));
+                let to = if change.netns.is_some() {
+                    &change.netns
+                } else {
+                    ns
+                };
+                let new = change.rename.as_deref().unwrap_or(name);
+                self.made.insert(key("link", to.as_deref(), new));
             }
             Op::LinkDel { ns, name } => {
-                self.made.remove(&("link", ns.clone(), name.clone()));
+                self.made.remove(&key("link", ns.as_deref(), name));
+            }
+            Op::AddrAdd { ns, addr, .. } => {
+                self.made
+                    .insert(key("addr", ns.as_deref(), &addr.addr().to_string()));
             }
             Op::AddrDel { ns, addr, .. } => {
                 self.made
-                    .remove(&("addr", ns.clone(), addr.addr().to_string()));
+                    .remove(&key("addr", ns.as_deref(), &addr.addr().to_string()));
+            }
+            Op::Route { ns, action, route } => {
+                let k = key("route", ns.as_deref(), &route_dest(&route.dest));
+                if *action == RouteAction::Del {
+                    self.made.remove(&k);
+                } else {
+                    self.made.insert(k);
+                }
             }
             _ => {}
         }
@@ -141,12 +150,8 @@ impl<W: Write> World for DryRun<W> {
             .next()
             .filter(|_| kind == "addr")
             .unwrap_or(target);
-        let ns = if kind == "netns" {
-            None
-        } else {
-            ns.map(str::to_string)
-        };
-        Ok(self.made.contains(&(kind, ns, target.to_string())))
+        let ns = if kind == "netns" { None } else { ns };
+        Ok(self.made.contains(&key(kind, ns, target)))
     }
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {

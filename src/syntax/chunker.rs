@@ -71,15 +71,28 @@ pub struct Scanner<'t> {
 
 impl<'t> Scanner<'t> {
     pub fn new(text: &'t str) -> Scanner<'t> {
+        Scanner::at(text, 0)
+    }
+
+    /// A scanner that starts at byte `offset` of `text` (which must be outside any statement).
+    pub fn at(text: &'t str, offset: usize) -> Scanner<'t> {
         Scanner {
             bytes: text.as_bytes(),
-            i: 0,
+            i: offset,
             pending: VecDeque::new(),
         }
     }
 
+    /// Scans just the next chunk: its errors and the chunk itself, and where scanning stopped.
+    pub fn one(mut self) -> (VecDeque<Result<Chunk, ChunkError>>, usize) {
+        if self.i < self.bytes.len() {
+            self.scan_chunk();
+        }
+        (self.pending, self.i)
+    }
+
     /// Scans from `self.i` to the end of the next chunk with content, queueing it and its errors.
-    fn scan(&mut self) {
+    fn scan_chunk(&mut self) {
         let bytes = self.bytes;
         let mut open: Vec<(usize, u8)> = Vec::new();
         let mut start = self.i;
@@ -207,7 +220,7 @@ impl Iterator for Scanner<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.pending.is_empty() && self.i < self.bytes.len() {
-            self.scan();
+            self.scan_chunk();
         }
         self.pending.pop_front()
     }

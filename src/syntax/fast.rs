@@ -17,62 +17,101 @@ const KEYWORDS: &[&[u8]] = &[
     b"expect",
 ];
 
-/// Bytes a plain word may not hold (they start strings, variables, blocks, lists, escapes).
-fn special(b: u8) -> bool {
-    matches!(
-        b,
-        b';' | b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'"' | b'\'' | b'$' | b'\\'
-    )
+/// What one line of a file is, as far as the fast path can tell.
+pub enum Line {
+    /// Only blanks and a comment.
+    Blank,
+    /// One command of plain words.
+    Command(Stmt),
+    /// Anything else: the scanner and the grammar take it.
+    Other,
 }
 
-/// A chunk that is exactly one command of plain words, or None.
-pub fn plain_command(text: &str, base: u32) -> Option<Stmt> {
-    let bytes = text.as_bytes();
-    let mut words: Vec<Word> = Vec::with_capacity(8);
+/// Bytes a plain word may not hold (they start strings, variables, blocks, lists, escapes).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let s = b";{}[]()\"'$\\";
+    let mut i = 0;
+    while i < s.len() {
+        t[s[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+fn blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t')
+}
+
+/// Reads one line (without its newline) that starts at map offset `base`.
+pub fn plain_line(line: &str, base: u32) -> Line {
+    // a CRLF file's lines end in `\r`; a `\r` anywhere else separates statements (the grammar's way)
+    let bytes = line.as_bytes();
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if memchr::memchr(b'\r', bytes).is_some() {
+        return Line::Other;
+    }
+    let mut spans: [(u32, u32); 16] = [(0, 0); 16];
+    let mut n = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
-            if b == b'\n' || (b == b'\r' && i + 1 < bytes.len()) {
-                // a line break inside a chunk: only lists and blocks have those
-                return None;
-            }
+        if blank(b) {
             i += 1;
             continue;
         }
         if b == b'#' {
-            // a comment to the end of the line; the chunk ends at the line's end
-            if bytes[i..].contains(&b'\n') {
-                return None;
-            }
-            break;
+            break; // a comment to the end of the line
         }
         let start = i;
-        while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\r' | b'\n') {
-            if special(bytes[i]) {
-                return None;
+        while i < bytes.len() && !blank(bytes[i]) {
+            if SPECIAL[bytes[i] as usize] {
+                return Line::Other;
             }
             i += 1;
         }
-        let span = Span::new(base + start as u32, base + i as u32);
-        words.push(Word {
-            span,
-            kind: WordKind::Plain {
-                text: span,
-                quoted: false,
-            },
-        });
+        if n == spans.len() {
+            return Line::Other; // a long command: the general path handles it
+        }
+        spans[n] = (start as u32, i as u32);
+        n += 1;
     }
-    let first = words.first()?;
-    let first_text = &bytes[(first.span.start - base) as usize..(first.span.end - base) as usize];
-    if KEYWORDS.contains(&first_text) {
+    if n == 0 {
+        return Line::Blank;
+    }
+    let first = &bytes[spans[0].0 as usize..spans[0].1 as usize];
+    if KEYWORDS.contains(&first) {
+        return Line::Other;
+    }
+    let words: Box<[Word]> = spans[..n]
+        .iter()
+        .map(|&(s, e)| {
+            let span = Span::new(base + s, base + e);
+            Word {
+                span,
+                kind: WordKind::Plain {
+                    text: span,
+                    quoted: false,
+                },
+            }
+        })
+        .collect();
+    let span = words[0].span.to(words[n - 1].span);
+    Line::Command(Stmt {
+        span,
+        kind: StmtKind::Command(words),
+    })
+}
+
+/// A chunk that is exactly one command of plain words, or None.
+pub fn plain_command(text: &str, base: u32) -> Option<Stmt> {
+    if text.contains('\n') {
         return None;
     }
-    let span = first.span.to(words.last()?.span);
-    Some(Stmt {
-        span,
-        kind: StmtKind::Command(words.into_boxed_slice()),
-    })
+    match plain_line(text, base) {
+        Line::Command(stmt) => Some(stmt),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -22,25 +22,38 @@ pub fn parse_file(
     base: u32,
     mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>,
 ) {
-    for item in chunker::Scanner::new(text) {
-        let flow = match item {
-            Err(e) => each(Err(chunk_error(&e, base))),
-            Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
-            Ok(chunk) => {
-                let chunk_text = &text[chunk.start..chunk.end];
-                let chunk_base = base + chunk.start as u32;
-                match fast::plain_command(chunk_text, chunk_base) {
-                    Some(stmt) => each(Ok(stmt)),
-                    None => match parse_chunk(chunk_text, chunk_base) {
-                        Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
-                        Err(d) => each(Err(d)),
-                    },
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        let flow = match fast::plain_line(&text[i..end], base + i as u32) {
+            fast::Line::Blank => ControlFlow::Continue(()),
+            fast::Line::Command(stmt) => each(Ok(stmt)),
+            fast::Line::Other => {
+                // strings, blocks, lists, `;`, `\`: the scanner finds where this statement ends
+                let (items, next) = chunker::Scanner::at(text, i).one();
+                i = next;
+                let flow = items.into_iter().try_for_each(|item| match item {
+                    Err(e) => each(Err(chunk_error(&e, base))),
+                    Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
+                    Ok(chunk) => {
+                        match parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32)
+                        {
+                            Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
+                            Err(d) => each(Err(d)),
+                        }
+                    }
+                });
+                if flow.is_break() {
+                    return;
                 }
+                continue;
             }
         };
         if flow.is_break() {
             return;
         }
+        i = end + 1;
     }
 }
 
