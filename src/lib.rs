@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod fuzzing;
 pub mod help;
 pub mod interp;
 pub mod loader;

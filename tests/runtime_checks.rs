@@ -159,7 +159,15 @@ fn containers_on_docker0_get_dockers_addresses_and_reach_each_other() {
 fn the_quickstart_runs_in_a_sandbox() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.netsh");
     let r = netsh(&["--sandbox", path]).ok();
-    assert!(r.stdout.contains("docker1 and docker2 reach each other"));
+    assert!(
+        r.stdout
+            .contains("four hosts on two subnets reach each other through r1")
+    );
+    assert!(
+        r.stdout.contains("default via 192.168.50.1 dev eth0"),
+        "show routes in docker3: {}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -184,4 +192,36 @@ fn docker_bridge_v6_gives_the_books_addresses_and_names_resolve_in_exec() {
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn ping_and_expect_speak_json_with_the_flag() {
+    let r = netsh(&[
+        "--sandbox",
+        "--json",
+        "-c",
+        &format!("{TWO_HOSTS}ping 10.0.0.2 from h1 count 2\nexpect reach 10.0.0.2 from h1"),
+    ])
+    .ok();
+    let j = r.json();
+    assert_eq!(j[0]["ping"], "10.0.0.2");
+    assert_eq!(j[0]["received"], 2);
+    assert_eq!(j[0]["rtt_ms"].as_array().map(Vec::len), Some(2));
+    assert_eq!(j[1]["ok"], true);
+}
+
+#[test]
+fn a_container_inside_a_lab_host_serves_another_host() {
+    sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24
+         host docker2 on lan addr 10.10.10.102/24
+         container web1 in docker1
+         serve http 80 text \"Web Server #1\" in web1
+         route add 172.17.0.0/16 via 10.10.10.101 in docker2
+         expect reach web1 from docker1
+         expect reach 172.17.0.2 from docker2
+         expect http http://web1/ from docker2 contains \"Web Server #1\"",
+    )
+    .ok();
 }

@@ -50,11 +50,7 @@ impl KernelError {
     /// The errno's symbolic name (EEXIST) and description (File exists).
     pub fn errno_text(&self) -> String {
         // strerror's words (nix's table says "on transport endpoint" for EOPNOTSUPP, glibc does not)
-        let text = std::io::Error::from_raw_os_error(self.errno).to_string();
-        match text.rfind(" (os error") {
-            Some(i) => text[..i].to_string(),
-            None => text,
-        }
+        io_text(&std::io::Error::from_raw_os_error(self.errno))
     }
 }
 
@@ -112,11 +108,20 @@ pub fn kernel(what: impl fmt::Display, e: &KernelError) -> RunError {
 
 /// An OS error outside netlink (files, sockets), in words.
 pub fn os(what: impl fmt::Display, e: &std::io::Error) -> RunError {
-    let mut err = RunError::new(format!("{what}: {e}"));
+    let mut err = RunError::new(format!("{what}: {}", io_text(e)));
     if e.kind() == std::io::ErrorKind::PermissionDenied {
         err = err.help("netsh needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) for this");
     }
     err
+}
+
+/// An io::Error's words without Rust's ` (os error N)` suffix, as strerror(3) gives them.
+pub fn io_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// For Ops another part of netsh carries out (flannel, the store, Docker networks).

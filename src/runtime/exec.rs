@@ -90,7 +90,11 @@ fn shown(argv: &[String]) -> String {
 }
 
 fn spawn_error(argv: &[String], e: &std::io::Error) -> RunError {
-    let err = RunError::new(format!("cannot run `{}`: {e}", shown(argv)));
+    let err = RunError::new(format!(
+        "cannot run `{}`: {}",
+        shown(argv),
+        super::errors::io_text(e)
+    ));
     if e.kind() == std::io::ErrorKind::NotFound {
         err.help("is the program installed and on PATH?")
     } else {

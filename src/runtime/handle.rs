@@ -50,7 +50,12 @@ impl Netlink {
             None => new_socket(),
             Some(_) => netns::run_in(ns, new_socket)?,
         }
-        .map_err(|e| RunError::new(format!("cannot open a netlink socket: {e}")))?;
+        .map_err(|e| {
+            RunError::new(format!(
+                "cannot open a netlink socket: {}",
+                crate::runtime::errors::io_text(&e)
+            ))
+        })?;
         let _guard = rt.enter();
         // SAFETY: the fd was just taken out of a Socket that owned it; TokioSocket takes ownership.
         let socket = unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) };

@@ -83,8 +83,12 @@ fn fetch(url: &Url, ip: IpAddr, deadline: Instant) -> Result<(String, String), S
         .saturating_duration_since(Instant::now())
         .max(Duration::from_millis(50));
     let addr = SocketAddr::new(ip, url.port);
-    let mut s = TcpStream::connect_timeout(&addr, left)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let mut s = TcpStream::connect_timeout(&addr, left).map_err(|e| {
+        format!(
+            "cannot connect to {addr}: {}",
+            crate::runtime::errors::io_text(&e)
+        )
+    })?;
     let _ = s.set_read_timeout(Some(left));
     let _ = s.set_write_timeout(Some(left));
     let host = if url.host.contains(':') {
@@ -96,12 +100,19 @@ fn fetch(url: &Url, ip: IpAddr, deadline: Instant) -> Result<(String, String), S
         "GET {} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: netsh\r\nConnection: close\r\n\r\n",
         url.path
     );
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send the request to {addr}: {e}"))?;
+    s.write_all(req.as_bytes()).map_err(|e| {
+        format!(
+            "cannot send the request to {addr}: {}",
+            crate::runtime::errors::io_text(&e)
+        )
+    })?;
     let mut raw = Vec::new();
-    s.take(1 << 20)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("no answer from {addr}: {e}"))?;
+    s.take(1 << 20).read_to_end(&mut raw).map_err(|e| {
+        format!(
+            "no answer from {addr}: {}",
+            crate::runtime::errors::io_text(&e)
+        )
+    })?;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.lines().next().unwrap_or("").to_string();
@@ -140,7 +151,10 @@ pub fn serve(ns: Option<&str>, port: u16, text: &str) -> Result<(), RunError> {
             let listener = match listener {
                 Ok(l) => l,
                 Err(e) => {
-                    let _ = tx.send(Err(format!("cannot listen on port {port}: {e}")));
+                    let _ = tx.send(Err(format!(
+                        "cannot listen on port {port}: {}",
+                        crate::runtime::errors::io_text(&e)
+                    )));
                     return;
                 }
             };

@@ -9,7 +9,8 @@ use crate::ops::{LinkChange, LinkKind, Vxlan};
 use nix::errno::Errno;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{
-    InfoData, InfoVeth, IpVlanMode, LinkAttribute, LinkFlags, LinkMessage, MacVlanMode,
+    InfoData, InfoVeth, IpVlanMode, LinkAttribute, LinkExtentMask, LinkFlags, LinkMessage,
+    MacVlanMode,
 };
 use rtnetlink::{
     LinkBridge, LinkDummy, LinkIpVlan, LinkMacVlan, LinkMessageBuilder, LinkUnspec, LinkVlan,
@@ -206,6 +207,9 @@ pub async fn find(nl: &Netlink, name: &str) -> Result<Option<LinkMessage>, Kerne
     }
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
+    // the counters are most of a link message; a lookup needs none of them
+    m.attributes
+        .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
     match nl.query(RouteNetlinkMessage::GetLink(m), false).await {
         Ok(msgs) => Ok(msgs.into_iter().find_map(|m| match m {
             RouteNetlinkMessage::NewLink(l) => Some(l),

@@ -119,8 +119,12 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
             p.target
         )));
     }
-    let fd =
-        open(v6, p.src).map_err(|e| RunError::new(format!("cannot open an ICMP socket: {e}")))?;
+    let fd = open(v6, p.src).map_err(|e| {
+        RunError::new(format!(
+            "cannot open an ICMP socket: {}",
+            crate::runtime::errors::io_text(&e)
+        ))
+    })?;
     let id = (std::process::id() as u16)
         .wrapping_add(NEXT_ID.fetch_add(1, Ordering::Relaxed).wrapping_mul(7919));
     let dest = sockaddr(p.target);

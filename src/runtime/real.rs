@@ -580,13 +580,20 @@ impl World for RealWorld {
     }
 
     fn names(&mut self) -> Vec<String> {
-        let mut out = netns::list();
-        if let Ok(nl) = self.nl(&None) {
-            if let Ok(all) = self.rt.block_on(links::dump(&nl)) {
-                out.extend(
-                    all.iter()
-                        .filter_map(|l| links::name_of(l).map(str::to_string)),
-                );
+        // namespaces, and the links of this namespace and of each named one (a few dozen at most,
+        // so completion stays quick)
+        let spaces = netns::list();
+        let mut out = spaces.clone();
+        let mut where_: Vec<Ns> = vec![None];
+        where_.extend(spaces.into_iter().take(64).map(Some));
+        for ns in where_ {
+            if let Ok(nl) = self.nl(&ns) {
+                if let Ok(all) = self.rt.block_on(links::dump(&nl)) {
+                    out.extend(
+                        all.iter()
+                            .filter_map(|l| links::name_of(l).map(str::to_string)),
+                    );
+                }
             }
         }
         out.sort();

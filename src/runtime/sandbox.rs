@@ -29,7 +29,12 @@ pub fn enter() -> Result<(), String> {
     )
     .map_err(|e| format!("cannot make the sandbox's mounts private: {}", e.desc()))?;
     for dir in PRIVATE_DIRS {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "cannot create {dir}: {}",
+                crate::runtime::errors::io_text(&e)
+            )
+        })?;
         mount(
             Some("tmpfs"),
             *dir,
@@ -48,7 +53,12 @@ pub fn enter() -> Result<(), String> {
         MsFlags::empty(),
         None::<&str>,
     );
-    loopback_up().map_err(|e| format!("cannot bring up lo in the sandbox: {e}"))
+    loopback_up().map_err(|e| {
+        format!(
+            "cannot bring up lo in the sandbox: {}",
+            crate::runtime::errors::io_text(&e)
+        )
+    })
 }
 
 /// Brings `lo` up with the SIOCSIFFLAGS ioctl (no netlink connection exists yet).

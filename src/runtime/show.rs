@@ -98,10 +98,19 @@ fn link_rows(all: &[LinkMessage]) -> Vec<Value> {
                         );
                     }
                     LinkAttribute::Link(p) if *p != 0 && *p != l.header.index => {
-                        // the parent may live in another namespace; then only its index is known here
+                        // with IFLA_LINK_NETNSID the index is another namespace's: say `ifN`, as ip does
+                        let elsewhere = l
+                            .attributes
+                            .iter()
+                            .any(|a| matches!(a, LinkAttribute::LinkNetNsId(_)));
+                        let name = if elsewhere {
+                            None
+                        } else {
+                            by_index.get(p).cloned()
+                        };
                         o.insert(
                             "link".into(),
-                            json!(by_index.get(p).cloned().unwrap_or_else(|| format!("if{p}"))),
+                            json!(name.unwrap_or_else(|| format!("if{p}"))),
                         );
                     }
                     LinkAttribute::LinkInfo(infos) => {

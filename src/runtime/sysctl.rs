@@ -37,7 +37,11 @@ pub fn path(key: &str) -> Result<PathBuf, RunError> {
 }
 
 fn describe(key: &str, p: &std::path::Path, e: &std::io::Error) -> RunError {
-    let err = RunError::new(format!("sysctl {key} ({}): {e}", p.display()));
+    let err = RunError::new(format!(
+        "sysctl {key} ({}): {}",
+        p.display(),
+        super::errors::io_text(e)
+    ));
     if e.kind() == std::io::ErrorKind::NotFound {
         err.help("no such key in this namespace: an interface named in the key must exist there")
     } else {

@@ -37,21 +37,26 @@ pub fn add(ns: Option<&str>, name: &str) -> Result<(), RunError> {
             .write(true)
             .open("/dev/net/tun")
             .map_err(|e| {
-                RunError::new(format!("cannot open /dev/net/tun: {e}"))
-                    .help("this kernel may lack TUN support (CONFIG_TUN)")
+                RunError::new(format!(
+                    "cannot open /dev/net/tun: {}",
+                    crate::runtime::errors::io_text(&e)
+                ))
+                .help("this kernel may lack TUN support (CONFIG_TUN)")
             })?;
         // SAFETY: TUNSETIFF reads and writes an ifreq, which `req` is; the fd is open.
         if unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, &mut req as *mut libc::ifreq) } < 0 {
             let e = std::io::Error::last_os_error();
             return Err(RunError::new(format!(
-                "cannot create tun device {name}: {e}"
+                "cannot create tun device {name}: {}",
+                crate::runtime::errors::io_text(&e)
             )));
         }
         // SAFETY: TUNSETPERSIST takes an integer argument.
         if unsafe { libc::ioctl(file.as_raw_fd(), TUNSETPERSIST, 1 as libc::c_ulong) } < 0 {
             let e = std::io::Error::last_os_error();
             return Err(RunError::new(format!(
-                "cannot make tun device {name} persistent: {e}"
+                "cannot make tun device {name} persistent: {}",
+                crate::runtime::errors::io_text(&e)
             )));
         }
         Ok(())

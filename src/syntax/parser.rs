@@ -136,7 +136,10 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, base: u32) -> Diag {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let rest = &text[pos.min(text.len())..];
+    // pest stops before the blanks that precede the offending word: point at the word itself
+    let mut pos = pos.min(text.len());
+    pos += text[pos..].len() - text[pos..].trim_start_matches([' ', '\t']).len();
+    let rest = &text[pos..];
     let mut found: String = rest
         .chars()
         .take_while(|c| !c.is_whitespace() && !"(){}[];,".contains(*c))
@@ -234,7 +237,17 @@ impl Builder {
         let rule = p.as_rule();
         let mut inner = meaningful(p);
         let kind = match rule {
-            Rule::command => StmtKind::Command(inner.map(|w| self.word(w)).collect()),
+            Rule::command => {
+                let words: Box<[Word]> = inner.map(|w| self.word(w)).collect();
+                // pest's span takes in the blanks after the last word; a command ends at its last word
+                if let (Some(first), Some(last)) = (words.first(), words.last()) {
+                    return Stmt {
+                        span: first.span.to(last.span),
+                        kind: StmtKind::Command(words),
+                    };
+                }
+                StmtKind::Command(words)
+            }
             Rule::let_stmt => {
                 let name = self.span(&inner.next().expect("let has a name"));
                 let v = inner.next().expect("let has a value");

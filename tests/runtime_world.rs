@@ -1,0 +1,42 @@
+//! RealWorld used as a library (as the REPL does): `exists` and `names` see the kernel's state.
+//! Uses a uniquely named namespace of its own and removes it.
+
+use netsh::interp::world::World;
+use netsh::ops::{LinkKind, Op};
+use netsh::runtime::real::{Options, RealWorld};
+
+#[test]
+fn exists_and_completion_names_see_live_links_and_namespaces() {
+    let ns = format!("netsh-w{}", std::process::id());
+    let mut w = RealWorld::new(Options {
+        strict: false,
+        json: false,
+    })
+    .expect("runtime starts");
+    w.apply(&Op::NetnsAdd { name: ns.clone() })
+        .expect("netns add");
+    let made = w.apply(&Op::LinkAdd {
+        ns: Some(ns.clone()),
+        name: "wv0".into(),
+        kind: LinkKind::Veth {
+            peer: "wv1".into(),
+            peer_ns: None,
+        },
+    });
+    let names = w.names();
+    let exists_link = w.exists("link", "wv0", Some(&ns));
+    let exists_ns = w.exists("netns", &ns, None);
+    let missing = w.exists("link", "wv0", None);
+    w.apply(&Op::NetnsDel { name: ns.clone() })
+        .expect("netns del");
+    made.expect("veth in the namespace");
+    assert!(names.contains(&ns), "{names:?}");
+    assert!(
+        names.contains(&"wv0".to_string()) && names.contains(&"wv1".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(exists_link.ok(), Some(true));
+    assert_eq!(exists_ns.ok(), Some(true));
+    assert_eq!(missing.ok(), Some(false));
+    assert!(!w.exists("netns", &ns, None).unwrap_or(true));
+}
