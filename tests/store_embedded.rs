@@ -203,3 +203,41 @@ async fn data_survives_a_process_killed_mid_write() {
     // And it still takes writes.
     store.put("/crash/after", b"y", None).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_trimmed_and_old_watches_refused() {
+    use netsh::store::{EmbeddedOptions, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let options = EmbeddedOptions {
+        history_revisions: 5,
+        ..EmbeddedOptions::default()
+    };
+    let store = EmbeddedStore::open_with(dir.path().join("store.redb"), options)
+        .await
+        .unwrap();
+    let first = store.put("/h/k", b"0", None).await.unwrap();
+    let mut last = first;
+    for i in 1..12 {
+        last = store
+            .put("/h/k", format!("{i}").as_bytes(), None)
+            .await
+            .unwrap();
+    }
+    match store.watch_prefix("/h/", Some(first)).await {
+        Err(StoreError::Compacted { requested, oldest }) => {
+            assert_eq!(requested, first);
+            assert_eq!(oldest, last - 4, "the last 5 revisions are kept");
+        }
+        Err(e) => panic!("expected Compacted, got {e}"),
+        Ok(_) => panic!("expected Compacted, got a watch"),
+    }
+    let mut watch = store.watch_prefix("/h/", Some(last - 1)).await.unwrap();
+    for expected in ["10", "11"] {
+        let event = tokio::time::timeout(Duration::from_secs(5), watch.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.value, expected.as_bytes());
+    }
+}

@@ -193,6 +193,26 @@ async fn a_dead_endpoint_is_skipped() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_fail_over_when_the_endpoint_in_use_dies() {
+    // Two single-node servers stand in for two members of one cluster: what is checked is that
+    // calls move to the next endpoint, not replication.
+    let mut first = EtcdServer::start();
+    let second = EtcdServer::start();
+    let store = EtcdStore::connect(options(&[first.endpoint(), second.endpoint()]))
+        .await
+        .unwrap();
+    assert_eq!(store.endpoint().await, first.endpoint());
+    store.put("/fo/k", b"1", None).await.unwrap();
+    first.stop();
+    store
+        .put("/fo/k", b"2", None)
+        .await
+        .expect("the call moved to the other endpoint");
+    assert_eq!(store.endpoint().await, second.endpoint());
+    assert_eq!(store.get("/fo/k").await.unwrap().unwrap().value, b"2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_down_at_start_names_the_endpoints() {
     let endpoints = [
         format!("http://127.0.0.1:{}", free_port()),

@@ -15,6 +15,7 @@ use crate::loader::Loader;
 use crate::syntax::ast::*;
 use crate::syntax::source::SourceMap;
 use bind::{Slot, bind};
+use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -23,13 +24,13 @@ use types::Ty;
 pub const EXISTS_KINDS: &[&str] = &["link", "netns", "addr", "route"];
 
 /// What the check pass learns that the evaluator needs: every procedure of the program.
-pub type Procs = HashMap<String, Rc<FnDef>>;
+pub type Procs = FxHashMap<String, Rc<FnDef>>;
 
 pub struct Checker {
     pub procs: Procs,
-    globals: HashSet<String>,
+    globals: FxHashSet<String>,
     /// Names bound by enclosing `for` loops and procedure parameters.
-    scopes: Vec<HashSet<String>>,
+    scopes: Vec<FxHashSet<String>>,
     bodies: Vec<Rc<FnDef>>,
     /// Commands that named no statement and no procedure known at that point.
     unknown: Vec<(String, Span)>,
@@ -42,8 +43,8 @@ impl Checker {
     /// `argc`: how many script arguments (`$1`...) the run has.
     pub fn new(argc: usize) -> Checker {
         Checker {
-            procs: Procs::new(),
-            globals: HashSet::new(),
+            procs: Procs::default(),
+            globals: FxHashSet::default(),
             scopes: Vec::new(),
             bodies: Vec::new(),
             unknown: Vec::new(),
@@ -76,7 +77,7 @@ impl Checker {
             StmtKind::For { var, items, body } => {
                 items.iter().for_each(|w| self.word(w, map));
                 self.scopes
-                    .push(HashSet::from([map.text(*var).to_string()]));
+                    .push(FxHashSet::from_iter([map.text(*var).to_string()]));
                 self.block(body, map, loader);
                 self.scopes.pop();
             }

@@ -223,7 +223,7 @@ impl NetworkConfig {
 
     /// The number of subnets between SubnetMin and SubnetMax, both included.
     pub fn subnet_count(&self) -> u64 {
-        let size = 1u64 << (32 - u32::from(self.subnet_len));
+        let size = subnet_size_v4(self.subnet_len);
         let (min, max) = (u32::from(self.subnet_min), u32::from(self.subnet_max));
         if max < min {
             0
@@ -266,6 +266,18 @@ impl NetworkConfig {
         out.insert("Backend".into(), Value::Object(backend));
         Value::Object(out).to_string()
     }
+}
+
+/// Addresses in an IPv4 subnet of length `len` (never panics, whatever `len` is).
+pub(crate) fn subnet_size_v4(len: u8) -> u64 {
+    1u64 << 32u32.saturating_sub(u32::from(len))
+}
+
+/// Addresses in an IPv6 subnet of length `len`, saturating at `u128::MAX` for a /0.
+pub(crate) fn subnet_size_v6(len: u8) -> u128 {
+    1u128
+        .checked_shl(128u32.saturating_sub(u32::from(len)))
+        .unwrap_or(u128::MAX)
 }
 
 fn parse_backend(raw: Option<&Value>) -> Result<Backend, ConfigError> {

@@ -22,6 +22,19 @@ use crate::store::{KeyValue, LeaseId, Revision, StoreError};
 /// flanneld's lease time: 24 hours, renewed before it runs out.
 pub const SUBNET_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// flanneld renews this long before a lease expires (`--subnet-lease-renew-margin`, 60 min).
+pub const RENEW_MARGIN: Duration = Duration::from_secs(60 * 60);
+
+/// How long after acquiring or renewing a lease with `ttl` to renew it: flanneld's margin before
+/// expiry, or half the TTL when the TTL is shorter than twice the margin.
+pub fn renew_after(ttl: Duration) -> Duration {
+    if ttl >= RENEW_MARGIN * 2 {
+        ttl - RENEW_MARGIN
+    } else {
+        ttl / 2
+    }
+}
+
 /// How many free subnets flanneld collects before picking one at random.
 const CANDIDATES: usize = 100;
 
@@ -261,7 +274,7 @@ pub(crate) fn allocate(
     window: usize,
 ) -> Result<(Ipv4Net, Option<Ipv6Net>), LeaseError> {
     let len = config.subnet_len;
-    let size = 1u64 << (32 - u32::from(len));
+    let size = super::config::subnet_size_v4(len);
     let (min, max) = (
         u64::from(u32::from(config.subnet_min)),
         u64::from(u32::from(config.subnet_max)),
@@ -309,7 +322,7 @@ fn allocate_ipv6(
     window: usize,
 ) -> Result<Ipv6Net, LeaseError> {
     let len = config.subnet_len;
-    let size = 1u128 << (128 - u32::from(len));
+    let size = super::config::subnet_size_v6(len);
     let net = |addr: u128| Ipv6Net::new(Ipv6Addr::from(addr), len).unwrap_or_default();
     let (min, max) = (u128::from(config.subnet_min), u128::from(config.subnet_max));
     let mut free = Vec::new();
@@ -466,7 +479,7 @@ impl Registry {
                 store_lease: None,
                 mod_revision: 0,
             });
-            window = window.saturating_mul(2);
+            window = window.saturating_mul(4);
             if conflicts % 8 == 7 {
                 view = None;
             }
@@ -568,6 +581,20 @@ mod tests {
     }
 
     #[test]
+    fn value_keys_match_like_go() {
+        let attrs = LeaseAttrs::parse(
+            r#"{"publicip":"10.0.0.7","PUBLICIPV6":"fd00::7","backendtype":"host-gw","Extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(attrs.public_ip, Ipv4Addr::new(10, 0, 0, 7));
+        assert_eq!(attrs.public_ipv6, Some("fd00::7".parse().unwrap()));
+        assert_eq!(attrs.backend_type, "host-gw");
+        assert_eq!(attrs.backend_data, None);
+        assert!(LeaseAttrs::parse("[]").is_err());
+        assert!(LeaseAttrs::parse(r#"{"PublicIP":7}"#).is_err());
+    }
+
+    #[test]
     fn allocation_picks_only_free_subnets_in_range() {
         let c = config(r#"{"Network": "10.5.0.0/23"}"#); // three /25s: .0.128, .1.0, .1.128
         let leases = [held("10.5.0.128/25"), held("10.5.1.128/25")];
@@ -611,6 +638,25 @@ mod tests {
             e,
             "out of subnets: searched 10.5.0.128/25 to 10.5.1.128/25 (3 subnets of /25); 3 leases hold that range"
         );
+    }
+
+    #[test]
+    fn renewal_comes_before_expiry() {
+        assert_eq!(renew_after(SUBNET_TTL), Duration::from_secs(23 * 3600));
+        assert_eq!(
+            renew_after(Duration::from_secs(60)),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn hand_built_configs_do_not_panic() {
+        let mut c = config(r#"{"Network": "10.5.0.0/16"}"#);
+        for len in [0, 31, 32, 40, 255] {
+            c.subnet_len = len;
+            let _ = allocate(&c, &[held("10.5.1.0/24")], CANDIDATES);
+            let _ = c.subnet_count();
+        }
     }
 
     #[test]

@@ -11,5 +11,11 @@ pub mod registry;
 pub mod subnet_env;
 
 pub use config::{Backend, BackendType, ConfigError, NetworkConfig};
-pub use lease::{AcquiredLease, LeaseAttrs, LeaseError, LeaseOrigin, LeaseRequest, SubnetLease};
+pub use docker_opts::{DEFAULT_DOCKER_ENV_FILE, DockerOptsFlags};
+pub use keys::DEFAULT_PREFIX;
+pub use lease::{
+    AcquiredLease, LeaseAttrs, LeaseError, LeaseOrigin, LeaseRequest, RENEW_MARGIN, SUBNET_TTL,
+    SubnetLease, renew_after,
+};
 pub use registry::{LeaseEvent, LeaseEvents, Registry};
+pub use subnet_env::{DEFAULT_SUBNET_FILE, SubnetEnv};

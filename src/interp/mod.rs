@@ -59,7 +59,7 @@ fn fail(span: Span, e: RunError) -> Diag {
 impl Interp {
     pub fn new(args: Vec<String>) -> Interp {
         Interp {
-            procs: Procs::new(),
+            procs: Procs::default(),
             defined: HashSet::new(),
             globals: Frame::default(),
             calls: Vec::new(),

@@ -35,10 +35,24 @@ const EVENTS: TableDefinition<(i64, u32), (u8, &str, &[u8])> = TableDefinition::
 /// "revision" → current revision; "compacted" → the newest revision whose events were dropped.
 const META: TableDefinition<&str, i64> = TableDefinition::new("meta");
 
-/// How many revisions of events are kept for watchers that fall behind.
-const HISTORY_REVISIONS: i64 = 10_000;
-/// How often a watcher looks for new revisions and expired leases.
-const WATCH_POLL: Duration = Duration::from_millis(50);
+/// Tuning for [`EmbeddedStore::open_with`]; [`Default`] is what [`EmbeddedStore::open`] uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmbeddedOptions {
+    /// How many revisions of events are kept for watchers that fall behind (default 10 000).
+    /// Every process sharing the file trims to its own setting; keep them equal.
+    pub history_revisions: i64,
+    /// How often a watcher looks for new revisions and expired leases (default 50 ms).
+    pub watch_poll: Duration,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        EmbeddedOptions {
+            history_revisions: 10_000,
+            watch_poll: Duration::from_millis(50),
+        }
+    }
+}
 
 /// A store in a redb file. Cheap to clone; clones share the open file.
 #[derive(Clone)]
@@ -49,14 +63,23 @@ pub struct EmbeddedStore {
 struct Inner {
     db: Database,
     path: PathBuf,
+    options: EmbeddedOptions,
 }
 
 impl EmbeddedStore {
     /// Opens (creating if needed, with its directory) the store file at `path`.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, EmbeddedOptions::default()).await
+    }
+
+    /// [`Self::open`] with non-default tuning.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: EmbeddedOptions,
+    ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let open_path = path.clone();
-        let inner = tokio::task::spawn_blocking(move || Inner::open(open_path))
+        let inner = tokio::task::spawn_blocking(move || Inner::open(open_path, options))
             .await
             .map_err(|e| embedded_error(&path, e))??;
         Ok(EmbeddedStore {
@@ -82,7 +105,7 @@ impl EmbeddedStore {
 }
 
 impl Inner {
-    fn open(path: PathBuf) -> Result<Inner, StoreError> {
+    fn open(path: PathBuf, options: EmbeddedOptions) -> Result<Inner, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 embedded_error(&path, format!("cannot create {}: {e}", dir.display()))
@@ -92,7 +115,7 @@ impl Inner {
             .set_concurrency_mode(ConcurrencyMode::MultiWriter)
             .create(&path)
             .map_err(|e| embedded_error(&path, e))?;
-        let inner = Inner { db, path };
+        let inner = Inner { db, path, options };
         // Create the tables once so read transactions can always open them.
         inner.write(|_| Ok(()))?;
         Ok(inner)
@@ -122,6 +145,7 @@ impl Inner {
                     .open_table(META)
                     .map_err(|e| embedded_error(&self.path, e))?,
                 base_revision: 0,
+                history: self.options.history_revisions.max(1),
                 changed: false,
                 touched: false,
                 seq: 0,
@@ -206,6 +230,8 @@ struct Writer<'t> {
     events: Table<'t, (i64, u32), (u8, &'static str, &'static [u8])>,
     meta: Table<'t, &'static str, i64>,
     base_revision: i64,
+    /// Revisions of events to keep.
+    history: i64,
     changed: bool,
     /// Whether anything at all was written (leases change without a new revision).
     touched: bool,
@@ -324,7 +350,7 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Records the new revision and drops history older than [`HISTORY_REVISIONS`]; whether
+    /// Records the new revision and drops events older than the kept history; whether
     /// the transaction wrote anything and so must be committed.
     fn finish(&mut self) -> Result<bool, StoreError> {
         let fresh = self.meta_get("revision")?.is_none();
@@ -339,7 +365,7 @@ impl Writer<'_> {
         self.meta
             .insert("revision", revision)
             .map_err(|e| embedded_error(self.path, e))?;
-        let floor = revision - HISTORY_REVISIONS;
+        let floor = revision - self.history;
         let mut compacted = self.meta_get("compacted")?.unwrap_or(0);
         loop {
             let first = self
@@ -454,7 +480,7 @@ impl Reader<'_> {
         let mut out = Vec::new();
         let range = self
             .events
-            .range((after + 1, 0)..)
+            .range((after.saturating_add(1), 0)..)
             .map_err(|e| embedded_error(self.path, e))?;
         for entry in range {
             let (k, v) = entry.map_err(|e| embedded_error(self.path, e))?;
@@ -681,7 +707,7 @@ impl EmbeddedStore {
                 }
             }
             tokio::select! {
-                _ = tokio::time::sleep(WATCH_POLL) => {}
+                _ = tokio::time::sleep(self.inner.options.watch_poll) => {}
                 _ = tx.closed() => return,
             }
         }

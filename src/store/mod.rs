@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::Stream;
 
-pub use embedded::{DEFAULT_EMBEDDED_PATH, EmbeddedStore};
+pub use embedded::{DEFAULT_EMBEDDED_PATH, EmbeddedOptions, EmbeddedStore};
 pub use error::StoreError;
 pub use etcd::{EtcdAuth, EtcdOptions, EtcdStore, EtcdTls};
 

@@ -46,8 +46,25 @@ impl EtcdServer {
             peer_port: free_port(),
             tls: None,
         };
-        server.launch();
+        server.launch_on_free_ports();
         server
+    }
+
+    /// A port picked free may be taken by a parallel test before etcd binds it: then etcd
+    /// exits at once, and we try again on other ports.
+    fn launch_on_free_ports(&mut self) {
+        for _ in 0..3 {
+            match self.try_launch() {
+                Ok(()) => return,
+                Err(_) => {
+                    self.stop();
+                    self.client_port = free_port();
+                    self.peer_port = free_port();
+                    let _ = std::fs::remove_dir_all(self.dir.path().join("data"));
+                }
+            }
+        }
+        self.launch();
     }
 
     /// Starts an etcd that requires TLS with client certificates (made with `openssl`).
@@ -61,7 +78,7 @@ impl EtcdServer {
             peer_port: free_port(),
             tls: Some(tls),
         };
-        server.launch();
+        server.launch_on_free_ports();
         server
     }
 
@@ -91,6 +108,12 @@ impl EtcdServer {
     }
 
     fn launch(&mut self) {
+        if let Err(why) = self.try_launch() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_launch(&mut self) -> Result<(), String> {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         let client_url = format!("{scheme}://127.0.0.1:{}", self.client_port);
         let peer_url = format!("http://127.0.0.1:{}", self.peer_port);
@@ -128,28 +151,31 @@ impl EtcdServer {
         }
         let child = cmd
             .spawn()
-            .expect("cannot run etcd (install etcd-server: scripts/setup)");
+            .map_err(|e| format!("cannot run etcd (install etcd-server: scripts/setup): {e}"))?;
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
     /// Waits until etcd accepts connections on its client port (TLS) or reports health (HTTP).
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("etcd exited with {status}: {}", self.log());
+                return Err(format!("etcd exited with {status}: {}", self.log()));
             }
             let ready = match self.tls {
                 Some(_) => TcpStream::connect(("127.0.0.1", self.client_port)).is_ok(),
                 None => self.healthy(),
             };
             if ready {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("etcd did not become healthy in 30 s: {}", self.log());
+        Err(format!(
+            "etcd did not become healthy in 30 s: {}",
+            self.log()
+        ))
     }
 
     fn healthy(&self) -> bool {
