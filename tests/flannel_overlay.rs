@@ -310,3 +310,24 @@ lease release
     });
     assert!(gone, "the lease's key is gone from etcd");
 }
+
+#[test]
+fn a_literal_config_flannel_would_refuse_is_caught_before_anything_runs() {
+    let out = Netsh::new()
+        .arg("--check")
+        .script(
+            "network config '{\"Network\":\"10.5.0.0/16\",\"SubnetMin\":\"10.5.1.7\"}'\n\
+             network config '{\"Network\":\"10.5.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",}}'\n",
+        )
+        .run()
+        .code(2);
+    // the first points at the key, the second at the stray comma's closing brace
+    assert!(out.stderr.contains("main.netsh:1:43"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not on a /24 boundary"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("main.netsh:2:68"), "{}", out.stderr);
+    assert!(out.stderr.contains("trailing comma"), "{}", out.stderr);
+}
