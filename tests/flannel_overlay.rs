@@ -163,8 +163,9 @@ exec ip -j route show proto boot in docker1
     assert_eq!(r["gateway"], "10.10.10.102");
     assert_eq!(r["dev"], "eth0");
     assert!(
-        out.stderr
-            .contains("docker4 (192.168.50.102) is not on the same L2 segment as docker1"),
+        out.stderr.contains(
+            "docker4 is not on the same L2 segment as docker1: its PublicIP 192.168.50.102"
+        ),
         "{}",
         out.stderr
     );

@@ -27,6 +27,15 @@ pub fn name_of(names: &Names, ip: Ipv4Addr) -> String {
         .map_or_else(|| ip.to_string(), |n| format!("{n} ({ip})"))
 }
 
+/// The host's name alone (or its address when this run does not know it).
+pub fn bare_name(names: &Names, ip: Ipv4Addr) -> String {
+    names
+        .lock()
+        .ok()
+        .and_then(|n| n.get(&ip).cloned())
+        .unwrap_or_else(|| ip.to_string())
+}
+
 /// Which overlay a host runs, with its settings.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {

@@ -3,7 +3,7 @@
 //! the process exits.
 
 use super::external::External;
-use super::{Kind, Names, hostgw, name_of, parse_mac, vxlan};
+use super::{Kind, Names, bare_name, hostgw, name_of, parse_mac, vxlan};
 use crate::flannel::{LeaseEvent, LeaseEvents, Registry, SubnetLease};
 use crate::runtime::handle::Netlink;
 use futures::StreamExt;
@@ -129,8 +129,9 @@ impl Service {
                     Ok(()) => want.clone(),
                     Err(hostgw::AddError::NotOnLink) => {
                         say(&format!(
-                            "{}: {peer} is not on the same L2 segment as {} ({} on {}), so {} cannot be routed via it; host-gw needs every host on one segment: use the vxlan overlay, or take the leases on an interface they share (`lease iface IF`)",
+                            "{}: {} is not on the same L2 segment as {}: its PublicIP {via} is not on {} ({}), so {} cannot be routed via it; host-gw needs every host on one segment: use the vxlan overlay, or take the leases on an interface they share (`lease iface IF`)",
                             self.host,
+                            bare_name(&self.names, *via),
                             self.host,
                             self.ext
                                 .addr
