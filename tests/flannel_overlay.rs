@@ -332,3 +332,49 @@ fn a_literal_config_flannel_would_refuse_is_caught_before_anything_runs() {
     assert!(out.stderr.contains("main.netsh:2:68"), "{}", out.stderr);
     assert!(out.stderr.contains("trailing comma"), "{}", out.stderr);
 }
+
+#[test]
+fn a_lease_deleted_behind_netshs_back_withdraws_that_hosts_overlay() {
+    // another process (sharing the sandbox's store) takes docker2's lease over by its PublicIP
+    // and releases it: docker2's key is gone without docker2's run having asked
+    let other = util::bin();
+    let script = format!(
+        "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"host-gw\"}}}}'
+lease in docker1
+overlay in docker1
+lease in docker2
+overlay in docker2
+exec sleep 0.3
+echo \"== before\"
+exec ip -j route show proto boot in docker2
+exec {other} -c \"lease iface lo public-ip 10.10.10.102 subnet-file /run/netsh/other.env\nlease release\"
+exec sleep 0.5
+echo \"== after\"
+exec ip -j route show proto boot in docker2
+exec ip -j route show proto boot in docker1
+"
+    );
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s1 = leased(&out.stdout, "docker1");
+    let s2 = leased(&out.stdout, "docker2");
+    let before = section(&out.stdout, "before");
+    assert!(strs(&before[0], "dst").contains(&s1), "{}", out.stdout);
+    let after = section(&out.stdout, "after");
+    assert!(
+        !strs(&after[0], "dst").contains(&s1),
+        "docker2 withdrew: {}",
+        out.stdout
+    );
+    assert!(
+        !strs(&after[1], "dst").contains(&s2),
+        "docker1 forgot docker2: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "docker2: the lease on {s2} is gone; the host-gw overlay withdrew its routes"
+        )),
+        "{}",
+        out.stderr
+    );
+}
