@@ -378,3 +378,39 @@ exec ip -j route show proto boot in docker1
         out.stderr
     );
 }
+
+#[test]
+fn vxlan_direct_routing_routes_same_segment_peers_plainly() {
+    let script = "switch lan1
+switch lan2
+router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+host docker3 on lan2 addr 192.168.50.101/24 gw 192.168.50.1
+store embedded
+network config '{\"Network\":\"10.100.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",\"DirectRouting\":true}}'
+for i in 1..3 {
+  lease in docker$i
+  overlay in docker$i
+}
+exec sleep 0.5
+echo \"== routes\"
+exec ip -j route show proto boot in docker1
+";
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s2 = leased(&out.stdout, "docker2");
+    let s3 = leased(&out.stdout, "docker3");
+    let routes = section(&out.stdout, "routes");
+    let find = |dst: &str| {
+        routes[0]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["dst"] == dst).cloned())
+            .unwrap_or_else(|| panic!("no route to {dst}: {}", out.stdout))
+    };
+    let direct = find(&s2);
+    assert_eq!(direct["gateway"], "10.10.10.102");
+    assert_eq!(direct["dev"], "eth0");
+    let tunneled = find(&s3);
+    assert_eq!(tunneled["dev"], "flannel.1");
+    assert_eq!(tunneled["gateway"], s3.split('/').next().unwrap());
+}
