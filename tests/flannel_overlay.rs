@@ -414,3 +414,43 @@ exec ip -j route show proto boot in docker1
     assert_eq!(tunneled["dev"], "flannel.1");
     assert_eq!(tunneled["gateway"], s3.split('/').next().unwrap());
 }
+
+#[test]
+fn wait_keeps_the_overlay_running_until_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wait.netsh");
+    std::fs::write(
+        &path,
+        format!(
+            "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"host-gw\"}}}}'
+lease in docker1
+overlay in docker1
+wait
+echo after-wait
+"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(util::bin())
+        .arg("--sandbox")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "netsh should still be waiting"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("services running"), "{stdout}");
+    assert!(stdout.contains("after-wait"), "{stdout}");
+}

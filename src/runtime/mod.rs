@@ -13,6 +13,7 @@ pub mod exec;
 pub mod flannel;
 pub mod handle;
 pub mod http;
+pub mod interrupt;
 pub mod links;
 pub mod neigh;
 pub mod netns;

@@ -480,9 +480,9 @@ impl World for RealWorld {
                     return Ok(());
                 }
                 self.print("netsh: services running; press Ctrl-C to stop");
-                loop {
-                    std::thread::sleep(Duration::from_secs(3600));
-                }
+                super::interrupt::wait_for_interrupt();
+                self.print("netsh: stopping");
+                Ok(())
             }
             Op::ContainerAdd { host, container: c } => {
                 let mut b = self.bridge_for(host)?;
