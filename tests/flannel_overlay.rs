@@ -454,3 +454,24 @@ echo after-wait
     assert!(stdout.contains("services running"), "{stdout}");
     assert!(stdout.contains("after-wait"), "{stdout}");
 }
+
+#[test]
+fn docker0_takes_the_leases_subnet_and_mtu() {
+    let script = format!(
+        "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
+lease in docker1
+container web1 in docker1
+echo \"== docker0\"
+exec ip -j addr show dev docker0 in docker1
+exec ip -j addr show dev eth0 in web1
+"
+    );
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s1 = leased(&out.stdout, "docker1");
+    let base = s1.trim_end_matches(".0/24");
+    let d = section(&out.stdout, "docker0");
+    assert_eq!(d[0][0]["mtu"], 1450, "FLANNEL_MTU: {}", out.stdout);
+    assert_eq!(d[0][0]["addr_info"][0]["local"], format!("{base}.1"));
+    assert_eq!(d[0][0]["addr_info"][0]["prefixlen"], 24);
+    assert_eq!(d[1][0]["addr_info"][0]["local"], format!("{base}.2"));
+}
