@@ -263,7 +263,7 @@ impl Checker {
                     if let (Some((ty, what)), Some(text)) = (b.slot_type(slot), w.literal_span()) {
                         if let Err(e) = ty.parse(map.text(text), what) {
                             self.errors.push(
-                                Diag::new(e.code, w.span, e.message)
+                                Diag::new(e.code, inside(w.span, text, e.at), e.message)
                                     .label(format!("expected {}", ty.describe()))
                                     .help_opt(e.help),
                             );
@@ -378,7 +378,7 @@ impl Checker {
         if let Some(text) = w.literal_span() {
             if let Err(e) = ty.parse(map.text(text), what) {
                 self.errors.push(
-                    Diag::new(e.code, w.span, e.message)
+                    Diag::new(e.code, inside(w.span, text, e.at), e.message)
                         .label(format!("expected {}", ty.describe()))
                         .help_opt(e.help),
                 );
@@ -556,5 +556,20 @@ impl Checker {
                 _ => {}
             }
         }
+    }
+}
+
+/// The span of one character inside a literal word's text (`at` bytes in), or the whole word.
+fn inside(
+    word: crate::syntax::source::Span,
+    text: crate::syntax::source::Span,
+    at: Option<usize>,
+) -> crate::syntax::source::Span {
+    match at.and_then(|a| u32::try_from(a).ok()) {
+        Some(a) if text.start.saturating_add(a) < text.end => crate::syntax::source::Span {
+            start: text.start + a,
+            end: text.start + a + 1,
+        },
+        _ => word,
     }
 }

@@ -4,6 +4,7 @@
 
 use super::container::{self, Bridge, Made};
 use super::errors::{self, not_supported};
+use super::flannel::Flannel;
 use super::handle::{Handles, Netlink};
 use super::ping::{Outcome, Probe};
 use super::{addrs, exec, http, links, neigh, netns, routes, show, sysctl, tun};
@@ -36,6 +37,8 @@ pub struct RealWorld {
     docker: crate::docker::Networks,
     /// NDP responders running, by host and interface (a second `proxy-ndp PREFIX` adds a prefix).
     ndp: HashMap<(Ns, String), crate::ndp::Responder>,
+    /// The store, leases and overlays (started on first use).
+    flannel: Option<Flannel>,
 }
 
 impl Drop for RealWorld {
@@ -66,7 +69,27 @@ impl RealWorld {
             hosts: None,
             docker: Default::default(),
             ndp: HashMap::new(),
+            flannel: None,
         })
+    }
+
+    fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
+        if self.flannel.is_none() {
+            self.flannel = Some(Flannel::new(self.opts.json).map_err(RunError::new)?);
+        }
+        self.flannel
+            .as_mut()
+            .ok_or_else(|| RunError::new("the flannel runtime did not start"))
+    }
+
+    /// docker0 as dockerd would set it up on this host: from the flannel lease when it holds one.
+    fn default_bridge(&self, host: &Ns) -> Bridge {
+        let mut b = Bridge::default();
+        if let Some((bip, mtu)) = self.flannel.as_ref().and_then(|f| f.bridge(host)) {
+            b.bip = bip;
+            b.mtu = mtu;
+        }
+        b
     }
 
     fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
@@ -270,6 +293,12 @@ impl RealWorld {
             }
             return Ok(());
         }
+        if matches!(what, "leases" | "config") {
+            let f = self.flannel()?;
+            if let Some(r) = f.show(what, json) {
+                return r;
+            }
+        }
         let nl = self.nl(ns)?;
         let rows = self.rt.block_on(show::rows(&nl, what))?;
         if json || self.opts.json {
@@ -329,7 +358,7 @@ impl RealWorld {
         if let Some(b) = self.bridges.get(host) {
             return Ok(b.clone());
         }
-        let b = Bridge::default();
+        let b = self.default_bridge(host);
         let nl = self.nl(host)?;
         let existing = self
             .rt
@@ -354,6 +383,9 @@ impl World for RealWorld {
                 self.handles.forget(name);
                 // a container deleted by hand gives its network addresses back
                 self.docker.container_gone(name);
+                if let Some(f) = self.flannel.as_mut() {
+                    f.forget(name);
+                }
                 netns::del(name)
             }
             Op::NetnsList => {
@@ -479,14 +511,15 @@ impl World for RealWorld {
                 Ok(())
             }
             Op::Wait => {
-                if self.services == 0 {
+                let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
+                if self.services + overlays == 0 {
                     self.print("netsh: no services are running; nothing to wait for");
                     return Ok(());
                 }
                 self.print("netsh: services running; press Ctrl-C to stop");
-                loop {
-                    std::thread::sleep(Duration::from_secs(3600));
-                }
+                super::interrupt::wait_for_interrupt();
+                self.print("netsh: stopping");
+                Ok(())
             }
             Op::ContainerAdd { host, container: c } if c.network.is_some() => {
                 let attached = self.docker.attach(host, c)?;
@@ -516,7 +549,13 @@ impl World for RealWorld {
                 self.write_hosts()
             }
             Op::DockerBridge { host, bridge } => {
-                let b = container::bridge_from(bridge)?;
+                let mut b = container::bridge_from(bridge)?;
+                if bridge.bip.is_none() {
+                    // `--bip=${FLANNEL_SUBNET} --mtu=${FLANNEL_MTU}` when the host holds a lease
+                    let lease = self.default_bridge(host);
+                    b.bip = lease.bip;
+                    b.mtu = bridge.mtu.or(lease.mtu);
+                }
                 if self
                     .bridges
                     .get(host)
@@ -544,14 +583,12 @@ impl World for RealWorld {
             }
             Op::NdpResponder { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
             Op::Dump { .. } => Err(not_supported("`dump`", "the transactions/journal issue")),
-            Op::StoreSelect(_) | Op::NetworkConfig { .. } => {
-                Err(not_supported("the flannel store", "the store issue"))
-            }
-            Op::LeaseAcquire { .. } | Op::LeaseRelease { .. } => {
-                Err(not_supported("flannel leases", "the flannel issue"))
-            }
-            Op::Overlay { .. } => Err(not_supported("flannel overlays", "the flannel issue")),
-            Op::DockerOpts { .. } => Err(not_supported("`docker-opts`", "the flannel issue")),
+            Op::StoreSelect(spec) => self.flannel()?.select(spec),
+            Op::NetworkConfig { prefix, json } => self.flannel()?.network_config(prefix, json),
+            Op::LeaseAcquire { host, lease } => self.flannel()?.lease(host, lease),
+            Op::LeaseRelease { host } => self.flannel()?.release(host),
+            Op::Overlay { host, overlay } => self.flannel()?.overlay(host, overlay),
+            Op::DockerOpts { host, opts } => self.flannel()?.docker_opts(host, opts),
             Op::NetworkCreate { host, network } => {
                 let parent_exists = match &network.parent {
                     Some(p) => {
