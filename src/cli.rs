@@ -179,16 +179,34 @@ fn run(cli: Cli) -> i32 {
             }
         }
     };
+    if !cli.dry_run {
+        crate::runtime::signals::install();
+    }
     let result = session.run(file, world.as_mut());
-    drop(world);
     let _ = std::io::stdout().flush();
-    match result {
+    let code = match &result {
         Ok(()) => 0,
         Err(d) => {
-            report(std::slice::from_ref(&d), &session, cli.json);
-            1
+            report(std::slice::from_ref(d), &session, cli.json);
+            // the whole script is one transaction (see docs/GUARANTEES.md)
+            if !cli.no_rollback {
+                if let Some(r) = world.rollback(0) {
+                    eprintln!("{}", r.summary());
+                }
+            }
+            match crate::runtime::signals::pending() {
+                Some(sig) => 128 + sig,
+                None => 1,
+            }
+        }
+    };
+    if let Some(n) = world.changes() {
+        if result.is_ok() || cli.no_rollback {
+            eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
         }
     }
+    drop(world);
+    code
 }
 
 /// How many diagnostics are shown in full; the rest are counted (rendering each one reads its file,

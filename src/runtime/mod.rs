@@ -5,6 +5,7 @@
 //! - links.rs, tun.rs, addrs.rs, routes.rs, neigh.rs: the kernel objects; sysctl.rs; exec.rs
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
+//! - undo.rs: what each Op changed and its inverse (rollback); signals.rs: SIGINT/SIGTERM
 
 pub mod addrs;
 pub mod container;
@@ -20,8 +21,10 @@ pub mod real;
 pub mod routes;
 pub mod sandbox;
 pub mod show;
+pub mod signals;
 pub mod sysctl;
 pub mod tun;
+pub mod undo;
 
 use crate::cli::Cli;
 use crate::interp::world::World;

@@ -23,9 +23,11 @@ pub struct Options {
 }
 
 pub struct RealWorld {
-    rt: Runtime,
+    pub(super) rt: Runtime,
     handles: Handles,
-    opts: Options,
+    pub(super) opts: Options,
+    /// What this run changed and how to undo it (undo.rs).
+    pub(super) journal: super::undo::Journal,
     containers: HashMap<String, Made>,
     bridges: HashMap<Ns, Bridge>,
     /// Web servers started (they run until the process exits).
@@ -56,6 +58,7 @@ impl RealWorld {
             rt,
             handles: Handles::default(),
             opts,
+            journal: Default::default(),
             containers: HashMap::new(),
             bridges: HashMap::new(),
             services: 0,
@@ -63,7 +66,7 @@ impl RealWorld {
         })
     }
 
-    fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
+    pub(super) fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
         self.handles.get(ns.as_deref(), &self.rt)
     }
 
@@ -312,8 +315,9 @@ impl RealWorld {
     }
 }
 
-impl World for RealWorld {
-    fn apply(&mut self, op: &Op) -> Result<(), RunError> {
+impl RealWorld {
+    /// Carries out one Op, recording nothing (undo.rs records around it).
+    pub(super) fn dispatch(&mut self, op: &Op) -> Result<(), RunError> {
         let strict = self.opts.strict;
         match op {
             Op::NetnsAdd { name } => netns::add(name, strict).map(drop),
@@ -450,7 +454,13 @@ impl World for RealWorld {
                 }
                 self.print("netsh: services running; press Ctrl-C to stop");
                 loop {
-                    std::thread::sleep(Duration::from_secs(3600));
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Some(sig) = super::signals::pending() {
+                        return Err(RunError::new(format!(
+                            "stopped by {}",
+                            super::signals::name(sig)
+                        )));
+                    }
                 }
             }
             Op::ContainerAdd { host, container: c } => {
@@ -508,6 +518,24 @@ impl World for RealWorld {
                 "the Docker networks issue",
             )),
         }
+    }
+}
+
+impl World for RealWorld {
+    fn apply(&mut self, op: &Op) -> Result<(), RunError> {
+        self.tracked(op)
+    }
+
+    fn mark(&self) -> usize {
+        self.journal.steps.len()
+    }
+
+    fn rollback(&mut self, mark: usize) -> Option<crate::interp::world::Rollback> {
+        Some(self.undo_since(mark))
+    }
+
+    fn changes(&self) -> Option<usize> {
+        Some(self.journal.changes)
     }
 
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
