@@ -126,6 +126,18 @@ fn run(cli: Cli) -> i32 {
             return 1;
         }
     }
+    // `netsh down FILE`; a script named `down` runs as `./down`
+    if cli.command.is_none() && cli.file.as_deref() == Some("down") {
+        return match cli.args.as_slice() {
+            [script] => crate::runtime::journal::down(script, cli.json),
+            _ => {
+                eprintln!(
+                    "netsh: usage: netsh down FILE (to run a script named down: netsh ./down)"
+                );
+                2
+            }
+        };
+    }
     let (name, dir, bytes, args) = match input(&cli) {
         Ok(Some(i)) => i,
         Ok(None) => return crate::repl::run(&cli),

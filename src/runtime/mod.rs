@@ -6,6 +6,7 @@
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - undo.rs: what each Op changed and its inverse (rollback); signals.rs: SIGINT/SIGTERM
+//! - journal.rs: the undo steps on disk, for `netsh down FILE`
 
 pub mod addrs;
 pub mod container;
@@ -13,6 +14,7 @@ pub mod errors;
 pub mod exec;
 pub mod handle;
 pub mod http;
+pub mod journal;
 pub mod links;
 pub mod neigh;
 pub mod netns;
@@ -31,8 +33,16 @@ use crate::interp::world::World;
 
 /// The world a real (not dry) run acts on.
 pub fn world(cli: &Cli) -> Result<Box<dyn World>, String> {
-    Ok(Box::new(real::RealWorld::new(real::Options {
+    let mut w = real::RealWorld::new(real::Options {
         strict: cli.strict,
         json: cli.json,
-    })?))
+    })?;
+    // a script file's runs keep a journal for `netsh down FILE`
+    if let (None, Some(file)) = (&cli.command, cli.file.as_deref().filter(|f| *f != "-")) {
+        match journal::Journal::open(std::path::Path::new(file)) {
+            Ok(j) => w.journal.file = Some(j),
+            Err(e) => eprintln!("netsh: warning: no journal for `netsh down` ({e})"),
+        }
+    }
+    Ok(Box::new(w))
 }

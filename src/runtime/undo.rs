@@ -11,9 +11,10 @@ use super::real::RealWorld;
 use super::{addrs, neigh, netns, routes, signals, sysctl};
 use crate::interp::world::{Rollback, RunError};
 use crate::ops::{Dest, Family, FdbAction, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
 use rtnetlink::packet_route::route::{RouteAttribute, RouteFlags, RouteMessage};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
@@ -26,11 +27,23 @@ pub enum Undo {
     ProxyDel { ns: Ns, addr: Ipv6Addr, dev: String },
     /// Move a link back into the namespace netsh started in.
     MoveHome { ns: String, name: String },
+    /// A service (a thread of this process): it stops when netsh exits after the rollback.
+    Service(String),
     /// A change with no inverse, in words.
     Kept(String),
 }
 
 impl Undo {
+    /// The step as a journal line: a statement, or a comment when the language has none for it.
+    fn line(&self) -> String {
+        match self {
+            Undo::Op(op) => crate::ops::script::statement(op)
+                .unwrap_or_else(|| format!("# cannot replay: {op}")),
+            Undo::Kept(what) => format!("# cannot be undone: {}", what.replace('\n', " ")),
+            other => format!("# cannot replay: {}", other.describe()),
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Undo::Op(op) => op.to_string(),
@@ -38,7 +51,7 @@ impl Undo {
                 format!("{}ip -6 neigh del proxy {addr} dev {dev}", ns_prefix(ns))
             }
             Undo::MoveHome { ns, name } => format!("ip -n {ns} link set {name} netns 1"),
-            Undo::Kept(what) => what.clone(),
+            Undo::Service(what) | Undo::Kept(what) => what.clone(),
         }
     }
 }
@@ -49,11 +62,21 @@ fn ns_prefix(ns: &Ns) -> String {
         .unwrap_or_default()
 }
 
-/// The undo steps of a run, oldest first, and how many Ops changed the kernel.
+/// The undo steps of a run, oldest first, and how many Ops changed the kernel. A step is marked
+/// when it is the first of an Op that counted as a change, so a rollback can take the change back
+/// off the count.
 #[derive(Debug, Default)]
 pub struct Journal {
-    pub steps: Vec<Undo>,
+    pub steps: Vec<(Undo, bool)>,
     pub changes: usize,
+    /// The steps on disk, for `netsh down` (a script file's real run).
+    pub file: Option<super::journal::Journal>,
+}
+
+impl Journal {
+    fn lines(steps: &[(Undo, bool)]) -> Vec<String> {
+        steps.iter().map(|(u, _)| u.line()).collect()
+    }
 }
 
 /// The result of applying one Op: did the kernel change, and how to undo it.
@@ -154,7 +177,20 @@ impl RealWorld {
         if applied.changed {
             self.journal.changes += 1;
         }
-        self.journal.steps.extend(applied.undo);
+        let mut first = applied.changed;
+        if let Some(f) = &mut self.journal.file {
+            f.append(&Journal::lines(
+                &applied
+                    .undo
+                    .iter()
+                    .map(|u| (u.clone(), false))
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        for step in applied.undo {
+            self.journal.steps.push((step, first));
+            first = false;
+        }
         Ok(())
     }
 
@@ -326,9 +362,17 @@ impl RealWorld {
             }
             Op::NeighProxyAdd { ns, addr, dev } => {
                 let nl = self.nl(ns)?;
-                if self
-                    .rt
-                    .block_on(neigh::proxy_add(&nl, *addr, dev, strict))?
+                // the kernel answers a proxy entry that exists with success, not EEXIST: look first
+                let existed = self.proxy_exists(&nl, *addr, dev)?;
+                if existed && strict {
+                    return Err(RunError::new(format!(
+                        "proxy entry {addr} on {dev} exists already"
+                    )));
+                }
+                if !existed
+                    && self
+                        .rt
+                        .block_on(neigh::proxy_add(&nl, *addr, dev, strict))?
                 {
                     Ok(Applied::changed(vec![Undo::ProxyDel {
                         ns: ns.clone(),
@@ -380,9 +424,10 @@ impl RealWorld {
                 Ok(Applied::changed(vec![Undo::Kept(op.to_string())]))
             }
             Op::ServeHttp { .. } | Op::NdpResponder { .. } => {
-                // services are threads of this process: they stop when netsh exits after a rollback
                 self.dispatch(op)?;
-                Ok(Applied::changed(Vec::new()))
+                Ok(Applied::changed(vec![Undo::Service(format!(
+                    "{op} (stops when netsh exits)"
+                ))]))
             }
             Op::Exec { argv, .. } => {
                 self.dispatch(op)?;
@@ -504,19 +549,26 @@ impl RealWorld {
 
     /// Runs the undo steps recorded since `mark`, newest first, and forgets them.
     pub(super) fn undo_since(&mut self, mark: usize) -> Rollback {
-        let steps: Vec<Undo> = self
+        let steps: Vec<(Undo, bool)> = self
             .journal
             .steps
             .drain(mark.min(self.journal.steps.len())..)
             .collect();
+        if let Some(f) = &mut self.journal.file {
+            f.rewrite(&Journal::lines(&self.journal.steps));
+        }
         let mut report = Rollback::default();
-        for step in steps.into_iter().rev() {
+        for (step, counted) in steps.into_iter().rev() {
+            if counted {
+                self.journal.changes = self.journal.changes.saturating_sub(1);
+            }
             let what = step.describe();
             let result = match &step {
                 Undo::Kept(_) => {
                     report.kept.push(what);
                     continue;
                 }
+                Undo::Service(_) => Ok(()),
                 Undo::Op(op) => self.dispatch(op),
                 Undo::ProxyDel { ns, addr, dev } => self.proxy_del(ns, *addr, dev),
                 Undo::MoveHome { ns, name } => self.move_home(ns, name),
@@ -524,11 +576,27 @@ impl RealWorld {
             match result {
                 Ok(()) => report.undone.push(what),
                 // already gone with its namespace or its link: nothing is left to undo
-                Err(e) if is_gone(&e) => report.undone.push(what),
+                Err(e) if is_gone(&e.message) => report.undone.push(what),
                 Err(e) => report.failed.push(format!("{what}: {}", e.message)),
             }
         }
         report
+    }
+
+    fn proxy_exists(&mut self, nl: &Netlink, addr: Ipv6Addr, dev: &str) -> Result<bool, RunError> {
+        let kernel = |e| errors::kernel("cannot read the proxy entries", &e);
+        self.rt.block_on(async {
+            let idx = links::index(nl, dev).await?;
+            let all = neigh::dump(nl, AddressFamily::Inet6, true)
+                .await
+                .map_err(kernel)?;
+            Ok(all.iter().any(|m| {
+                m.header.ifindex == idx
+                    && m.attributes.iter().any(|a| {
+                        matches!(a, NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) if *ip == addr)
+                    })
+            }))
+        })
     }
 
     fn proxy_del(&mut self, ns: &Ns, addr: Ipv6Addr, dev: &str) -> Result<(), RunError> {
@@ -563,7 +631,7 @@ impl RealWorld {
 }
 
 /// An undo step that failed because its object is already gone (deleted with its namespace or link).
-fn is_gone(e: &RunError) -> bool {
-    let m = e.message.to_lowercase();
+pub(crate) fn is_gone(message: &str) -> bool {
+    let m = message.to_lowercase();
     m.contains("no such") || m.contains("does not exist") || m.contains("not found")
 }
