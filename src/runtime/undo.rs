@@ -391,6 +391,10 @@ impl RealWorld {
                 dst,
             } => {
                 let nl = self.nl(ns)?;
+                // an append of an entry that is there succeeds again: look first
+                if *action == FdbAction::Append && self.fdb_exists(&nl, *mac, dev, *dst)? {
+                    return Ok(Applied::none());
+                }
                 let changed = self
                     .rt
                     .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))?;
@@ -594,6 +598,45 @@ impl RealWorld {
                 m.header.ifindex == idx
                     && m.attributes.iter().any(|a| {
                         matches!(a, NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) if *ip == addr)
+                    })
+            }))
+        })
+    }
+
+    fn fdb_exists(
+        &mut self,
+        nl: &Netlink,
+        mac: [u8; 6],
+        dev: &str,
+        dst: Option<std::net::IpAddr>,
+    ) -> Result<bool, RunError> {
+        let kernel = |e| errors::kernel("cannot read the forwarding database", &e);
+        self.rt.block_on(async {
+            let idx = links::index(nl, dev).await?;
+            let all = neigh::dump(nl, AddressFamily::Bridge, false)
+                .await
+                .map_err(kernel)?;
+            Ok(all.iter().any(|m| {
+                let has = |want: &NeighbourAttribute| m.attributes.contains(want);
+                m.header.ifindex == idx
+                    && has(&NeighbourAttribute::LinkLayerAddress(mac.to_vec()))
+                    && dst.is_none_or(|d| {
+                        m.attributes.iter().any(|a| match a {
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                                std::net::IpAddr::V4(*v4) == d
+                            }
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                                std::net::IpAddr::V6(*v6) == d
+                            }
+                            // in an AF_BRIDGE dump the destination may come as raw bytes
+                            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                                match d {
+                                    std::net::IpAddr::V4(v4) => b[..] == v4.octets()[..],
+                                    std::net::IpAddr::V6(v6) => b[..] == v6.octets()[..],
+                                }
+                            }
+                            _ => false,
+                        })
                     })
             }))
         })
