@@ -6,9 +6,11 @@ use std::process::Command;
 
 pub const NETSH: &str = env!("CARGO_BIN_EXE_netsh");
 
-/// Shell functions the steps can use: `snap` prints the state of every namespace (links with their
+/// Shell functions the steps can use: `run` (above), `snap` prints the state of every namespace (links with their
 /// details, addresses, routes of all tables, neighbours, proxy entries, the FDB, forwarding sysctls).
 const SNAP: &str = r#"
+# run NAME CMD...: runs CMD, then prints `--- NAME STATUS` and what CMD printed (both streams)
+run() { name=$1; shift; r=$("$@" 2>&1); c=$?; echo "--- $name $c"; printf '%s\n' "$r"; }
 snap() {
   for n in '' $(ip netns list | cut -d' ' -f1 | sort); do
     if [ -z "$n" ]; then x=""; else x="ip netns exec $n"; fi
@@ -111,7 +113,13 @@ pub fn normalized(snap: &str) -> String {
             serde_json::Value::Array(a) => {
                 a.retain(|x| {
                     let s = x.to_string();
-                    !(s.contains("\"fe80:") || s.contains("\"ff00::/8\"") || s.contains("33:33:") || s.contains("01:00:5e"))
+                    // a bridge port's own FDB entries carry the port's random MAC
+                    let port_entry = s.starts_with("{\"mac\"") && s.contains("\"master\"");
+                    !port_entry
+                        && !(s.contains("\"fe80:")
+                            || s.contains("\"ff00::/8\"")
+                            || s.contains("33:33:")
+                            || s.contains("01:00:5e"))
                 });
                 for x in a.iter_mut() {
                     clean(x);
