@@ -6,10 +6,11 @@
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - undo.rs: what each Op changed and its inverse (rollback); signals.rs: SIGINT/SIGTERM
-//! - journal.rs: the undo steps on disk, for `netsh down FILE`
+//! - journal.rs: the undo steps on disk, for `netsh down FILE`; dump.rs: `dump` (state as a script)
 
 pub mod addrs;
 pub mod container;
+pub mod dump;
 pub mod errors;
 pub mod exec;
 pub mod handle;

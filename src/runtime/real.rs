@@ -504,7 +504,11 @@ impl RealWorld {
                 "`proxy-ndp PREFIX on IF` (the NDP responder service)",
                 "the NDP proxy issue",
             )),
-            Op::Dump { .. } => Err(not_supported("`dump`", "the transactions/journal issue")),
+            Op::Dump { ns } => {
+                let text = self.dump_script(ns)?;
+                self.print(&text);
+                Ok(())
+            }
             Op::StoreSelect(_) | Op::NetworkConfig { .. } => {
                 Err(not_supported("the flannel store", "the store issue"))
             }

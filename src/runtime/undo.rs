@@ -131,7 +131,7 @@ fn dest_text(d: &Dest) -> String {
 }
 
 /// A kernel route as a statement's Route (names for interface indexes).
-fn route_of(m: &RouteMessage, names: &HashMap<u32, String>, fam: Family) -> Route {
+pub(super) fn route_of(m: &RouteMessage, names: &HashMap<u32, String>, fam: Family) -> Route {
     let mut r = Route {
         dest: Dest::Default(fam),
         via: None,

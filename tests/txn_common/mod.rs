@@ -99,6 +99,14 @@ pub fn normalized(snap: &str) -> String {
         "updated",
         "ifalias",
         "altnames",
+        // offload limits the kernel derives from the links around at creation
+        "tso_max_size",
+        "tso_max_segs",
+        "gso_max_size",
+        "gso_max_segs",
+        "gro_max_size",
+        "gso_ipv4_max_size",
+        "gro_ipv4_max_size",
     ];
     fn clean(v: &mut serde_json::Value) {
         match v {
@@ -124,6 +132,8 @@ pub fn normalized(snap: &str) -> String {
                 for x in a.iter_mut() {
                     clean(x);
                 }
+                // a rebuilt state lists its objects in the order of their new indexes
+                a.sort_by_key(|x| x.to_string());
             }
             _ => {}
         }
@@ -146,8 +156,48 @@ pub fn first_difference(a: &str, b: &str) -> Option<String> {
     for i in 0..la.len().max(lb.len()) {
         let (x, y) = (la.get(i), lb.get(i));
         if x != y {
+            let parse = |l: Option<&&str>| l.and_then(|l| serde_json::from_str(l).ok());
+            if let (Some(p), Some(q)) = (parse(x), parse(y)) {
+                return Some(format!("line {i}: {}", json_difference(&p, &q, "")));
+            }
             return Some(format!("line {i}:\n  before: {x:?}\n  after:  {y:?}"));
         }
     }
     None
+}
+
+/// Where two JSON values first differ, as a path and the two values there.
+fn json_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> String {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) if w == v => {}
+                    Some(w) => return json_difference(v, w, &format!("{path}.{k}")),
+                    None => return format!("{path}.{k}: before {v}, after missing"),
+                }
+            }
+            for (k, w) in y {
+                if !x.contains_key(k) {
+                    return format!("{path}.{k}: before missing, after {w}");
+                }
+            }
+            format!("{path}: equal")
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                if v != w {
+                    let name = v
+                        .get("ifname")
+                        .or(v.get("dst"))
+                        .map(|n| format!("({n})"))
+                        .unwrap_or_default();
+                    return json_difference(v, w, &format!("{path}[{i}]{name}"));
+                }
+            }
+            format!("{path}: equal")
+        }
+        _ => format!("{path}: before {a}, after {b}"),
+    }
 }
