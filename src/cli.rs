@@ -248,7 +248,30 @@ pub fn report(errors: &[Diag], session: &Session, json: bool) {
             });
             let _ = writeln!(err, "{v}");
         } else {
-            let _ = writeln!(err, "{:?}", miette::Report::new(d.render(&session.map)));
+            let _ = writeln!(err, "{}", render_safely(d, session));
         }
     }
+}
+
+/// miette's graphical report, or a plain `file:line:col: message` when miette cannot draw it (it
+/// panics on a label past column 65535, as in a line of 100 000 characters).
+fn render_safely(d: &Diag, session: &Session) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        format!("{:?}", miette::Report::new(d.render(&session.map)))
+    }));
+    std::panic::set_hook(hook);
+    drawn.unwrap_or_else(|_| {
+        let mut s = format!(
+            "{}\n  × {}: {}",
+            d.code.as_str(),
+            session.map.locate(d.span),
+            d.message
+        );
+        if let Some(h) = &d.help {
+            s += &format!("\n  help: {h}");
+        }
+        s
+    })
 }
