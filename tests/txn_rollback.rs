@@ -64,6 +64,55 @@ fn a_failure_after_each_statement_leaves_every_namespace_as_it_was() {
     println!("faults injected: {tried}, leftovers found: 0");
 }
 
+/// The script cut after each of its top-level statements (a block counts as one), each time with a
+/// failing statement appended.
+fn cuts_with_a_fault(path: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("script");
+    let (mut depth, mut upto, mut out) = (0i32, String::new(), vec![]);
+    out.push("link set nofault0 up\n".to_string());
+    for line in text.lines() {
+        upto += line;
+        upto.push('\n');
+        depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+        let t = line.trim();
+        if depth == 0 && !t.is_empty() && !t.starts_with('#') {
+            out.push(format!("{upto}link set nofault0 up\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_failure_after_each_statement_of_the_quickstart_lab_leaves_nothing() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.netsh");
+    let cuts = cuts_with_a_fault(path);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (k, text) in cuts.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("fault{k:02}.netsh")), text).expect("write");
+    }
+    let out = private(&format!(
+        "echo '--- before'; snap\nfor f in {}/fault*.netsh; do\n  $NETSH \"$f\" >/dev/null 2>&1\n  echo \"--- $(basename $f) $?\"; snap\ndone",
+        dir.path().display()
+    ));
+    let s = sections(&out.stdout);
+    let before = s.get("before").expect("a snapshot before");
+    for k in 0..cuts.len() {
+        let after = s.get(&format!("fault{k:02}.netsh 1")).unwrap_or_else(|| {
+            panic!(
+                "fault {k} did not exit 1: {:?}",
+                s.keys().collect::<Vec<_>>()
+            )
+        });
+        assert_same(
+            before,
+            after,
+            &format!("quickstart cut after statement {k}"),
+        );
+    }
+    assert!(cuts.len() > 10, "{} cuts", cuts.len());
+    println!("faults injected: {}, leftovers found: 0", cuts.len());
+}
+
 #[test]
 fn a_second_run_changes_nothing_and_says_so() {
     let out = private(&format!(
