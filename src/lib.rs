@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod flannel;
 pub mod fuzzing;
 pub mod help;
 pub mod interp;
@@ -12,4 +13,5 @@ pub mod ops;
 pub mod repl;
 pub mod runtime;
 pub mod session;
+pub mod store;
 pub mod syntax;

@@ -159,7 +159,15 @@ fn containers_on_docker0_get_dockers_addresses_and_reach_each_other() {
 fn the_quickstart_runs_in_a_sandbox() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.netsh");
     let r = netsh(&["--sandbox", path]).ok();
-    assert!(r.stdout.contains("docker1 and docker2 reach each other"));
+    assert!(
+        r.stdout
+            .contains("four hosts on two subnets reach each other through r1")
+    );
+    assert!(
+        r.stdout.contains("default via 192.168.50.1 dev eth0"),
+        "show routes in docker3: {}",
+        r.stdout
+    );
 }
 
 #[test]

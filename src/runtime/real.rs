@@ -155,11 +155,9 @@ impl RealWorld {
             .map(|n| format!(" from {n}"))
             .unwrap_or_default();
         let ms: Vec<f64> = o.rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        let loss = if o.sent == 0 {
-            100
-        } else {
-            100 - o.received * 100 / o.sent
-        };
+        let loss = (o.received * 100)
+            .checked_div(o.sent)
+            .map_or(100, |got| 100 - got.min(100));
         if self.opts.json {
             let v = serde_json::json!({"ping": ip.to_string(), "from": from, "sent": o.sent, "received": o.received, "loss_percent": loss, "rtt_ms": ms, "error": o.send_error});
             self.print(&v.to_string());
@@ -619,13 +617,13 @@ impl World for RealWorld {
         let mut where_: Vec<Ns> = vec![None];
         where_.extend(spaces.into_iter().take(64).map(Some));
         for ns in where_ {
-            if let Ok(nl) = self.nl(&ns) {
-                if let Ok(all) = self.rt.block_on(links::dump(&nl)) {
-                    out.extend(
-                        all.iter()
-                            .filter_map(|l| links::name_of(l).map(str::to_string)),
-                    );
-                }
+            if let Ok(nl) = self.nl(&ns)
+                && let Ok(all) = self.rt.block_on(links::dump(&nl))
+            {
+                out.extend(
+                    all.iter()
+                        .filter_map(|l| links::name_of(l).map(str::to_string)),
+                );
             }
         }
         out.sort();
