@@ -676,5 +676,80 @@ impl RealWorld {
 /// An undo step that failed because its object is already gone (deleted with its namespace or link).
 pub(crate) fn is_gone(message: &str) -> bool {
     let m = message.to_lowercase();
-    m.contains("no such") || m.contains("does not exist") || m.contains("not found")
+    m.contains("no such")
+        || m.contains("cannot find")
+        || m.contains("does not exist")
+        || m.contains("not found")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_read_back_from_its_message_is_the_route_that_made_it() {
+        let names: HashMap<u32, String> = [(4, "eth0".to_string())].into();
+        let r = Route {
+            dest: Dest::Net("10.100.0.0/16".parse().unwrap()),
+            via: Some("10.10.10.1".parse().unwrap()),
+            dev: Some("eth0".into()),
+            onlink: true,
+            metric: Some(50),
+            table: Some(1000),
+            src: Some("10.10.10.5".parse().unwrap()),
+        };
+        let m = routes::message(&r, RouteAction::Add, Some(4));
+        assert_eq!(route_of(&m, &names, Family::V4), r);
+        let d = Route {
+            dest: Dest::Default(Family::V6),
+            via: Some("2001:db8::1".parse().unwrap()),
+            dev: None,
+            onlink: false,
+            metric: None,
+            table: None,
+            src: None,
+        };
+        let m = routes::message(&d, RouteAction::Add, None);
+        assert_eq!(route_of(&m, &names, Family::V6), d);
+    }
+
+    #[test]
+    fn destinations_are_written_as_the_kernel_dump_writes_them() {
+        assert_eq!(dest_text(&Dest::Default(Family::V4)), "default");
+        assert_eq!(
+            dest_text(&Dest::Net("10.1.2.3/16".parse().unwrap())),
+            "10.1.0.0/16"
+        );
+        assert_eq!(
+            dest_text(&Dest::Net("10.1.2.3/32".parse().unwrap())),
+            "10.1.2.3"
+        );
+    }
+
+    #[test]
+    fn only_missing_objects_count_as_already_undone() {
+        assert!(is_gone("Cannot find device \"v1\""));
+        assert!(is_gone("cannot delete route: No such process (ESRCH)"));
+        assert!(!is_gone("cannot add address: Permission denied"));
+    }
+
+    #[test]
+    fn journal_lines_are_statements_or_comments() {
+        let del = Undo::Op(Op::LinkDel {
+            ns: Some("n1".into()),
+            name: "v1".into(),
+        });
+        assert_eq!(del.line(), "link del v1 in n1");
+        assert!(
+            Undo::Kept("whatever `x` changed".into())
+                .line()
+                .starts_with('#')
+        );
+        let proxy = Undo::ProxyDel {
+            ns: None,
+            addr: "2001:db8::5".parse().unwrap(),
+            dev: "br0".into(),
+        };
+        assert!(proxy.line().starts_with("# cannot replay"));
+    }
 }
