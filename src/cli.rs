@@ -126,6 +126,18 @@ fn run(cli: Cli) -> i32 {
             return 1;
         }
     }
+    // `netsh down FILE`; a script named `down` runs as `./down`
+    if cli.command.is_none() && cli.file.as_deref() == Some("down") {
+        return match cli.args.as_slice() {
+            [script] => crate::runtime::journal::down(script, cli.json),
+            _ => {
+                eprintln!(
+                    "netsh: usage: netsh down FILE (to run a script named down: netsh ./down)"
+                );
+                2
+            }
+        };
+    }
     let (name, dir, bytes, args) = match input(&cli) {
         Ok(Some(i)) => i,
         Ok(None) => return crate::repl::run(&cli),
@@ -179,16 +191,34 @@ fn run(cli: Cli) -> i32 {
             }
         }
     };
+    if !cli.dry_run {
+        crate::runtime::signals::install();
+    }
     let result = session.run(file, world.as_mut());
-    drop(world);
     let _ = std::io::stdout().flush();
-    match result {
+    let code = match &result {
         Ok(()) => 0,
         Err(d) => {
-            report(std::slice::from_ref(&d), &session, cli.json);
-            1
+            report(std::slice::from_ref(d), &session, cli.json);
+            // the whole script is one transaction (see docs/GUARANTEES.md)
+            if !cli.no_rollback {
+                if let Some(r) = world.rollback(0) {
+                    eprintln!("{}", r.summary());
+                }
+            }
+            match crate::runtime::signals::pending() {
+                Some(sig) => 128 + sig,
+                None => 1,
+            }
+        }
+    };
+    if let Some(n) = world.changes() {
+        if result.is_ok() || cli.no_rollback {
+            eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
         }
     }
+    drop(world);
+    code
 }
 
 /// How many diagnostics are shown in full; the rest are counted (rendering each one reads its file,
@@ -218,7 +248,30 @@ pub fn report(errors: &[Diag], session: &Session, json: bool) {
             });
             let _ = writeln!(err, "{v}");
         } else {
-            let _ = writeln!(err, "{:?}", miette::Report::new(d.render(&session.map)));
+            let _ = writeln!(err, "{}", render_safely(d, session));
         }
     }
+}
+
+/// miette's graphical report, or a plain `file:line:col: message` when miette cannot draw it (it
+/// panics on a label past column 65535, as in a line of 100 000 characters).
+fn render_safely(d: &Diag, session: &Session) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        format!("{:?}", miette::Report::new(d.render(&session.map)))
+    }));
+    std::panic::set_hook(hook);
+    drawn.unwrap_or_else(|_| {
+        let mut s = format!(
+            "{}\n  × {}: {}",
+            d.code.as_str(),
+            session.map.locate(d.span),
+            d.message
+        );
+        if let Some(h) = &d.help {
+            s += &format!("\n  help: {h}");
+        }
+        s
+    })
 }

@@ -226,3 +226,21 @@ fn without_a_runtime_the_shell_says_so_once_and_dry_runs() {
     sh.send("quit\r");
     assert_eq!(exit_code(&sh), 0);
 }
+
+#[test]
+fn a_failing_transaction_block_at_the_prompt_is_undone_and_the_rest_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
+    sh.send("bridge keep0\r");
+    sh.expect("netsh> ");
+    sh.send("transaction { bridge gone0; link set nosuch0 up }\r");
+    sh.expect("netsh: transaction: rolled back 1 change");
+    sh.expect("netsh> ");
+    sh.send("if exists link gone0 { echo gone0-still-there } else { echo gone0-undone }\r");
+    sh.expect("gone0-undone");
+    sh.expect("netsh> ");
+    sh.send("if exists link keep0 { echo keep0-kept }\r");
+    sh.expect("keep0-kept");
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}

@@ -142,7 +142,20 @@ impl Interp {
                 self.contexts.pop();
                 r
             }
-            StmtKind::Transaction(body) => self.block(body, env),
+            StmtKind::Transaction(body) => {
+                // undone on failure even with --no-rollback or at the REPL (docs/GUARANTEES.md)
+                let mark = env.world.mark();
+                let r = self.block(body, env);
+                if r.is_err() {
+                    if let Some(rb) = env.world.rollback(mark) {
+                        eprintln!(
+                            "{}",
+                            rb.summary().replacen("netsh:", "netsh: transaction:", 1)
+                        );
+                    }
+                }
+                r
+            }
             StmtKind::Expect(cond) => {
                 if env.world.is_dry() {
                     let text = self.cond_text(cond, env);

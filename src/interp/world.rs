@@ -49,6 +49,48 @@ pub trait World {
     fn names(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// A point to roll back to: how many undo steps are recorded so far.
+    fn mark(&self) -> usize {
+        0
+    }
+    /// Undoes, newest first, what was applied since `mark` (a world that records nothing: `None`).
+    fn rollback(&mut self, _mark: usize) -> Option<Rollback> {
+        None
+    }
+    /// How many Ops changed something (an `add` of what existed is not a change); `None` when the
+    /// world cannot tell (a dry run).
+    fn changes(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// What a rollback did: the undo steps that ran, those that failed, and changes that cannot be undone.
+#[derive(Debug, Default, Clone)]
+pub struct Rollback {
+    pub undone: Vec<String>,
+    pub failed: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+impl Rollback {
+    /// One paragraph for the user: the count, then each step.
+    pub fn summary(&self) -> String {
+        let n = self.undone.len();
+        let mut s = format!(
+            "netsh: rolled back {n} change{}",
+            if n == 1 { "" } else { "s" }
+        );
+        for u in &self.undone {
+            s += &format!("\n  undone: {u}");
+        }
+        for f in &self.failed {
+            s += &format!("\n  could not undo: {f}");
+        }
+        for k in &self.kept {
+            s += &format!("\n  cannot be undone: {k}");
+        }
+        s
+    }
 }
 
 /// `--dry-run`: prints every Op as a command and touches nothing.

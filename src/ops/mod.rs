@@ -3,6 +3,7 @@
 //! etcdctl command (render.rs). Keeping the two apart is what makes dry runs, rollback and `dump` cheap.
 
 mod render;
+pub mod script;
 
 pub use render::shell_quote;
 

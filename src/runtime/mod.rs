@@ -4,17 +4,21 @@
 //! - handle.rs: one rtnetlink connection per namespace; netns.rs: named namespaces
 //! - links.rs, tun.rs, addrs.rs, routes.rs, neigh.rs: the kernel objects; sysctl.rs; exec.rs
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
-//! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`; interrupt.rs: Ctrl-C during `wait`
+//! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - flannel.rs: store, config, leases, docker-opts; overlay/: the host-gw and vxlan overlay services
+//! - undo.rs: what each Op changed and its inverse (rollback); signals.rs: SIGINT/SIGTERM (and Ctrl-C
+//!   ending `wait`)
+//! - journal.rs: the undo steps on disk, for `netsh down FILE`; dump.rs: `dump` (state as a script)
 
 pub mod addrs;
 pub mod container;
+pub mod dump;
 pub mod errors;
 pub mod exec;
 pub mod flannel;
 pub mod handle;
 pub mod http;
-pub mod interrupt;
+pub mod journal;
 pub mod links;
 pub mod neigh;
 pub mod netns;
@@ -24,16 +28,26 @@ pub mod real;
 pub mod routes;
 pub mod sandbox;
 pub mod show;
+pub mod signals;
 pub mod sysctl;
 pub mod tun;
+pub mod undo;
 
 use crate::cli::Cli;
 use crate::interp::world::World;
 
 /// The world a real (not dry) run acts on.
 pub fn world(cli: &Cli) -> Result<Box<dyn World>, String> {
-    Ok(Box::new(real::RealWorld::new(real::Options {
+    let mut w = real::RealWorld::new(real::Options {
         strict: cli.strict,
         json: cli.json,
-    })?))
+    })?;
+    // a script file's runs keep a journal for `netsh down FILE`
+    if let (None, Some(file)) = (&cli.command, cli.file.as_deref().filter(|f| *f != "-")) {
+        match journal::Journal::open(std::path::Path::new(file)) {
+            Ok(j) => w.journal.file = Some(j),
+            Err(e) => eprintln!("netsh: warning: no journal for `netsh down` ({e})"),
+        }
+    }
+    Ok(Box::new(w))
 }

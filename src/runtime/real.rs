@@ -3,7 +3,7 @@
 //! the run made that later statements refer to (containers by name, each host's docker0).
 
 use super::container::{self, Bridge, Made};
-use super::errors::{self, not_supported};
+use super::errors;
 use super::flannel::Flannel;
 use super::handle::{Handles, Netlink};
 use super::ping::{Outcome, Probe};
@@ -24,9 +24,11 @@ pub struct Options {
 }
 
 pub struct RealWorld {
-    rt: Runtime,
+    pub(super) rt: Runtime,
     handles: Handles,
-    opts: Options,
+    pub(super) opts: Options,
+    /// What this run changed and how to undo it (undo.rs).
+    pub(super) journal: super::undo::Journal,
     containers: HashMap<String, Made>,
     bridges: HashMap<Ns, Bridge>,
     /// Web servers started (they run until the process exits).
@@ -63,6 +65,7 @@ impl RealWorld {
             rt,
             handles: Handles::default(),
             opts,
+            journal: Default::default(),
             containers: HashMap::new(),
             bridges: HashMap::new(),
             services: 0,
@@ -92,7 +95,7 @@ impl RealWorld {
         b
     }
 
-    fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
+    pub(super) fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
         self.handles.get(ns.as_deref(), &self.rt)
     }
 
@@ -374,8 +377,9 @@ impl RealWorld {
     }
 }
 
-impl World for RealWorld {
-    fn apply(&mut self, op: &Op) -> Result<(), RunError> {
+impl RealWorld {
+    /// Carries out one Op, recording nothing (undo.rs records around it).
+    pub(super) fn dispatch(&mut self, op: &Op) -> Result<(), RunError> {
         let strict = self.opts.strict;
         match op {
             Op::NetnsAdd { name } => netns::add(name, strict).map(drop),
@@ -517,9 +521,20 @@ impl World for RealWorld {
                     return Ok(());
                 }
                 self.print("netsh: services running; press Ctrl-C to stop");
-                super::interrupt::wait_for_interrupt();
-                self.print("netsh: stopping");
-                Ok(())
+                loop {
+                    std::thread::sleep(Duration::from_millis(100));
+                    // Ctrl-C ends the wait and the script goes on; SIGTERM stops the run (rollback)
+                    if super::signals::take_interrupt() {
+                        self.print("netsh: stopping");
+                        return Ok(());
+                    }
+                    if let Some(sig) = super::signals::pending() {
+                        return Err(RunError::new(format!(
+                            "stopped by {}",
+                            super::signals::name(sig)
+                        )));
+                    }
+                }
             }
             Op::ContainerAdd { host, container: c } if c.network.is_some() => {
                 let attached = self.docker.attach(host, c)?;
@@ -582,7 +597,11 @@ impl World for RealWorld {
                 Ok(())
             }
             Op::NdpResponder { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
-            Op::Dump { .. } => Err(not_supported("`dump`", "the transactions/journal issue")),
+            Op::Dump { ns } => {
+                let text = self.dump_script(ns)?;
+                self.print(&text);
+                Ok(())
+            }
             Op::StoreSelect(spec) => self.flannel()?.select(spec),
             Op::NetworkConfig { prefix, json } => self.flannel()?.network_config(prefix, json),
             Op::LeaseAcquire { host, lease } => self.flannel()?.lease(host, lease),
@@ -623,6 +642,24 @@ impl World for RealWorld {
                 self.write_hosts()
             }
         }
+    }
+}
+
+impl World for RealWorld {
+    fn apply(&mut self, op: &Op) -> Result<(), RunError> {
+        self.tracked(op)
+    }
+
+    fn mark(&self) -> usize {
+        self.journal.steps.len()
+    }
+
+    fn rollback(&mut self, mark: usize) -> Option<crate::interp::world::Rollback> {
+        Some(self.undo_since(mark))
+    }
+
+    fn changes(&self) -> Option<usize> {
+        Some(self.journal.changes)
     }
 
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {

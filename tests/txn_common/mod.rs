@@ -1,0 +1,203 @@
+//! Helpers for the transaction tests: run shell steps in a private network and mount namespace of
+//! their own (`unshare`), take `ip -j` snapshots of every namespace there, and compare them.
+#![allow(dead_code)]
+
+use std::process::Command;
+
+pub const NETSH: &str = env!("CARGO_BIN_EXE_netsh");
+
+/// Shell functions the steps can use: `run` (above), `snap` prints the state of every namespace (links with their
+/// details, addresses, routes of all tables, neighbours, proxy entries, the FDB, forwarding sysctls).
+const SNAP: &str = r#"
+# run NAME CMD...: runs CMD, then prints `--- NAME STATUS` and what CMD printed (both streams)
+run() { name=$1; shift; r=$("$@" 2>&1); c=$?; echo "--- $name $c"; printf '%s\n' "$r"; }
+snap() {
+  for n in '' $(ip netns list | cut -d' ' -f1 | sort); do
+    if [ -z "$n" ]; then x=""; else x="ip netns exec $n"; fi
+    echo "== namespace $n"
+    $x ip -d -j link show; echo
+    $x ip -j addr show; echo
+    $x ip -j route show table all; echo
+    $x ip -j -6 route show table all; echo
+    $x ip -j neigh show nud permanent; echo
+    $x ip -j -6 neigh show proxy; echo
+    $x bridge -j fdb show; echo
+    $x sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding
+    for f in /proc/sys/net/ipv6/conf/*/proxy_ndp; do [ -e "$f" ] && $x cat "$f"; done
+  done
+}
+"#;
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `steps` (sh) in a fresh network and mount namespace with its own /run/netns and /run/netsh.
+/// `$NETSH` is the binary under test.
+pub fn private(steps: &str) -> Out {
+    let script = format!(
+        "set -u\nmount -t tmpfs tmpfs /run/netns\nmkdir -p /run/netsh && mount -t tmpfs tmpfs /run/netsh\nip link set lo up\n{SNAP}\n{steps}"
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "-n", "--propagation", "private", "sh", "-c", &script])
+        .env("NETSH", NETSH)
+        .output()
+        .expect("unshare runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The parts of stdout between `--- NAME` marker lines, by name.
+pub fn sections(stdout: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut name = String::new();
+    for line in stdout.lines() {
+        if let Some(n) = line.strip_prefix("--- ") {
+            name = n.to_string();
+            out.entry(name.clone()).or_insert_with(String::new);
+        } else if !name.is_empty() {
+            let s = out.entry(name.clone()).or_insert_with(String::new);
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    out
+}
+
+/// A snapshot without what differs between two builds of the same state: interface indexes (and
+/// the names `ip` makes from them, `if7`), random MACs and the link-local addresses made from them,
+/// link-local routes and neighbours, timers.
+pub fn normalized(snap: &str) -> String {
+    const DROP: &[&str] = &[
+        "ifindex",
+        "link_index",
+        "link",
+        "link_netnsid",
+        "address",
+        "perm_address",
+        "broadcast",
+        "valid_life_time",
+        "preferred_life_time",
+        "id",
+        "no",
+        "designated_root",
+        "bridge_id",
+        "root_id",
+        "hello_timer",
+        "tcn_timer",
+        "topology_change_timer",
+        "gc_timer",
+        "forward_delay_timer",
+        "message_age_timer",
+        "hold_timer",
+        "used",
+        "updated",
+        "ifalias",
+        "altnames",
+        // offload limits the kernel derives from the links around at creation
+        "tso_max_size",
+        "tso_max_segs",
+        "gso_max_size",
+        "gso_max_segs",
+        "gro_max_size",
+        "gso_ipv4_max_size",
+        "gro_ipv4_max_size",
+    ];
+    fn clean(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for k in DROP {
+                    m.remove(*k);
+                }
+                for (_, x) in m.iter_mut() {
+                    clean(x);
+                }
+            }
+            serde_json::Value::Array(a) => {
+                a.retain(|x| {
+                    let s = x.to_string();
+                    // a bridge port's own FDB entries carry the port's random MAC
+                    let port_entry = s.starts_with("{\"mac\"") && s.contains("\"master\"");
+                    !port_entry
+                        && !(s.contains("\"fe80:")
+                            || s.contains("\"ff00::/8\"")
+                            || s.contains("33:33:")
+                            || s.contains("01:00:5e"))
+                });
+                for x in a.iter_mut() {
+                    clean(x);
+                }
+                // a rebuilt state lists its objects in the order of their new indexes
+                a.sort_by_key(|x| x.to_string());
+            }
+            _ => {}
+        }
+    }
+    snap.lines()
+        .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
+            Ok(mut v) if l.starts_with('[') || l.starts_with('{') => {
+                clean(&mut v);
+                v.to_string()
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first line where two snapshots differ, for a readable failure.
+pub fn first_difference(a: &str, b: &str) -> Option<String> {
+    let (la, lb): (Vec<_>, Vec<_>) = (a.lines().collect(), b.lines().collect());
+    for i in 0..la.len().max(lb.len()) {
+        let (x, y) = (la.get(i), lb.get(i));
+        if x != y {
+            let parse = |l: Option<&&str>| l.and_then(|l| serde_json::from_str(l).ok());
+            if let (Some(p), Some(q)) = (parse(x), parse(y)) {
+                return Some(format!("line {i}: {}", json_difference(&p, &q, "")));
+            }
+            return Some(format!("line {i}:\n  before: {x:?}\n  after:  {y:?}"));
+        }
+    }
+    None
+}
+
+/// Where two JSON values first differ, as a path and the two values there.
+fn json_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> String {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                match y.get(k) {
+                    Some(w) if w == v => {}
+                    Some(w) => return json_difference(v, w, &format!("{path}.{k}")),
+                    None => return format!("{path}.{k}: before {v}, after missing"),
+                }
+            }
+            for (k, w) in y {
+                if !x.contains_key(k) {
+                    return format!("{path}.{k}: before missing, after {w}");
+                }
+            }
+            format!("{path}: equal")
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                if v != w {
+                    let name = v
+                        .get("ifname")
+                        .or(v.get("dst"))
+                        .map(|n| format!("({n})"))
+                        .unwrap_or_default();
+                    return json_difference(v, w, &format!("{path}[{i}]{name}"));
+                }
+            }
+            format!("{path}: equal")
+        }
+        _ => format!("{path}: before {a}, after {b}"),
+    }
+}
