@@ -13,3 +13,4 @@ pub mod repl;
 pub mod runtime;
 pub mod session;
 pub mod syntax;
+pub mod tunnel;
