@@ -2,7 +2,7 @@
 //! `overlay udp` starts the same thing as a service). Runs until SIGINT/SIGTERM, then prints the
 //! counters and the peak RSS as one JSON line on stdout.
 //!
-//! netsh-tunnel [--ns NS] [--tun flannel0] [--port 8285] [--mtu 1472] [--local-addr IP]
+//! netsh-tunnel [--ns NS] [--tun flannel0] [--port 8285] [--mtu 1472] [--icmp-source IP]
 //!              [--peer SUBNET=PUBLICIP]... [--simple]
 
 use netsh::tunnel::{DataPath, PeerTable, UdpConfig, spawn_udp_backend};
@@ -11,7 +11,7 @@ use nix::sys::signal::{SigSet, Signal};
 fn usage(msg: &str) -> ! {
     eprintln!("netsh-tunnel: {msg}");
     eprintln!(
-        "usage: netsh-tunnel [--ns NS] [--tun NAME] [--port N] [--mtu N] [--local-addr IP] \
+        "usage: netsh-tunnel [--ns NS] [--tun NAME] [--port N] [--mtu N] [--icmp-source IP] \
          [--peer SUBNET=PUBLICIP]... [--simple]"
     );
     std::process::exit(2)
@@ -43,9 +43,9 @@ fn main() {
             "--tun" => config.tun = val(),
             "--port" => config.port = val().parse().unwrap_or_else(|_| usage("bad --port")),
             "--mtu" => config.mtu = val().parse().unwrap_or_else(|_| usage("bad --mtu")),
-            "--local-addr" => {
-                config.local_addr =
-                    Some(val().parse().unwrap_or_else(|_| usage("bad --local-addr")))
+            "--icmp-source" => {
+                config.icmp_source =
+                    Some(val().parse().unwrap_or_else(|_| usage("bad --icmp-source")))
             }
             "--peer" => {
                 let v = val();

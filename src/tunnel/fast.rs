@@ -200,7 +200,7 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
         let Some(peer) = peers.refresh().route(wire::be32(pkt, 16)) else {
             local.add(Counter::DropNoRoute, 1);
             let from = cfg
-                .local_addr
+                .icmp_source
                 .unwrap_or(std::net::Ipv4Addr::from(wire::be32(pkt, 16)));
             if let Some(len) = icmp::net_unreachable(pkt, from, &mut icmp_buf[VNET_HDR_LEN..]) {
                 icmp_buf[..VNET_HDR_LEN].fill(0);

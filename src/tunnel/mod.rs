@@ -50,9 +50,10 @@ pub struct UdpConfig {
     pub bind: Ipv4Addr,
     /// The TUN's MTU: received packets larger than this are dropped as oversized.
     pub mtu: u32,
-    /// flannel0's own address: the source of ICMP net-unreachable answers. Without it the
-    /// unreachable destination itself is used.
-    pub local_addr: Option<Ipv4Addr>,
+    /// The source of ICMP net-unreachable answers. By default the unreachable destination
+    /// itself, as if the far side of flannel0 answered: the host's own flannel0 address would not
+    /// do, its kernel drops packets arriving with a local source address as martians.
+    pub icmp_source: Option<Ipv4Addr>,
     pub path: DataPath,
     /// Socket send and receive buffer size.
     pub socket_buffer: usize,
@@ -65,7 +66,7 @@ impl Default for UdpConfig {
             port: wire::DEFAULT_PORT,
             bind: Ipv4Addr::UNSPECIFIED,
             mtu: 1500 - wire::OVERHEAD,
-            local_addr: None,
+            icmp_source: None,
             path: DataPath::Fast,
             socket_buffer: 4 << 20,
         }

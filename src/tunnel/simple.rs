@@ -75,7 +75,7 @@ pub(super) fn run(tun: RawFd, sock: RawFd, sh: Shared) {
                     Ok(info) => match peers.refresh().route(info.dst) {
                         None => {
                             local.add(Counter::DropNoRoute, 1);
-                            let from = cfg.local_addr.unwrap_or(Ipv4Addr::from(info.dst));
+                            let from = cfg.icmp_source.unwrap_or(Ipv4Addr::from(info.dst));
                             if let Some(l) = icmp::net_unreachable(pkt, from, &mut icmp_buf) {
                                 if write_fd(tun, &icmp_buf[..l]).is_ok() {
                                     local.add(Counter::UnreachableSent, 1);
