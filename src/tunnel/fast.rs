@@ -11,10 +11,11 @@
 
 use super::counters::{Counter, Local};
 use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
+use super::peers::PeerSnapshot;
 use super::udp::{self, RecvBatch, SendBatch};
 use super::{Shared, checks, icmp, wire};
 use std::io;
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 
 /// Largest UDP GSO send we make (the UDP length field and IP total length cap it near 64 KiB).
@@ -248,17 +249,79 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     local.flush(&sh.counters);
 }
 
-/// Writes the coalescer's packet to the TUN (with or without its vnet header).
-fn flush_coalesced(tun: RawFd, co: &mut Coalescer, vnet: bool, local: &mut Local) {
+/// Hands the coalescer's packet (with or without its vnet header) to `write`.
+fn flush_coalesced(
+    co: &mut Coalescer,
+    vnet: bool,
+    local: &mut Local,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) {
     let (segments, pkt) = co.finish();
-    let bytes = if vnet { pkt } else { &pkt[VNET_HDR_LEN..] };
     let len = pkt.len() - VNET_HDR_LEN;
-    match write_fd(tun, bytes) {
-        Ok(()) => {
-            local.add(Counter::RxPackets, segments as u64);
-            local.add(Counter::RxBytes, len as u64);
+    let bytes = if vnet { pkt } else { &pkt[VNET_HDR_LEN..] };
+    if write(bytes) {
+        local.add(Counter::RxPackets, segments as u64);
+        local.add(Counter::RxBytes, len as u64);
+    } else {
+        local.add(Counter::DropTunError, segments as u64);
+    }
+}
+
+/// The receive path for one received buffer, without the syscalls: `data` from `from`, holding
+/// datagrams of `segment` bytes (0: one datagram). Each is checked and has its TTL decremented;
+/// what passes goes to `write` as TUN writes, merged by `co` when `vnet`. The caller flushes `co`
+/// at the end of a batch (`finish_rx`).
+#[allow(clippy::too_many_arguments)]
+pub fn deliver(
+    snap: &PeerSnapshot,
+    from: Ipv4Addr,
+    data: &mut [u8],
+    segment: usize,
+    max_len: usize,
+    vnet: bool,
+    co: &mut Coalescer,
+    local: &mut Local,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) {
+    let seg = if segment == 0 {
+        data.len().max(1)
+    } else {
+        segment
+    };
+    for d in data.chunks_mut(seg) {
+        if let Err(c) = checks::check_rx(snap, from, d, max_len) {
+            local.add(c, 1);
+            continue;
         }
-        Err(_) => local.add(Counter::DropTunError, segments as u64),
+        icmp::decrement_ttl(d);
+        if !vnet {
+            if write(d) {
+                local.add(Counter::RxPackets, 1);
+                local.add(Counter::RxBytes, d.len() as u64);
+            } else {
+                local.add(Counter::DropTunError, 1);
+            }
+            continue;
+        }
+        if !co.is_empty() && co.append(d) {
+            continue;
+        }
+        if !co.is_empty() {
+            flush_coalesced(co, vnet, local, write);
+        }
+        co.start(d);
+    }
+}
+
+/// Writes out what `co` still holds (end of a batch).
+pub fn finish_rx(
+    co: &mut Coalescer,
+    vnet: bool,
+    local: &mut Local,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) {
+    if !co.is_empty() {
+        flush_coalesced(co, vnet, local, write);
     }
 }
 
@@ -283,6 +346,7 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
             }
         };
         let snap = peers.refresh();
+        let mut write = |b: &[u8]| write_fd(tun, b).is_ok();
         for i in 0..n {
             let Some(r) = batch.get(i) else { break };
             if r.truncated {
@@ -290,39 +354,11 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
                 continue;
             }
             let from = *r.from.ip();
-            let seg = if r.segment == 0 {
-                r.data.len().max(1)
-            } else {
-                r.segment
-            };
-            for d in r.data.chunks_mut(seg) {
-                if let Err(c) = checks::check_rx(snap, from, d, max_len) {
-                    local.add(c, 1);
-                    continue;
-                }
-                icmp::decrement_ttl(d);
-                if !vnet {
-                    match write_fd(tun, d) {
-                        Ok(()) => {
-                            local.add(Counter::RxPackets, 1);
-                            local.add(Counter::RxBytes, d.len() as u64);
-                        }
-                        Err(_) => local.add(Counter::DropTunError, 1),
-                    }
-                    continue;
-                }
-                if !co.is_empty() && co.append(d) {
-                    continue;
-                }
-                if !co.is_empty() {
-                    flush_coalesced(tun, &mut co, vnet, &mut local);
-                }
-                co.start(d);
-            }
+            deliver(
+                snap, from, r.data, r.segment, max_len, vnet, &mut co, &mut local, &mut write,
+            );
         }
-        if !co.is_empty() {
-            flush_coalesced(tun, &mut co, vnet, &mut local);
-        }
+        finish_rx(&mut co, vnet, &mut local, &mut write);
     }
     local.flush(&sh.counters);
 }

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod counters;
 pub mod device;
 pub mod fast;
+pub mod fuzz;
 pub mod icmp;
 pub mod offload;
 pub mod peers;
