@@ -115,4 +115,14 @@ mod tests {
         many.extend(std::iter::repeat_n(0x45u8, 400));
         super::tunnel_rx(&many);
     }
+
+    #[test]
+    fn fuzz_findings_stay_fixed() {
+        // a TSO request for a TCP header with a data offset of 12 bytes
+        super::tunnel_rx(&[
+            1, 60, 217, 10, 5, 1, 0, 0, 255, 255, 255, 255, 0, 0, 69, 0, 0, 0, 20, 10, 5, 217, 3,
+            6, 204, 204, 236, 204, 0, 255, 255, 255, 255, 0, 0, 187, 254, 0, 0, 20, 10, 5, 217,
+            126, 6, 204, 51, 1, 1,
+        ]);
+    }
 }

@@ -103,7 +103,10 @@ pub fn split(
     };
     let hlen = ihl + l4_hdr;
     let mss = usize::from(h.gso_size);
-    if pkt[9] != proto || l4_hdr < 8 || pkt.len() <= hlen || mss == 0 {
+    // a TCP header is at least 20 bytes (a smaller data offset would put the checksum field
+    // past the header: found by the fuzzer), a UDP header exactly 8
+    let min_l4 = if proto == PROTO_TCP { 20 } else { 8 };
+    if pkt[9] != proto || l4_hdr < min_l4 || pkt.len() <= hlen || mss == 0 {
         return Err(BadOffload);
     }
     let payload = &pkt[hlen..];
