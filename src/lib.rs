@@ -4,13 +4,17 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod docker;
+pub mod flannel;
 pub mod fuzzing;
 pub mod help;
 pub mod interp;
 pub mod loader;
+pub mod ndp;
 pub mod ops;
 pub mod repl;
 pub mod runtime;
 pub mod session;
+pub mod store;
 pub mod syntax;
 pub mod tunnel;

@@ -214,8 +214,9 @@ diag!(
     bad_json,
     "network config '{\"Network\": }'",
     "check::bad_json",
-    "1:16",
-    "'{\"Network\": }'"
+    // inside the JSON, at the character serde_json stopped at
+    "1:29",
+    "}"
 );
 diag!(
     bad_value_url,

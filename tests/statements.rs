@@ -404,8 +404,9 @@ fn network_create_rejects_a_mode_of_another_driver() {
 
 #[test]
 fn a_gateway_outside_every_subnet_is_refused() {
+    // found by the checker (exit 2), on the gateway argument, before anything runs
     Netsh::dry("network create n driver macvlan parent eth0 subnet 10.0.0.0/24 gateway 10.1.0.1")
         .run()
-        .code(1)
+        .code(2)
         .stderr_has("the gateway 10.1.0.1 is in none of the network's subnets");
 }

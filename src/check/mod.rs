@@ -6,6 +6,7 @@
 //! program is known), but a call at the top level must come after the `fn`, as in a shell.
 
 pub mod bind;
+mod networks;
 pub mod signatures;
 pub mod types;
 
@@ -14,6 +15,7 @@ use crate::loader::Loader;
 use crate::syntax::ast::*;
 use crate::syntax::source::SourceMap;
 use bind::{Slot, bind};
+use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -22,13 +24,13 @@ use types::Ty;
 pub const EXISTS_KINDS: &[&str] = &["link", "netns", "addr", "route"];
 
 /// What the check pass learns that the evaluator needs: every procedure of the program.
-pub type Procs = HashMap<String, Rc<FnDef>>;
+pub type Procs = FxHashMap<String, Rc<FnDef>>;
 
 pub struct Checker {
     pub procs: Procs,
-    globals: HashSet<String>,
+    globals: FxHashSet<String>,
     /// Names bound by enclosing `for` loops and procedure parameters.
-    scopes: Vec<HashSet<String>>,
+    scopes: Vec<FxHashSet<String>>,
     bodies: Vec<Rc<FnDef>>,
     /// Commands that named no statement and no procedure known at that point.
     unknown: Vec<(String, Span)>,
@@ -41,8 +43,8 @@ impl Checker {
     /// `argc`: how many script arguments (`$1`...) the run has.
     pub fn new(argc: usize) -> Checker {
         Checker {
-            procs: Procs::new(),
-            globals: HashSet::new(),
+            procs: Procs::default(),
+            globals: FxHashSet::default(),
             scopes: Vec::new(),
             bodies: Vec::new(),
             unknown: Vec::new(),
@@ -75,7 +77,7 @@ impl Checker {
             StmtKind::For { var, items, body } => {
                 items.iter().for_each(|w| self.word(w, map));
                 self.scopes
-                    .push(HashSet::from([map.text(*var).to_string()]));
+                    .push(FxHashSet::from_iter([map.text(*var).to_string()]));
                 self.block(body, map, loader);
                 self.scopes.pop();
             }
@@ -196,6 +198,9 @@ impl Checker {
         match lookup(&name, second) {
             Some(sig) => {
                 if let Some(b) = self.bound(sig, words, span, map) {
+                    if sig.id == Id::NetworkCreate {
+                        self.errors.extend(networks::check(&b, words, map));
+                    }
                     if sig.id == Id::Source {
                         self.source(words, &b, map, loader);
                     }
@@ -258,7 +263,7 @@ impl Checker {
                     if let (Some((ty, what)), Some(text)) = (b.slot_type(slot), w.literal_span()) {
                         if let Err(e) = ty.parse(map.text(text), what) {
                             self.errors.push(
-                                Diag::new(e.code, w.span, e.message)
+                                Diag::new(e.code, inside(w.span, text, e.at), e.message)
                                     .label(format!("expected {}", ty.describe()))
                                     .help_opt(e.help),
                             );
@@ -373,7 +378,7 @@ impl Checker {
         if let Some(text) = w.literal_span() {
             if let Err(e) = ty.parse(map.text(text), what) {
                 self.errors.push(
-                    Diag::new(e.code, w.span, e.message)
+                    Diag::new(e.code, inside(w.span, text, e.at), e.message)
                         .label(format!("expected {}", ty.describe()))
                         .help_opt(e.help),
                 );
@@ -551,5 +556,20 @@ impl Checker {
                 _ => {}
             }
         }
+    }
+}
+
+/// The span of one character inside a literal word's text (`at` bytes in), or the whole word.
+fn inside(
+    word: crate::syntax::source::Span,
+    text: crate::syntax::source::Span,
+    at: Option<usize>,
+) -> crate::syntax::source::Span {
+    match at.and_then(|a| u32::try_from(a).ok()) {
+        Some(a) if text.start.saturating_add(a) < text.end => crate::syntax::source::Span {
+            start: text.start + a,
+            end: text.start + a + 1,
+        },
+        _ => word,
     }
 }

@@ -99,6 +99,52 @@ pub struct TypeError {
     pub code: Code,
     pub message: String,
     pub help: Option<String>,
+    /// Where in the word the problem is (a byte offset), when it is one place inside it.
+    pub at: Option<usize>,
+}
+
+/// A byte offset from serde_json's 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len().saturating_sub(1))
+}
+
+/// Flannel's own checks of a literal config (SubnetLen limits, SubnetMin/Max alignment, backend
+/// types), so a script that would store a config flanneld refuses fails before it runs. The
+/// error points at the key it is about.
+fn flannel_config(text: &str) -> Result<(), TypeError> {
+    let Err(e) = crate::flannel::NetworkConfig::parse(text) else {
+        return Ok(());
+    };
+    let message = format!("flannel would refuse this network config: {e}");
+    const KEYS: &[&str] = &[
+        "IPv6SubnetMin",
+        "IPv6SubnetMax",
+        "IPv6SubnetLen",
+        "IPv6Network",
+        "SubnetMin",
+        "SubnetMax",
+        "SubnetLen",
+        "EnableIPv6",
+        "Network",
+        "Backend",
+        "VNI",
+        "Port",
+        "Type",
+    ];
+    let at = KEYS
+        .iter()
+        .find(|k| message.contains(*k))
+        .and_then(|k| text.find(&format!("\"{k}\"")))
+        .map(|i| i + 1);
+    Err(TypeError {
+        at,
+        ..err(Code::BadJson, message, None)
+    })
 }
 
 fn err(code: Code, message: impl Into<String>, help: impl Into<Option<String>>) -> TypeError {
@@ -106,6 +152,7 @@ fn err(code: Code, message: impl Into<String>, help: impl Into<Option<String>>) 
         code,
         message: message.into(),
         help: help.into(),
+        at: None,
     }
 }
 
@@ -241,9 +288,12 @@ impl Ty {
             Ty::NetConfig => {
                 if text.trim_start().starts_with('{') {
                     match serde_json::from_str::<serde_json::Value>(text) {
-                        Ok(serde_json::Value::Object(_)) => Ok(Val::Text(text.into())),
+                        Ok(serde_json::Value::Object(_)) => flannel_config(text).map(|()| Val::Text(text.into())),
                         Ok(_) => Err(err(Code::BadJson, "the network config must be a JSON object", None)),
-                        Err(e) => Err(err(Code::BadJson, format!("the network config is not valid JSON: {e}"), Some("quote JSON with '...' so that nothing in it is expanded".to_string()))),
+                        Err(e) => Err(TypeError {
+                            at: Some(offset_of(text, e.line(), e.column())),
+                            ..err(Code::BadJson, format!("the network config is not valid JSON: {e}"), Some("quote JSON with '...' so that nothing in it is expanded".to_string()))
+                        }),
                     }
                 } else {
                     prefix(text).map(Val::Net)

@@ -59,7 +59,7 @@ fn fail(span: Span, e: RunError) -> Diag {
 impl Interp {
     pub fn new(args: Vec<String>) -> Interp {
         Interp {
-            procs: Procs::new(),
+            procs: Procs::default(),
             defined: HashSet::new(),
             globals: Frame::default(),
             calls: Vec::new(),
@@ -424,6 +424,19 @@ impl Interp {
         };
         for &(slot, wi) in &b.args {
             let w = &words[wi as usize];
+            // a literal word is read straight from the source: no copy to expand
+            if let (WordKind::Plain { text, .. }, Some((ty, what)), false) =
+                (&w.kind, b.slot_type(slot), slot == Slot::Ns)
+            {
+                let text = map.text(*text);
+                let typed = ty.parse(text, what).map_err(|e| {
+                    Diag::new(e.code, w.span, e.message)
+                        .label(format!("expected {}", ty.describe()))
+                        .help_opt(e.help)
+                })?;
+                args.vals.push((Args::key(b.sig, slot), typed));
+                continue;
+            }
             let v = self.expand(w, map)?;
             if slot == Slot::Rest {
                 args.rest.push(v);

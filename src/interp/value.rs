@@ -1,7 +1,5 @@
 //! Values and variables: what `$name` holds, and how words expand.
 
-use std::collections::HashMap;
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(String),
@@ -50,7 +48,7 @@ pub fn range(s: &str) -> Option<(i64, i64)> {
 /// One level of variables: the script's globals, or a procedure call's parameters and locals.
 #[derive(Default, Debug)]
 pub struct Frame {
-    pub vars: HashMap<String, Value>,
+    pub vars: rustc_hash::FxHashMap<String, Value>,
 }
 
 #[cfg(test)]

@@ -77,10 +77,10 @@ impl Netlink {
             .request(req)
             .map_err(|_| KernelError::from_errno(nix::errno::Errno::EIO as i32))?;
         while let Some(reply) = replies.next().await {
-            if let NetlinkPayload::Error(e) = reply.payload {
-                if e.code.is_some() {
-                    return Err(KernelError::from_message(&e));
-                }
+            if let NetlinkPayload::Error(e) = reply.payload
+                && e.code.is_some()
+            {
+                return Err(KernelError::from_message(&e));
             }
         }
         Ok(())

@@ -139,11 +139,11 @@ pub fn serve(ns: Option<&str>, port: u16, text: &str) -> Result<(), RunError> {
     std::thread::Builder::new()
         .name(format!("http-{port}"))
         .spawn(move || {
-            if let Some(f) = &file {
-                if let Err(e) = nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET) {
-                    let _ = tx.send(Err(format!("cannot enter the namespace: {}", e.desc())));
-                    return;
-                }
+            if let Some(f) = &file
+                && let Err(e) = nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+            {
+                let _ = tx.send(Err(format!("cannot enter the namespace: {}", e.desc())));
+                return;
             }
             // [::] takes IPv4 too unless bindv6only is set; fall back to IPv4 alone
             let listener =

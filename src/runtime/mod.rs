@@ -4,17 +4,21 @@
 //! - handle.rs: one rtnetlink connection per namespace; netns.rs: named namespaces
 //! - links.rs, tun.rs, addrs.rs, routes.rs, neigh.rs: the kernel objects; sysctl.rs; exec.rs
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
-//! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
+//! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`; interrupt.rs: Ctrl-C during `wait`
+//! - flannel.rs: store, config, leases, docker-opts; overlay/: the host-gw and vxlan overlay services
 
 pub mod addrs;
 pub mod container;
 pub mod errors;
 pub mod exec;
+pub mod flannel;
 pub mod handle;
 pub mod http;
+pub mod interrupt;
 pub mod links;
 pub mod neigh;
 pub mod netns;
+pub mod overlay;
 pub mod ping;
 pub mod real;
 pub mod routes;

@@ -190,13 +190,15 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
         if from_ip != Some(p.target) {
             continue;
         }
-        if let Some((rid, seq)) = parse_reply(v6, &buf[..n]) {
-            if rid == id && seq >= 1 && (seq as usize) <= sent_at.len() {
-                out.received += 1;
-                out.rtts.push(sent_at[seq as usize - 1].elapsed());
-                if p.until_reply {
-                    break;
-                }
+        if let Some((rid, seq)) = parse_reply(v6, &buf[..n])
+            && rid == id
+            && seq >= 1
+            && (seq as usize) <= sent_at.len()
+        {
+            out.received += 1;
+            out.rtts.push(sent_at[seq as usize - 1].elapsed());
+            if p.until_reply {
+                break;
             }
         }
     }

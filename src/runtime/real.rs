@@ -4,6 +4,7 @@
 
 use super::container::{self, Bridge, Made};
 use super::errors::{self, not_supported};
+use super::flannel::Flannel;
 use super::handle::{Handles, Netlink};
 use super::ping::{Outcome, Probe};
 use super::{addrs, exec, http, links, neigh, netns, routes, show, sysctl, tun};
@@ -32,6 +33,12 @@ pub struct RealWorld {
     services: usize,
     /// The hosts file naming the containers, for programs run with `exec` (written once there are any).
     hosts: Option<std::path::PathBuf>,
+    /// Docker-style networks (src/docker/), with their address pools.
+    docker: crate::docker::Networks,
+    /// NDP responders running, by host and interface (a second `proxy-ndp PREFIX` adds a prefix).
+    ndp: HashMap<(Ns, String), crate::ndp::Responder>,
+    /// The store, leases and overlays (started on first use).
+    flannel: Option<Flannel>,
 }
 
 impl Drop for RealWorld {
@@ -60,7 +67,29 @@ impl RealWorld {
             bridges: HashMap::new(),
             services: 0,
             hosts: None,
+            docker: Default::default(),
+            ndp: HashMap::new(),
+            flannel: None,
         })
+    }
+
+    fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
+        if self.flannel.is_none() {
+            self.flannel = Some(Flannel::new(self.opts.json).map_err(RunError::new)?);
+        }
+        self.flannel
+            .as_mut()
+            .ok_or_else(|| RunError::new("the flannel runtime did not start"))
+    }
+
+    /// docker0 as dockerd would set it up on this host: from the flannel lease when it holds one.
+    fn default_bridge(&self, host: &Ns) -> Bridge {
+        let mut b = Bridge::default();
+        if let Some((bip, mtu)) = self.flannel.as_ref().and_then(|f| f.bridge(host)) {
+            b.bip = bip;
+            b.mtu = mtu;
+        }
+        b
     }
 
     fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
@@ -152,11 +181,9 @@ impl RealWorld {
             .map(|n| format!(" from {n}"))
             .unwrap_or_default();
         let ms: Vec<f64> = o.rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        let loss = if o.sent == 0 {
-            100
-        } else {
-            100 - o.received * 100 / o.sent
-        };
+        let loss = (o.received * 100)
+            .checked_div(o.sent)
+            .map_or(100, |got| 100 - got.min(100));
         if self.opts.json {
             let v = serde_json::json!({"ping": ip.to_string(), "from": from, "sent": o.sent, "received": o.received, "loss_percent": loss, "rtt_ms": ms, "error": o.send_error});
             self.print(&v.to_string());
@@ -257,6 +284,21 @@ impl RealWorld {
     }
 
     fn show(&mut self, ns: &Ns, what: &str, json: bool) -> Result<(), RunError> {
+        if what == "networks" {
+            let rows = self.docker.rows(ns);
+            if json || self.opts.json {
+                self.print(&serde_json::Value::Array(rows).to_string());
+            } else {
+                self.print(&crate::docker::text(&rows));
+            }
+            return Ok(());
+        }
+        if matches!(what, "leases" | "config") {
+            let f = self.flannel()?;
+            if let Some(r) = f.show(what, json) {
+                return r;
+            }
+        }
         let nl = self.nl(ns)?;
         let rows = self.rt.block_on(show::rows(&nl, what))?;
         if json || self.opts.json {
@@ -292,11 +334,31 @@ impl RealWorld {
         Ok(())
     }
 
+    /// `proxy-ndp PREFIX on IF`: proxy_ndp=1 and a responder answering for the whole prefix.
+    fn ndp_responder(&mut self, ns: &Ns, prefix: ipnet::IpNet, dev: &str) -> Result<(), RunError> {
+        let ipnet::IpNet::V6(prefix) = prefix else {
+            return Err(RunError::new(format!(
+                "proxy-ndp needs an IPv6 prefix, not {prefix}"
+            )));
+        };
+        // sysctl(8) writes the dots of a link name (eth1.19) as slashes
+        let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
+        sysctl::set(ns.as_deref(), &key, "1")?;
+        if let Some(r) = self.ndp.get(&(ns.clone(), dev.to_string())) {
+            r.add(prefix);
+            return Ok(());
+        }
+        let r = crate::ndp::Responder::start(ns.as_deref(), dev, prefix)?;
+        self.ndp.insert((ns.clone(), dev.to_string()), r);
+        self.services += 1;
+        Ok(())
+    }
+
     fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
         if let Some(b) = self.bridges.get(host) {
             return Ok(b.clone());
         }
-        let b = Bridge::default();
+        let b = self.default_bridge(host);
         let nl = self.nl(host)?;
         let existing = self
             .rt
@@ -319,6 +381,11 @@ impl World for RealWorld {
             Op::NetnsAdd { name } => netns::add(name, strict).map(drop),
             Op::NetnsDel { name } => {
                 self.handles.forget(name);
+                // a container deleted by hand gives its network addresses back
+                self.docker.container_gone(name);
+                if let Some(f) = self.flannel.as_mut() {
+                    f.forget(name);
+                }
                 netns::del(name)
             }
             Op::NetnsList => {
@@ -444,14 +511,32 @@ impl World for RealWorld {
                 Ok(())
             }
             Op::Wait => {
-                if self.services == 0 {
+                let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
+                if self.services + overlays == 0 {
                     self.print("netsh: no services are running; nothing to wait for");
                     return Ok(());
                 }
                 self.print("netsh: services running; press Ctrl-C to stop");
-                loop {
-                    std::thread::sleep(Duration::from_secs(3600));
+                super::interrupt::wait_for_interrupt();
+                self.print("netsh: stopping");
+                Ok(())
+            }
+            Op::ContainerAdd { host, container: c } if c.network.is_some() => {
+                let attached = self.docker.attach(host, c)?;
+                for op in &attached.ops {
+                    if let Err(e) = self.apply(op) {
+                        let net = c.network.as_deref().unwrap_or_default();
+                        self.docker.forget(host, net, &c.name);
+                        let _ = netns::del(&c.name);
+                        return Err(e);
+                    }
                 }
+                let made = Made {
+                    v4: attached.v4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                    v6: attached.v6(),
+                };
+                self.containers.insert(c.name.clone(), made);
+                self.write_hosts()
             }
             Op::ContainerAdd { host, container: c } => {
                 let mut b = self.bridge_for(host)?;
@@ -464,7 +549,13 @@ impl World for RealWorld {
                 self.write_hosts()
             }
             Op::DockerBridge { host, bridge } => {
-                let b = container::bridge_from(bridge)?;
+                let mut b = container::bridge_from(bridge)?;
+                if bridge.bip.is_none() {
+                    // `--bip=${FLANNEL_SUBNET} --mtu=${FLANNEL_MTU}` when the host holds a lease
+                    let lease = self.default_bridge(host);
+                    b.bip = lease.bip;
+                    b.mtu = bridge.mtu.or(lease.mtu);
+                }
                 if self
                     .bridges
                     .get(host)
@@ -490,23 +581,47 @@ impl World for RealWorld {
                 self.bridges.insert(host.clone(), b);
                 Ok(())
             }
-            Op::NdpResponder { .. } => Err(not_supported(
-                "`proxy-ndp PREFIX on IF` (the NDP responder service)",
-                "the NDP proxy issue",
-            )),
+            Op::NdpResponder { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
             Op::Dump { .. } => Err(not_supported("`dump`", "the transactions/journal issue")),
-            Op::StoreSelect(_) | Op::NetworkConfig { .. } => {
-                Err(not_supported("the flannel store", "the store issue"))
+            Op::StoreSelect(spec) => self.flannel()?.select(spec),
+            Op::NetworkConfig { prefix, json } => self.flannel()?.network_config(prefix, json),
+            Op::LeaseAcquire { host, lease } => self.flannel()?.lease(host, lease),
+            Op::LeaseRelease { host } => self.flannel()?.release(host),
+            Op::Overlay { host, overlay } => self.flannel()?.overlay(host, overlay),
+            Op::DockerOpts { host, opts } => self.flannel()?.docker_opts(host, opts),
+            Op::NetworkCreate { host, network } => {
+                let parent_exists = match &network.parent {
+                    Some(p) => {
+                        let nl = self.nl(host)?;
+                        self.rt
+                            .block_on(links::find(&nl, p))
+                            .map_err(|e| errors::kernel("cannot look up the parent link", &e))?
+                            .is_some()
+                    }
+                    None => false,
+                };
+                let (state, ops) = self.docker.plan_create(host, network, parent_exists)?;
+                for op in &ops {
+                    self.apply(op)?;
+                }
+                self.docker.commit_create(state);
+                Ok(())
             }
-            Op::LeaseAcquire { .. } | Op::LeaseRelease { .. } => {
-                Err(not_supported("flannel leases", "the flannel issue"))
+            Op::NetworkRm { host, name } => {
+                let (ops, gone) = self.docker.remove(host, name)?;
+                for c in &gone {
+                    self.containers.remove(c);
+                    self.handles.forget(c);
+                }
+                for op in &ops {
+                    match op {
+                        // containers already deleted by hand (`netns del`) are skipped
+                        Op::NetnsDel { name } if !netns::exists(name) => {}
+                        _ => self.apply(op)?,
+                    }
+                }
+                self.write_hosts()
             }
-            Op::Overlay { .. } => Err(not_supported("flannel overlays", "the flannel issue")),
-            Op::DockerOpts { .. } => Err(not_supported("`docker-opts`", "the flannel issue")),
-            Op::NetworkCreate { .. } | Op::NetworkRm { .. } => Err(not_supported(
-                "Docker-style networks",
-                "the Docker networks issue",
-            )),
         }
     }
 
@@ -587,13 +702,13 @@ impl World for RealWorld {
         let mut where_: Vec<Ns> = vec![None];
         where_.extend(spaces.into_iter().take(64).map(Some));
         for ns in where_ {
-            if let Ok(nl) = self.nl(&ns) {
-                if let Ok(all) = self.rt.block_on(links::dump(&nl)) {
-                    out.extend(
-                        all.iter()
-                            .filter_map(|l| links::name_of(l).map(str::to_string)),
-                    );
-                }
+            if let Ok(nl) = self.nl(&ns)
+                && let Ok(all) = self.rt.block_on(links::dump(&nl))
+            {
+                out.extend(
+                    all.iter()
+                        .filter_map(|l| links::name_of(l).map(str::to_string)),
+                );
             }
         }
         out.sort();

@@ -189,6 +189,20 @@ fn network(a: &Args) -> Result<Network, RunError> {
             .map_err(|_| RunError::new(format!("`{text}` is not NAME=IP")))?;
         aux.push((name.to_string(), ip));
     }
+    // Docker's rules a dry run can check too (the runtime checks the rest: src/docker/network.rs)
+    for (i, s) in subnets.iter().enumerate() {
+        if let Some(o) = subnets[..i]
+            .iter()
+            .find(|t| crate::docker::network::overlaps(t, s))
+        {
+            return Err(RunError::new(format!(
+                "Pool overlaps with other one on this address space: {s} overlaps {o}"
+            )));
+        }
+    }
+    if let Some(p) = a.text("parent") {
+        crate::docker::network::vlan_of(&p)?;
+    }
     let within = |ip: &IpAddr| subnets.iter().any(|s| s.contains(ip));
     for g in &gateways {
         if !within(g) {

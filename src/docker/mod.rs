@@ -1,0 +1,185 @@
+//! Docker-style user-defined networks (`network create/rm`, `container ... on NETWORK`): Docker's
+//! rules and IPAM, planned as plain Ops the runtime applies. The runtime keeps one `Networks`.
+
+pub mod attach;
+pub mod ipam;
+pub mod network;
+pub mod store_pool;
+
+use crate::interp::world::RunError;
+use crate::ops::{Container, Network, Ns, Op};
+use attach::Attached;
+use network::{HostView, NetworkState};
+
+/// Every network made in this run, per host.
+#[derive(Default)]
+pub struct Networks {
+    all: Vec<NetworkState>,
+}
+
+fn unknown(host: &Ns, name: &str) -> RunError {
+    let on = host
+        .as_deref()
+        .map(|h| format!(" on {h}"))
+        .unwrap_or_default();
+    RunError::new(format!("network {name} not found{on}"))
+        .help("create it first with `network create NAME driver ... in HOST`")
+}
+
+impl Networks {
+    fn on_host<'a>(&'a self, host: &'a Ns) -> impl Iterator<Item = &'a NetworkState> + 'a {
+        self.all.iter().filter(move |n| n.host == *host)
+    }
+
+    fn find_mut(&mut self, host: &Ns, name: &str) -> Option<&mut NetworkState> {
+        self.all
+            .iter_mut()
+            .find(|n| n.host == *host && n.spec.name == name)
+    }
+
+    /// Checks and plans `network create`; `commit_create` records it once its Ops applied.
+    pub fn plan_create(
+        &self,
+        host: &Ns,
+        spec: &Network,
+        parent_exists: bool,
+    ) -> Result<(NetworkState, Vec<Op>), RunError> {
+        let twin = match spec.global {
+            true => self
+                .all
+                .iter()
+                .find(|n| n.spec.global && n.spec.name == spec.name && n.host != *host),
+            false => None,
+        };
+        let view = HostView {
+            others: self.on_host(host).collect(),
+            parent_exists,
+            twin,
+        };
+        network::plan_create(host, spec, &view)
+    }
+
+    pub fn commit_create(&mut self, n: NetworkState) {
+        self.all.push(n);
+    }
+
+    /// Takes the network out of the registry and returns the Ops that remove it, with the names of
+    /// the containers that go with it.
+    pub fn remove(&mut self, host: &Ns, name: &str) -> Result<(Vec<Op>, Vec<String>), RunError> {
+        let i = self
+            .all
+            .iter()
+            .position(|n| n.host == *host && n.spec.name == name)
+            .ok_or_else(|| unknown(host, name))?;
+        let n = self.all.remove(i);
+        let gone = n.containers.iter().map(|(c, _)| c.clone()).collect();
+        Ok((network::rm_ops(&n), gone))
+    }
+
+    /// Plans attaching a container; its addresses are taken at once (`forget` gives them back).
+    pub fn attach(&mut self, host: &Ns, c: &Container) -> Result<Attached, RunError> {
+        let name = c.network.clone().unwrap_or_default();
+        let n = self
+            .find_mut(host, &name)
+            .ok_or_else(|| unknown(host, &name))?;
+        attach::plan_attach(host, n, c)
+    }
+
+    /// Undoes a planned attach whose Ops failed.
+    pub fn forget(&mut self, host: &Ns, network: &str, container: &str) {
+        if let Some(n) = self.find_mut(host, network) {
+            if let Some(i) = n.containers.iter().position(|(c, _)| c == container) {
+                let (_, addrs) = n.containers.remove(i);
+                attach::release(n, addrs.into_iter());
+            }
+        }
+    }
+
+    /// A container's namespace is gone: every network it was on gets its addresses back.
+    pub fn container_gone(&mut self, container: &str) {
+        for n in self.all.iter_mut() {
+            if let Some(i) = n.containers.iter().position(|(c, _)| c == container) {
+                let (_, addrs) = n.containers.remove(i);
+                attach::release(n, addrs.into_iter());
+            }
+        }
+    }
+
+    /// `show networks`: one row per network of `host` (all hosts when `None` has none).
+    pub fn rows(&self, host: &Ns) -> Vec<serde_json::Value> {
+        let here: Vec<_> = self.on_host(host).map(|n| n.row()).collect();
+        if here.is_empty() && host.is_none() {
+            return self.all.iter().map(|n| n.row()).collect();
+        }
+        here
+    }
+}
+
+/// `show networks` as text: Docker's `network ls` columns, then each network's subnets and containers.
+pub fn text(rows: &[serde_json::Value]) -> String {
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string()
+    };
+    let mut out = format!(
+        "{:<14} {:<16} {:<8} {:<8} {}\n",
+        "NETWORK ID", "NAME", "DRIVER", "SCOPE", "HOST"
+    );
+    for r in rows {
+        out += &format!(
+            "{:<14} {:<16} {:<8} {:<8} {}\n",
+            s(r, "id"),
+            s(r, "name"),
+            s(r, "driver"),
+            s(r, "scope"),
+            r.get("host").and_then(|h| h.as_str()).unwrap_or("-")
+        );
+        let link = [s(r, "bridge"), s(r, "parent")]
+            .into_iter()
+            .find(|x| !x.is_empty());
+        if let Some(l) = link {
+            let mode = s(r, "mode");
+            out += &format!(
+                "    link {l}{}\n",
+                if mode.is_empty() {
+                    String::new()
+                } else {
+                    format!(" mode {mode}")
+                }
+            );
+        }
+        for sub in r
+            .get("subnets")
+            .and_then(|x| x.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let range = s(sub, "ip_range");
+            out += &format!(
+                "    subnet {} gateway {}{}\n",
+                s(sub, "subnet"),
+                s(sub, "gateway"),
+                if range.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ip-range {range}")
+                }
+            );
+        }
+        for c in r
+            .get("containers")
+            .and_then(|x| x.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let addrs: Vec<String> = c
+                .get("addresses")
+                .and_then(|a| a.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .collect();
+            out += &format!("    container {} {}\n", s(c, "name"), addrs.join(" "));
+        }
+    }
+    out.trim_end().to_string()
+}

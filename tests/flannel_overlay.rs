@@ -1,0 +1,477 @@
+//! Flannel in real runs: the overlays converge as hosts come and go (checked with `ip -j` and
+//! `bridge -j` inside the lab's namespaces, under --sandbox), the VNI change cleans up, the range
+//! runs out in words, and the wiring works against a real etcd.
+
+#[path = "support/etcd.rs"]
+mod etcd;
+mod util;
+
+use serde_json::Value;
+use util::Netsh;
+
+/// The JSON printed after the line `== NAME` (one `exec ip -j ...` per line, in order).
+fn section(stdout: &str, name: &str) -> Vec<Value> {
+    let mut lines = stdout.lines().skip_while(|l| *l != format!("== {name}"));
+    lines.next();
+    lines
+        .take_while(|l| !l.starts_with("== "))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// The subnet `Lease acquired:` printed for a host.
+fn leased(stdout: &str, host: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("Lease acquired: ") && l.contains(&format!("({host},")))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .unwrap_or_else(|| panic!("no lease for {host} in:\n{stdout}"))
+        .to_string()
+}
+
+fn strs(v: &Value, key: &str) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e[key].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const LAN: &str = "switch lan1
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+store embedded
+";
+
+#[test]
+fn vxlan_reaches_a_host_that_joins_later_and_withdraws_a_released_lease() {
+    let script = format!(
+        "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
+lease in docker1
+overlay in docker1
+echo \"== alone\"
+exec ip -j route show dev flannel.1 in docker1
+exec ip -j -d link show flannel.1 in docker1
+exec ip -j addr show dev flannel.1 in docker1
+lease in docker2
+overlay in docker2
+exec sleep 0.5
+echo \"== joined\"
+exec ip -j route show dev flannel.1 in docker1
+exec ip -j neigh show dev flannel.1 in docker1
+exec bridge -j fdb show dev flannel.1 in docker1
+exec ip -j link show flannel.1 in docker2
+lease release in docker2
+exec sleep 0.5
+echo \"== released\"
+exec ip -j route show dev flannel.1 in docker1
+exec ip -j neigh show dev flannel.1 in docker1
+exec bridge -j fdb show dev flannel.1 in docker1
+"
+    );
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s1 = leased(&out.stdout, "docker1");
+    let s2 = leased(&out.stdout, "docker2");
+    assert_ne!(s1, s2);
+    let gw2 = s2.split('/').next().unwrap().to_string();
+
+    let alone = section(&out.stdout, "alone");
+    assert_eq!(alone.len(), 3, "{}", out.stdout);
+    assert_eq!(strs(&alone[0], "dst"), Vec::<String>::new(), "no peers yet");
+    let link = &alone[1][0];
+    assert_eq!(link["mtu"], 1450, "MTU of eth0 − 50");
+    assert_eq!(link["linkinfo"]["info_data"]["id"], 1);
+    assert_eq!(link["linkinfo"]["info_data"]["port"], 8472);
+    assert_eq!(link["linkinfo"]["info_data"]["local"], "10.10.10.101");
+    assert_eq!(link["linkinfo"]["info_data"]["learning"], false);
+    let own = &alone[2][0]["addr_info"][0];
+    assert_eq!(own["local"], s1.split('/').next().unwrap());
+    assert_eq!(own["prefixlen"], 32);
+
+    let joined = section(&out.stdout, "joined");
+    assert_eq!(joined.len(), 4, "{}", out.stdout);
+    let route = &joined[0][0];
+    assert_eq!(route["dst"], s2.as_str());
+    assert_eq!(route["gateway"], gw2.as_str());
+    assert!(route["flags"].to_string().contains("onlink"), "{route}");
+    let mac2 = joined[3][0]["address"].as_str().unwrap().to_string();
+    let neigh = &joined[1][0];
+    assert_eq!(neigh["dst"], gw2.as_str());
+    assert_eq!(
+        neigh["lladdr"],
+        mac2.as_str(),
+        "neighbour → docker2's VtepMAC"
+    );
+    assert!(neigh["state"].to_string().contains("PERMANENT"));
+    let fdb = &joined[2][0];
+    assert_eq!(fdb["mac"], mac2.as_str());
+    assert_eq!(fdb["dst"], "10.10.10.102", "FDB → docker2's PublicIP");
+
+    let released = section(&out.stdout, "released");
+    assert_eq!(released.len(), 3, "{}", out.stdout);
+    for (what, v) in ["routes", "neighbours", "fdb"].iter().zip(&released) {
+        assert_eq!(
+            v.as_array().map(Vec::len),
+            Some(0),
+            "{what} left after release: {v}"
+        );
+    }
+}
+
+#[test]
+fn host_gw_routes_via_peers_and_says_which_peer_is_off_the_segment() {
+    let script = "switch lan1
+switch lan2
+router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+host docker4 on lan2 addr 192.168.50.102/24 gw 192.168.50.1
+store embedded
+network config '{\"Network\":\"10.100.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}'
+lease in docker1
+overlay host-gw in docker1
+lease in docker2
+overlay host-gw in docker2
+lease in docker4
+overlay host-gw in docker4
+exec sleep 0.5
+echo \"== joined\"
+exec ip -j route show proto boot in docker1
+lease release in docker2
+exec sleep 0.5
+echo \"== released\"
+exec ip -j route show proto boot in docker1
+";
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s2 = leased(&out.stdout, "docker2");
+    let s4 = leased(&out.stdout, "docker4");
+    let joined = section(&out.stdout, "joined");
+    let dsts = strs(&joined[0], "dst");
+    assert!(dsts.contains(&s2), "route to docker2's subnet: {dsts:?}");
+    assert!(
+        !dsts.contains(&s4),
+        "no route to an off-segment peer: {dsts:?}"
+    );
+    let r = joined[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dst"] == s2.as_str())
+        .unwrap();
+    assert_eq!(r["gateway"], "10.10.10.102");
+    assert_eq!(r["dev"], "eth0");
+    assert!(
+        out.stderr.contains(
+            "docker4 is not on the same L2 segment as docker1: its PublicIP 192.168.50.102"
+        ),
+        "{}",
+        out.stderr
+    );
+    let released = section(&out.stdout, "released");
+    assert!(!strs(&released[0], "dst").contains(&s2), "{}", out.stdout);
+}
+
+#[test]
+fn a_new_vni_removes_the_old_flannel_device() {
+    let script = format!(
+        "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
+lease in docker1
+overlay vxlan in docker1
+overlay vxlan vni 2 in docker1
+echo \"== after\"
+exec ip -j link show type vxlan in docker1
+show leases
+"
+    );
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let after = section(&out.stdout, "after");
+    assert_eq!(strs(&after[0], "ifname"), vec!["flannel.2".to_string()]);
+    assert!(out.stdout.contains("removed flannel.1"), "{}", out.stdout);
+}
+
+#[test]
+fn the_fourth_host_finds_the_range_out_of_subnets() {
+    let script = "switch lan1
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+host docker3 on lan1 addr 10.10.10.103/24 gw 10.10.10.1
+host docker4 on lan1 addr 10.10.10.104/24 gw 10.10.10.1
+store embedded
+network config '{\"Network\":\"10.100.0.0/23\",\"SubnetLen\":25,\"SubnetMax\":\"10.100.1.128\",\"Backend\":{\"Type\":\"host-gw\"}}'
+for i in 1..4 {
+  lease in docker$i
+}
+";
+    let out = Netsh::new().arg("--sandbox").script(script).run();
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.stdout.matches("Lease acquired").count(), 3);
+    assert!(out.stderr.contains("out of subnets"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 leases hold that range"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The same wiring against a real etcd: no lab namespaces (the sandbox could not reach etcd on
+/// the machine's loopback), so the lease names its interface and PublicIP and writes its
+/// subnet.env into the test's directory; nothing in the kernel changes.
+#[test]
+fn leases_config_and_docker_opts_against_etcd() {
+    let server = etcd::EtcdServer::start();
+    let ep = server.endpoint();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let env = dir.join("subnet.env");
+    let script = format!(
+        "store etcd {ep}
+network config '{{\"Network\":\"10.200.0.0/16\",\"Backend\":{{\"Type\":\"host-gw\"}}}}'
+show config
+lease iface lo public-ip 10.9.9.1 subnet-file {env}
+show leases
+docker-opts combined file {dir}/docker.env
+",
+        env = env.display(),
+        dir = dir.display()
+    );
+    let out = Netsh::new().script(script).run().code(0);
+    assert!(
+        out.stdout.contains(r#"{"Network":"10.200.0.0/16""#),
+        "{}",
+        out.stdout
+    );
+    let subnet = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Lease acquired: "))
+        .unwrap()
+        .to_string();
+    assert!(
+        out.stdout.contains(&format!("{subnet:<18} 10.9.9.1")),
+        "{}",
+        out.stdout
+    );
+    let env_text = std::fs::read_to_string(&env).unwrap();
+    let first_ip = subnet.replace(".0/24", ".1/24");
+    assert!(
+        env_text.contains(&format!("FLANNEL_SUBNET={first_ip}")),
+        "{env_text}"
+    );
+    assert!(
+        env_text.contains("FLANNEL_NETWORK=10.200.0.0/16"),
+        "{env_text}"
+    );
+    let docker = std::fs::read_to_string(dir.join("docker.env")).unwrap();
+    assert!(docker.contains(&format!("--bip={first_ip}")), "{docker}");
+
+    // the key is flannel's, checked with etcd's own client
+    let key = format!("/coreos.com/network/subnets/{}", subnet.replace('/', "-"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let value = rt.block_on(async {
+        let mut c = etcd_client::Client::connect([ep.clone()], None)
+            .await
+            .unwrap();
+        let r = c.get(key.as_str(), None).await.unwrap();
+        r.kvs()
+            .first()
+            .map(|kv| kv.value_str().unwrap().to_string())
+    });
+    assert_eq!(
+        value.as_deref(),
+        Some(r#"{"PublicIP":"10.9.9.1","PublicIPv6":null,"BackendType":"host-gw"}"#)
+    );
+
+    // a second run for the same PublicIP gets the same subnet back, then gives it up
+    let again = format!(
+        "store etcd {ep}
+lease iface lo public-ip 10.9.9.1 subnet-file {env}
+lease release
+",
+        env = env.display()
+    );
+    let out = Netsh::new().script(again).run().code(0);
+    assert!(
+        out.stdout.contains(&format!("Lease acquired: {subnet}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("Lease released: {subnet}")),
+        "{}",
+        out.stdout
+    );
+    assert!(!env.exists(), "subnet.env is removed with the lease");
+    let gone = rt.block_on(async {
+        let mut c = etcd_client::Client::connect([ep.clone()], None)
+            .await
+            .unwrap();
+        c.get(key.as_str(), None).await.unwrap().kvs().is_empty()
+    });
+    assert!(gone, "the lease's key is gone from etcd");
+}
+
+#[test]
+fn a_literal_config_flannel_would_refuse_is_caught_before_anything_runs() {
+    let out = Netsh::new()
+        .arg("--check")
+        .script(
+            "network config '{\"Network\":\"10.5.0.0/16\",\"SubnetMin\":\"10.5.1.7\"}'\n\
+             network config '{\"Network\":\"10.5.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",}}'\n",
+        )
+        .run()
+        .code(2);
+    // the first points at the key, the second at the stray comma's closing brace
+    assert!(out.stderr.contains("main.netsh:1:43"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not on a /24 boundary"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("main.netsh:2:68"), "{}", out.stderr);
+    assert!(out.stderr.contains("trailing comma"), "{}", out.stderr);
+}
+
+#[test]
+fn a_lease_deleted_behind_netshs_back_withdraws_that_hosts_overlay() {
+    // another process (sharing the sandbox's store) takes docker2's lease over by its PublicIP
+    // and releases it: docker2's key is gone without docker2's run having asked
+    let other = util::bin();
+    let script = format!(
+        "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"host-gw\"}}}}'
+lease in docker1
+overlay in docker1
+lease in docker2
+overlay in docker2
+exec sleep 0.3
+echo \"== before\"
+exec ip -j route show proto boot in docker2
+exec {other} -c \"lease iface lo public-ip 10.10.10.102 subnet-file /run/netsh/other.env\nlease release\"
+exec sleep 0.5
+echo \"== after\"
+exec ip -j route show proto boot in docker2
+exec ip -j route show proto boot in docker1
+"
+    );
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s1 = leased(&out.stdout, "docker1");
+    let s2 = leased(&out.stdout, "docker2");
+    let before = section(&out.stdout, "before");
+    assert!(strs(&before[0], "dst").contains(&s1), "{}", out.stdout);
+    let after = section(&out.stdout, "after");
+    assert!(
+        !strs(&after[0], "dst").contains(&s1),
+        "docker2 withdrew: {}",
+        out.stdout
+    );
+    assert!(
+        !strs(&after[1], "dst").contains(&s2),
+        "docker1 forgot docker2: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "docker2: the lease on {s2} is gone; the host-gw overlay withdrew its routes"
+        )),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn vxlan_direct_routing_routes_same_segment_peers_plainly() {
+    let script = "switch lan1
+switch lan2
+router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+host docker3 on lan2 addr 192.168.50.101/24 gw 192.168.50.1
+store embedded
+network config '{\"Network\":\"10.100.0.0/16\",\"Backend\":{\"Type\":\"vxlan\",\"DirectRouting\":true}}'
+for i in 1..3 {
+  lease in docker$i
+  overlay in docker$i
+}
+exec sleep 0.5
+echo \"== routes\"
+exec ip -j route show proto boot in docker1
+";
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s2 = leased(&out.stdout, "docker2");
+    let s3 = leased(&out.stdout, "docker3");
+    let routes = section(&out.stdout, "routes");
+    let find = |dst: &str| {
+        routes[0]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["dst"] == dst).cloned())
+            .unwrap_or_else(|| panic!("no route to {dst}: {}", out.stdout))
+    };
+    let direct = find(&s2);
+    assert_eq!(direct["gateway"], "10.10.10.102");
+    assert_eq!(direct["dev"], "eth0");
+    let tunneled = find(&s3);
+    assert_eq!(tunneled["dev"], "flannel.1");
+    assert_eq!(tunneled["gateway"], s3.split('/').next().unwrap());
+}
+
+#[test]
+fn wait_keeps_the_overlay_running_until_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wait.netsh");
+    std::fs::write(
+        &path,
+        format!(
+            "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"host-gw\"}}}}'
+lease in docker1
+overlay in docker1
+wait
+echo after-wait
+"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(util::bin())
+        .arg("--sandbox")
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "netsh should still be waiting"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("services running"), "{stdout}");
+    assert!(stdout.contains("after-wait"), "{stdout}");
+}
+
+#[test]
+fn docker0_takes_the_leases_subnet_and_mtu() {
+    let script = format!(
+        "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
+lease in docker1
+container web1 in docker1
+echo \"== docker0\"
+exec ip -j addr show dev docker0 in docker1
+exec ip -j addr show dev eth0 in web1
+"
+    );
+    let out = Netsh::new().arg("--sandbox").script(script).run().code(0);
+    let s1 = leased(&out.stdout, "docker1");
+    let base = s1.trim_end_matches(".0/24");
+    let d = section(&out.stdout, "docker0");
+    assert_eq!(d[0][0]["mtu"], 1450, "FLANNEL_MTU: {}", out.stdout);
+    assert_eq!(d[0][0]["addr_info"][0]["local"], format!("{base}.1"));
+    assert_eq!(d[0][0]["addr_info"][0]["prefixlen"], 24);
+    assert_eq!(d[1][0]["addr_info"][0]["local"], format!("{base}.2"));
+}

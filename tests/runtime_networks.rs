@@ -1,0 +1,196 @@
+//! Docker-style networks under --sandbox: `network create/rm`, containers on them, IPAM, Docker's
+//! errors, and the NDP prefix responder; kernel state read back with `ip -j` in the same sandbox.
+
+mod runtime_common;
+use runtime_common::*;
+
+#[test]
+fn a_bridge_network_attaches_containers_and_rm_removes_everything() {
+    let r = sandbox(
+        "network create n1 driver bridge subnet 10.15.20.0/24 subnet 2003:ab11::/64 ipv6
+         container c1 on n1
+         container c2 on n1 ip 10.15.20.50
+         exec \"ip -j addr show dev eth0\" in c1
+         exec \"ip -j addr show dev eth0\" in c2
+         exec \"ip -j route show\" in c1
+         expect reach 10.15.20.50 from c1
+         expect reach 2003:ab11::1 from c1
+         show networks json
+         network rm n1
+         exec \"ip -j link show\"
+         if exists netns c1 { echo c1-still-there }",
+    )
+    .ok();
+    let j = r.json();
+    let c1 = addresses(&j[0]);
+    assert!(c1.contains(&"10.15.20.2/24".to_string()), "{c1:?}");
+    // Docker's MAC (02:42 + IPv4) and the IPv6 address made from it
+    assert!(
+        c1.contains(&"2003:ab11::242:a0f:1402/64".to_string()),
+        "{c1:?}"
+    );
+    assert_eq!(j[0][0]["address"], "02:42:0a:0f:14:02");
+    assert!(addresses(&j[1]).contains(&"10.15.20.50/24".to_string()));
+    let default = find(&j[2], "dst", "default").expect("a default route");
+    assert_eq!(default["gateway"], "10.15.20.1");
+    let net = &j[3][0];
+    assert_eq!(net["name"], "n1");
+    assert_eq!(net["subnets"][0]["gateway"], "10.15.20.1");
+    assert_eq!(net["containers"].as_array().map(|c| c.len()), Some(2));
+    let bridge = net["bridge"].as_str().unwrap().to_string();
+    assert!(bridge.starts_with("br-"));
+    assert!(
+        find(&j[4], "ifname", &bridge).is_none(),
+        "{bridge} survived network rm"
+    );
+    assert!(!r.stdout.contains("c1-still-there"));
+}
+
+#[test]
+fn macvlan_children_take_the_range_and_a_second_network_on_the_parent_is_refused() {
+    let r = sandbox(
+        "veth eth0 peer p0
+         link set eth0 up; link set p0 up
+         network create m1 driver macvlan parent eth0 subnet 10.10.10.0/24 ip-range 10.10.10.128/25 aux h=10.10.10.129
+         container a on m1
+         container b on m1
+         exec \"ip -j -d link show dev eth0\" in b
+         exec \"ip -j addr show dev eth0\" in b
+         network create m2 driver macvlan parent eth0 subnet 10.20.0.0/24",
+    )
+    .fails_with("network m1 is already using parent interface eth0");
+    let j = r.json();
+    let link = &j[0][0];
+    assert_eq!(link["linkinfo"]["info_kind"], "macvlan");
+    assert_eq!(link["linkinfo"]["info_data"]["mode"], "bridge");
+    // .128 went to a, .129 is an aux reservation
+    assert_eq!(link["address"], "02:42:0a:0a:0a:82");
+    assert!(addresses(&j[1]).contains(&"10.10.10.130/24".to_string()));
+}
+
+#[test]
+fn a_pinned_address_outside_the_range_and_an_exhausted_pool_are_errors() {
+    sandbox(
+        "veth eth0 peer p0
+         network create m1 driver macvlan parent eth0 subnet 10.10.10.0/24 ip-range 10.10.10.128/25
+         container a on m1 ip 10.10.10.5",
+    )
+    .fails_with("10.10.10.5 is outside the network's ip-range 10.10.10.128/25");
+    sandbox(
+        "network create t driver bridge subnet 10.9.0.0/30
+         container a on t
+         container b on t",
+    )
+    .fails_with("no free address left in 10.9.0.0/30");
+}
+
+#[test]
+fn a_missing_parent_and_a_dummy_parent_name_what_is_missing() {
+    sandbox("network create m driver macvlan parent eth7 subnet 10.1.0.0/24")
+        .fails_with("-o parent interface was not found on the host: eth7");
+    // no parent: Docker makes a dummy link, which this kernel may lack (CONFIG_DUMMY)
+    let r = sandbox("network create m driver macvlan subnet 10.1.0.0/24 \n show networks json");
+    if r.code != 0 {
+        r.fails_with("CONFIG_DUMMY");
+    } else {
+        assert_eq!(
+            r.json()[0][0]["parent"]
+                .as_str()
+                .map(|p| p.starts_with("dm-")),
+            Some(true)
+        );
+    }
+}
+
+#[test]
+fn the_prefix_responder_answers_solicitations_from_the_far_side() {
+    let r = sandbox(
+        "netns add far; netns add near
+         veth eth0 peer eth0 in far peer-in near
+         link set eth0 up in far
+         link set eth0 up in near
+         addr add 2003:ab11::2/64 dev eth0 nodad in far
+         addr add 2003:ab11::1/64 dev eth0 nodad in near
+         proxy-ndp 2003:ab11:0:0:8000::/65 on eth0 in near
+         expect no-reach 2003:ab11::8000:0:0:7 from far timeout 1
+         expect no-reach 2003:ab11::7 from far timeout 1
+         exec \"ip -j -6 neigh show dev eth0\" in far
+         exec \"ip -j link show dev eth0\" in near
+         sysctl net.ipv6.conf.eth0.proxy_ndp in near",
+    )
+    .ok();
+    let j = r.json();
+    let mac = j[1][0]["address"].as_str().unwrap().to_string();
+    let answered = find(&j[0], "dst", "2003:ab11::8000:0:0:7").expect("a neighbour entry");
+    assert_eq!(answered["lladdr"], mac.as_str(), "{answered}");
+    // an address outside the prefix is not answered
+    let outside = find(&j[0], "dst", "2003:ab11::7");
+    assert!(
+        outside.is_none_or(|o| o.get("lladdr").is_none()),
+        "{outside:?}"
+    );
+    assert!(r.stdout.contains("net.ipv6.conf.eth0.proxy_ndp = 1"));
+}
+
+#[test]
+fn a_global_network_shares_its_pool_between_hosts() {
+    let r = sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24
+         host docker2 on lan addr 10.10.10.102/24
+         network create g driver macvlan parent eth0 subnet 10.10.10.0/24 aux docker1=10.10.10.101 aux docker2=10.10.10.102 scope global in docker1
+         network create g driver macvlan parent eth0 subnet 10.10.10.0/24 aux docker1=10.10.10.101 aux docker2=10.10.10.102 scope global in docker2
+         container a on g in docker1
+         container b on g in docker2
+         container c on g in docker1
+         expect reach 10.10.10.3 from a
+         show networks in docker2 json",
+    )
+    .ok();
+    let j = r.json();
+    let held: Vec<&str> = j[0][0]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["addresses"][0].as_str())
+        .collect();
+    // docker2's only container got the next address of the shared pool, not docker1's .2 again
+    assert_eq!(held, vec!["10.10.10.3"]);
+}
+
+#[test]
+fn an_ndp_proxy_network_proxies_each_container_it_attaches() {
+    let r = sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
+         host docker2 on lan addr 10.10.10.102/24 addr 2003:ab11::2/64
+         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
+         container web1 on v6net in docker1
+         expect reach 2003:ab11::c000:242:a0f:1402 from docker2
+         expect no-reach 2003:ab11::c000:0:0:99 from docker2 timeout 1
+         exec \"ip -j -6 neigh show proxy\" in docker1",
+    )
+    .ok();
+    let j = r.json();
+    let proxied = find(&j[0], "dst", "2003:ab11::c000:242:a0f:1402").expect("a proxy entry");
+    assert_eq!(proxied["dev"], "eth0");
+    assert_eq!(j[0].as_array().map(|a| a.len()), Some(1), "{}", j[0]);
+}
+
+#[test]
+fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
+    let r = sandbox(
+        "network create n driver bridge subnet 10.15.20.0/24
+         container a on n
+         netns del a
+         container b on n
+         show networks json
+         network rm n
+         show networks json",
+    )
+    .ok();
+    let j = r.json();
+    // b took the address a gave back
+    assert_eq!(j[0][0]["containers"][0]["addresses"][0], "10.15.20.2");
+    assert_eq!(j[1].as_array().map(|a| a.len()), Some(0));
+}
