@@ -206,7 +206,7 @@ fn sniff(fd: &OwnedFd, dst: [u8; 4]) -> Vec<u8> {
         };
         assert!(n >= 0, "no packet arrived on the TUN side");
         let p = &buf[..n as usize];
-        if sll.sll_pkttype != libc::PACKET_OUTGOING as u8 && p.len() >= 20 && p[16..20] == dst {
+        if sll.sll_pkttype != libc::PACKET_OUTGOING && p.len() >= 20 && p[16..20] == dst {
             return p.to_vec();
         }
     }

@@ -121,7 +121,8 @@ impl Sender {
                 let batch = &mut self.batch;
                 let mut done = 0;
                 let lens = &lens[i..j];
-                let r = loop {
+
+                loop {
                     let rest = &lens[done..];
                     let skip: usize = lens[..done].iter().sum();
                     match batch.send(fd, &chunk[skip..], rest, dst) {
@@ -134,8 +135,7 @@ impl Sender {
                         }
                         Err(e) => break Ok(Err(e)),
                     }
-                };
-                r
+                }
             };
             match r {
                 Ok(Ok(())) => sent += j - i,

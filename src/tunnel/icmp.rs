@@ -46,10 +46,7 @@ fn must_not_answer(offender: &[u8], ihl: usize) -> bool {
     }
     if offender[9] == PROTO_ICMP {
         // types 0 and 8 (echo), 13/14 (timestamp) etc. are queries; the rest are errors
-        match offender.get(ihl) {
-            Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18) => false,
-            _ => true,
-        }
+        !matches!(offender.get(ihl), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18))
     } else {
         false
     }

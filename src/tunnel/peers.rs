@@ -46,7 +46,7 @@ impl PeerSnapshot {
                 )
             })
             .collect();
-        routes.sort_by(|a, b| b.0.cmp(&a.0));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.0));
         PeerSnapshot {
             routes: routes.into_iter().map(|(_, r)| r).collect(),
         }

@@ -67,54 +67,54 @@ pub(super) fn run(tun: RawFd, sock: RawFd, sh: Shared) {
         if fds[2].revents != 0 {
             break;
         }
-        if fds[0].revents != 0 {
-            if let Ok(n) = read_fd(tun, &mut buf) {
-                let pkt = &mut buf[..n];
-                match checks::check_tx(pkt) {
-                    Err(c) => local.add(c, 1),
-                    Ok(info) => match peers.refresh().route(info.dst) {
-                        None => {
-                            local.add(Counter::DropNoRoute, 1);
-                            let from = cfg.icmp_source.unwrap_or(Ipv4Addr::from(info.dst));
-                            if let Some(l) = icmp::net_unreachable(pkt, from, &mut icmp_buf) {
-                                if write_fd(tun, &icmp_buf[..l]).is_ok() {
-                                    local.add(Counter::UnreachableSent, 1);
-                                }
-                            }
+        if fds[0].revents != 0
+            && let Ok(n) = read_fd(tun, &mut buf)
+        {
+            let pkt = &mut buf[..n];
+            match checks::check_tx(pkt) {
+                Err(c) => local.add(c, 1),
+                Ok(info) => match peers.refresh().route(info.dst) {
+                    None => {
+                        local.add(Counter::DropNoRoute, 1);
+                        let from = cfg.icmp_source.unwrap_or(Ipv4Addr::from(info.dst));
+                        if let Some(l) = icmp::net_unreachable(pkt, from, &mut icmp_buf)
+                            && write_fd(tun, &icmp_buf[..l]).is_ok()
+                        {
+                            local.add(Counter::UnreachableSent, 1);
                         }
-                        Some(peer) => {
-                            icmp::decrement_ttl(pkt);
-                            let dst = SocketAddrV4::new(peer, cfg.port);
-                            match super::udp::send_to(sock, pkt, dst) {
-                                Ok(()) => {
-                                    local.add(Counter::TxPackets, 1);
-                                    local.add(Counter::TxBytes, n as u64);
-                                }
-                                Err(_) => local.add(Counter::DropSendError, 1),
+                    }
+                    Some(peer) => {
+                        icmp::decrement_ttl(pkt);
+                        let dst = SocketAddrV4::new(peer, cfg.port);
+                        match super::udp::send_to(sock, pkt, dst) {
+                            Ok(()) => {
+                                local.add(Counter::TxPackets, 1);
+                                local.add(Counter::TxBytes, n as u64);
                             }
+                            Err(_) => local.add(Counter::DropSendError, 1),
                         }
-                    },
-                }
+                    }
+                },
             }
         }
-        if fds[1].revents != 0 {
-            if let Ok((n, from, truncated)) = recv_from(sock, &mut buf) {
-                let pkt = &mut buf[..n];
-                if truncated {
-                    local.add(Counter::DropOversized, 1);
-                    continue;
-                }
-                match checks::check_rx(peers.refresh(), from, pkt, max_len) {
-                    Err(c) => local.add(c, 1),
-                    Ok(_) => {
-                        icmp::decrement_ttl(pkt);
-                        match write_fd(tun, pkt) {
-                            Ok(()) => {
-                                local.add(Counter::RxPackets, 1);
-                                local.add(Counter::RxBytes, n as u64);
-                            }
-                            Err(_) => local.add(Counter::DropTunError, 1),
+        if fds[1].revents != 0
+            && let Ok((n, from, truncated)) = recv_from(sock, &mut buf)
+        {
+            let pkt = &mut buf[..n];
+            if truncated {
+                local.add(Counter::DropOversized, 1);
+                continue;
+            }
+            match checks::check_rx(peers.refresh(), from, pkt, max_len) {
+                Err(c) => local.add(c, 1),
+                Ok(_) => {
+                    icmp::decrement_ttl(pkt);
+                    match write_fd(tun, pkt) {
+                        Ok(()) => {
+                            local.add(Counter::RxPackets, 1);
+                            local.add(Counter::RxBytes, n as u64);
                         }
+                        Err(_) => local.add(Counter::DropTunError, 1),
                     }
                 }
             }
