@@ -255,10 +255,20 @@ pub fn spawn_udp_backend(
             Box::new(move || fast::tx_loop(tfd, sfd, sh, features.udp_gso)),
         )?);
         let sh = shared.clone();
-        threads.push(spawn(
+        match spawn(
             "tunnel-rx",
             Box::new(move || fast::rx_loop(sfd, tfd, sh, features.vnet_hdr)),
-        )?);
+        ) {
+            Ok(t) => threads.push(t),
+            Err(e) => {
+                // do not leave the first thread running with nobody to stop it
+                shared.stop.stop();
+                for t in threads {
+                    let _ = t.join();
+                }
+                return Err(e);
+            }
+        }
     } else {
         let sh = shared.clone();
         threads.push(spawn(
