@@ -17,3 +17,4 @@ pub mod runtime;
 pub mod session;
 pub mod store;
 pub mod syntax;
+pub mod tunnel;

@@ -1,0 +1,364 @@
+//! The fast data path: two threads (one per direction, which suits this 2-core machine: the
+//! kernel's TCP work runs on the other core).
+//!
+//! TUN → UDP: non-blocking reads with a virtio_net_hdr; a TSO/USO super-packet has its TTL
+//! decremented once, is cut into segments (`offload::split`) and leaves in one `UDP_SEGMENT`
+//! sendmsg per ≤64 segments; without UDP GSO (refused by the kernel or the device) a `sendmmsg`.
+//! UDP → TUN: `recvmmsg` batches on a `UDP_GRO` socket (one buffer can hold dozens of datagrams);
+//! every datagram is checked (`checks::check_rx`), its TTL decremented, and consecutive segments
+//! of one TCP flow are merged (`offload::Coalescer`) into one TUN write.
+//! Buffers are allocated when a thread starts; the loops allocate nothing.
+
+use super::counters::{Counter, Local};
+use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
+use super::peers::PeerSnapshot;
+use super::udp::{self, RecvBatch, SendBatch};
+use super::{Shared, checks, icmp, wire};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::RawFd;
+
+/// Largest UDP GSO send we make (the UDP length field and IP total length cap it near 64 KiB).
+const GSO_BYTES: usize = 65000;
+/// Buffers per recvmmsg.
+const RX_BATCH: usize = 8;
+
+pub(super) fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for writes of its length.
+    let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+pub(super) fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<()> {
+    // SAFETY: buf is valid for reads of its length.
+    let r = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
+/// An error that means "this offload is not available here": fall back and stop trying it.
+fn offload_refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+    )
+}
+
+/// Other errors (no route to the peer, a full queue) lose the packet, not the thread; after one,
+/// a short pause keeps a persistent error from spinning a core.
+fn backoff() {
+    std::thread::sleep(std::time::Duration::from_millis(1));
+}
+
+struct Sender {
+    fd: RawFd,
+    wake: RawFd,
+    gso: bool,
+    batch: SendBatch,
+}
+
+impl Sender {
+    /// Sends with a retry while the socket buffer is full. False when the tunnel is stopping.
+    fn retry(&self, mut f: impl FnMut() -> io::Result<()>) -> Result<io::Result<()>, ()> {
+        loop {
+            match f() {
+                Err(e) if would_block(&e) => {
+                    if !udp::wait(self.fd, libc::POLLOUT, self.wake) {
+                        return Err(());
+                    }
+                }
+                r => return Ok(r),
+            }
+        }
+    }
+
+    /// Sends the segments `out[..lens[0]]`, ... to `dst`; returns how many left.
+    fn send(&mut self, out: &[u8], lens: &[usize], dst: SocketAddrV4, local: &mut Local) -> usize {
+        let (fd, mut sent) = (self.fd, 0);
+        let mut at = 0;
+        let mut i = 0;
+        while i < lens.len() {
+            let seg = lens[i];
+            let mut j = i;
+            let mut bytes = 0;
+            while j < lens.len() && j - i < offload::MAX_SEGMENTS && bytes + lens[j] <= GSO_BYTES {
+                bytes += lens[j];
+                j += 1;
+            }
+            if j == i {
+                // a single segment larger than a GSO send: cannot happen with split's output
+                local.add(Counter::DropBadOffload, 1);
+                at += seg;
+                i += 1;
+                continue;
+            }
+            let chunk = &out[at..at + bytes];
+            let r = if j - i == 1 {
+                self.retry(|| udp::send_to(fd, chunk, dst))
+            } else if self.gso {
+                match self.retry(|| udp::send_gso(fd, chunk, seg as u16, dst)) {
+                    Ok(Err(e)) if offload_refused(&e) => {
+                        self.gso = false;
+                        continue; // the same chunk again, without GSO
+                    }
+                    r => r,
+                }
+            } else {
+                let batch = &mut self.batch;
+                let mut done = 0;
+                let lens = &lens[i..j];
+
+                loop {
+                    let rest = &lens[done..];
+                    let skip: usize = lens[..done].iter().sum();
+                    match batch.send(fd, &chunk[skip..], rest, dst) {
+                        Ok(n) if done + n >= lens.len() => break Ok(Ok(())),
+                        Ok(n) => done += n,
+                        Err(e) if would_block(&e) => {
+                            if !udp::wait(fd, libc::POLLOUT, self.wake) {
+                                break Err(());
+                            }
+                        }
+                        Err(e) => break Ok(Err(e)),
+                    }
+                }
+            };
+            match r {
+                Ok(Ok(())) => sent += j - i,
+                Ok(Err(_)) => {
+                    local.add(Counter::DropSendError, (j - i) as u64);
+                    backoff();
+                }
+                Err(()) => return sent,
+            }
+            at += bytes;
+            i = j;
+        }
+        sent
+    }
+}
+
+/// TUN → UDP.
+pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
+    let cfg = &sh.config;
+    let mut peers = sh.peers.reader();
+    let mut local = Local::default();
+    let mut rbuf = vec![0u8; VNET_HDR_LEN + wire::MAX_PACKET];
+    // segments of one super-packet: its payload plus one header (≤120 bytes) per segment
+    let mut out = vec![0u8; wire::MAX_PACKET + 2 * offload::MAX_SEGMENTS * 120];
+    let mut lens: Vec<usize> = Vec::with_capacity(2 * offload::MAX_SEGMENTS);
+    let mut icmp_buf = [0u8; VNET_HDR_LEN + 128];
+    let mut sender = Sender {
+        fd: sock,
+        wake: sh.stop.fd(),
+        gso,
+        batch: SendBatch::new(2 * offload::MAX_SEGMENTS),
+    };
+    while !sh.stop.stopping() {
+        let n = match read_fd(tun, &mut rbuf) {
+            Ok(n) => n,
+            Err(e) if would_block(&e) => {
+                local.flush(&sh.counters);
+                udp::wait(tun, libc::POLLIN, sh.stop.fd());
+                continue;
+            }
+            Err(_) => {
+                local.add(Counter::DropTunError, 1);
+                backoff();
+                continue;
+            }
+        };
+        let Some(h) = VnetHdr::read(&rbuf[..n]) else {
+            local.add(Counter::DropBadOffload, 1);
+            continue;
+        };
+        let pkt = &mut rbuf[VNET_HDR_LEN..n];
+        match pkt.first() {
+            Some(b) if b >> 4 == 4 && pkt.len() >= wire::IPV4_MIN_HEADER => {}
+            Some(b) if b >> 4 != 4 => {
+                local.add(Counter::DropNotIpv4, 1);
+                continue;
+            }
+            _ => {
+                local.add(Counter::DropTruncated, 1);
+                continue;
+            }
+        }
+        let Some(peer) = peers.refresh().route(wire::be32(pkt, 16)) else {
+            local.add(Counter::DropNoRoute, 1);
+            let from = cfg
+                .icmp_source
+                .unwrap_or(std::net::Ipv4Addr::from(wire::be32(pkt, 16)));
+            if let Some(len) = icmp::net_unreachable(pkt, from, &mut icmp_buf[VNET_HDR_LEN..]) {
+                icmp_buf[..VNET_HDR_LEN].fill(0);
+                match write_fd(tun, &icmp_buf[..VNET_HDR_LEN + len]) {
+                    Ok(()) => local.add(Counter::UnreachableSent, 1),
+                    Err(_) => local.add(Counter::DropTunError, 1),
+                }
+            }
+            continue;
+        };
+        let dst = SocketAddrV4::new(peer, cfg.port);
+        if h.gso_type == offload::GSO_NONE {
+            if offload::finish_checksum(pkt, &h).is_err() {
+                local.add(Counter::DropBadOffload, 1);
+                continue;
+            }
+            if let Err(c) = checks::check_tx(pkt) {
+                local.add(c, 1);
+                continue;
+            }
+            icmp::decrement_ttl(pkt);
+            let len = pkt.len();
+            lens.clear();
+            lens.push(len);
+            if sender.send(pkt, &lens, dst, &mut local) == 1 {
+                local.add(Counter::TxPackets, 1);
+                local.add(Counter::TxBytes, len as u64);
+            }
+        } else {
+            // a super-packet: its IP total length may not match; the TTL is checked once
+            if !icmp::decrement_ttl(pkt) {
+                local.add(Counter::DropTtl, 1);
+                continue;
+            }
+            if offload::split(pkt, &h, &mut out, &mut lens).is_err() {
+                local.add(Counter::DropBadOffload, 1);
+                continue;
+            }
+            let sent = sender.send(&out, &lens, dst, &mut local);
+            let bytes: usize = lens[..sent].iter().sum();
+            local.add(Counter::TxPackets, sent as u64);
+            local.add(Counter::TxBytes, bytes as u64);
+        }
+    }
+    local.flush(&sh.counters);
+}
+
+/// Hands the coalescer's packet (with or without its vnet header) to `write`.
+fn flush_coalesced(
+    co: &mut Coalescer,
+    vnet: bool,
+    local: &mut Local,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) {
+    let (segments, pkt) = co.finish();
+    let len = pkt.len() - VNET_HDR_LEN;
+    let bytes = if vnet { pkt } else { &pkt[VNET_HDR_LEN..] };
+    if write(bytes) {
+        local.add(Counter::RxPackets, segments as u64);
+        local.add(Counter::RxBytes, len as u64);
+    } else {
+        local.add(Counter::DropTunError, segments as u64);
+    }
+}
+
+/// The receive path for one received buffer, without the syscalls: `data` from `from`, holding
+/// datagrams of `segment` bytes (0: one datagram). Each is checked and has its TTL decremented;
+/// what passes goes to `write` as TUN writes, merged by `co` when `vnet`. The caller flushes `co`
+/// at the end of a batch (`finish_rx`).
+#[allow(clippy::too_many_arguments)]
+pub fn deliver(
+    snap: &PeerSnapshot,
+    from: Ipv4Addr,
+    data: &mut [u8],
+    segment: usize,
+    max_len: usize,
+    vnet: bool,
+    co: &mut Coalescer,
+    local: &mut Local,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) {
+    let seg = if segment == 0 {
+        data.len().max(1)
+    } else {
+        segment
+    };
+    for d in data.chunks_mut(seg) {
+        if let Err(c) = checks::check_rx(snap, from, d, max_len) {
+            local.add(c, 1);
+            continue;
+        }
+        icmp::decrement_ttl(d);
+        if !vnet {
+            if write(d) {
+                local.add(Counter::RxPackets, 1);
+                local.add(Counter::RxBytes, d.len() as u64);
+            } else {
+                local.add(Counter::DropTunError, 1);
+            }
+            continue;
+        }
+        if !co.is_empty() && co.append(d) {
+            continue;
+        }
+        if !co.is_empty() {
+            flush_coalesced(co, vnet, local, write);
+        }
+        co.start(d);
+    }
+}
+
+/// Writes out what `co` still holds (end of a batch).
+pub fn finish_rx(
+    co: &mut Coalescer,
+    vnet: bool,
+    local: &mut Local,
+    write: &mut dyn FnMut(&[u8]) -> bool,
+) {
+    if !co.is_empty() {
+        flush_coalesced(co, vnet, local, write);
+    }
+}
+
+/// UDP → TUN. With `vnet` the TUN takes virtio headers, so TCP segments are merged.
+pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
+    let max_len = sh.config.max_packet();
+    let mut peers = sh.peers.reader();
+    let mut local = Local::default();
+    let mut batch = RecvBatch::new(RX_BATCH, wire::MAX_PACKET + 1);
+    let mut co = Coalescer::new();
+    while !sh.stop.stopping() {
+        let n = match batch.recv(sock) {
+            Ok(n) => n,
+            Err(e) if would_block(&e) => {
+                local.flush(&sh.counters);
+                udp::wait(sock, libc::POLLIN, sh.stop.fd());
+                continue;
+            }
+            Err(_) => {
+                backoff();
+                continue;
+            }
+        };
+        let snap = peers.refresh();
+        let mut write = |b: &[u8]| write_fd(tun, b).is_ok();
+        for i in 0..n {
+            let Some(r) = batch.get(i) else { break };
+            if r.truncated {
+                local.add(Counter::DropTruncated, 1);
+                continue;
+            }
+            let from = *r.from.ip();
+            deliver(
+                snap, from, r.data, r.segment, max_len, vnet, &mut co, &mut local, &mut write,
+            );
+        }
+        finish_rx(&mut co, vnet, &mut local, &mut write);
+    }
+    local.flush(&sh.counters);
+}

@@ -1,0 +1,140 @@
+//! TTL handling and the ICMP "net unreachable" flannel answers a packet for an unleased subnet with.
+
+use super::wire::{self, PROTO_ICMP};
+use std::net::Ipv4Addr;
+
+/// Decrements the TTL of the IPv4 header at the start of `pkt`, patching its checksum
+/// incrementally (RFC 1624). Returns false, leaving the packet alone, when the TTL would reach
+/// zero (the packet must then be dropped), or when there is no header.
+pub fn decrement_ttl(pkt: &mut [u8]) -> bool {
+    if pkt.len() < wire::IPV4_MIN_HEADER || pkt[8] <= 1 {
+        return false;
+    }
+    let old = wire::be16(pkt, 8);
+    pkt[8] -= 1;
+    let new = wire::be16(pkt, 8);
+    let hc = wire::be16(pkt, 10);
+    // HC' = ~(~HC + ~m + m')
+    let sum = u64::from(!hc) + u64::from(!old) + u64::from(new);
+    wire::put16(pkt, 10, !wire::csum_fold(sum));
+    true
+}
+
+/// The IPv4 header plus first 8 data bytes of an offending packet, as RFC 792 quotes them.
+fn quote(offender: &[u8]) -> Option<&[u8]> {
+    let first = *offender.first()?;
+    if first >> 4 != 4 || offender.len() < wire::IPV4_MIN_HEADER {
+        return None;
+    }
+    let ihl = usize::from(first & 0x0f) * 4;
+    if ihl < wire::IPV4_MIN_HEADER || ihl > offender.len() {
+        return None;
+    }
+    offender.get(..offender.len().min(ihl + 8))
+}
+
+/// Is this packet one that must not be answered with an ICMP error (RFC 1812 4.3.2.7): an ICMP
+/// error itself, a fragment other than the first, or from an unspecified/broadcast/multicast source?
+fn must_not_answer(offender: &[u8], ihl: usize) -> bool {
+    let frag_offset = wire::be16(offender, 6) & 0x1fff;
+    if frag_offset != 0 {
+        return true;
+    }
+    let src = Ipv4Addr::from(wire::be32(offender, 12));
+    if src.is_unspecified() || src.is_broadcast() || src.is_multicast() {
+        return true;
+    }
+    if offender[9] == PROTO_ICMP {
+        // types 0 and 8 (echo), 13/14 (timestamp) etc. are queries; the rest are errors
+        !matches!(offender.get(ihl), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18))
+    } else {
+        false
+    }
+}
+
+/// Builds, into `out`, an ICMP destination-unreachable/net-unreachable (type 3, code 0) from `from`
+/// back to the offender's source. Returns its length, or None when none must be sent or `out` is
+/// too small.
+pub fn net_unreachable(offender: &[u8], from: Ipv4Addr, out: &mut [u8]) -> Option<usize> {
+    let q = quote(offender)?;
+    let ihl = usize::from(offender[0] & 0x0f) * 4;
+    if must_not_answer(offender, ihl) {
+        return None;
+    }
+    let len = 20 + 8 + q.len();
+    let out = out.get_mut(..len)?;
+    out.fill(0);
+    out[0] = 0x45;
+    wire::put16(out, 2, len as u16);
+    out[8] = 64;
+    out[9] = PROTO_ICMP;
+    out[12..16].copy_from_slice(&from.octets());
+    out[16..20].copy_from_slice(&offender[12..16]);
+    wire::fix_ipv4_checksum(&mut out[..20]);
+    out[20] = 3; // destination unreachable
+    out[21] = 0; // net unreachable
+    out[28..].copy_from_slice(q);
+    let c = !wire::csum_fold(wire::csum_add(0, &out[20..]));
+    wire::put16(out, 22, c);
+    Some(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(ttl: u8) -> Vec<u8> {
+        let mut h = vec![
+            0x45, 0x00, 0x00, 0x1c, 0x12, 0x34, 0x40, 0x00, ttl, 0x11, 0, 0, 10, 5, 1, 2, 10, 9, 9,
+            9, 0x30, 0x39, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00,
+        ];
+        wire::fix_ipv4_checksum(&mut h[..20]);
+        h
+    }
+
+    #[test]
+    fn ttl_decrement_keeps_the_checksum_right() {
+        for ttl in [2u8, 3, 64, 128, 255] {
+            let mut p = header(ttl);
+            assert!(decrement_ttl(&mut p));
+            assert_eq!(p[8], ttl - 1);
+            let mut fresh = p.clone();
+            wire::fix_ipv4_checksum(&mut fresh[..20]);
+            assert_eq!(wire::be16(&p, 10), wire::be16(&fresh, 10), "ttl {ttl}");
+        }
+        for ttl in [0u8, 1] {
+            let mut p = header(ttl);
+            assert!(!decrement_ttl(&mut p));
+            assert_eq!(p[8], ttl);
+        }
+        assert!(!decrement_ttl(&mut [0x45; 10]));
+    }
+
+    #[test]
+    fn unreachable_quotes_the_offender() {
+        let p = header(64);
+        let mut out = [0u8; 128];
+        let n = net_unreachable(&p, "10.5.1.0".parse().unwrap(), &mut out).unwrap();
+        assert_eq!(n, 20 + 8 + 28);
+        let r = &out[..n];
+        assert_eq!(wire::parse_ipv4(r).map(|i| i.protocol), Ok(PROTO_ICMP));
+        assert_eq!(&r[16..20], &[10, 5, 1, 2]);
+        assert_eq!(&r[12..16], &[10, 5, 1, 0]);
+        assert_eq!((r[20], r[21]), (3, 0));
+        assert_eq!(&r[28..], &p[..]);
+        assert_eq!(wire::csum_fold(wire::csum_add(0, &r[..20])), 0xffff);
+        assert_eq!(wire::csum_fold(wire::csum_add(0, &r[20..])), 0xffff);
+        // never about an ICMP error, nor about a later fragment
+        let mut err = p.clone();
+        err[9] = PROTO_ICMP;
+        err[20] = 3;
+        assert_eq!(net_unreachable(&err, Ipv4Addr::LOCALHOST, &mut out), None);
+        let mut frag = p;
+        frag[7] = 1;
+        assert_eq!(net_unreachable(&frag, Ipv4Addr::LOCALHOST, &mut out), None);
+        assert_eq!(
+            net_unreachable(&[0x45], Ipv4Addr::LOCALHOST, &mut out),
+            None
+        );
+    }
+}
