@@ -171,16 +171,42 @@ fn the_quickstart_runs_in_a_sandbox() {
 }
 
 #[test]
-fn the_udp_overlay_says_it_is_not_in_this_runtime() {
-    // the userspace UDP tunnel is built separately; until it lands, `overlay` with udp says so
-    sandbox(
-        "switch s
-         host h1 on s addr 10.0.0.1/24 gw 10.0.0.254
+fn the_udp_overlay_carries_containers_across_a_router() {
+    // two hosts on different subnets: only flannel0 and the userspace tunnel join their containers
+    let r = sandbox(
+        "switch s1
+         switch s2
+         router r on s1 addr 10.0.1.254/24 on s2 addr 10.0.2.254/24
+         host h1 on s1 addr 10.0.1.1/24 gw 10.0.1.254
+         host h2 on s2 addr 10.0.2.1/24 gw 10.0.2.254
          network config 10.100.0.0/16 backend udp
          lease in h1
-         overlay in h1",
+         lease in h2
+         overlay in h1
+         overlay in h2
+         container c1 in h1
+         container c2 in h2
+         expect reach c2 from c1
+         exec \"ip -j -d link show flannel0\" in h1
+         exec \"ip -j route show\" in h1",
     )
-    .fails_with("netsh::run::not_supported");
+    .ok();
+    let lines: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    let link: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(link[0]["mtu"], 1472, "{}", lines[0]);
+    assert_eq!(link[0]["linkinfo"]["info_kind"], "tun", "{}", lines[0]);
+    let routes: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    let via_tunnel = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["dst"] == "10.100.0.0/16" && r["dev"] == "flannel0");
+    assert!(
+        via_tunnel,
+        "no route for the Network through flannel0: {}",
+        lines[1]
+    );
 }
 
 #[test]

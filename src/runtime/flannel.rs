@@ -3,11 +3,11 @@
 //! run on a small multi-threaded tokio runtime of their own, so they keep running while the
 //! interpreter is busy elsewhere (a `ping`, an `exec`, a `wait`).
 
-use super::errors::{self, not_supported};
+use super::errors;
 use super::handle::Netlink;
 use super::overlay::external::{self, External};
 use super::overlay::service::Service;
-use super::overlay::{Kind, Names, vxlan};
+use super::overlay::{Kind, Names, udp, vxlan};
 use super::sysctl;
 use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
@@ -39,6 +39,8 @@ struct HostState {
     stop: Arc<watch::Sender<bool>>,
     renewer: JoinHandle<()>,
     overlay: Option<JoinHandle<()>>,
+    /// The udp overlay's tunnel, running while this is held.
+    udp: Option<crate::tunnel::UdpBackend>,
 }
 
 impl Drop for HostState {
@@ -271,6 +273,7 @@ impl Flannel {
                 stop,
                 renewer,
                 overlay: None,
+                udp: None,
             },
         );
         Ok(())
@@ -338,13 +341,9 @@ impl Flannel {
                         || (from_config && config.backend.direct_routing),
                 }
             }
-            "udp" => {
-                return Err(not_supported(
-                    "the udp overlay (flannel0 and the userspace tunnel)",
-                    "the UDP tunnel issue",
-                )
-                .help("use `overlay vxlan` or `overlay host-gw`, or a config with Backend.Type vxlan or host-gw"));
-            }
+            "udp" => Kind::Udp {
+                peers: crate::tunnel::peers::PeerTable::new(),
+            },
             other => {
                 return Err(RunError::new(format!(
                     "there is no `{other}` overlay: use vxlan, host-gw or udp"
@@ -371,8 +370,31 @@ impl Flannel {
         };
         sysctl::set(host.as_deref(), "net.ipv4.ip_forward", "1")?;
         // the lease says which backend this host runs and, for vxlan, its VTEP's MAC
+        let mut udp_backend = None;
         let backend_data = match &kind {
             Kind::HostGw => None,
+            // flanneld's udp leases carry no BackendData
+            Kind::Udp { peers } => {
+                let from_config = config.backend.kind == BackendType::Udp;
+                let port = spec.port.unwrap_or(if from_config {
+                    config.backend.port
+                } else {
+                    crate::tunnel::wire::DEFAULT_PORT
+                });
+                let network = config.network.ok_or_else(|| {
+                    RunError::new("the udp overlay needs an IPv4 Network in the config")
+                })?;
+                udp_backend = Some(self.rt.block_on(udp::setup(
+                    host.as_deref(),
+                    &nl,
+                    port,
+                    &ext,
+                    own,
+                    network,
+                    peers.clone(),
+                ))?);
+                None
+            }
             Kind::Vxlan { vni, port, .. } => {
                 let (mac, stale) = self
                     .rt
@@ -430,6 +452,8 @@ impl Flannel {
         if let Some(old) = st.overlay.take() {
             old.abort();
         }
+        // a new udp tunnel replaces the old one (dropping a backend stops it)
+        st.udp = udp_backend;
         let stop = st.stop.subscribe();
         st.overlay = Some(self.rt.spawn(service.run(reg, events, stop)));
         Ok(())

@@ -5,11 +5,13 @@
 //!
 //! - external.rs: the interface overlay traffic leaves by (flanneld's `--iface` choice)
 //! - hostgw.rs, vxlan.rs: the kernel entries of each backend for one remote lease
+//! - udp.rs: flannel0 and the userspace tunnel (src/tunnel/) whose peer table the service keeps
 //! - service.rs: the watch loop that converges
 
 pub mod external;
 pub mod hostgw;
 pub mod service;
+pub mod udp;
 pub mod vxlan;
 
 use std::collections::HashMap;
@@ -37,13 +39,17 @@ pub fn bare_name(names: &Names, ip: Ipv4Addr) -> String {
 }
 
 /// Which overlay a host runs, with its settings.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Kind {
     HostGw,
     Vxlan {
         vni: u32,
         port: u16,
         direct_routing: bool,
+    },
+    /// flannel's udp backend: the tunnel's peer table maps each remote subnet to its PublicIP.
+    Udp {
+        peers: crate::tunnel::peers::PeerTable,
     },
 }
 
@@ -52,6 +58,7 @@ impl Kind {
         match self {
             Kind::HostGw => "host-gw",
             Kind::Vxlan { .. } => "vxlan",
+            Kind::Udp { .. } => "udp",
         }
     }
 }

@@ -19,6 +19,10 @@ enum Installed {
     Route {
         via: Ipv4Addr,
     },
+    /// An entry of the udp tunnel's peer table.
+    Peer {
+        public_ip: Ipv4Addr,
+    },
     Vxlan {
         mac: [u8; 6],
         public_ip: Ipv4Addr,
@@ -90,6 +94,7 @@ impl Service {
         let public_ip = lease.attrs.public_ip;
         match self.kind {
             Kind::HostGw => Installed::Route { via: public_ip },
+            Kind::Udp { .. } => Installed::Peer { public_ip },
             Kind::Vxlan { direct_routing, .. } => {
                 if direct_routing && self.on_segment(public_ip) {
                     return Installed::Route { via: public_ip };
@@ -169,6 +174,12 @@ impl Service {
                     }
                 }
             }
+            Installed::Peer { public_ip } => {
+                if let Kind::Udp { peers } = &self.kind {
+                    peers.set(lease.subnet, *public_ip);
+                }
+                want.clone()
+            }
             // a vxlan lease without a VtepMAC yet: its host's overlay has not started; its
             // VtepMAC arrives as an update of the lease
             Installed::Nothing { .. } => want.clone(),
@@ -188,8 +199,14 @@ impl Service {
             }
             Installed::Vxlan { mac, public_ip } => match self.kind {
                 Kind::Vxlan { vni, .. } => vxlan::del(&self.nl, vni, subnet, mac, public_ip).await,
-                Kind::HostGw => Ok(()),
+                Kind::HostGw | Kind::Udp { .. } => Ok(()),
             },
+            Installed::Peer { .. } => {
+                if let Kind::Udp { peers } = &self.kind {
+                    peers.remove(subnet);
+                }
+                Ok(())
+            }
             Installed::Nothing { .. } => Ok(()),
         };
         if let Err(e) = result {
