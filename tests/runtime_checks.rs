@@ -188,9 +188,22 @@ fn the_udp_overlay_carries_containers_across_a_router() {
          container c2 in h2
          expect reach c2 from c1
          exec \"ip -j -d link show flannel0\" in h1
-         exec \"ip -j route show\" in h1",
+         exec \"ip -j route show\" in h1
+         show tunnel in h1",
     )
     .ok();
+    // the ping went through h1's tunnel both ways
+    let count = |name: &str| -> u64 {
+        r.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().parse().unwrap_or(0)))
+            .unwrap_or(0)
+    };
+    assert!(
+        count("tx_packets") > 0 && count("rx_packets") > 0,
+        "{}",
+        r.stdout
+    );
     let lines: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     let link: serde_json::Value = serde_json::from_str(lines[0]).unwrap();

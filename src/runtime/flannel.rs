@@ -497,6 +497,27 @@ impl Flannel {
         }
     }
 
+    /// `show tunnel [in HOST]`: the udp tunnel's counters (packets, bytes, drops by reason).
+    pub fn show_tunnel(&self, host: &Ns, json: bool) -> Result<(), RunError> {
+        let Some(backend) = self.hosts.get(host).and_then(|st| st.udp.as_ref()) else {
+            return Err(
+                RunError::new(format!("{} runs no udp tunnel", host_name(host)))
+                    .help("`overlay udp in HOST` starts one"),
+            );
+        };
+        let counters = backend.counters();
+        if json || self.json {
+            self.print(&counters.to_json().to_string());
+        } else {
+            let lines: Vec<String> = counters
+                .pairs()
+                .map(|(k, v)| format!("{k:<24} {v}"))
+                .collect();
+            self.print(&lines.join("\n"));
+        }
+        Ok(())
+    }
+
     fn show_config(&mut self, json: bool) -> Result<(), RunError> {
         let reg = self.registry()?;
         let (config, text) = self.rt.block_on(reg.config()).map_err(lease_error)?;

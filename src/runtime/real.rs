@@ -296,6 +296,10 @@ impl RealWorld {
             }
             return Ok(());
         }
+        if what == "tunnel" {
+            let json = json || self.opts.json;
+            return self.flannel()?.show_tunnel(ns, json);
+        }
         if matches!(what, "leases" | "config") {
             let f = self.flannel()?;
             if let Some(r) = f.show(what, json) {
