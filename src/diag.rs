@@ -90,12 +90,6 @@ impl Code {
             ExpectFailed => "netsh::expect::failed",
         }
     }
-
-    /// Found before anything ran: the script is rejected as a whole (exit 2).
-    pub fn is_static(self) -> bool {
-        let s = self.as_str();
-        s.starts_with("netsh::parse::") || s.starts_with("netsh::check::")
-    }
 }
 
 #[derive(Debug, Clone)]

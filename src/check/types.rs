@@ -4,7 +4,7 @@
 
 use crate::diag::{Code, did_you_mean};
 use ipnet::IpNet;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ty {
@@ -478,19 +478,6 @@ fn sysctl_key(text: &str) -> Result<(), TypeError> {
             ),
         ))
     }
-}
-
-/// IPv4/IPv6 helpers used when building Ops.
-pub fn is_v6(ip: &IpAddr) -> bool {
-    matches!(ip, IpAddr::V6(_))
-}
-
-pub fn v4(a: [u8; 4]) -> Ipv4Addr {
-    Ipv4Addr::from(a)
-}
-
-pub fn v6_unspecified() -> Ipv6Addr {
-    Ipv6Addr::UNSPECIFIED
 }
 
 #[cfg(test)]

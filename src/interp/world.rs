@@ -114,9 +114,6 @@ impl<W: Write> DryRun<W> {
             made: FxHashSet::default(),
         }
     }
-    pub fn into_inner(self) -> W {
-        self.out
-    }
     fn note(&mut self, op: &Op) {
         use crate::ops::{Dest, LinkKind, RouteAction};
         let route_dest = |d: &Dest| match d {

@@ -32,10 +32,6 @@ pub enum Part {
 }
 
 impl Word {
-    /// True for a bare word whose text is exactly `kw` (quoted words are never keywords).
-    pub fn is_keyword(&self, src: &str) -> bool {
-        matches!(self.kind, WordKind::Plain { quoted: false, .. }) && !src.is_empty()
-    }
     /// The literal text of a plain, bare word, or None when it is quoted, interpolated or a list.
     pub fn bare_span(&self) -> Option<Span> {
         match self.kind {
