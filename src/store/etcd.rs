@@ -77,12 +77,17 @@ struct Shared {
 }
 
 /// Whether an error means "this endpoint is not answering", which is worth a failover.
+/// `Cancelled` is what tonic reports when the server closes the connection under a call in
+/// flight (a member being stopped), so it counts as unreachable too.
 fn is_unreachable(e: &etcd_client::Error) -> bool {
     match e {
         etcd_client::Error::TransportError(_) | etcd_client::Error::IoError(_) => true,
         etcd_client::Error::GRpcStatus(s) => matches!(
             s.code(),
-            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+            tonic::Code::Unavailable
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
         ),
         _ => false,
     }
