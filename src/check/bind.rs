@@ -7,6 +7,7 @@ use super::types::Ty;
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::syntax::ast::Word;
 use crate::syntax::source::{SourceMap, Span};
+use smallvec::SmallVec;
 
 /// Which argument of the signature a word fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +22,8 @@ pub enum Slot {
 #[derive(Debug)]
 pub struct Bound {
     pub sig: &'static Sig,
-    pub args: Vec<(Slot, u32)>,
+    /// On the stack for the usual statement: binding runs twice for every statement of a script.
+    pub args: SmallVec<[(Slot, u32); 12]>,
 }
 
 impl Bound {
@@ -57,7 +59,7 @@ pub fn bind(
     map: &SourceMap,
 ) -> Result<Bound, Vec<Diag>> {
     let mut errors = Vec::new();
-    let mut args: Vec<(Slot, u32)> = Vec::new();
+    let mut args: SmallVec<[(Slot, u32); 12]> = SmallVec::new();
     let mut i = sig.path.len();
     let end = Span::new(stmt.end, stmt.end);
 
@@ -223,7 +225,7 @@ fn take_value(
     key: &str,
     ty: Ty,
     repeat: bool,
-    args: &mut Vec<(Slot, u32)>,
+    args: &mut SmallVec<[(Slot, u32); 12]>,
     errors: &mut Vec<Diag>,
 ) {
     let kw = &words[i];

@@ -165,7 +165,7 @@ impl Checker {
 
     fn command(&mut self, words: &[Word], span: Span, map: &mut SourceMap, loader: &mut Loader) {
         let Some(first) = words.first() else { return };
-        let Some(name) = bind::bare(first, map).map(str::to_string) else {
+        let Some(name) = bind::bare(first, map) else {
             self.errors.push(
                 Diag::new(
                     Code::UnknownStatement,
@@ -178,8 +178,8 @@ impl Checker {
             words.iter().for_each(|w| self.word(w, map));
             return;
         };
-        if let Some(def) = self.procs.get(&name).cloned() {
-            self.call(&def, &name, words, map);
+        if let Some(def) = self.procs.get(name).cloned() {
+            self.call(&def, name, words, map);
             return;
         }
         if name == "in" {
@@ -195,7 +195,7 @@ impl Checker {
             return;
         }
         let second = words.get(1).and_then(|w| bind::bare(w, map));
-        match lookup(&name, second) {
+        match lookup(name, second) {
             Some(sig) => {
                 if let Some(b) = self.bound(sig, words, span, map) {
                     if sig.id == Id::NetworkCreate {
@@ -207,6 +207,7 @@ impl Checker {
                 }
             }
             None => {
+                let name = name.to_string();
                 let subs = subcommands(&name);
                 if !subs.is_empty() {
                     let (at, typed) = match words.get(1) {

@@ -2,6 +2,8 @@
 //! the evaluator, `help` and the REPL's completion all read this one table.
 
 use super::types::Ty;
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
 
 /// Which statement a command is; the evaluator dispatches on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,9 +117,10 @@ impl Sig {
         self.opts
             .iter()
             .flat_map(|o| match o.kind {
-                OptKind::OneOf(words) => words.to_vec(),
-                _ => vec![o.key],
+                OptKind::OneOf(words) => words,
+                _ => std::slice::from_ref(&o.key),
             })
+            .copied()
             .chain(self.ns.then_some("in"))
     }
 
@@ -952,12 +955,17 @@ const ROUTE_OPTS: &[Opt] = &[
 
 /// The statements whose leading words match `words` (longest path first).
 pub fn lookup(first: &str, second: Option<&str>) -> Option<&'static Sig> {
-    // TABLE is small, but this runs for every statement twice: compare the cheap parts first
-    let mut single = None;
-    for sig in TABLE {
-        if sig.path[0].len() != first.len() || sig.path[0] != first {
-            continue;
+    // this runs for every statement twice (check, then run): index the table by first word once
+    static BY_FIRST: OnceLock<FxHashMap<&'static str, Vec<&'static Sig>>> = OnceLock::new();
+    let index = BY_FIRST.get_or_init(|| {
+        let mut m: FxHashMap<&'static str, Vec<&'static Sig>> = FxHashMap::default();
+        for sig in TABLE {
+            m.entry(sig.path[0]).or_default().push(sig);
         }
+        m
+    });
+    let mut single = None;
+    for &sig in index.get(first)? {
         match sig.path {
             [_, sub] if Some(*sub) == second => return Some(sig),
             [_] => single = Some(sig),

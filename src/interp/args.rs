@@ -5,19 +5,21 @@ use crate::check::signatures::Sig;
 use crate::check::types::Val;
 use crate::interp::value::Value;
 use ipnet::IpNet;
+use smallvec::SmallVec;
 use std::net::IpAddr;
 
-pub struct Args {
+pub struct Args<'a> {
     pub sig: &'static Sig,
-    /// Typed arguments in the order they were written: (name, value).
-    pub vals: Vec<(&'static str, Val)>,
+    /// Typed arguments in the order they were written: (name, value). Literal words are borrowed from
+    /// the source; a statement rarely has more than eight arguments, so they stay on the stack.
+    pub vals: SmallVec<[(&'static str, Val<'a>); 8]>,
     /// Further words, for statements that take them (echo, exec, help).
     pub rest: Vec<Value>,
     /// The trailing `in NS`, if given.
     pub ns: Option<String>,
 }
 
-impl Args {
+impl<'a> Args<'a> {
     pub fn key(sig: &'static Sig, slot: Slot) -> &'static str {
         match slot {
             Slot::Pos(i) => sig.pos[i as usize].name,
@@ -27,10 +29,10 @@ impl Args {
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Val> {
+    pub fn get(&self, key: &str) -> Option<&Val<'a>> {
         self.vals.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
-    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Val> + 'a {
+    pub fn all<'k>(&'k self, key: &'k str) -> impl Iterator<Item = &'k Val<'a>> + 'k {
         self.vals
             .iter()
             .filter(move |(k, _)| *k == key)

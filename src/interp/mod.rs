@@ -384,14 +384,14 @@ impl Interp {
     }
 
     fn command(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res {
-        let name = bind::bare(&words[0], env.map).unwrap_or("").to_string();
-        if self.procs.contains_key(&name)
-            && (!self.calls.is_empty() || self.defined.contains(&name))
+        let name = bind::bare(&words[0], env.map).unwrap_or("");
+        if self.procs.contains_key(name) && (!self.calls.is_empty() || self.defined.contains(name))
         {
+            let name = name.to_string();
             return self.call(&name, words, span, env);
         }
         let second = words.get(1).and_then(|w| bind::bare(w, env.map));
-        let Some(sig) = lookup(&name, second) else {
+        let Some(sig) = lookup(name, second) else {
             return Err(Diag::new(
                 Code::UnknownStatement,
                 words[0].span,
@@ -428,10 +428,10 @@ impl Interp {
     }
 
     /// Expands and types every argument of a bound statement.
-    fn resolve(&self, b: &bind::Bound, words: &[Word], map: &SourceMap) -> Res<Args> {
+    fn resolve<'m>(&self, b: &bind::Bound, words: &[Word], map: &'m SourceMap) -> Res<Args<'m>> {
         let mut args = Args {
             sig: b.sig,
-            vals: Vec::with_capacity(b.args.len()),
+            vals: Default::default(),
             rest: Vec::new(),
             ns: None,
         };
@@ -472,13 +472,16 @@ impl Interp {
                             ));
                         }
                     };
-                    ty.parse(&text, what).map_err(|e| {
-                        Diag::new(e.code, w.span, e.message)
-                            .label(format!("expanded to `{text}`"))
-                            .help_opt(e.help)
-                    })?
+                    match ty.parse(&text, what) {
+                        Ok(typed) => typed.into_owned(),
+                        Err(e) => {
+                            return Err(Diag::new(e.code, w.span, e.message)
+                                .label(format!("expanded to `{text}`"))
+                                .help_opt(e.help));
+                        }
+                    }
                 }
-                None => crate::check::types::Val::Text(v.flat()),
+                None => crate::check::types::Val::Text(v.flat().into()),
             };
             if slot == Slot::Ns {
                 args.ns = Some(typed.text());

@@ -6,7 +6,9 @@ use crate::diag::Code;
 use crate::ops::Op;
 use rustc_hash::{FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
+use ipnet::IpNet;
 use std::io::Write;
+use std::net::IpAddr;
 
 /// A failure while running, in words; the interpreter adds the statement's span.
 #[derive(Debug, Clone)]
@@ -101,10 +103,20 @@ pub struct DryRun<W: Write> {
     made: FxHashSet<u64>,
 }
 
-fn key(kind: &str, ns: Option<&str>, name: &str) -> u64 {
+/// The model's key of an object. Addresses and routes are hashed as parsed values, not text, so a
+/// dry run of a big script formats nothing it does not print.
+fn key(kind: &str, ns: Option<&str>, name: impl Hash) -> u64 {
     let mut h = FxHasher::default();
     (kind, ns, name).hash(&mut h);
     h.finish()
+}
+
+/// The key of a route's destination: `default`, or its prefix.
+fn route_key(ns: Option<&str>, dest: &crate::ops::Dest) -> u64 {
+    match dest {
+        crate::ops::Dest::Default(_) => key("route", ns, "default"),
+        crate::ops::Dest::Net(n) => key("route", ns, n),
+    }
 }
 
 impl<W: Write> DryRun<W> {
@@ -115,11 +127,7 @@ impl<W: Write> DryRun<W> {
         }
     }
     fn note(&mut self, op: &Op) {
-        use crate::ops::{Dest, LinkKind, RouteAction};
-        let route_dest = |d: &Dest| match d {
-            Dest::Default(_) => "default".to_string(),
-            Dest::Net(n) => n.to_string(),
-        };
+        use crate::ops::{LinkKind, RouteAction};
         match op {
             Op::NetnsAdd { name } => {
                 self.made.insert(key("netns", None, name));
@@ -150,15 +158,13 @@ impl<W: Write> DryRun<W> {
                 self.made.remove(&key("link", ns.as_deref(), name));
             }
             Op::AddrAdd { ns, addr, .. } => {
-                self.made
-                    .insert(key("addr", ns.as_deref(), &addr.addr().to_string()));
+                self.made.insert(key("addr", ns.as_deref(), addr.addr()));
             }
             Op::AddrDel { ns, addr, .. } => {
-                self.made
-                    .remove(&key("addr", ns.as_deref(), &addr.addr().to_string()));
+                self.made.remove(&key("addr", ns.as_deref(), addr.addr()));
             }
             Op::Route { ns, action, route } => {
-                let k = key("route", ns.as_deref(), &route_dest(&route.dest));
+                let k = route_key(ns.as_deref(), &route.dest);
                 if *action == RouteAction::Del {
                     self.made.remove(&k);
                 } else {
@@ -184,13 +190,23 @@ impl<W: Write> World for DryRun<W> {
             "addr" => "addr",
             _ => "route",
         };
-        let target = target
-            .split('/')
-            .next()
-            .filter(|_| kind == "addr")
-            .unwrap_or(target);
         let ns = if kind == "netns" { None } else { ns };
-        Ok(self.made.contains(&key(kind, ns, target)))
+        let k = match kind {
+            "addr" => match target.split('/').next().unwrap_or(target).parse::<IpAddr>() {
+                Ok(a) => key(kind, ns, a),
+                Err(_) => return Ok(false),
+            },
+            "route" if target == "default" => key(kind, ns, "default"),
+            "route" => match target.parse::<IpNet>() {
+                Ok(n) => route_key(ns, &crate::ops::Dest::Net(n)),
+                Err(_) => match target.parse::<IpAddr>() {
+                    Ok(a) => route_key(ns, &crate::ops::Dest::Net(IpNet::from(a))),
+                    Err(_) => return Ok(false),
+                },
+            },
+            _ => key(kind, ns, target),
+        };
+        Ok(self.made.contains(&k))
     }
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {

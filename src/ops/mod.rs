@@ -5,7 +5,7 @@
 mod render;
 pub mod script;
 
-pub use render::shell_quote;
+pub use render::{Mac, shell_quote};
 
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv6Addr};

@@ -27,48 +27,59 @@ pub enum Line {
     Other,
 }
 
-/// Bytes a plain word may not hold (they start strings, variables, blocks, lists, escapes).
-static SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let s = b";{}[]()\"'$\\";
+/// What each byte is to the fast path's scanner.
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+/// Bytes a plain word may not hold (they start strings, variables, blocks, lists, escapes), and a
+/// `\r` inside a line, which separates statements as the grammar reads it.
+const SPECIAL: u8 = 2;
+const COMMENT: u8 = 3;
+
+static CLASS: [u8; 256] = {
+    let mut t = [WORD; 256];
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'#' as usize] = COMMENT;
+    let s = b";{}[]()\"'$\\\r";
     let mut i = 0;
     while i < s.len() {
-        t[s[i] as usize] = true;
+        t[s[i] as usize] = SPECIAL;
         i += 1;
     }
     t
 };
-
-fn blank(b: u8) -> bool {
-    matches!(b, b' ' | b'\t')
-}
 
 /// Reads one line (without its newline) that starts at map offset `base`.
 pub fn plain_line(line: &str, base: u32) -> Line {
     // a CRLF file's lines end in `\r`; a `\r` anywhere else separates statements (the grammar's way)
     let bytes = line.as_bytes();
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    if memchr::memchr(b'\r', bytes).is_some() {
-        return Line::Other;
-    }
     let mut spans: [(u32, u32); 16] = [(0, 0); 16];
     let mut n = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if blank(b) {
-            i += 1;
-            continue;
-        }
-        if b == b'#' {
-            break; // a comment to the end of the line
+        match CLASS[bytes[i] as usize] {
+            BLANK => {
+                i += 1;
+                continue;
+            }
+            COMMENT => {
+                // a comment runs to the end of the line, unless a `\r` ends it first
+                if memchr::memchr(b'\r', &bytes[i..]).is_some() {
+                    return Line::Other;
+                }
+                break;
+            }
+            SPECIAL => return Line::Other,
+            _ => {}
         }
         let start = i;
-        while i < bytes.len() && !blank(bytes[i]) {
-            if SPECIAL[bytes[i] as usize] {
-                return Line::Other;
+        while i < bytes.len() {
+            match CLASS[bytes[i] as usize] {
+                WORD | COMMENT => i += 1,
+                BLANK => break,
+                _ => return Line::Other,
             }
-            i += 1;
         }
         if n == spans.len() {
             return Line::Other; // a long command: the general path handles it
@@ -96,7 +107,7 @@ pub fn plain_line(line: &str, base: u32) -> Line {
             }
         })
         .collect();
-    let span = words[0].span.to(words[n - 1].span);
+    let span = Span::new(base + spans[0].0, base + spans[n - 1].1);
     Line::Command(Stmt {
         span,
         kind: StmtKind::Command(words),

@@ -83,6 +83,7 @@ impl SourceMap {
         &self.files[id.0]
     }
 
+    #[inline]
     pub fn file_of(&self, span: Span) -> &SourceFile {
         // most spans are in the newest file (the script being run, or the REPL's latest line)
         if let Some(last) = self.files.last() {
@@ -98,6 +99,7 @@ impl SourceMap {
         self.files.iter().position(|f| f.name == name).map(FileId)
     }
 
+    #[inline]
     pub fn text(&self, span: Span) -> &str {
         let f = self.file_of(span);
         &f.text[(span.start - f.base) as usize..(span.end - f.base) as usize]
