@@ -227,8 +227,13 @@ impl Flannel {
         self.prefix = prefix.trim_end_matches('/').to_string();
         let reg = self.registry()?;
         let key = crate::flannel::keys::config_key(reg.prefix());
-        let old = self.rt.block_on(reg.store().get(&key)).map_err(store_error)?;
-        self.rt.block_on(reg.set_config(json)).map_err(lease_error)?;
+        let old = self
+            .rt
+            .block_on(reg.store().get(&key))
+            .map_err(store_error)?;
+        self.rt
+            .block_on(reg.set_config(json))
+            .map_err(lease_error)?;
         Ok((key, old))
     }
 
@@ -414,11 +419,7 @@ impl Flannel {
 
     /// Starts the host's overlay; returns the host's lease as it was in the store before the
     /// overlay published its backend in it (key and value, for a rollback).
-    pub fn overlay(
-        &mut self,
-        host: &Ns,
-        spec: &Overlay,
-    ) -> Result<(String, KeyValue), RunError> {
+    pub fn overlay(&mut self, host: &Ns, spec: &Overlay) -> Result<(String, KeyValue), RunError> {
         let where_ = host_name(host);
         if !self.hosts.contains_key(host) {
             return Err(
@@ -543,10 +544,7 @@ impl Flannel {
                 "the lease on {own} changed or vanished while the overlay started; take the lease again"
             )));
         };
-        let (leases, events) = self
-            .rt
-            .block_on(reg.watch_leases())
-            .map_err(store_error)?;
+        let (leases, events) = self.rt.block_on(reg.watch_leases()).map_err(store_error)?;
         let mut service = Service::new(where_, nl, own, ext, public_ip, kind, self.names.clone());
         self.rt.block_on(service.resync(&leases));
         let st = self
@@ -635,10 +633,7 @@ impl Flannel {
 
     fn show_leases(&mut self, json: bool) -> Result<(), RunError> {
         let reg = self.registry()?;
-        let leases = self
-            .rt
-            .block_on(reg.leases())
-            .map_err(store_error)?;
+        let leases = self.rt.block_on(reg.leases()).map_err(store_error)?;
         let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
         let rows: Vec<serde_json::Value> = leases
             .iter()

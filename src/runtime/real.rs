@@ -364,14 +364,20 @@ impl RealWorld {
     /// Rollback of `network create` (`back: false`: the run forgets the network) or `network rm`
     /// (the network and its containers are known again). Their links and namespaces are undone
     /// by their own steps.
-    pub(super) fn network_undo(&mut self, host: &Ns, name: &str, back: bool) -> Result<(), RunError> {
+    pub(super) fn network_undo(
+        &mut self,
+        host: &Ns,
+        name: &str,
+        back: bool,
+    ) -> Result<(), RunError> {
         if !back {
             self.docker.forget_network(host, name);
             return Ok(());
         }
-        let containers = self.docker.bring_back(host, name).ok_or_else(|| {
-            RunError::new(format!("network {name} was not removed by this run"))
-        })?;
+        let containers = self
+            .docker
+            .bring_back(host, name)
+            .ok_or_else(|| RunError::new(format!("network {name} was not removed by this run")))?;
         for (c, addrs) in containers {
             self.containers.insert(c, Made::of(&addrs));
         }

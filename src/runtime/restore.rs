@@ -110,24 +110,33 @@ fn settings_of<'a>(state: &'a State, ns: &Ns, name: &str) -> Option<&'a LinkChan
     })
 }
 
-/// The steps, in the order to run them, that take the state `after` back to `before`: what
-/// appeared is taken away (newest kind first; what sits on a link that appeared goes with it),
-/// then what went is rebuilt and what changed is set back, in build order.
-pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
-    let appeared: HashSet<(&Ns, &str)> = after
+/// The links a state makes (a veth with its peer), by namespace and name.
+fn made(state: &State) -> HashSet<(&Ns, &str)> {
+    state
         .ops
         .iter()
-        .filter(|op| !before.ops.contains(op))
         .filter_map(|op| match op {
             Op::LinkAdd { ns, name, kind } => Some(match kind {
-                LinkKind::Veth { peer, peer_ns } => {
-                    vec![(ns, name.as_str()), (peer_ns.as_ref().map_or(ns, |_| peer_ns), peer.as_str())]
-                }
+                LinkKind::Veth { peer, peer_ns } => vec![
+                    (ns, name.as_str()),
+                    (if peer_ns.is_some() { peer_ns } else { ns }, peer.as_str()),
+                ],
                 _ => vec![(ns, name.as_str())],
             }),
             _ => None,
         })
         .flatten()
+        .collect()
+}
+
+/// The steps, in the order to run them, that take the state `after` back to `before`: what
+/// appeared is taken away (newest kind first; what sits on a link that appeared goes with it),
+/// then what went is rebuilt and what changed is set back, in build order.
+pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
+    let (made_before, made_after) = (made(before), made(after));
+    let appeared: HashSet<&(&Ns, &str)> = made_after
+        .iter()
+        .filter(|l| !made_before.contains(l))
         .collect();
     let on_new_link = |op: &Op| {
         !matches!(op, Op::LinkAdd { .. })
@@ -153,10 +162,9 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
             Op::LinkSet { .. } => {} // set back below
             // dump writes the sysctls that are not 0: one that appeared was 0
             Op::SysctlSet { ns, key, .. } => {
-                let had = before
-                    .ops
-                    .iter()
-                    .any(|b| matches!(b, Op::SysctlSet { ns: n, key: k, .. } if n == ns && k == key));
+                let had = before.ops.iter().any(
+                    |b| matches!(b, Op::SysctlSet { ns: n, key: k, .. } if n == ns && k == key),
+                );
                 if !had {
                     steps.push(Undo::Op(Op::SysctlSet {
                         ns: ns.clone(),
@@ -168,24 +176,48 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
             other => steps.extend(removal(other)),
         }
     }
+    // a link that went and that netsh cannot make (noted by the dump): nothing on it is rebuilt
+    let unmade = |op: &Op| {
+        link_of(op).is_some_and(|(ns, l)| {
+            let key = (ns, l.as_str());
+            l != "lo"
+                && !made_before.contains(&key)
+                && !made_after.contains(&key)
+                && settings_of(after, ns, &l).is_none()
+        })
+    };
+    // links made again: one that is still there under its name is another link now (a veth
+    // whose peer's namespace lives on, held by a process), which goes first; everything on a
+    // link made again is set up again
+    let remade: HashSet<&(&Ns, &str)> = made_before
+        .iter()
+        .filter(|l| !made_after.contains(l))
+        .collect();
+    let on_remade = |op: &Op| link_of(op).is_some_and(|(ns, l)| remade.contains(&(ns, l.as_str())));
     for op in &before.ops {
-        if after.ops.contains(op) {
+        if (after.ops.contains(op) && !on_remade(op)) || unmade(op) {
             continue;
         }
         match op {
-            Op::LinkSet { ns, name, change } => match settings_of(after, ns, name) {
-                Some(now) => {
-                    let back = settings_back(change, now);
-                    if back != LinkChange::default() {
-                        steps.push(Undo::Op(Op::LinkSet {
-                            ns: ns.clone(),
-                            name: name.clone(),
-                            change: Box::new(back),
-                        }));
+            Op::LinkAdd { ns, name, .. } if settings_of(after, ns, name).is_some() => {
+                steps.extend(removal(op));
+                steps.push(Undo::Op(op.clone()));
+            }
+            Op::LinkSet { ns, name, change } if !on_remade(op) => {
+                match settings_of(after, ns, name) {
+                    Some(now) => {
+                        let back = settings_back(change, now);
+                        if back != LinkChange::default() {
+                            steps.push(Undo::Op(Op::LinkSet {
+                                ns: ns.clone(),
+                                name: name.clone(),
+                                change: Box::new(back),
+                            }));
+                        }
                     }
+                    None => steps.push(Undo::Op(op.clone())),
                 }
-                None => steps.push(Undo::Op(op.clone())),
-            },
+            }
             _ => steps.push(Undo::Op(op.clone())),
         }
     }
@@ -215,6 +247,21 @@ impl RealWorld {
         all
     }
 
+    /// The state after an Op. A deleted namespace is torn down by the kernel a moment later (its
+    /// veths' other ends go then); until it is, those ends show as veths whose peer is nowhere,
+    /// so the state is read again until no such note is new (for at most 2 s; a namespace a
+    /// process still holds lives on).
+    fn settled(&mut self, before: &State, spaces: Vec<Ns>) -> Result<State, RunError> {
+        for _ in 0..20 {
+            let after = self.state(spaces.clone())?;
+            if after.notes.iter().all(|n| before.notes.contains(n)) {
+                return Ok(after);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.state(spaces)
+    }
+
     /// Applies `op` (through `apply`, which does it) between two reads of `spaces`, and returns
     /// the steps that undo it: a rebuild (`lead` first, a `netns add` for a deleted namespace,
     /// then the difference), and what cannot be rebuilt, in words. Empty: nothing to undo.
@@ -237,7 +284,7 @@ impl RealWorld {
             }
         };
         apply(self)?;
-        let after = match self.state(spaces) {
+        let after = match self.settled(&before, spaces) {
             Ok(s) => s,
             Err(e) => {
                 return Ok(vec![Undo::Kept(format!(

@@ -99,7 +99,9 @@ impl Undo {
             Undo::Network { host, name, back } => format!(
                 "{} Docker network {name}{}",
                 if *back { "brought back" } else { "forgot" },
-                host.as_deref().map(|h| format!(" on {h}")).unwrap_or_default()
+                host.as_deref()
+                    .map(|h| format!(" on {h}"))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -506,7 +508,9 @@ impl RealWorld {
                 self.dispatch(op)?;
                 Ok(Applied::changed(vec![Undo::Kept(format!(
                     "lease release{}: the subnet went back to the store, where another host may take it",
-                    host.as_deref().map(|h| format!(" in {h}")).unwrap_or_default()
+                    host.as_deref()
+                        .map(|h| format!(" in {h}"))
+                        .unwrap_or_default()
                 ))]))
             }
             Op::Overlay { host, overlay } => {
@@ -561,7 +565,12 @@ impl RealWorld {
     }
 
     /// A deletion: undone by rebuilding what it took (restore.rs).
-    fn deletion(&mut self, op: &Op, spaces: Vec<Ns>, lead: Option<Op>) -> Result<Applied, RunError> {
+    fn deletion(
+        &mut self,
+        op: &Op,
+        spaces: Vec<Ns>,
+        lead: Option<Op>,
+    ) -> Result<Applied, RunError> {
         let mut undo = self.with_inverse(op, spaces, lead, |w| w.dispatch(op))?;
         if undo.is_empty() {
             undo.push(Undo::Kept(format!(
