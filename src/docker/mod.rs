@@ -10,11 +10,14 @@ use crate::interp::world::RunError;
 use crate::ops::{Container, Network, Ns, Op};
 use attach::Attached;
 use network::{HostView, NetworkState};
+use std::net::IpAddr;
 
 /// Every network made in this run, per host.
 #[derive(Default)]
 pub struct Networks {
     all: Vec<NetworkState>,
+    /// Networks `network rm` removed in this run, kept so a rollback can bring them back.
+    removed: Vec<NetworkState>,
 }
 
 fn unknown(host: &Ns, name: &str) -> RunError {
@@ -73,7 +76,28 @@ impl Networks {
             .ok_or_else(|| unknown(host, name))?;
         let n = self.all.remove(i);
         let gone = n.containers.iter().map(|(c, _)| c.clone()).collect();
-        Ok((network::rm_ops(&n), gone))
+        let ops = network::rm_ops(&n);
+        self.removed.push(n);
+        Ok((ops, gone))
+    }
+
+    /// A rollback of `network create`: the network is no longer known.
+    pub fn forget_network(&mut self, host: &Ns, name: &str) {
+        self.all
+            .retain(|n| !(n.host == *host && n.spec.name == name));
+    }
+
+    /// A rollback of `network rm`: the network is known again, with its pools and containers (which
+    /// are returned, with their addresses).
+    pub fn bring_back(&mut self, host: &Ns, name: &str) -> Option<Vec<(String, Vec<IpAddr>)>> {
+        let i = self
+            .removed
+            .iter()
+            .rposition(|n| n.host == *host && n.spec.name == name)?;
+        let n = self.removed.remove(i);
+        let containers = n.containers.clone();
+        self.all.push(n);
+        Some(containers)
     }
 
     /// Plans attaching a container; its addresses are taken at once (`forget` gives them back).

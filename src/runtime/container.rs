@@ -42,6 +42,26 @@ pub struct Made {
     pub v6: Option<Ipv6Addr>,
 }
 
+impl Made {
+    /// A container's first IPv4 and IPv6 addresses among `addrs`.
+    pub fn of(addrs: &[std::net::IpAddr]) -> Made {
+        use std::net::IpAddr;
+        Made {
+            v4: addrs
+                .iter()
+                .find_map(|a| match a {
+                    IpAddr::V4(v4) => Some(*v4),
+                    IpAddr::V6(_) => None,
+                })
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            v6: addrs.iter().find_map(|a| match a {
+                IpAddr::V6(v6) => Some(*v6),
+                IpAddr::V4(_) => None,
+            }),
+        }
+    }
+}
+
 fn up(ns: &Ns, name: &str) -> Op {
     Op::LinkSet {
         ns: ns.clone(),

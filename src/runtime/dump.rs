@@ -24,6 +24,13 @@ use rtnetlink::packet_route::route::{RouteProtocol, RouteType};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+/// Live state as Ops that rebuild it, in build order, and what they cannot rebuild (in words).
+#[derive(Debug, Default, Clone)]
+pub(super) struct State {
+    pub ops: Vec<Op>,
+    pub notes: Vec<String>,
+}
+
 /// One namespace's links, read once.
 struct Space {
     ns: Ns,
@@ -272,10 +279,23 @@ impl RealWorld {
                 names.push(Some(n));
             }
         } else {
+            // a namespace that is not there is an error here, not an empty dump
+            self.nl(only)?;
             names.push(only.clone());
         }
+        let state = self.state(names)?;
+        out.extend(state.ops.iter().filter_map(statement));
+        out.extend(state.notes.iter().map(|n| format!("# {n}")));
+        Ok(out.join("\n"))
+    }
+
+    /// The state of the namespaces `names` (the one netsh runs in first, when it is among them) as
+    /// Ops that rebuild it. A named namespace that does not exist has no state. Used by `dump` and
+    /// by rollback, which rebuilds what a deletion took (restore.rs).
+    pub(super) fn state(&mut self, names: Vec<Ns>) -> Result<State, RunError> {
         let spaces = names
             .into_iter()
+            .filter(|ns| ns.as_deref().is_none_or(netns::exists))
             .map(|ns| self.space(ns))
             .collect::<Result<Vec<_>, _>>()?;
         let nsids = self.nsids(&spaces);
@@ -324,7 +344,7 @@ impl RealWorld {
                             });
                         }
                         None => comments.push(format!(
-                            "# {name}: a veth whose peer is outside the dumped namespaces"
+                            "{name}: a veth whose peer is outside the dumped namespaces"
                         )),
                     }
                     continue;
@@ -341,8 +361,11 @@ impl RealWorld {
                         name: name.to_string(),
                         kind,
                     }),
-                    Ok(None) => {}
-                    Err(why) => comments.push(format!("# {why}")),
+                    Ok(None) if name == "lo" => {}
+                    Ok(None) => comments.push(format!(
+                        "{name}: a device netsh cannot make (it has no link kind)"
+                    )),
+                    Err(why) => comments.push(why),
                 }
             }
         }
@@ -391,9 +414,10 @@ impl RealWorld {
         for sp in &spaces {
             self.dump_space(sp, &mut ops)?;
         }
-        out.extend(ops.iter().filter_map(statement));
-        out.extend(comments);
-        Ok(out.join("\n"))
+        Ok(State {
+            ops,
+            notes: comments,
+        })
     }
 
     /// Sysctls, addresses, routes, neighbour, proxy and FDB entries of one namespace.

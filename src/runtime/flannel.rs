@@ -16,7 +16,8 @@ use crate::flannel::{AcquiredLease, BackendType, LeaseError, LeaseRequest, Regis
 use crate::interp::world::RunError;
 use crate::ops::{DockerOpts, Lease, Ns, Overlay, StoreSpec};
 use crate::store::{
-    DEFAULT_EMBEDDED_PATH, EmbeddedStore, EtcdAuth, EtcdOptions, EtcdStore, EtcdTls, Store,
+    DEFAULT_EMBEDDED_PATH, EmbeddedStore, EtcdAuth, EtcdOptions, EtcdStore, EtcdTls, KeyValue,
+    Store,
 };
 use ipnet::Ipv4Net;
 use std::collections::HashMap;
@@ -49,6 +50,24 @@ impl Drop for HostState {
         if let Some(o) = &self.overlay {
             o.abort();
         }
+    }
+}
+
+/// What a `lease` replaced, so a rollback can give the lease back and put that back: the host's
+/// subnet.env as it was, and the lease this host's PublicIP held in the store before.
+#[derive(Clone, Debug)]
+pub struct LeaseBefore {
+    pub subnet: Ipv4Net,
+    env_path: PathBuf,
+    env: Option<String>,
+    replaced: Option<KeyValue>,
+}
+
+/// Waits (a little) for a stopped overlay to withdraw what it installed.
+fn wait_withdrawn(overlay: &JoinHandle<()>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while !overlay.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -94,6 +113,10 @@ fn lease_error(e: LeaseError) -> RunError {
         Some(h) => err.help(h),
         None => err,
     }
+}
+
+fn store_error(e: crate::store::StoreError) -> RunError {
+    RunError::new(e.to_string())
 }
 
 fn mac_text(m: &[u8; 6]) -> String {
@@ -195,16 +218,44 @@ impl Flannel {
         Ok(Registry::new(store, Some(&self.prefix)))
     }
 
-    pub fn network_config(&mut self, prefix: &str, json: &str) -> Result<(), RunError> {
+    /// Stores the network config; returns its key and what the key held before.
+    pub fn network_config(
+        &mut self,
+        prefix: &str,
+        json: &str,
+    ) -> Result<(String, Option<KeyValue>), RunError> {
         self.prefix = prefix.trim_end_matches('/').to_string();
         let reg = self.registry()?;
+        let key = crate::flannel::keys::config_key(reg.prefix());
+        let old = self
+            .rt
+            .block_on(reg.store().get(&key))
+            .map_err(store_error)?;
         self.rt
             .block_on(reg.set_config(json))
-            .map(drop)
-            .map_err(lease_error)
+            .map_err(lease_error)?;
+        Ok((key, old))
     }
 
-    pub fn lease(&mut self, host: &Ns, spec: &Lease) -> Result<(), RunError> {
+    /// Puts a key back as it was: deleted when it was absent, else its old value (on its old
+    /// lease, which must still be alive).
+    pub fn restore_key(&mut self, key: &str, old: Option<&KeyValue>) -> Result<(), RunError> {
+        let store = self
+            .store
+            .clone()
+            .ok_or_else(|| RunError::new("no store"))?;
+        let done = match old {
+            None => self.rt.block_on(store.delete(key)).map(drop),
+            Some(kv) => self
+                .rt
+                .block_on(store.put(key, &kv.value, kv.lease))
+                .map(drop),
+        };
+        done.map_err(|e| RunError::new(format!("cannot put back {key}: {e}")))
+    }
+
+    /// Takes a lease for `host`; returns what it replaced (for a rollback).
+    pub fn lease(&mut self, host: &Ns, spec: &Lease) -> Result<LeaseBefore, RunError> {
         let where_ = host_name(host);
         let nl = self.nl(host)?;
         let ext = self
@@ -233,10 +284,28 @@ impl Flannel {
             .and_then(|e| e.subnet);
         // a second `lease` for the same host replaces the first one's tasks
         self.hosts.remove(host);
+        let replaced = self.rt.block_on(async {
+            let mine = reg
+                .leases()
+                .await?
+                .into_iter()
+                .find(|l| l.attrs.public_ip == public_ip);
+            match mine {
+                Some(l) => reg.store().get(&l.key).await,
+                None => Ok(None),
+            }
+        });
+        let old_env = std::fs::read_to_string(&env_path).ok();
         let acquired = self
             .rt
             .block_on(reg.acquire(&config, &req))
             .map_err(lease_error)?;
+        let before = LeaseBefore {
+            subnet: acquired.lease.subnet,
+            env_path: env_path.clone(),
+            env: old_env,
+            replaced: replaced.map_err(store_error)?,
+        };
         let subnet = acquired.lease.subnet;
         let mtu = match config.backend.kind {
             BackendType::Vxlan => ext.mtu.saturating_sub(vxlan::OVERHEAD),
@@ -276,17 +345,28 @@ impl Flannel {
                 udp: None,
             },
         );
-        Ok(())
+        Ok(before)
     }
 
     pub fn release(&mut self, host: &Ns) -> Result<(), RunError> {
+        let (subnet, released) = self.give_back(host)?;
+        self.print(&if released {
+            format!("Lease released: {subnet}")
+        } else {
+            format!("Lease on {subnet} was already gone")
+        });
+        Ok(())
+    }
+
+    /// Stops the host's overlay (which takes its entries out), then revokes the lease and removes
+    /// subnet.env. Returns the subnet, and whether the lease was still there to give back.
+    fn give_back(&mut self, host: &Ns) -> Result<(Ipv4Net, bool), RunError> {
         let Some(st) = self.hosts.remove(host) else {
             return Err(RunError::new(format!(
                 "{} holds no lease from this run",
                 host_name(host)
             )));
         };
-        // the overlay takes its entries out, then the lease goes
         let _ = st.stop.send(true);
         let reg = self.registry()?;
         let released = self
@@ -296,21 +376,50 @@ impl Flannel {
         let _ = std::fs::remove_file(&st.env_path);
         if let Some(o) = &st.overlay {
             // give the overlay a moment to withdraw before its task is aborted with `st`
-            let deadline = std::time::Instant::now() + Duration::from_secs(2);
-            while !o.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            wait_withdrawn(o);
         }
-        let subnet = st.lease.lease.subnet;
-        self.print(&if released {
-            format!("Lease released: {subnet}")
-        } else {
-            format!("Lease on {subnet} was already gone")
-        });
+        Ok((st.lease.lease.subnet, released))
+    }
+
+    /// Undoes a `lease`: gives it back, then puts back the subnet.env and the store's lease of
+    /// this host that it replaced.
+    pub fn unlease(&mut self, host: &Ns, before: &LeaseBefore) -> Result<(), RunError> {
+        self.give_back(host)?;
+        let path = &before.env_path;
+        let env = match &before.env {
+            Some(text) => std::fs::write(path, text),
+            None => std::fs::remove_file(path).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            }),
+        };
+        env.map_err(|e| errors::os(format!("cannot put back {}", path.display()), &e))?;
+        match &before.replaced {
+            Some(kv) => self.restore_key(&kv.key, Some(kv)),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the host's overlay service, which withdraws what it installed for the other hosts
+    /// (the udp tunnel stops with it). The lease stays.
+    pub fn stop_overlay(&mut self, host: &Ns) -> Result<(), RunError> {
+        let Some(st) = self.hosts.get_mut(host) else {
+            return Ok(()); // the lease went first, and the overlay with it
+        };
+        if let Some(o) = st.overlay.take() {
+            let _ = st.stop.send(true);
+            wait_withdrawn(&o);
+            o.abort();
+            // the lease is still held: its renewal may stop a later overlay again
+            st.stop.send_replace(false);
+        }
+        st.udp = None;
         Ok(())
     }
 
-    pub fn overlay(&mut self, host: &Ns, spec: &Overlay) -> Result<(), RunError> {
+    /// Starts the host's overlay; returns the host's lease as it was in the store before the
+    /// overlay published its backend in it (key and value, for a rollback).
+    pub fn overlay(&mut self, host: &Ns, spec: &Overlay) -> Result<(String, KeyValue), RunError> {
         let where_ = host_name(host);
         if !self.hosts.contains_key(host) {
             return Err(
@@ -413,36 +522,29 @@ impl Flannel {
             .ok_or_else(|| RunError::new("no store"))?;
         let publish = async {
             let Some(kv) = store.get(&key).await? else {
-                return Ok::<bool, crate::store::StoreError>(false);
+                return Ok::<_, crate::store::StoreError>(None);
             };
             let Some(mut l) = crate::flannel::SubnetLease::from_key_value(&kv) else {
-                return Ok(false);
+                return Ok(None);
             };
             l.attrs.backend_type = kind.name().to_string();
             l.attrs.backend_data = backend_data.clone();
-            Ok(store
+            let replaced = store
                 .replace(
                     &key,
                     l.attrs.to_json().as_bytes(),
                     store_lease,
                     kv.mod_revision,
                 )
-                .await?
-                .is_some())
+                .await?;
+            Ok(replaced.map(|_| kv))
         };
-        if !self
-            .rt
-            .block_on(publish)
-            .map_err(|e| RunError::new(e.to_string()))?
-        {
+        let Some(old_lease) = self.rt.block_on(publish).map_err(store_error)? else {
             return Err(RunError::new(format!(
                 "the lease on {own} changed or vanished while the overlay started; take the lease again"
             )));
-        }
-        let (leases, events) = self
-            .rt
-            .block_on(reg.watch_leases())
-            .map_err(|e| RunError::new(e.to_string()))?;
+        };
+        let (leases, events) = self.rt.block_on(reg.watch_leases()).map_err(store_error)?;
         let mut service = Service::new(where_, nl, own, ext, public_ip, kind, self.names.clone());
         self.rt.block_on(service.resync(&leases));
         let st = self
@@ -456,7 +558,7 @@ impl Flannel {
         st.udp = udp_backend;
         let stop = st.stop.subscribe();
         st.overlay = Some(self.rt.spawn(service.run(reg, events, stop)));
-        Ok(())
+        Ok((key, old_lease))
     }
 
     pub fn docker_opts(&mut self, host: &Ns, opts: &DockerOpts) -> Result<(), RunError> {
@@ -531,10 +633,7 @@ impl Flannel {
 
     fn show_leases(&mut self, json: bool) -> Result<(), RunError> {
         let reg = self.registry()?;
-        let leases = self
-            .rt
-            .block_on(reg.leases())
-            .map_err(|e| RunError::new(e.to_string()))?;
+        let leases = self.rt.block_on(reg.leases()).map_err(store_error)?;
         let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
         let rows: Vec<serde_json::Value> = leases
             .iter()

@@ -6,7 +6,8 @@
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - flannel.rs: store, config, leases, docker-opts; overlay/: the host-gw and vxlan overlay services
-//! - undo.rs: what each Op changed and its inverse (rollback); signals.rs: SIGINT/SIGTERM (and Ctrl-C
+//! - undo.rs: what each Op changed and its inverse (rollback); restore.rs: inverses read from the
+//!   kernel's state before and after an Op (deletions, overlays); signals.rs: SIGINT/SIGTERM (and Ctrl-C
 //!   ending `wait`)
 //! - journal.rs: the undo steps on disk, for `netsh down FILE`; dump.rs: `dump` (state as a script)
 
@@ -25,6 +26,7 @@ pub mod netns;
 pub mod overlay;
 pub mod ping;
 pub mod real;
+pub mod restore;
 pub mod routes;
 pub mod sandbox;
 pub mod show;

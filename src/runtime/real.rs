@@ -76,7 +76,7 @@ impl RealWorld {
         })
     }
 
-    fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
+    pub(super) fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
         if self.flannel.is_none() {
             self.flannel = Some(Flannel::new(self.opts.json).map_err(RunError::new)?);
         }
@@ -361,6 +361,29 @@ impl RealWorld {
         Ok(())
     }
 
+    /// Rollback of `network create` (`back: false`: the run forgets the network) or `network rm`
+    /// (the network and its containers are known again). Their links and namespaces are undone
+    /// by their own steps.
+    pub(super) fn network_undo(
+        &mut self,
+        host: &Ns,
+        name: &str,
+        back: bool,
+    ) -> Result<(), RunError> {
+        if !back {
+            self.docker.forget_network(host, name);
+            return Ok(());
+        }
+        let containers = self
+            .docker
+            .bring_back(host, name)
+            .ok_or_else(|| RunError::new(format!("network {name} was not removed by this run")))?;
+        for (c, addrs) in containers {
+            self.containers.insert(c, Made::of(&addrs));
+        }
+        self.write_hosts()
+    }
+
     fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
         if let Some(b) = self.bridges.get(host) {
             return Ok(b.clone());
@@ -607,10 +630,12 @@ impl RealWorld {
                 Ok(())
             }
             Op::StoreSelect(spec) => self.flannel()?.select(spec),
-            Op::NetworkConfig { prefix, json } => self.flannel()?.network_config(prefix, json),
-            Op::LeaseAcquire { host, lease } => self.flannel()?.lease(host, lease),
+            Op::NetworkConfig { prefix, json } => {
+                self.flannel()?.network_config(prefix, json).map(drop)
+            }
+            Op::LeaseAcquire { host, lease } => self.flannel()?.lease(host, lease).map(drop),
             Op::LeaseRelease { host } => self.flannel()?.release(host),
-            Op::Overlay { host, overlay } => self.flannel()?.overlay(host, overlay),
+            Op::Overlay { host, overlay } => self.flannel()?.overlay(host, overlay).map(drop),
             Op::DockerOpts { host, opts } => self.flannel()?.docker_opts(host, opts),
             Op::NetworkCreate { host, network } => {
                 let parent_exists = match &network.parent {

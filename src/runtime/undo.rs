@@ -1,14 +1,15 @@
 //! Transactions: every Op a real run applies goes through `RealWorld::tracked`, which tells whether the
 //! kernel changed (an `add` of what exists is no change: that is what makes re-runs report
 //! "0 changes") and records the Op's inverse, read from the kernel before the Op ran. A rollback runs
-//! the inverses newest first. Deletions of links, namespaces and neighbours cannot be undone (what
-//! they removed is not fully known); they are listed as such.
+//! the inverses newest first. A deletion (and an overlay) is undone from the kernel's state read
+//! before and after it (restore.rs); store keys, leases, overlays and Docker networks by their
+//! runtimes (flannel.rs, docker/).
 
 use super::errors;
 use super::handle::{CHANGE, Netlink};
 use super::links;
 use super::real::RealWorld;
-use super::{addrs, neigh, netns, routes, signals, sysctl};
+use super::{addrs, neigh, netns, restore, routes, signals, sysctl};
 use crate::interp::world::{Rollback, RunError};
 use crate::ops::{Dest, Family, FdbAction, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
@@ -31,6 +32,29 @@ pub enum Undo {
     Service(String),
     /// A change with no inverse, in words.
     Kept(String),
+    /// Rebuild what an Op (`what`) took or changed: these steps, in order.
+    Restore { what: String, steps: Vec<Undo> },
+    /// Put a store key back: delete it (`old` is `None`: the run created it) or set its old value.
+    StoreKey {
+        key: String,
+        old: Option<crate::store::KeyValue>,
+    },
+    /// Give back a lease the run took, and put back what taking it replaced.
+    Lease {
+        host: Ns,
+        subnet: String,
+        before: Box<super::flannel::LeaseBefore>,
+    },
+    /// Stop a host's overlay service (it withdraws what it installed for the other hosts).
+    OverlayStop { host: Ns },
+    /// Forget a Docker network the run created (`back: false`), or bring back one it removed.
+    Network { host: Ns, name: String, back: bool },
+}
+
+impl std::fmt::Display for Undo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 impl Undo {
@@ -40,6 +64,13 @@ impl Undo {
             Undo::Op(op) => crate::ops::script::statement(op)
                 .unwrap_or_else(|| format!("# cannot replay: {op}")),
             Undo::Kept(what) => format!("# cannot be undone: {}", what.replace('\n', " ")),
+            // `down` runs lines newest first: the rebuild's last step goes first
+            Undo::Restore { steps, .. } => steps
+                .iter()
+                .rev()
+                .map(Undo::line)
+                .collect::<Vec<_>>()
+                .join("\n"),
             other => format!("# cannot replay: {}", other.describe()),
         }
     }
@@ -52,8 +83,32 @@ impl Undo {
             }
             Undo::MoveHome { ns, name } => format!("ip -n {ns} link set {name} netns 1"),
             Undo::Service(what) | Undo::Kept(what) => what.clone(),
+            Undo::Restore { what, steps } => {
+                let steps: Vec<String> = steps.iter().map(Undo::describe).collect();
+                format!("{what}, reversed: {}", steps.join("; "))
+            }
+            Undo::StoreKey { key, old: None } => format!("etcdctl del {key}"),
+            Undo::StoreKey { key, old: Some(kv) } => format!(
+                "etcdctl put {key} {}",
+                crate::ops::shell_quote(&String::from_utf8_lossy(&kv.value))
+            ),
+            Undo::Lease { host, subnet, .. } => {
+                format!("released the lease on {subnet} of {}", host_words(host))
+            }
+            Undo::OverlayStop { host } => format!("stopped the overlay of {}", host_words(host)),
+            Undo::Network { host, name, back } => format!(
+                "{} Docker network {name}{}",
+                if *back { "brought back" } else { "forgot" },
+                host.as_deref()
+                    .map(|h| format!(" on {h}"))
+                    .unwrap_or_default()
+            ),
         }
     }
+}
+
+fn host_words(host: &Ns) -> String {
+    host.clone().unwrap_or_else(|| "this host".into())
 }
 
 fn ns_prefix(ns: &Ns) -> String {
@@ -328,15 +383,8 @@ impl RealWorld {
                     Ok(Applied::none())
                 }
             }
-            Op::AddrDel { ns, dev, addr } => {
-                self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Op(Op::AddrAdd {
-                    ns: ns.clone(),
-                    dev: dev.clone(),
-                    addr: *addr,
-                    nodad: true,
-                })]))
-            }
+            // routes through the address go with it: rebuilt from the state read before
+            Op::AddrDel { ns, .. } => self.deletion(op, vec![ns.clone()], None),
             Op::Route { ns, action, route } => self.route(ns, *action, route),
             Op::NeighAdd {
                 ns,
@@ -385,6 +433,11 @@ impl RealWorld {
             }
             Op::Fdb {
                 ns,
+                action: FdbAction::Del,
+                ..
+            } => self.deletion(op, vec![ns.clone()], None),
+            Op::Fdb {
+                ns,
                 action,
                 mac,
                 dev,
@@ -398,18 +451,16 @@ impl RealWorld {
                 let changed = self
                     .rt
                     .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))?;
-                let undo = match action {
-                    _ if !changed => return Ok(Applied::none()),
-                    FdbAction::Add | FdbAction::Append => Undo::Op(Op::Fdb {
-                        ns: ns.clone(),
-                        action: FdbAction::Del,
-                        mac: *mac,
-                        dev: dev.clone(),
-                        dst: *dst,
-                    }),
-                    FdbAction::Del => Undo::Kept(op.to_string()),
-                };
-                Ok(Applied::changed(vec![undo]))
+                if !changed {
+                    return Ok(Applied::none());
+                }
+                Ok(Applied::changed(vec![Undo::Op(Op::Fdb {
+                    ns: ns.clone(),
+                    action: FdbAction::Del,
+                    mac: *mac,
+                    dev: dev.clone(),
+                    dst: *dst,
+                })]))
             }
             Op::SysctlSet { ns, key, value } => {
                 let old = sysctl::get(ns.as_deref(), key)?;
@@ -423,9 +474,74 @@ impl RealWorld {
                     value: old.trim().to_string(),
                 })]))
             }
-            Op::NetnsDel { .. } | Op::LinkDel { .. } | Op::NeighDel { .. } => {
+            Op::NetnsDel { name } => {
+                let ns = Some(name.clone());
+                let spaces = self.reach(&ns);
+                let lead = Op::NetnsAdd { name: name.clone() };
+                self.deletion(op, spaces, Some(lead))
+            }
+            Op::LinkDel { ns, .. } => {
+                let spaces = self.reach(ns);
+                self.deletion(op, spaces, None)
+            }
+            Op::NeighDel { ns, .. } => self.deletion(op, vec![ns.clone()], None),
+            Op::StoreSelect(_) => {
                 self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Kept(op.to_string())]))
+                Ok(Applied::none())
+            }
+            Op::NetworkConfig { prefix, json } => {
+                let (key, old) = self.flannel()?.network_config(prefix, json)?;
+                if old.as_ref().is_some_and(|kv| kv.value == json.as_bytes()) {
+                    return Ok(Applied::none());
+                }
+                Ok(Applied::changed(vec![Undo::StoreKey { key, old }]))
+            }
+            Op::LeaseAcquire { host, lease } => {
+                let before = self.flannel()?.lease(host, lease)?;
+                Ok(Applied::changed(vec![Undo::Lease {
+                    host: host.clone(),
+                    subnet: before.subnet.to_string(),
+                    before: Box::new(before),
+                }]))
+            }
+            Op::LeaseRelease { host } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Kept(format!(
+                    "lease release{}: the subnet went back to the store, where another host may take it",
+                    host.as_deref()
+                        .map(|h| format!(" in {h}"))
+                        .unwrap_or_default()
+                ))]))
+            }
+            Op::Overlay { host, overlay } => {
+                let mut published = None;
+                let mut undo = self.with_inverse(op, vec![host.clone()], None, |w| {
+                    published = Some(w.flannel()?.overlay(host, overlay)?);
+                    Ok(())
+                })?;
+                // run newest first: the service stops (and withdraws its routes), the lease's
+                // value is put back, then the kernel state of the host is
+                undo.extend(published.map(|(key, kv)| Undo::StoreKey { key, old: Some(kv) }));
+                undo.push(Undo::OverlayStop { host: host.clone() });
+                Ok(Applied::changed(undo))
+            }
+            // the network's links and containers are undone through their own Ops (applied
+            // through `tracked`); this step keeps the run's registry of networks in line
+            Op::NetworkCreate { host, network } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Network {
+                    host: host.clone(),
+                    name: network.name.clone(),
+                    back: false,
+                }]))
+            }
+            Op::NetworkRm { host, name } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Network {
+                    host: host.clone(),
+                    name: name.clone(),
+                    back: true,
+                }]))
             }
             Op::ServeHttp { .. } | Op::NdpResponder { .. } => {
                 self.dispatch(op)?;
@@ -446,6 +562,22 @@ impl RealWorld {
                 Ok(Applied::none())
             }
         }
+    }
+
+    /// A deletion: undone by rebuilding what it took (restore.rs).
+    fn deletion(
+        &mut self,
+        op: &Op,
+        spaces: Vec<Ns>,
+        lead: Option<Op>,
+    ) -> Result<Applied, RunError> {
+        let mut undo = self.with_inverse(op, spaces, lead, |w| w.dispatch(op))?;
+        if undo.is_empty() {
+            undo.push(Undo::Kept(format!(
+                "{op}: what it removed is not state netsh rebuilds (a learned entry comes back by itself)"
+            )));
+        }
+        Ok(Applied::changed(undo))
     }
 
     fn link_set(
@@ -562,29 +694,61 @@ impl RealWorld {
             f.rewrite(&Journal::lines(&self.journal.steps));
         }
         let mut report = Rollback::default();
+        // a rollback converges: what is there already is no error, even under --strict
+        let strict = std::mem::replace(&mut self.opts.strict, false);
         for (step, counted) in steps.into_iter().rev() {
             if counted {
                 self.journal.changes = self.journal.changes.saturating_sub(1);
             }
             let what = step.describe();
-            let result = match &step {
-                Undo::Kept(_) => {
-                    report.kept.push(what);
-                    continue;
-                }
-                Undo::Service(_) => Ok(()),
-                Undo::Op(op) => self.dispatch(op),
-                Undo::ProxyDel { ns, addr, dev } => self.proxy_del(ns, *addr, dev),
-                Undo::MoveHome { ns, name } => self.move_home(ns, name),
-            };
-            match result {
+            if let Undo::Kept(_) = step {
+                report.kept.push(what);
+                continue;
+            }
+            match self.run_step(&step) {
                 Ok(()) => report.undone.push(what),
                 // already gone with its namespace or its link: nothing is left to undo
-                Err(e) if is_gone(&e.message) => report.undone.push(what),
+                Err(e) if is_gone(&e.message) && !matches!(step, Undo::Restore { .. }) => {
+                    report.undone.push(what)
+                }
                 Err(e) => report.failed.push(format!("{what}: {}", e.message)),
             }
         }
+        self.opts.strict = strict;
         report
+    }
+
+    /// Runs one undo step.
+    fn run_step(&mut self, step: &Undo) -> Result<(), RunError> {
+        match step {
+            Undo::Kept(_) | Undo::Service(_) => Ok(()),
+            Undo::Op(op) => self.dispatch(op),
+            Undo::ProxyDel { ns, addr, dev } => self.proxy_del(ns, *addr, dev),
+            Undo::MoveHome { ns, name } => self.move_home(ns, name),
+            Undo::Restore { steps, .. } => self.rebuild(steps),
+            Undo::StoreKey { key, old } => self.flannel()?.restore_key(key, old.as_ref()),
+            Undo::Lease { host, before, .. } => self.flannel()?.unlease(host, before),
+            Undo::OverlayStop { host } => self.flannel()?.stop_overlay(host),
+            Undo::Network { host, name, back } => self.network_undo(host, name, *back),
+        }
+    }
+
+    /// Runs the steps of a rebuild, all of them, and says which failed. Taking away what is
+    /// gone already is no failure.
+    fn rebuild(&mut self, steps: &[Undo]) -> Result<(), RunError> {
+        let mut failed = Vec::new();
+        for s in steps {
+            match self.run_step(s) {
+                Ok(()) => {}
+                Err(e) if restore::is_removal(s) && is_gone(&e.message) => {}
+                Err(e) => failed.push(format!("{s}: {}", e.message)),
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(RunError::new(failed.join("; ")))
+        }
     }
 
     fn proxy_exists(&mut self, nl: &Netlink, addr: Ipv6Addr, dev: &str) -> Result<bool, RunError> {

@@ -34,11 +34,16 @@ pub struct Out {
     pub stderr: String,
 }
 
-/// Runs `steps` (sh) in a fresh network and mount namespace with its own /run/netns and /run/netsh.
-/// `$NETSH` is the binary under test.
+/// The shell functions `run` and `snap`, for a script that a netsh run executes itself.
+pub fn snap_functions() -> &'static str {
+    SNAP
+}
+
+/// Runs `steps` (sh) in a fresh network and mount namespace with its own /run/netns, /run/netsh,
+/// /run/flannel and /var/lib/netsh (the default store). `$NETSH` is the binary under test.
 pub fn private(steps: &str) -> Out {
     let script = format!(
-        "set -u\nmount -t tmpfs tmpfs /run/netns\nmkdir -p /run/netsh && mount -t tmpfs tmpfs /run/netsh\nip link set lo up\n{SNAP}\n{steps}"
+        "set -u\nmount -t tmpfs tmpfs /run/netns\nfor d in /run/netsh /run/flannel /var/lib/netsh; do mkdir -p $d && mount -t tmpfs tmpfs $d; done\nip link set lo up\n{SNAP}\n{steps}"
     );
     let out = Command::new("unshare")
         .args(["-m", "-n", "--propagation", "private", "sh", "-c", &script])
