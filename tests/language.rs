@@ -160,6 +160,23 @@ fn sourced_files_are_checked_too() {
 }
 
 #[test]
+fn a_file_sourced_through_a_variable_is_checked_before_any_of_it_runs() {
+    let out = Netsh::dry("let lib = bad\nnetns add first\nsource $lib.netsh")
+        .file("bad.netsh", "netns add second\nvlan 5000 on eth1")
+        .run()
+        // a run-time failure of `source` (its path is known only when it runs): rolled back, exit 1
+        .code(1)
+        .stderr_has("bad.netsh:2:6: VLAN id 5000 is out of range");
+    // the script's own statement ran; nothing of the sourced file did
+    assert_eq!(out.stdout, "ip netns add first\n");
+    Netsh::dry("let lib = good\nlet n = 3\nfn mk(x) { netns add $x }\nsource $lib.netsh")
+        .file("good.netsh", "mk ns$n")
+        .run()
+        .code(0)
+        .stdout_is("ip netns add ns3\n");
+}
+
+#[test]
 fn a_source_cycle_is_reported() {
     Netsh::dry("source a.netsh")
         .file("a.netsh", "source b.netsh")

@@ -54,6 +54,15 @@ impl Checker {
         }
     }
 
+    /// A checker for a file sourced through an interpolated path, which could only be read once the
+    /// script ran: it knows the variables and procedures the run has defined by then.
+    pub fn for_sourced(argc: usize, vars: impl Iterator<Item = String>, procs: Procs) -> Checker {
+        let mut c = Checker::new(argc);
+        c.globals.extend(vars);
+        c.procs = procs;
+        c
+    }
+
     /// The variables set at the top level so far (for the REPL's completion).
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.globals.iter().map(String::as_str)

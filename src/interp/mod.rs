@@ -552,10 +552,41 @@ impl Interp {
     fn source(&mut self, words: &[Word], b: &bind::Bound, span: Span, env: &mut Env) -> Res {
         let path = self.resolve(b, words, env.map)?.must("file");
         let at = words.get(1).map_or(span, |w| w.span);
+        // a literal path was checked with the script; an interpolated one is checked now
+        let checked = b
+            .args
+            .first()
+            .is_some_and(|&(_, wi)| words[wi as usize].literal_span().is_some());
         let (text, base) = env.loader.enter_source(&path, at, env.map)?;
-        let r = self.run_text(&text, base, env);
+        let r = if checked {
+            Ok(())
+        } else {
+            self.check_sourced(&text, base, env)
+        };
+        let r = r.and_then(|()| self.run_text(&text, base, env));
         env.loader.leave_source();
         r
+    }
+
+    /// Checks a file sourced through an interpolated path before any of it runs, so that it too is
+    /// applied whole or not at all. The first error is returned.
+    fn check_sourced(&self, text: &str, base: u32, env: &mut Env) -> Res {
+        let frame = self.calls.last().into_iter().flat_map(|f| f.vars.keys());
+        let vars = self.globals.vars.keys().chain(frame).cloned();
+        let mut checker = crate::check::Checker::for_sourced(self.args.len(), vars, self.procs.clone());
+        let mut errors = Vec::new();
+        crate::syntax::parser::parse_file(text, base, |r| {
+            match r {
+                Ok(s) => checker.stmt(&s, env.map, env.loader),
+                Err(d) => errors.push(d),
+            }
+            ControlFlow::Continue(())
+        });
+        errors.extend(checker.finish(env.map, env.loader));
+        match errors.into_iter().min_by_key(|d| (d.span.start, d.span.end)) {
+            Some(first) => Err(first),
+            None => Ok(()),
+        }
     }
 
     /// Parses and runs statements one at a time, stopping at the first failure.
