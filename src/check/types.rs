@@ -4,8 +4,8 @@
 
 use crate::diag::{Code, did_you_mean};
 use ipnet::IpNet;
-use std::net::IpAddr;
 use std::borrow::Cow;
+use std::net::IpAddr;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ty {
@@ -379,7 +379,13 @@ fn name_like(text: &str, max: usize, what: &str) -> Result<(), TypeError> {
     }
 }
 
-fn number(text: &str, min: u64, max: u64, code: Code, what: &str) -> Result<Val<'static>, TypeError> {
+fn number(
+    text: &str,
+    min: u64,
+    max: u64,
+    code: Code,
+    what: &str,
+) -> Result<Val<'static>, TypeError> {
     match text.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(Val::Int(n)),
         Ok(n) => Err(err(
@@ -414,7 +420,10 @@ fn quick_ipv4(text: &str) -> Option<std::net::Ipv4Addr> {
         }
         *octet = u8::try_from(v).ok()?;
     }
-    parts.next().is_none().then_some(std::net::Ipv4Addr::from(octets))
+    parts
+        .next()
+        .is_none()
+        .then_some(std::net::Ipv4Addr::from(octets))
 }
 
 fn ip(text: &str) -> Result<IpAddr, TypeError> {
@@ -575,14 +584,33 @@ mod tests {
     #[test]
     fn the_quick_ipv4_reader_agrees_with_std() {
         for text in [
-            "0.0.0.0", "10.10.10.101", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3",
-            "1.2.3.4.5", "1..2.3", "1.2.3.4 ", "+1.2.3.4", "1.2.3.-4", "", ".", "1.2.3.4.",
-            "0.00.0.0", "1000.1.1.1", "::1", "1.2.3.4/24", "١.٢.٣.٤",
+            "0.0.0.0",
+            "10.10.10.101",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "1.2.3.-4",
+            "",
+            ".",
+            "1.2.3.4.",
+            "0.00.0.0",
+            "1000.1.1.1",
+            "::1",
+            "1.2.3.4/24",
+            "١.٢.٣.٤",
         ] {
             let std = text.parse::<std::net::Ipv4Addr>().ok();
             let quick = quick_ipv4(text);
             // the quick reader may decline what std reads, never accept what std rejects
-            assert!(quick.is_none() || quick == std, "{text:?}: {quick:?} vs {std:?}");
+            assert!(
+                quick.is_none() || quick == std,
+                "{text:?}: {quick:?} vs {std:?}"
+            );
             assert_eq!(ip(text).ok(), text.parse::<IpAddr>().ok(), "{text:?}");
         }
     }

@@ -573,7 +573,8 @@ impl Interp {
     fn check_sourced(&self, text: &str, base: u32, env: &mut Env) -> Res {
         let frame = self.calls.last().into_iter().flat_map(|f| f.vars.keys());
         let vars = self.globals.vars.keys().chain(frame).cloned();
-        let mut checker = crate::check::Checker::for_sourced(self.args.len(), vars, self.procs.clone());
+        let mut checker =
+            crate::check::Checker::for_sourced(self.args.len(), vars, self.procs.clone());
         let mut errors = Vec::new();
         crate::syntax::parser::parse_file(text, base, |r| {
             match r {
@@ -583,7 +584,10 @@ impl Interp {
             ControlFlow::Continue(())
         });
         errors.extend(checker.finish(env.map, env.loader));
-        match errors.into_iter().min_by_key(|d| (d.span.start, d.span.end)) {
+        match errors
+            .into_iter()
+            .min_by_key(|d| (d.span.start, d.span.end))
+        {
             Some(first) => Err(first),
             None => Ok(()),
         }

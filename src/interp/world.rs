@@ -4,9 +4,9 @@
 
 use crate::diag::Code;
 use crate::ops::Op;
+use ipnet::IpNet;
 use rustc_hash::{FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
-use ipnet::IpNet;
 use std::io::Write;
 use std::net::IpAddr;
 

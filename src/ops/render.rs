@@ -81,7 +81,13 @@ impl Display for Addr<'_> {
 /// Writes `v` in decimal at the start of `out` (room for three digits), returning the length.
 fn write_decimal(out: &mut [u8], v: u8) -> usize {
     let digits = [v / 100, v / 10 % 10, v % 10];
-    let skip = if v >= 100 { 0 } else if v >= 10 { 1 } else { 2 };
+    let skip = if v >= 100 {
+        0
+    } else if v >= 10 {
+        1
+    } else {
+        2
+    };
     for (o, d) in out.iter_mut().zip(&digits[skip..]) {
         *o = b'0' + d;
     }
@@ -172,10 +178,16 @@ fn link_add(f: &mut Formatter<'_>, ns: &Ns, name: &str, kind: &LinkKind) -> fmt:
         LinkKind::Dummy => write!(f, "{ip} link add {name} type dummy"),
         LinkKind::Tun => write!(f, "{ip} tuntap add dev {name} mode tun"),
         LinkKind::Macvlan { parent, mode } => {
-            write!(f, "{ip} link add {name} link {parent} type macvlan mode {mode}")
+            write!(
+                f,
+                "{ip} link add {name} link {parent} type macvlan mode {mode}"
+            )
         }
         LinkKind::Ipvlan { parent, mode } => {
-            write!(f, "{ip} link add {name} link {parent} type ipvlan mode {mode}")
+            write!(
+                f,
+                "{ip} link add {name} link {parent} type ipvlan mode {mode}"
+            )
         }
         LinkKind::Vlan { parent, id } => {
             write!(f, "{ip} link add {name} link {parent} type vlan id {id}")
