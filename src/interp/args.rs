@@ -4,6 +4,8 @@ use crate::check::bind::Slot;
 use crate::check::signatures::Sig;
 use crate::check::types::Val;
 use crate::interp::value::Value;
+use crate::interp::world::ArgAt;
+use crate::syntax::source::Span;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -11,6 +13,8 @@ pub struct Args {
     pub sig: &'static Sig,
     /// Typed arguments in the order they were written: (name, value).
     pub vals: Vec<(&'static str, Val)>,
+    /// Where each of `vals` was written.
+    pub spans: Vec<Span>,
     /// Further words, for statements that take them (echo, exec, help).
     pub rest: Vec<Value>,
     /// The trailing `in NS`, if given.
@@ -76,6 +80,25 @@ impl Args {
             Some(Val::Mac(m)) => Some(*m),
             _ => None,
         }
+    }
+    /// Where the argument a run-time error names was written: the one with its value, else the
+    /// first with its keyword.
+    pub fn span_of(&self, at: &ArgAt) -> Option<Span> {
+        let same = |v: &Val| {
+            let text = v.text();
+            text == at.value
+                || matches!((text.parse::<IpNet>(), at.value.parse::<IpNet>()), (Ok(a), Ok(b)) if a.trunc() == b.trunc())
+        };
+        let keyed = || {
+            self.vals
+                .iter()
+                .zip(&self.spans)
+                .filter(|((k, _), _)| *k == at.key)
+        };
+        keyed()
+            .find(|((_, v), _)| same(v))
+            .or_else(|| keyed().next())
+            .map(|(_, span)| *span)
     }
     pub fn rest_words(&self) -> Vec<String> {
         self.rest.iter().map(Value::flat).collect()
