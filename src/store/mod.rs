@@ -8,6 +8,7 @@
 //! - [`EmbeddedStore`]: a redb file shared by the netsh processes of one machine.
 //! - [`EtcdStore`]: a real etcd (v3 API as of etcd 3.4), with TLS, auth and endpoint failover.
 
+pub mod dial;
 mod embedded;
 mod error;
 mod etcd;
