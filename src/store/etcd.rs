@@ -298,6 +298,13 @@ fn to_key_value(kv: &etcd_client::KeyValue) -> KeyValue {
     }
 }
 
+fn snapshot(resp: &etcd_client::GetResponse) -> Snapshot {
+    Snapshot {
+        kvs: resp.kvs().iter().map(to_key_value).collect(),
+        revision: header_revision(resp.header()),
+    }
+}
+
 fn put_options(lease: Option<LeaseId>) -> Option<PutOptions> {
     lease.map(|l| PutOptions::new().with_lease(l.0))
 }
@@ -359,10 +366,24 @@ impl Store for EtcdStore {
         let resp = self
             .call(|mut c| async move { c.get(prefix, Some(GetOptions::new().with_prefix())).await })
             .await?;
-        Ok(Snapshot {
-            kvs: resp.kvs().iter().map(to_key_value).collect(),
-            revision: header_revision(resp.header()),
-        })
+        Ok(snapshot(&resp))
+    }
+
+    async fn get_prefix_since(
+        &self,
+        prefix: &str,
+        min_mod_revision: Revision,
+    ) -> Result<Snapshot, StoreError> {
+        // etcd filters on its side, so only the changed keys cross the wire
+        let resp = self
+            .call(|mut c| async move {
+                let options = GetOptions::new()
+                    .with_prefix()
+                    .with_min_mod_revision(min_mod_revision);
+                c.get(prefix, Some(options)).await
+            })
+            .await?;
+        Ok(snapshot(&resp))
     }
 
     async fn put(

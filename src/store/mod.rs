@@ -98,6 +98,18 @@ pub trait Store: Send + Sync {
     /// All keys starting with `prefix`, sorted by key, and the revision of the read.
     async fn get_prefix(&self, prefix: &str) -> Result<Snapshot, StoreError>;
 
+    /// The keys under `prefix` changed at or after `min_mod_revision` (deletes do not show), and
+    /// the revision of the read: what a reader that saw everything before needs to catch up.
+    async fn get_prefix_since(
+        &self,
+        prefix: &str,
+        min_mod_revision: Revision,
+    ) -> Result<Snapshot, StoreError> {
+        let mut snap = self.get_prefix(prefix).await?;
+        snap.kvs.retain(|kv| kv.mod_revision >= min_mod_revision);
+        Ok(snap)
+    }
+
     /// Sets `key`, attached to `lease` if given (replacing any earlier attachment).
     async fn put(
         &self,
