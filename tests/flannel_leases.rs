@@ -24,6 +24,7 @@ both_stores!(
     race_for_the_last_subnet_has_one_winner,
     renew_notices_a_lost_lease,
     release_frees_the_subnet,
+    a_subnet_freed_elsewhere_is_found_when_the_range_looks_full,
     flanneld_written_lease_is_read_and_reused,
     watch_reports_leases_coming_and_going,
     dual_stack_leases_carry_both_subnets,
@@ -240,6 +241,34 @@ async fn release_frees_the_subnet(f: Fixture) {
         !r.release(&a).await.unwrap(),
         "releasing twice finds nothing"
     );
+}
+
+/// A registry catches up on what others wrote without seeing deletes (src/flannel/view.rs): a
+/// subnet another host released must still be found once the range looks full to it.
+async fn a_subnet_freed_elsewhere_is_found_when_the_range_looks_full(f: Fixture) {
+    let (r, config) = registry(&f, r#"{"Network": "10.5.0.0/23"}"#).await; // three /25s
+    let other = Registry::new(f.store.clone(), Some(PREFIX));
+    let mut held = Vec::new();
+    for n in 0..3 {
+        let reg = if n == 0 { &other } else { &r };
+        let l = reg
+            .acquire(&config, &LeaseRequest::new(host(n), BackendType::Udp))
+            .await
+            .unwrap();
+        held.push(l);
+    }
+    // r's view holds all three; the other host gives its subnet back behind r's back
+    assert!(other.release(&held[0]).await.unwrap());
+    let again = r
+        .acquire(&config, &LeaseRequest::new(host(7), BackendType::Udp))
+        .await
+        .unwrap();
+    assert_eq!(again.lease.subnet, held[0].lease.subnet);
+    let e = r
+        .acquire(&config, &LeaseRequest::new(host(8), BackendType::Udp))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LeaseError::OutOfSubnets { held: 3, .. }), "{e}");
 }
 
 async fn flanneld_written_lease_is_read_and_reused(f: Fixture) {

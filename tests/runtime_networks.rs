@@ -194,3 +194,45 @@ fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
     assert_eq!(j[0][0]["containers"][0]["addresses"][0], "10.15.20.2");
     assert_eq!(j[1].as_array().map(|a| a.len()), Some(0));
 }
+
+#[test]
+fn host_dependent_errors_point_at_the_argument_responsible() {
+    let cases = [
+        (
+            "network create m driver macvlan parent nosuch0 subnet 10.1.0.0/24",
+            "-o parent interface was not found on the host: nosuch0",
+            "nosuch0",
+        ),
+        (
+            "veth eth0 peer p0
+             network create m1 driver macvlan parent eth0 subnet 10.1.0.0/24
+             network create m2 driver macvlan parent eth0 subnet 10.2.0.0/24",
+            "network m1 is already using parent interface eth0",
+            "eth0",
+        ),
+        (
+            "network create n driver bridge subnet 10.1.0.0/24
+             container a on n ip 10.1.0.7
+             container b on n ip 10.1.0.7",
+            "10.1.0.7 is already in use on this network",
+            "10.1.0.7",
+        ),
+        (
+            "network create n driver bridge subnet 10.1.0.0/24
+             let other = 10.1.0.0/16
+             network create o driver bridge subnet 10.3.0.0/24 subnet $other",
+            "Pool overlaps with other one on this address space: 10.1.0.0/16 overlaps 10.1.0.0/24",
+            "$other",
+        ),
+    ];
+    for (script, message, at) in cases {
+        let (r, d, spanned) = sandbox_diagnostic(script);
+        assert_eq!(r.code, 1, "{script}: {}", r.stderr);
+        assert!(
+            d["message"].as_str().unwrap_or_default().contains(message),
+            "{script}: {d}"
+        );
+        assert_eq!(spanned, at, "{script}: {d}");
+        assert_eq!(d["label"], "this is why", "{d}");
+    }
+}

@@ -12,6 +12,7 @@ use support::Fixture;
 both_stores!(
     put_get_and_revisions,
     prefix_reads_stay_in_their_prefix,
+    a_catch_up_read_has_only_what_changed_since,
     create_only_when_absent,
     replace_only_when_unchanged,
     delete_reports_existence,
@@ -68,6 +69,24 @@ async fn prefix_reads_stay_in_their_prefix(f: Fixture) {
     );
     assert_eq!(snap.revision, s.revision().await.unwrap());
     assert!(s.get_prefix("/nothing/").await.unwrap().kvs.is_empty());
+}
+
+async fn a_catch_up_read_has_only_what_changed_since(f: Fixture) {
+    let s = &f.store;
+    s.put("/c/a", b"1", None).await.unwrap();
+    let seen = s.put("/c/b", b"1", None).await.unwrap();
+    s.put("/c/a", b"2", None).await.unwrap();
+    s.put("/c/c", b"1", None).await.unwrap();
+    s.put("/d/x", b"1", None).await.unwrap();
+    let snap = s.get_prefix_since("/c/", seen + 1).await.unwrap();
+    let keys: Vec<_> = snap.kvs.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["/c/a", "/c/c"],
+        "changed after `seen`, in the prefix"
+    );
+    assert_eq!(snap.kvs[0].value, b"2");
+    assert_eq!(snap.revision, s.revision().await.unwrap());
 }
 
 async fn create_only_when_absent(f: Fixture) {

@@ -32,19 +32,25 @@ impl Attached {
     }
 }
 
-fn pinned_family(ip: Option<IpAddr>, v4: bool, what: &str) -> Result<Option<IpAddr>, RunError> {
+fn pinned_family(
+    ip: Option<IpAddr>,
+    v4: bool,
+    what: &'static str,
+) -> Result<Option<IpAddr>, RunError> {
     match ip {
         Some(a) if a.is_ipv4() == v4 => Ok(Some(a)),
         Some(a) => Err(RunError::new(format!(
             "`{what}` takes an {} address, not {a}",
             if v4 { "IPv4" } else { "IPv6" }
-        ))),
+        ))
+        .at(what, a.to_string())),
         None => Ok(None),
     }
 }
 
-/// Takes the container's addresses from `n`'s pools (releasing them again if any step fails).
-fn allocate(n: &mut NetworkState, c: &Container) -> Result<Vec<IpNet>, RunError> {
+/// Takes the container's addresses from `n`'s pools for `holder` (releasing them again if any
+/// step fails).
+fn allocate(n: &mut NetworkState, c: &Container, holder: &str) -> Result<Vec<IpNet>, RunError> {
     let ip = pinned_family(c.ip, true, "ip")?;
     let ip6 = pinned_family(c.ip6, false, "ip6")?;
     let has = |v4: bool| n.pools.iter().any(|p| p.subnet().addr().is_ipv4() == v4);
@@ -53,6 +59,7 @@ fn allocate(n: &mut NetworkState, c: &Container) -> Result<Vec<IpNet>, RunError>
             "`ip6` was given but the network {} has no IPv6 subnet",
             n.spec.name
         ))
+        .at("ip6", ip6.map(|a| a.to_string()).unwrap_or_default())
         .help("create the network with an IPv6 `subnet` (and `ipv6`)"));
     }
     let mut got: Vec<IpNet> = Vec::new();
@@ -74,21 +81,27 @@ fn allocate(n: &mut NetworkState, c: &Container) -> Result<Vec<IpNet>, RunError>
             continue;
         }
         let pin = if v4 { ip } else { ip6 };
+        let key = if v4 { "ip" } else { "ip6" };
         let result = match pin {
-            Some(a) if s.contains(&a) => pool.take(a).map(|_| a),
+            Some(a) if s.contains(&a) => pool
+                .take(a, holder)
+                .map(|_| a)
+                .map_err(|e| e.at(key, a.to_string())),
             Some(_) => continue,
             None => {
                 // Docker derives a container's IPv6 address from its MAC when the prefix leaves 48 bits
                 let from_mac = match (s, mac) {
                     (IpNet::V6(p), Some(m)) if p.prefix_len() <= 80 => {
                         let a = IpAddr::V6(docker_v6(p, m));
-                        pool.take(a).ok().map(|_| a)
+                        pool.take(a, holder).ok().map(|_| a)
                     }
                     _ => None,
                 };
                 match from_mac {
                     Some(a) => Ok(a),
-                    None => pool.take_next(),
+                    None => pool
+                        .take_next(holder)
+                        .map_err(|e| e.at("on", n.spec.name.clone())),
                 }
             }
         };
@@ -114,10 +127,14 @@ fn allocate(n: &mut NetworkState, c: &Container) -> Result<Vec<IpNet>, RunError>
         .find(|p| !got.iter().any(|g| g.addr() == *p));
     if fail.is_none() {
         if let Some(p) = missing_pin {
-            fail = Some(RunError::new(format!(
-                "{p} is in none of the subnets of the network {}",
-                n.spec.name
-            )));
+            let key = if p.is_ipv4() { "ip" } else { "ip6" };
+            fail = Some(
+                RunError::new(format!(
+                    "{p} is in none of the subnets of the network {}",
+                    n.spec.name
+                ))
+                .at(key, p.to_string()),
+            );
         }
     }
     if let Some(e) = fail {
@@ -159,9 +176,11 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
         return Err(RunError::new(format!(
             "container {} is already attached to {}",
             c.name, n.spec.name
-        )));
+        ))
+        .at("name", c.name.clone()));
     }
-    let addrs = allocate(n, c)?;
+    let holder = format!("{}/{}", host.as_deref().unwrap_or("-"), c.name);
+    let addrs = allocate(n, c, &holder)?;
     let inside: Ns = Some(c.name.clone());
     let mac = addrs.iter().find_map(|a| match a.addr() {
         IpAddr::V4(v) => Some(docker_mac(v)),
@@ -317,6 +336,7 @@ mod tests {
             others: vec![],
             parent_exists: true,
             twin: None,
+            global_pool: None,
         };
         plan_create(&Some("h".into()), &spec, &v).unwrap().0
     }

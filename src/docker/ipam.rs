@@ -1,65 +1,24 @@
 //! IPAM as Docker's default driver does it, one pool per subnet: the lowest free address of the
 //! pool's range, never the subnet's network address, its IPv4 broadcast, the gateway or an aux
-//! reservation. Pools sit behind `AddressPool` so a store-backed pool (shared by several hosts for
-//! `scope global`) can take a local pool's place.
+//! reservation. Pools sit behind `AddressPool` so a store-backed pool (store_pool.rs, shared by
+//! every host and netsh process of a `scope global` network) can take a local pool's place.
 
 use crate::interp::world::RunError;
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::{Arc, Mutex};
 
-/// Where a network's addresses are handed out.
-pub trait AddressPool: std::fmt::Debug {
+/// Where a network's addresses are handed out. `holder` names who takes an address
+/// (`HOST/CONTAINER`); a pool shared through the store records it.
+pub trait AddressPool: std::fmt::Debug + Send {
     /// The subnet the pool belongs to.
     fn subnet(&self) -> IpNet;
     /// The lowest free address of the range, now taken.
-    fn take_next(&mut self) -> Result<IpAddr, RunError>;
+    fn take_next(&mut self, holder: &str) -> Result<IpAddr, RunError>;
     /// Takes a pinned address (`ip`/`ip6`), checked against the subnet, the range and what is taken.
-    fn take(&mut self, ip: IpAddr) -> Result<(), RunError>;
+    fn take(&mut self, ip: IpAddr, holder: &str) -> Result<(), RunError>;
     /// Gives an address back.
     fn release(&mut self, ip: IpAddr);
-    /// Another handle on the same addresses, for a pool that several hosts share.
-    fn share(&self) -> Option<Box<dyn AddressPool + Send>> {
-        None
-    }
-}
-
-/// A pool shared by every host's copy of one `scope global` network in this run. It stands where a
-/// store-backed pool (create-if-absent keys per address) goes for hosts in different processes.
-#[derive(Debug, Clone)]
-pub struct SharedPool(Arc<Mutex<LocalPool>>);
-
-impl SharedPool {
-    pub fn new(pool: LocalPool) -> SharedPool {
-        SharedPool(Arc::new(Mutex::new(pool)))
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut LocalPool) -> T) -> Result<T, RunError> {
-        self.0
-            .lock()
-            .map(|mut p| f(&mut p))
-            .map_err(|_| RunError::new("a shared address pool is unusable after a failure"))
-    }
-}
-
-impl AddressPool for SharedPool {
-    fn subnet(&self) -> IpNet {
-        self.with(|p| p.subnet())
-            .unwrap_or(IpNet::V4(Default::default()))
-    }
-    fn take_next(&mut self) -> Result<IpAddr, RunError> {
-        self.with(|p| p.take_next())?
-    }
-    fn take(&mut self, ip: IpAddr) -> Result<(), RunError> {
-        self.with(|p| p.take(ip))?
-    }
-    fn release(&mut self, ip: IpAddr) {
-        let _ = self.with(|p| p.release(ip));
-    }
-    fn share(&self) -> Option<Box<dyn AddressPool + Send>> {
-        Some(Box::new(self.clone()))
-    }
 }
 
 /// A pool kept in this process (Docker's `local` scope).
@@ -128,7 +87,7 @@ impl AddressPool for LocalPool {
         self.subnet
     }
 
-    fn take_next(&mut self) -> Result<IpAddr, RunError> {
+    fn take_next(&mut self, _holder: &str) -> Result<IpAddr, RunError> {
         let v4 = self.range.addr().is_ipv4();
         let (first, last) = (
             to_u128(self.range.network()),
@@ -155,7 +114,7 @@ impl AddressPool for LocalPool {
         .help("the pool is exhausted: remove a container, or widen the subnet or ip-range"))
     }
 
-    fn take(&mut self, ip: IpAddr) -> Result<(), RunError> {
+    fn take(&mut self, ip: IpAddr, _holder: &str) -> Result<(), RunError> {
         if !self.subnet.contains(&ip) {
             return Err(RunError::new(format!(
                 "{ip} is not in the network's subnet {}",
@@ -203,10 +162,10 @@ mod tests {
             Some("10.10.10.0/25".parse().unwrap()),
             &[ip("10.10.10.1"), ip("10.10.10.2")],
         );
-        assert_eq!(p.take_next().unwrap(), ip("10.10.10.3"));
-        assert_eq!(p.take_next().unwrap(), ip("10.10.10.4"));
+        assert_eq!(p.take_next("h").unwrap(), ip("10.10.10.3"));
+        assert_eq!(p.take_next("h").unwrap(), ip("10.10.10.4"));
         p.release(ip("10.10.10.3"));
-        assert_eq!(p.take_next().unwrap(), ip("10.10.10.3"));
+        assert_eq!(p.take_next("h").unwrap(), ip("10.10.10.3"));
     }
 
     #[test]
@@ -216,7 +175,7 @@ mod tests {
             Some("10.10.10.128/25".parse().unwrap()),
             &[ip("10.10.10.1")],
         );
-        assert_eq!(p.take_next().unwrap(), ip("10.10.10.128"));
+        assert_eq!(p.take_next("h").unwrap(), ip("10.10.10.128"));
     }
 
     #[test]
@@ -226,37 +185,24 @@ mod tests {
             Some("10.10.10.128/25".parse().unwrap()),
             &[ip("10.10.10.1"), ip("10.10.10.200")],
         );
-        assert!(p.take(ip("10.10.11.5")).is_err());
-        assert!(p.take(ip("10.10.10.5")).is_err());
-        assert!(p.take(ip("10.10.10.200")).is_err());
-        assert!(p.take(ip("10.10.10.255")).is_err());
-        p.take(ip("10.10.10.130")).unwrap();
-        assert!(p.take(ip("10.10.10.130")).is_err());
+        assert!(p.take(ip("10.10.11.5"), "h").is_err());
+        assert!(p.take(ip("10.10.10.5"), "h").is_err());
+        assert!(p.take(ip("10.10.10.200"), "h").is_err());
+        assert!(p.take(ip("10.10.10.255"), "h").is_err());
+        p.take(ip("10.10.10.130"), "h").unwrap();
+        assert!(p.take(ip("10.10.10.130"), "h").is_err());
     }
 
     #[test]
     fn an_exhausted_pool_says_so() {
         let mut p = LocalPool::new("10.0.0.0/30".parse().unwrap(), None, &[ip("10.0.0.1")]);
-        assert_eq!(p.take_next().unwrap(), ip("10.0.0.2"));
-        let e = p.take_next().unwrap_err();
+        assert_eq!(p.take_next("h").unwrap(), ip("10.0.0.2"));
+        let e = p.take_next("h").unwrap_err();
         assert!(
             e.message.contains("no free address left in 10.0.0.0/30"),
             "{}",
             e.message
         );
-    }
-
-    #[test]
-    fn hosts_sharing_a_global_pool_never_collide() {
-        let mut one = SharedPool::new(LocalPool::new(
-            "10.0.0.0/24".parse().unwrap(),
-            None,
-            &[ip("10.0.0.1")],
-        ));
-        let mut two = one.share().unwrap();
-        assert_eq!(one.take_next().unwrap(), ip("10.0.0.2"));
-        assert_eq!(two.take_next().unwrap(), ip("10.0.0.3"));
-        assert!(one.take(ip("10.0.0.3")).is_err());
     }
 
     #[test]
@@ -266,8 +212,8 @@ mod tests {
             None,
             &[ip("2003:ab11::1")],
         );
-        assert_eq!(p.take_next().unwrap(), ip("2003:ab11::2"));
-        assert_eq!(p.take_next().unwrap(), ip("2003:ab11::3"));
-        assert!(p.take_next().is_err());
+        assert_eq!(p.take_next("h").unwrap(), ip("2003:ab11::2"));
+        assert_eq!(p.take_next("h").unwrap(), ip("2003:ab11::3"));
+        assert!(p.take_next("h").is_err());
     }
 }

@@ -20,12 +20,14 @@ pub struct Networks {
     removed: Vec<NetworkState>,
 }
 
-fn unknown(host: &Ns, name: &str) -> RunError {
+/// `key` is the statement's argument that names the network.
+fn unknown(host: &Ns, name: &str, key: &'static str) -> RunError {
     let on = host
         .as_deref()
         .map(|h| format!(" on {h}"))
         .unwrap_or_default();
     RunError::new(format!("network {name} not found{on}"))
+        .at(key, name)
         .help("create it first with `network create NAME driver ... in HOST`")
 }
 
@@ -46,6 +48,7 @@ impl Networks {
         host: &Ns,
         spec: &Network,
         parent_exists: bool,
+        global_pool: Option<&network::GlobalPool>,
     ) -> Result<(NetworkState, Vec<Op>), RunError> {
         let twin = match spec.global {
             true => self
@@ -58,6 +61,7 @@ impl Networks {
             others: self.on_host(host).collect(),
             parent_exists,
             twin,
+            global_pool,
         };
         network::plan_create(host, spec, &view)
     }
@@ -73,7 +77,7 @@ impl Networks {
             .all
             .iter()
             .position(|n| n.host == *host && n.spec.name == name)
-            .ok_or_else(|| unknown(host, name))?;
+            .ok_or_else(|| unknown(host, name, "name"))?;
         let n = self.all.remove(i);
         let gone = n.containers.iter().map(|(c, _)| c.clone()).collect();
         let ops = network::rm_ops(&n);
@@ -105,7 +109,7 @@ impl Networks {
         let name = c.network.clone().unwrap_or_default();
         let n = self
             .find_mut(host, &name)
-            .ok_or_else(|| unknown(host, &name))?;
+            .ok_or_else(|| unknown(host, &name, "on"))?;
         attach::plan_attach(host, n, c)
     }
 
@@ -124,6 +128,15 @@ impl Networks {
         for n in self.all.iter_mut() {
             if let Some(i) = n.containers.iter().position(|(c, _)| c == container) {
                 let (_, addrs) = n.containers.remove(i);
+                attach::release(n, addrs.into_iter());
+            }
+        }
+    }
+
+    /// Every container's addresses go back to their pools (the run's containers are gone).
+    pub fn release_all(&mut self) {
+        for n in self.all.iter_mut() {
+            for (_, addrs) in std::mem::take(&mut n.containers) {
                 attach::release(n, addrs.into_iter());
             }
         }

@@ -2,7 +2,7 @@
 //! ip-range and aux checks, the parent link: given, an 802.1Q link made for `eth1.19`, or a dummy),
 //! and the Ops that create and remove it.
 
-use super::ipam::{AddressPool, LocalPool, SharedPool};
+use super::ipam::{AddressPool, LocalPool};
 use crate::interp::world::RunError;
 use crate::ops::{LinkChange, LinkKind, Network, Ns, Op};
 use ipnet::IpNet;
@@ -24,7 +24,7 @@ pub struct NetworkState {
     pub bridge: Option<String>,
     /// One per subnet, in the order of the subnets.
     pub gateways: Vec<IpAddr>,
-    pub pools: Vec<Box<dyn AddressPool + Send>>,
+    pub pools: Vec<Box<dyn AddressPool>>,
     /// Attached containers and the addresses they hold, in attach order.
     pub containers: Vec<(String, Vec<IpAddr>)>,
 }
@@ -94,9 +94,14 @@ pub struct HostView<'a> {
     pub others: Vec<&'a NetworkState>,
     /// Does the named parent link exist on the host?
     pub parent_exists: bool,
-    /// For `scope global`: the same network on another host, whose pools this one shares.
+    /// For `scope global`: the same network on another host of this run (its subnets must agree).
     pub twin: Option<&'a NetworkState>,
+    /// For `scope global`: makes the pool every host and process shares (kept in the store).
+    pub global_pool: Option<&'a GlobalPool<'a>>,
 }
+
+/// Turns a subnet's rules into the pool a `scope global` network shares.
+pub type GlobalPool<'a> = dyn Fn(LocalPool) -> Box<dyn AddressPool> + 'a;
 
 /// Checks `spec` by Docker's rules and plans it: the network's state and the Ops that create it.
 pub fn plan_create(
@@ -106,9 +111,10 @@ pub fn plan_create(
 ) -> Result<(NetworkState, Vec<Op>), RunError> {
     let name = &spec.name;
     if view.others.iter().any(|n| n.spec.name == *name) {
-        return Err(RunError::new(format!(
-            "network with name {name} already exists"
-        )));
+        return Err(
+            RunError::new(format!("network with name {name} already exists"))
+                .at("name", name.clone()),
+        );
     }
     let taken: Vec<IpNet> = view
         .others
@@ -132,12 +138,13 @@ pub fn plan_create(
             return Err(RunError::new(format!(
                 "Pool overlaps with other one on this address space: {s} overlaps {o}"
             ))
+            .at("subnet", s.to_string())
             .help("each subnet of a host's networks must be disjoint"));
         }
     }
     let id = short_id(host, name);
     let mut gateways = Vec::new();
-    let mut pools: Vec<Box<dyn AddressPool + Send>> = Vec::new();
+    let mut pools: Vec<Box<dyn AddressPool>> = Vec::new();
     for s in &subnets {
         let gws: Vec<IpAddr> = spec
             .gateways
@@ -149,7 +156,8 @@ pub fn plan_create(
             return Err(RunError::new(format!(
                 "more than one gateway ({} and {}) for the subnet {s}",
                 gws[0], gws[1]
-            )));
+            ))
+            .at("gateway", gws[1].to_string()));
         }
         let ranges: Vec<IpNet> = spec
             .ip_ranges
@@ -161,7 +169,8 @@ pub fn plan_create(
             return Err(RunError::new(format!(
                 "more than one ip-range ({} and {}) for the subnet {s}",
                 ranges[0], ranges[1]
-            )));
+            ))
+            .at("ip-range", ranges[1].to_string()));
         }
         // Docker's default gateway: the subnet's first address
         let gw = match gws.first() {
@@ -169,38 +178,42 @@ pub fn plan_create(
             None => first_address(s),
         };
         if gw == s.network() {
-            return Err(RunError::new(format!(
-                "the gateway {gw} is the network address of {s}"
-            )));
+            return Err(
+                RunError::new(format!("the gateway {gw} is the network address of {s}"))
+                    .at("gateway", gw.to_string()),
+            );
         }
         let mut reserved = vec![gw];
         reserved.extend(spec.aux.iter().map(|(_, ip)| *ip));
         gateways.push(gw);
         let local = LocalPool::new(*s, ranges.first().copied(), &reserved);
-        let shared = view.twin.and_then(|t| {
-            t.pools
-                .iter()
-                .find(|p| p.subnet() == *s)
-                .and_then(|p| p.share())
-        });
-        match (view.twin, shared) {
-            (_, Some(p)) => pools.push(p),
-            (Some(t), None) => {
+        if let Some(t) = view
+            .twin
+            .filter(|t| !t.pools.iter().any(|p| p.subnet() == *s))
+        {
+            return Err(RunError::new(format!(
+                "the global network {name} has other subnets on {}",
+                t.host.as_deref().unwrap_or("this host")
+            ))
+            .at("subnet", s.to_string())
+            .help("every host's copy of a `scope global` network must name the same subnets"));
+        }
+        match (spec.global, view.global_pool) {
+            (false, _) => pools.push(Box::new(local)),
+            (true, Some(make)) => pools.push(make(local)),
+            (true, None) => {
                 return Err(RunError::new(format!(
-                    "the global network {name} has other subnets on {}",
-                    t.host.as_deref().unwrap_or("this host")
-                ))
-                .help("every host's copy of a `scope global` network must name the same subnets"));
+                    "the global network {name} needs a store to share its addresses in"
+                )));
             }
-            (None, None) if spec.global => pools.push(Box::new(SharedPool::new(local))),
-            (None, None) => pools.push(Box::new(local)),
         }
     }
     for g in &spec.gateways {
         if !subnets.iter().any(|s| s.contains(g)) {
             return Err(RunError::new(format!(
                 "the gateway {g} is in none of the network's subnets"
-            )));
+            ))
+            .at("gateway", g.to_string()));
         }
     }
     let mut ops = Vec::new();
@@ -264,10 +277,11 @@ pub fn plan_create(
                     "network {} is already using parent interface {link}",
                     o.spec.name
                 ))
+                .at("parent", link.clone())
                 .help("Docker allows one macvlan/ipvlan network per parent: use an 802.1Q subinterface (parent eth0.20) for another"));
             }
             if !made_parent && !view.parent_exists {
-                match vlan_of(&link)? {
+                match vlan_of(&link).map_err(|e| e.at("parent", link.clone()))? {
                     Some((base, vid)) => {
                         made_parent = true;
                         ops.push(Op::LinkAdd {
@@ -284,6 +298,7 @@ pub fn plan_create(
                         return Err(RunError::new(format!(
                             "-o parent interface was not found on the host: {link}"
                         ))
+                        .at("parent", link.clone())
                         .help("name an existing link, or NAME.VID to have an 802.1Q link made"));
                     }
                 }
@@ -422,6 +437,7 @@ mod tests {
             others: vec![],
             parent_exists,
             twin: None,
+            global_pool: None,
         }
     }
 
@@ -478,6 +494,7 @@ mod tests {
             others: vec![&first, &s],
             parent_exists: true,
             twin: None,
+            global_pool: None,
         };
         let e = plan_create(&None, &second, &v).unwrap_err();
         assert_eq!(

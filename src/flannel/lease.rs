@@ -38,6 +38,10 @@ pub fn renew_after(ttl: Duration) -> Duration {
 /// How many free subnets flanneld collects before picking one at random.
 const CANDIDATES: usize = 100;
 
+/// How many free subnets per acquisition running at once to pick from, so that a crowd's
+/// random picks rarely collide (each collision is a lost race: one more write to the store).
+const CROWD_SPREAD: usize = 4;
+
 /// How many times to re-read and retry after losing a race (flanneld: 10; we allow more so a
 /// crowd of hosts starting together all get through).
 const RACE_RETRIES: usize = 100;
@@ -280,18 +284,23 @@ pub(crate) fn allocate(
         u64::from(u32::from(config.subnet_max)),
     );
     let net = |addr: u64| Ipv4Net::new(Ipv4Addr::from(addr as u32), len).unwrap_or_default();
-    let mut free = Vec::new();
-    let mut addr = min;
-    while addr <= max && free.len() < window {
-        let candidate = net(addr);
-        let taken = leases
-            .iter()
-            .any(|l| l.subnet.contains(&candidate) || candidate.contains(&l.subnet));
-        if !taken {
-            free.push(candidate);
-        }
-        addr += size;
-    }
+    let taken = leases.iter().map(|l| {
+        let n = l.subnet;
+        (
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        )
+    });
+    let free: Vec<Ipv4Net> = free_subnets(
+        taken.collect(),
+        u128::from(min),
+        u128::from(max),
+        u128::from(size),
+        window,
+    )
+    .into_iter()
+    .map(|a| net(a as u64))
+    .collect();
     if free.is_empty() {
         let held = leases
             .iter()
@@ -316,6 +325,41 @@ pub(crate) fn allocate(
     Ok((v4, v6))
 }
 
+/// The first `window` subnets of `size` addresses from `min` to `max` (network addresses) that
+/// overlap none of the `taken` address ranges (inclusive). One sweep over the merged ranges, so a
+/// wide window over many leases stays cheap (checking each candidate against every lease did not).
+fn free_subnets(
+    mut taken: Vec<(u128, u128)>,
+    min: u128,
+    max: u128,
+    size: u128,
+    window: usize,
+) -> Vec<u128> {
+    taken.sort_unstable();
+    let mut merged: Vec<(u128, u128)> = Vec::with_capacity(taken.len());
+    for (start, end) in taken {
+        match merged.last_mut() {
+            Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let (mut free, mut i, mut addr) = (Vec::new(), 0, min);
+    while addr <= max && free.len() < window {
+        let end = addr.saturating_add(size - 1);
+        while merged.get(i).is_some_and(|r| r.1 < addr) {
+            i += 1;
+        }
+        if !merged.get(i).is_some_and(|r| r.0 <= end) {
+            free.push(addr);
+        }
+        match addr.checked_add(size) {
+            Some(next) => addr = next,
+            None => break,
+        }
+    }
+    free
+}
+
 fn allocate_ipv6(
     config: &super::config::Ipv6Config,
     leases: &[SubnetLease],
@@ -325,22 +369,14 @@ fn allocate_ipv6(
     let size = super::config::subnet_size_v6(len);
     let net = |addr: u128| Ipv6Net::new(Ipv6Addr::from(addr), len).unwrap_or_default();
     let (min, max) = (u128::from(config.subnet_min), u128::from(config.subnet_max));
-    let mut free = Vec::new();
-    let mut addr = min;
-    while addr <= max && free.len() < window {
-        let candidate = net(addr);
-        let taken = leases
-            .iter()
-            .filter_map(|l| l.ipv6_subnet)
-            .any(|sn| sn.contains(&candidate) || candidate.contains(&sn));
-        if !taken {
-            free.push(candidate);
-        }
-        match addr.checked_add(size) {
-            Some(next) => addr = next,
-            None => break,
-        }
-    }
+    let taken = leases
+        .iter()
+        .filter_map(|l| l.ipv6_subnet)
+        .map(|n| (u128::from(n.network()), u128::from(n.broadcast())));
+    let free: Vec<Ipv6Net> = free_subnets(taken.collect(), min, max, size, window)
+        .into_iter()
+        .map(net)
+        .collect();
     if free.is_empty() {
         return Err(LeaseError::OutOfIpv6Subnets {
             first: net(min),
@@ -360,6 +396,7 @@ impl Registry {
         if config.network.is_none() {
             return Err(LeaseError::NoIpv4);
         }
+        let _running = self.view().running();
         // One TTL lease for all attempts; revoked if we end up not using it.
         let granted = self.store().grant(request.ttl).await?;
         let result = self
@@ -386,12 +423,16 @@ impl Registry {
         // re-reading every lease (which made a crowd of hosts quadratic); we re-read now and then,
         // and always before saying "out of subnets".
         let mut view: Option<Vec<SubnetLease>> = None;
-        let mut window = CANDIDATES;
+        // whether the next read must be a full one (a catch-up read does not see deletes)
+        let mut full = false;
+        // flanneld's window, widened for a crowd acquiring through this registry at once
+        let mut window = CANDIDATES.max(CROWD_SPREAD * self.view().crowd());
         for conflicts in 0..RACE_RETRIES {
             let fresh = view.is_none();
+            let was_full = full;
             let leases = match &mut view {
                 Some(v) => v,
-                None => view.insert(self.leases().await?),
+                None => view.insert(self.known_leases(std::mem::take(&mut full)).await?),
             };
 
             let mine = leases
@@ -423,6 +464,7 @@ impl Registry {
                     self.store().delete(&mine.key).await?;
                 }
                 view = None;
+                full = true;
                 continue;
             }
 
@@ -436,8 +478,10 @@ impl Registry {
                 Some(sn) => (sn, request.previous_ipv6_subnet, LeaseOrigin::Previous),
                 None => match allocate(config, leases, window) {
                     Ok((sn, sn6)) => (sn, sn6, LeaseOrigin::New),
-                    Err(_) if !fresh => {
+                    // "out of subnets" only on the word of a full read
+                    Err(_) if !(fresh && was_full) => {
                         view = None;
+                        full = true;
                         continue;
                     }
                     Err(e) => return Err(e),

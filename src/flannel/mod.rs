@@ -9,6 +9,7 @@ pub mod keys;
 pub mod lease;
 pub mod registry;
 pub mod subnet_env;
+mod view;
 
 pub use config::{Backend, BackendType, ConfigError, NetworkConfig};
 pub use docker_opts::{DEFAULT_DOCKER_ENV_FILE, DockerOptsFlags};

@@ -10,6 +10,7 @@ use ipnet::{Ipv4Net, Ipv6Net};
 use super::config::NetworkConfig;
 use super::keys::{DEFAULT_PREFIX, config_key, parse_subnet_key, subnets_prefix};
 use super::lease::{LeaseError, SubnetLease};
+use super::view::LeaseView;
 use crate::store::{EventKind, KeyValue, Revision, Store, StoreError};
 
 /// Flannel's data in one store under one prefix (flanneld's `--etcd-prefix`).
@@ -17,6 +18,8 @@ use crate::store::{EventKind, KeyValue, Revision, Store, StoreError};
 pub struct Registry {
     store: Arc<dyn Store>,
     prefix: String,
+    /// The leases as acquisitions through this registry (and its clones) last read them.
+    view: Arc<LeaseView>,
 }
 
 /// A change to the set of leases. (Rare, so the size difference between variants does not matter.)
@@ -41,6 +44,7 @@ impl Registry {
         Registry {
             store,
             prefix: prefix.to_string(),
+            view: Arc::default(),
         }
     }
 
@@ -89,6 +93,18 @@ impl Registry {
             .filter_map(SubnetLease::from_key_value)
             .collect();
         Ok((leases, snap.revision))
+    }
+
+    /// The leases for picking a subnet: caught up cheaply with what changed since the last read,
+    /// or read in full (see view.rs).
+    pub(crate) async fn known_leases(&self, full: bool) -> Result<Vec<SubnetLease>, StoreError> {
+        self.view
+            .read(self.store(), &subnets_prefix(&self.prefix), full)
+            .await
+    }
+
+    pub(crate) fn view(&self) -> &LeaseView {
+        &self.view
     }
 
     /// The current leases and every change after them, with no gap between the two.

@@ -4,6 +4,8 @@ use crate::check::bind::Slot;
 use crate::check::signatures::Sig;
 use crate::check::types::Val;
 use crate::interp::value::Value;
+use crate::interp::world::ArgAt;
+use crate::syntax::source::Span;
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::net::IpAddr;
@@ -13,6 +15,8 @@ pub struct Args<'a> {
     /// Typed arguments in the order they were written: (name, value). Literal words are borrowed from
     /// the source; a statement rarely has more than eight arguments, so they stay on the stack.
     pub vals: SmallVec<[(&'static str, Val<'a>); 8]>,
+    /// Where each of `vals` was written.
+    pub spans: SmallVec<[Span; 8]>,
     /// Further words, for statements that take them (echo, exec, help).
     pub rest: Vec<Value>,
     /// The trailing `in NS`, if given.
@@ -78,6 +82,25 @@ impl<'a> Args<'a> {
             Some(Val::Mac(m)) => Some(*m),
             _ => None,
         }
+    }
+    /// Where the argument a run-time error names was written: the one with its value, else the
+    /// first with its keyword.
+    pub fn span_of(&self, at: &ArgAt) -> Option<Span> {
+        let same = |v: &Val| {
+            let text = v.text();
+            text == at.value
+                || matches!((text.parse::<IpNet>(), at.value.parse::<IpNet>()), (Ok(a), Ok(b)) if a.trunc() == b.trunc())
+        };
+        let keyed = || {
+            self.vals
+                .iter()
+                .zip(&self.spans)
+                .filter(|((k, _), _)| *k == at.key)
+        };
+        keyed()
+            .find(|((_, v), _)| same(v))
+            .or_else(|| keyed().next())
+            .map(|(_, span)| *span)
     }
     pub fn rest_words(&self) -> Vec<String> {
         self.rest.iter().map(Value::flat).collect()

@@ -51,8 +51,20 @@ pub struct Interp {
 type Res<T = ()> = Result<T, Diag>;
 
 fn fail(span: Span, e: RunError) -> Diag {
+    labelled(span, "this statement failed".into(), e)
+}
+
+/// A statement's run-time failure, on the argument it names when the statement has it.
+fn fail_in(span: Span, args: &Args, e: RunError) -> Diag {
+    match e.at.as_ref().and_then(|at| args.span_of(at)) {
+        Some(at) => labelled(at, "this is why".into(), e),
+        None => fail(span, e),
+    }
+}
+
+fn labelled(span: Span, label: String, e: RunError) -> Diag {
     Diag::new(e.code, span, e.message)
-        .label("this statement failed")
+        .label(label)
         .help_opt(e.help)
 }
 
@@ -417,9 +429,9 @@ impl Interp {
             names: &mut self.names,
             prefix: &mut self.prefix,
         };
-        let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail(span, e))?;
+        let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail_in(span, &args, e))?;
         for op in &ops {
-            env.world.apply(op).map_err(|e| fail(span, e))?;
+            env.world.apply(op).map_err(|e| fail_in(span, &args, e))?;
         }
         if ops.iter().any(|o| o.changes_state()) {
             self.changes += 1;
@@ -432,6 +444,7 @@ impl Interp {
         let mut args = Args {
             sig: b.sig,
             vals: Default::default(),
+            spans: Default::default(),
             rest: Vec::new(),
             ns: None,
         };
@@ -448,6 +461,7 @@ impl Interp {
                         .help_opt(e.help)
                 })?;
                 args.vals.push((Args::key(b.sig, slot), typed));
+                args.spans.push(w.span);
                 continue;
             }
             let v = self.expand(w, map)?;
@@ -495,6 +509,7 @@ impl Interp {
                         typed
                     },
                 ));
+                args.spans.push(w.span);
             }
         }
         Ok(args)

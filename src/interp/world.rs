@@ -10,12 +10,21 @@ use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::net::IpAddr;
 
-/// A failure while running, in words; the interpreter adds the statement's span.
+/// A failure while running, in words; the interpreter adds the span: the argument's named by
+/// `at` when the statement has it, else the whole statement's.
 #[derive(Debug, Clone)]
 pub struct RunError {
     pub code: Code,
     pub message: String,
     pub help: Option<String>,
+    pub at: Option<ArgAt>,
+}
+
+/// The argument a run-time error is about: its keyword, and its value (which of several `subnet`s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgAt {
+    pub key: &'static str,
+    pub value: String,
 }
 
 impl RunError {
@@ -24,7 +33,16 @@ impl RunError {
             code: Code::RunFailed,
             message: message.into(),
             help: None,
+            at: None,
         }
+    }
+    /// Points the diagnostic at the statement's `key` argument whose value is `value`.
+    pub fn at(mut self, key: &'static str, value: impl Into<String>) -> RunError {
+        self.at = Some(ArgAt {
+            key,
+            value: value.into(),
+        });
+        self
     }
     pub fn with_code(mut self, code: Code) -> RunError {
         self.code = code;

@@ -25,7 +25,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::runtime::Runtime;
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -207,7 +207,8 @@ impl Flannel {
         Ok(())
     }
 
-    fn registry(&mut self) -> Result<Registry, RunError> {
+    /// The selected store (the embedded default when none was) and the runtime its calls run on.
+    pub fn store(&mut self) -> Result<(Arc<dyn Store>, Handle), RunError> {
         if self.store.is_none() {
             self.select(&StoreSpec::Embedded { path: None })?;
         }
@@ -215,6 +216,11 @@ impl Flannel {
             .store
             .clone()
             .ok_or_else(|| RunError::new("no store"))?;
+        Ok((store, self.rt.handle().clone()))
+    }
+
+    fn registry(&mut self) -> Result<Registry, RunError> {
+        let (store, _) = self.store()?;
         Ok(Registry::new(store, Some(&self.prefix)))
     }
 

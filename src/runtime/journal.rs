@@ -146,6 +146,7 @@ pub fn down(script: &str, json: bool) -> i32 {
     let mut world = match RealWorld::new(Options {
         strict: false,
         json,
+        sandbox: false,
     }) {
         Ok(w) => w,
         Err(e) => {

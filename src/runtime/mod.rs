@@ -43,6 +43,7 @@ pub fn world(cli: &Cli) -> Result<Box<dyn World>, String> {
     let mut w = real::RealWorld::new(real::Options {
         strict: cli.strict,
         json: cli.json,
+        sandbox: cli.sandbox,
     })?;
     // a script file's runs keep a journal for `netsh down FILE`
     if let (None, Some(file)) = (&cli.command, cli.file.as_deref().filter(|f| *f != "-")) {

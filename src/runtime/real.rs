@@ -9,6 +9,9 @@ use super::handle::{Handles, Netlink};
 use super::ping::{Outcome, Probe};
 use super::{addrs, exec, http, links, neigh, netns, routes, show, sysctl, tun};
 use crate::diag::Code;
+use crate::docker::ipam::AddressPool;
+use crate::docker::network::GlobalPool;
+use crate::docker::store_pool::{IPAM_PREFIX, StorePool};
 use crate::interp::world::{RunError, World};
 use crate::ops::{Check, LinkKind, Ns, Op};
 use std::collections::HashMap;
@@ -21,6 +24,8 @@ pub struct Options {
     /// Fail on what exists already, as ip(8) does (otherwise an `add` of an existing thing is a no-op).
     pub strict: bool,
     pub json: bool,
+    /// The run lives in a `--sandbox`: what it made dies with it.
+    pub sandbox: bool,
 }
 
 pub struct RealWorld {
@@ -45,6 +50,10 @@ pub struct RealWorld {
 
 impl Drop for RealWorld {
     fn drop(&mut self) {
+        // a sandbox's containers die with it: the addresses they held in a shared pool go back
+        if self.opts.sandbox {
+            self.docker.release_all();
+        }
         if let Some(p) = &self.hosts {
             let _ = std::fs::remove_file(p);
         }
@@ -648,7 +657,28 @@ impl RealWorld {
                     }
                     None => false,
                 };
-                let (state, ops) = self.docker.plan_create(host, network, parent_exists)?;
+                // a global network's addresses are shared through the store (the embedded default
+                // when none was selected), so other netsh processes and hosts never reuse them
+                let shared = match network.global {
+                    true => Some(self.flannel()?.store()?),
+                    false => None,
+                };
+                let make = shared.map(|(store, rt)| {
+                    let name = network.name.clone();
+                    move |rules| -> Box<dyn AddressPool> {
+                        Box::new(StorePool::new(
+                            store.clone(),
+                            rt.clone(),
+                            IPAM_PREFIX,
+                            &name,
+                            rules,
+                        ))
+                    }
+                });
+                let make = make.as_ref().map(|f| f as &GlobalPool);
+                let (state, ops) = self
+                    .docker
+                    .plan_create(host, network, parent_exists, make)?;
                 for op in &ops {
                     self.apply(op)?;
                 }

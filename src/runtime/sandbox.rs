@@ -11,6 +11,13 @@ use std::os::fd::AsRawFd;
 pub const PRIVATE_DIRS: &[&str] = &["/run/netns", "/run/flannel", "/run/netsh", "/var/lib/netsh"];
 
 pub fn enter() -> Result<(), String> {
+    // store connections (an etcd on the machine's loopback) are still dialled from here
+    crate::store::dial::remember_origin().map_err(|e| {
+        format!(
+            "cannot keep the starting network namespace: {}",
+            crate::runtime::errors::io_text(&e)
+        )
+    })?;
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET).map_err(|e| {
         let hint = if e == nix::errno::Errno::EPERM {
             " (--sandbox needs root: CAP_SYS_ADMIN)"

@@ -222,25 +222,49 @@ async fn connect_any(
     })
 }
 
+/// The URL tonic dials: `host:port` gets `https://` with TLS, else `http://`.
+fn endpoint_url(endpoint: &str, tls: bool) -> Result<String, String> {
+    match endpoint.split_once("://") {
+        Some(("http", _)) if tls => {
+            Err("TLS options need an https:// endpoint (or plain host:port)".to_string())
+        }
+        Some(("http" | "https", _)) => Ok(endpoint.to_string()),
+        Some((scheme, _)) => Err(format!("`{scheme}://` is not an etcd endpoint scheme")),
+        None if tls => Ok(format!("https://{endpoint}")),
+        None => Ok(format!("http://{endpoint}")),
+    }
+}
+
+/// One endpoint's client. Its connections are dialled from the namespace netsh started in
+/// (`dial`), so a `--sandbox` run still reaches an etcd on the machine's loopback.
 async fn connect_one(
     options: &EtcdOptions,
     tls: Option<&TlsOptions>,
     endpoint: &str,
 ) -> Result<Client, String> {
-    let mut connect = ConnectOptions::new()
-        .with_connect_timeout(options.connect_timeout)
-        .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5));
+    let url = endpoint_url(endpoint, tls.is_some())?;
+    let mut channel = tonic::transport::Endpoint::from_shared(url)
+        .map_err(|e| format!("not a URL: {e}"))?
+        .connect_timeout(options.connect_timeout)
+        .keep_alive_while_idle(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5));
     if let Some(tls) = tls {
-        connect = connect.with_tls(tls.clone());
+        channel = channel.tls_config(tls.clone()).map_err(|e| e.to_string())?;
     }
+    let mut connect = ConnectOptions::new();
     if let Some(auth) = &options.auth {
         connect = connect.with_user(auth.user.clone(), auth.password.clone());
     }
     let attempt = async {
-        let mut client = Client::connect([endpoint], Some(connect))
+        let channel = channel
+            .connect_with_connector(super::dial::Dialer)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        let mut client = Client::from_channel(etcd_client::Channel::Tonic(channel), Some(connect))
             .await
             .map_err(|e| e.to_string())?;
-        // The channel connects lazily: ask for something to know the endpoint really answers.
+        // ask for something to know the endpoint really answers (and that auth holds)
         client.status().await.map_err(|e| e.to_string())?;
         Ok(client)
     };
@@ -253,6 +277,17 @@ async fn connect_one(
     }
 }
 
+/// An error with its causes (tonic's "transport error" alone says nothing).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
+}
+
 fn to_key_value(kv: &etcd_client::KeyValue) -> KeyValue {
     KeyValue {
         key: String::from_utf8_lossy(kv.key()).into_owned(),
@@ -260,6 +295,13 @@ fn to_key_value(kv: &etcd_client::KeyValue) -> KeyValue {
         create_revision: kv.create_revision(),
         mod_revision: kv.mod_revision(),
         lease: (kv.lease() != 0).then_some(LeaseId(kv.lease())),
+    }
+}
+
+fn snapshot(resp: &etcd_client::GetResponse) -> Snapshot {
+    Snapshot {
+        kvs: resp.kvs().iter().map(to_key_value).collect(),
+        revision: header_revision(resp.header()),
     }
 }
 
@@ -324,10 +366,24 @@ impl Store for EtcdStore {
         let resp = self
             .call(|mut c| async move { c.get(prefix, Some(GetOptions::new().with_prefix())).await })
             .await?;
-        Ok(Snapshot {
-            kvs: resp.kvs().iter().map(to_key_value).collect(),
-            revision: header_revision(resp.header()),
-        })
+        Ok(snapshot(&resp))
+    }
+
+    async fn get_prefix_since(
+        &self,
+        prefix: &str,
+        min_mod_revision: Revision,
+    ) -> Result<Snapshot, StoreError> {
+        // etcd filters on its side, so only the changed keys cross the wire
+        let resp = self
+            .call(|mut c| async move {
+                let options = GetOptions::new()
+                    .with_prefix()
+                    .with_min_mod_revision(min_mod_revision);
+                c.get(prefix, Some(options)).await
+            })
+            .await?;
+        Ok(snapshot(&resp))
     }
 
     async fn put(

@@ -8,6 +8,7 @@
 //! - [`EmbeddedStore`]: a redb file shared by the netsh processes of one machine.
 //! - [`EtcdStore`]: a real etcd (v3 API as of etcd 3.4), with TLS, auth and endpoint failover.
 
+pub mod dial;
 mod embedded;
 mod error;
 mod etcd;
@@ -96,6 +97,18 @@ pub trait Store: Send + Sync {
 
     /// All keys starting with `prefix`, sorted by key, and the revision of the read.
     async fn get_prefix(&self, prefix: &str) -> Result<Snapshot, StoreError>;
+
+    /// The keys under `prefix` changed at or after `min_mod_revision` (deletes do not show), and
+    /// the revision of the read: what a reader that saw everything before needs to catch up.
+    async fn get_prefix_since(
+        &self,
+        prefix: &str,
+        min_mod_revision: Revision,
+    ) -> Result<Snapshot, StoreError> {
+        let mut snap = self.get_prefix(prefix).await?;
+        snap.kvs.retain(|kv| kv.mod_revision >= min_mod_revision);
+        Ok(snap)
+    }
 
     /// Sets `key`, attached to `lease` if given (replacing any earlier attachment).
     async fn put(

@@ -98,3 +98,21 @@ pub fn addresses(list: &serde_json::Value) -> Vec<String> {
     }
     out
 }
+
+/// Runs `script` under --sandbox with --json diagnostics; returns the run, its first diagnostic
+/// and the part of the script the diagnostic's span covers.
+pub fn sandbox_diagnostic(script: &str) -> (Run, serde_json::Value, String) {
+    let r = netsh(&["--sandbox", "--json", "-c", script]);
+    let d: serde_json::Value = r
+        .stderr
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON diagnostic in:\n{}", r.stderr));
+    let (start, end) = (d["span"]["start"].as_u64(), d["span"]["end"].as_u64());
+    let spanned = match (start, end) {
+        (Some(s), Some(e)) => script.get(s as usize..e as usize).unwrap_or("<bad span>"),
+        _ => "<no span>",
+    }
+    .to_string();
+    (r, d, spanned)
+}

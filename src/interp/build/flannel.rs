@@ -165,7 +165,9 @@ fn network(a: &Args) -> Result<Network, RunError> {
                 format!("a {driver} mode is one of {}", modes.join(", "))
             };
             return Err(
-                RunError::new(format!("`{m}` is not a mode of the {driver} driver")).help(help),
+                RunError::new(format!("`{m}` is not a mode of the {driver} driver"))
+                    .at("mode", m)
+                    .help(help),
             );
         }
     }
@@ -186,7 +188,7 @@ fn network(a: &Args) -> Result<Network, RunError> {
         let (name, ip) = text.split_once('=').unwrap_or((&text, ""));
         let ip: IpAddr = ip
             .parse()
-            .map_err(|_| RunError::new(format!("`{text}` is not NAME=IP")))?;
+            .map_err(|_| RunError::new(format!("`{text}` is not NAME=IP")).at("aux", &text))?;
         aux.push((name.to_string(), ip));
     }
     // Docker's rules a dry run can check too (the runtime checks the rest: src/docker/network.rs)
@@ -197,11 +199,12 @@ fn network(a: &Args) -> Result<Network, RunError> {
         {
             return Err(RunError::new(format!(
                 "Pool overlaps with other one on this address space: {s} overlaps {o}"
-            )));
+            ))
+            .at("subnet", s.to_string()));
         }
     }
     if let Some(p) = a.text("parent") {
-        crate::docker::network::vlan_of(&p)?;
+        crate::docker::network::vlan_of(&p).map_err(|e| e.at("parent", p))?;
     }
     let within = |ip: &IpAddr| subnets.iter().any(|s| s.contains(ip));
     for g in &gateways {
@@ -209,6 +212,7 @@ fn network(a: &Args) -> Result<Network, RunError> {
             return Err(RunError::new(format!(
                 "the gateway {g} is in none of the network's subnets"
             ))
+            .at("gateway", g.to_string())
             .help("Docker requires each gateway to lie inside a --subnet"));
         }
     }
@@ -216,18 +220,21 @@ fn network(a: &Args) -> Result<Network, RunError> {
         if !subnets.iter().any(|s| s.contains(r)) {
             return Err(RunError::new(format!(
                 "the ip-range {r} is in none of the network's subnets"
-            )));
+            ))
+            .at("ip-range", r.to_string()));
         }
     }
     for (name, ip) in &aux {
         if !within(ip) {
             return Err(RunError::new(format!(
                 "the aux address {name}={ip} is in none of the network's subnets"
-            )));
+            ))
+            .at("aux", format!("{name}={ip}")));
         }
     }
     if a.flag("ipv6") && !subnets.iter().any(|s| s.addr().is_ipv6()) {
         return Err(RunError::new("an `ipv6` network needs an IPv6 subnet")
+            .at("ipv6", "")
             .help("add `subnet 2003:ab11::/64` (or another IPv6 prefix)"));
     }
     Ok(Network {
