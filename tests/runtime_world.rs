@@ -11,6 +11,7 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
     let mut w = RealWorld::new(Options {
         strict: false,
         json: false,
+        sandbox: false,
     })
     .expect("runtime starts");
     w.apply(&Op::NetnsAdd { name: ns.clone() })
