@@ -50,8 +50,9 @@ pub struct Interp {
 
 type Res<T = ()> = Result<T, Diag>;
 
-fn fail(span: Span, e: RunError) -> Diag {
-    Diag::new(e.code, span, e.message)
+/// A run-time error as a diagnostic on its statement: `span`, unless the error names an earlier one.
+pub(crate) fn fail(span: Span, e: RunError) -> Diag {
+    Diag::new(e.code, e.at.unwrap_or(span), e.message)
         .label("this statement failed")
         .help_opt(e.help)
 }
@@ -144,8 +145,12 @@ impl Interp {
             }
             StmtKind::Transaction(body) => {
                 // undone on failure even with --no-rollback or at the REPL (docs/GUARANTEES.md)
+                // answers still due belong before the block; the block's own are awaited in it
+                env.world.settle().map_err(|e| fail(s.span, e))?;
                 let mark = env.world.mark();
-                let r = self.block(body, env);
+                let r = self
+                    .block(body, env)
+                    .and_then(|()| env.world.settle().map_err(|e| fail(s.span, e)));
                 if r.is_err() {
                     if let Some(rb) = env.world.rollback(mark) {
                         eprintln!(
@@ -418,6 +423,7 @@ impl Interp {
             prefix: &mut self.prefix,
         };
         let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail(span, e))?;
+        env.world.statement(span);
         for op in &ops {
             env.world.apply(op).map_err(|e| fail(span, e))?;
         }

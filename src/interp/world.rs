@@ -16,6 +16,9 @@ pub struct RunError {
     pub code: Code,
     pub message: String,
     pub help: Option<String>,
+    /// The statement that failed, when it is not the one being run: a request pipelined by an
+    /// earlier statement whose answer came late (runtime/pipeline.rs).
+    pub at: Option<crate::syntax::source::Span>,
 }
 
 impl RunError {
@@ -24,6 +27,7 @@ impl RunError {
             code: Code::RunFailed,
             message: message.into(),
             help: None,
+            at: None,
         }
     }
     pub fn with_code(mut self, code: Code) -> RunError {
@@ -39,6 +43,13 @@ impl RunError {
 pub trait World {
     /// Carries out one Op (a dry run prints it).
     fn apply(&mut self, op: &Op) -> Result<(), RunError>;
+    /// The statement whose Ops follow: a world that answers late (pipelining) blames its errors
+    /// on it.
+    fn statement(&mut self, _at: crate::syntax::source::Span) {}
+    /// Waits for every answer still due; the first failure, with its statement.
+    fn settle(&mut self) -> Result<(), RunError> {
+        Ok(())
+    }
     /// `exists link|netns|addr|route TARGET [in NS]`
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError>;
     /// Runs a program and returns what it printed (`let out = exec ...`).
