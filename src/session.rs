@@ -72,9 +72,13 @@ impl Session {
         };
         let r = self.interp.run_text(&text, base, &mut env);
         // requests still in flight belong to earlier statements: their failure came first
+        let start = Span {
+            start: base,
+            end: base,
+        };
         match env.world.settle() {
             Ok(()) => r,
-            Err(e) => Err(crate::interp::fail(Span { start: base, end: base }, e)),
+            Err(e) => Err(crate::interp::fail(start, e)),
         }
     }
 }

@@ -11,7 +11,9 @@
 //!   carries the statement that sent it (`RunError::at`), so it is reported on its line;
 //! - the first failure of a window wins; requests of the window sent after it that the kernel
 //!   applied are taken back at once (even with `--no-rollback`), so the kernel is left as if the
-//!   script had stopped at the failing line, and nothing of them is counted or journaled;
+//!   script had stopped at the failing line, and nothing of them is counted or journaled. Only
+//!   requests whose inverse is exact can come after another in a window (a link made and deleted,
+//!   an address or route added and deleted); a `link set` starts a window of its own;
 //! - an `add` of what exists and a `link set` to the values there are no change, as before.
 
 use super::errors;
@@ -78,7 +80,11 @@ impl RealWorld {
             return None;
         }
         let ns = op_ns(op).clone();
-        if !self.flights.is_empty() && self.flight_ns != ns {
+        // a `link set` goes out only when nothing before it can have failed: one sent after a
+        // failure could not be taken back exactly (bringing a link up attaches its qdisc, and
+        // down, up or a small MTU drop IPv6 addresses, which the inverse does not bring back)
+        let first = matches!(op, Op::LinkSet { .. });
+        if !self.flights.is_empty() && (first || self.flight_ns != ns) {
             if let Err(e) = self.settle_flights() {
                 return Some(Err(e));
             }
