@@ -244,7 +244,8 @@ fn a_transaction_block_takes_back_its_own_pipelined_requests() {
             "  veth t1 peer u1".into(),
             "  addr add 10.5.0.1/24 dev t1".into(),
             "  route add 100.9.0.0/24 via 10.99.0.1".into(),
-            "  link set t1 up".into(),
+            // sent in the same window, after the failing request: taken back, not left
+            "  veth t2 peer u2".into(),
             "}".into(),
         ],
     );
@@ -263,6 +264,7 @@ fn a_transaction_block_takes_back_its_own_pipelined_requests() {
     let state = &s["state"];
     assert!(state.contains("\"ifname\":\"t0\""), "{state}");
     assert!(!state.contains("\"ifname\":\"t1\""), "{state}");
+    assert!(!state.contains("\"ifname\":\"t2\""), "{state}");
     assert!(!state.contains("10.5.0.1"), "{state}");
 }
 

@@ -84,10 +84,11 @@ impl RealWorld {
         // failure could not be taken back exactly (bringing a link up attaches its qdisc, and
         // down, up or a small MTU drop IPv6 addresses, which the inverse does not bring back)
         let first = matches!(op, Op::LinkSet { .. });
-        if !self.flights.is_empty() && (first || self.flight_ns != ns) {
-            if let Err(e) = self.settle_flights() {
-                return Some(Err(e));
-            }
+        if !self.flights.is_empty()
+            && (first || self.flight_ns != ns)
+            && let Err(e) = self.settle_flights()
+        {
+            return Some(Err(e));
         }
         self.flight_ns = ns;
         let sent = self.send(op);
