@@ -161,10 +161,11 @@ impl RealWorld {
         let flights = std::mem::take(&mut self.flights);
         let mut first: Option<RunError> = None;
         let mut late: Vec<Undo> = Vec::new();
+        let mut done = Vec::with_capacity(flights.len());
         for f in flights {
             let at = f.at;
             match (self.land(f), &first) {
-                (Ok(a), None) => self.record(a),
+                (Ok(a), None) => done.push(a),
                 (Ok(a), Some(_)) => late.extend(a.undo),
                 (Err(mut e), None) => {
                     e.at = e.at.or(at);
@@ -174,6 +175,7 @@ impl RealWorld {
                 (Err(_), Some(_)) => {}
             }
         }
+        self.record_all(done);
         // the script stopped at the failing line: what came after it is taken back now, newest
         // first; a step that cannot be run stays in the journal for the rollback (or `down`)
         for step in late.into_iter().rev() {

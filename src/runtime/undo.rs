@@ -269,22 +269,29 @@ impl RealWorld {
 
     /// Counts an applied Op's change and keeps its undo steps (in memory and in the file).
     pub(super) fn record(&mut self, applied: Applied) {
-        if applied.changed {
-            self.journal.changes += 1;
+        self.record_all(vec![applied]);
+    }
+
+    /// `record` for several Ops (a window of pipelined requests), in one write to the file.
+    pub(super) fn record_all(&mut self, all: Vec<Applied>) {
+        let mut lines = Vec::new();
+        for applied in all {
+            if applied.changed {
+                self.journal.changes += 1;
+            }
+            let mut first = applied.changed;
+            for step in applied.undo {
+                if self.journal.file.is_some() {
+                    lines.push(step.line());
+                }
+                self.journal.steps.push((step, first));
+                first = false;
+            }
         }
-        let mut first = applied.changed;
-        if let Some(f) = &mut self.journal.file {
-            f.append(&Journal::lines(
-                &applied
-                    .undo
-                    .iter()
-                    .map(|u| (u.clone(), false))
-                    .collect::<Vec<_>>(),
-            ));
-        }
-        for step in applied.undo {
-            self.journal.steps.push((step, first));
-            first = false;
+        if let Some(f) = &mut self.journal.file
+            && !lines.is_empty()
+        {
+            f.append(&lines);
         }
     }
 
