@@ -7,7 +7,7 @@ use crate::interp::world::World;
 use crate::interp::{Env, Interp};
 use crate::loader::Loader;
 use crate::syntax::parser::parse_file;
-use crate::syntax::source::{FileId, SourceMap};
+use crate::syntax::source::{FileId, SourceMap, Span};
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
@@ -70,6 +70,15 @@ impl Session {
             loader: &mut self.loader,
             world,
         };
-        self.interp.run_text(&text, base, &mut env)
+        let r = self.interp.run_text(&text, base, &mut env);
+        // requests still in flight belong to earlier statements: their failure came first
+        let start = Span {
+            start: base,
+            end: base,
+        };
+        match env.world.settle() {
+            Ok(()) => r,
+            Err(e) => Err(crate::interp::fail(start, e)),
+        }
     }
 }

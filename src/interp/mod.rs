@@ -50,15 +50,19 @@ pub struct Interp {
 
 type Res<T = ()> = Result<T, Diag>;
 
-fn fail(span: Span, e: RunError) -> Diag {
+/// A run-time error as a diagnostic on its statement: `span`, unless the error names an earlier one
+/// (a pipelined request whose answer came late).
+pub(crate) fn fail(span: Span, e: RunError) -> Diag {
+    let span = e.stmt.unwrap_or(span);
     labelled(span, "this statement failed".into(), e)
 }
 
 /// A statement's run-time failure, on the argument it names when the statement has it.
 fn fail_in(span: Span, args: &Args, e: RunError) -> Diag {
-    match e.at.as_ref().and_then(|at| args.span_of(at)) {
-        Some(at) => labelled(at, "this is why".into(), e),
-        None => fail(span, e),
+    // an argument is only this statement's when the error is not a late one of an earlier statement
+    match (e.stmt, e.at.as_ref().and_then(|at| args.span_of(at))) {
+        (None, Some(at)) => labelled(at, "this is why".into(), e),
+        _ => fail(span, e),
     }
 }
 
@@ -156,8 +160,12 @@ impl Interp {
             }
             StmtKind::Transaction(body) => {
                 // undone on failure even with --no-rollback or at the REPL (docs/GUARANTEES.md)
+                // answers still due belong before the block; the block's own are awaited in it
+                env.world.settle().map_err(|e| fail(s.span, e))?;
                 let mark = env.world.mark();
-                let r = self.block(body, env);
+                let r = self
+                    .block(body, env)
+                    .and_then(|()| env.world.settle().map_err(|e| fail(s.span, e)));
                 if r.is_err() {
                     if let Some(rb) = env.world.rollback(mark) {
                         eprintln!(
@@ -430,6 +438,7 @@ impl Interp {
             prefix: &mut self.prefix,
         };
         let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail_in(span, &args, e))?;
+        env.world.statement(span);
         for op in &ops {
             env.world.apply(op).map_err(|e| fail_in(span, &args, e))?;
         }

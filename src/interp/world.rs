@@ -17,7 +17,11 @@ pub struct RunError {
     pub code: Code,
     pub message: String,
     pub help: Option<String>,
+    /// The argument the error is about, when the statement being run has it.
     pub at: Option<ArgAt>,
+    /// The statement that failed, when it is not the one being run: a request pipelined by an
+    /// earlier statement whose answer came late (runtime/pipeline.rs).
+    pub stmt: Option<crate::syntax::source::Span>,
 }
 
 /// The argument a run-time error is about: its keyword, and its value (which of several `subnet`s).
@@ -34,6 +38,7 @@ impl RunError {
             message: message.into(),
             help: None,
             at: None,
+            stmt: None,
         }
     }
     /// Points the diagnostic at the statement's `key` argument whose value is `value`.
@@ -57,6 +62,13 @@ impl RunError {
 pub trait World {
     /// Carries out one Op (a dry run prints it).
     fn apply(&mut self, op: &Op) -> Result<(), RunError>;
+    /// The statement whose Ops follow: a world that answers late (pipelining) blames its errors
+    /// on it.
+    fn statement(&mut self, _at: crate::syntax::source::Span) {}
+    /// Waits for every answer still due; the first failure, with its statement.
+    fn settle(&mut self) -> Result<(), RunError> {
+        Ok(())
+    }
     /// `exists link|netns|addr|route TARGET [in NS]`
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError>;
     /// Runs a program and returns what it printed (`let out = exec ...`).

@@ -51,13 +51,23 @@ pub async fn add(
     strict: bool,
 ) -> Result<bool, RunError> {
     let idx = links::index(nl, dev).await?;
-    match nl
+    let result = nl
         .ack(
             RouteNetlinkMessage::NewAddress(message(idx, addr, nodad)),
             CREATE,
         )
-        .await
-    {
+        .await;
+    add_outcome(dev, addr, strict, result)
+}
+
+/// What the kernel's answer to an `addr add` means: added, there already, or an error in words.
+pub fn add_outcome(
+    dev: &str,
+    addr: IpNet,
+    strict: bool,
+    result: Result<(), KernelError>,
+) -> Result<bool, RunError> {
+    match result {
         Ok(()) => Ok(true),
         Err(e) if e.is(Errno::EEXIST) && !strict => Ok(false),
         Err(e) => Err(errors::kernel(

@@ -6,7 +6,7 @@
 use super::errors::KernelError;
 use super::netns;
 use crate::interp::world::RunError;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkMessage,
     NetlinkPayload,
@@ -15,12 +15,15 @@ use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
 use std::collections::HashMap;
 use std::os::fd::{FromRawFd, IntoRawFd};
+use std::pin::Pin;
 use tokio::runtime::Runtime;
 
 /// Flags for a request that creates something and fails if it exists (ip's `add`).
 pub const CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
 /// Create or replace (ip's `replace`).
 pub const REPLACE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+/// A lookup (a get; no ACK: the answer is the reply).
+pub const QUERY: u16 = NLM_F_REQUEST;
 /// Change or delete something that exists.
 pub const CHANGE: u16 = NLM_F_REQUEST | NLM_F_ACK;
 /// `append` (a second FDB destination for the same MAC).
@@ -68,22 +71,22 @@ impl Netlink {
         &self.handle
     }
 
-    /// Sends one request and waits for its ACK.
-    pub async fn ack(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), KernelError> {
+    /// Puts one request on the socket and returns its answers to come, without waiting: requests
+    /// sent one after another are pipelined (the kernel handles a socket's requests in order), and
+    /// their answers are read later with `answers` (pipeline.rs).
+    pub fn send(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<Replies, KernelError> {
         let mut req = NetlinkMessage::from(msg);
         req.header.flags = flags;
         let mut handle = self.handle.clone();
-        let mut replies = handle
+        let replies = handle
             .request(req)
             .map_err(|_| KernelError::from_errno(nix::errno::Errno::EIO as i32))?;
-        while let Some(reply) = replies.next().await {
-            if let NetlinkPayload::Error(e) = reply.payload
-                && e.code.is_some()
-            {
-                return Err(KernelError::from_message(&e));
-            }
-        }
-        Ok(())
+        Ok(Box::pin(replies))
+    }
+
+    /// Sends one request and waits for its ACK.
+    pub async fn ack(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<(), KernelError> {
+        answers(self.send(msg, flags)?).await.map(drop)
     }
 
     /// Sends a request and collects every message it answers with (a dump, or a get).
@@ -92,24 +95,27 @@ impl Netlink {
         msg: RouteNetlinkMessage,
         dump: bool,
     ) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
-        let mut req = NetlinkMessage::from(msg);
-        req.header.flags = NLM_F_REQUEST | if dump { NLM_F_DUMP } else { 0 };
-        let mut handle = self.handle.clone();
-        let mut replies = handle
-            .request(req)
-            .map_err(|_| KernelError::from_errno(nix::errno::Errno::EIO as i32))?;
-        let mut out = Vec::new();
-        while let Some(reply) = replies.next().await {
-            match reply.payload {
-                NetlinkPayload::InnerMessage(m) => out.push(m),
-                NetlinkPayload::Error(e) if e.code.is_some() => {
-                    return Err(KernelError::from_message(&e));
-                }
-                _ => {}
-            }
-        }
-        Ok(out)
+        let flags = QUERY | if dump { NLM_F_DUMP } else { 0 };
+        answers(self.send(msg, flags)?).await
     }
+}
+
+/// The answers to one request, as they arrive.
+pub type Replies = Pin<Box<dyn Stream<Item = NetlinkMessage<RouteNetlinkMessage>> + Send>>;
+
+/// Reads a request's answers to the end: the messages it returned, or the kernel's error.
+pub async fn answers(mut replies: Replies) -> Result<Vec<RouteNetlinkMessage>, KernelError> {
+    let mut out = Vec::new();
+    while let Some(reply) = replies.next().await {
+        match reply.payload {
+            NetlinkPayload::InnerMessage(m) => out.push(m),
+            NetlinkPayload::Error(e) if e.code.is_some() => {
+                return Err(KernelError::from_message(&e));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// The connections of one run, one per namespace, opened on first use and kept.

@@ -186,7 +186,7 @@ pub fn move_message(index: u32, ns_fd: RawFd) -> LinkMessage {
     LinkUnspec::new_with_index(index).setns_by_fd(ns_fd).build()
 }
 
-fn missing(name: &str) -> RunError {
+pub fn missing(name: &str) -> RunError {
     RunError::new(format!("Cannot find device \"{name}\""))
         .help("check the name and the namespace (`show links`, or `show links in NS`)")
 }
@@ -202,15 +202,30 @@ pub async fn index(nl: &Netlink, name: &str) -> Result<u32, RunError> {
 
 /// The link called `name`, if there is one.
 pub async fn find(nl: &Netlink, name: &str) -> Result<Option<LinkMessage>, KernelError> {
-    if name.is_empty() || name.len() > IFNAMSIZ_MAX {
+    let Some(msg) = find_message(name) else {
         return Ok(None);
+    };
+    found(nl.query(msg, false).await)
+}
+
+/// The request asking for the link called `name` (`None`: no link can have that name).
+pub fn find_message(name: &str) -> Option<RouteNetlinkMessage> {
+    if name.is_empty() || name.len() > IFNAMSIZ_MAX {
+        return None;
     }
     let mut m = LinkMessage::default();
     m.attributes.push(LinkAttribute::IfName(name.to_string()));
     // the counters are most of a link message; a lookup needs none of them
     m.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-    match nl.query(RouteNetlinkMessage::GetLink(m), false).await {
+    Some(RouteNetlinkMessage::GetLink(m))
+}
+
+/// The link in the answer to `find_message` (a missing link is no error).
+pub fn found(
+    answer: Result<Vec<RouteNetlinkMessage>, KernelError>,
+) -> Result<Option<LinkMessage>, KernelError> {
+    match answer {
         Ok(msgs) => Ok(msgs.into_iter().find_map(|m| match m {
             RouteNetlinkMessage::NewLink(l) => Some(l),
             _ => None,
@@ -248,6 +263,19 @@ pub async fn add(
     parent_nl: &Netlink,
     strict: bool,
 ) -> Result<bool, RunError> {
+    let (msg, peer_file) = add_request(name, kind, parent_nl).await?;
+    let result = nl.ack(msg, CREATE).await;
+    drop(peer_file);
+    add_outcome(name, kind, strict, result)
+}
+
+/// The RTM_NEWLINK of `ip link add` (the parent looked up in `parent_nl`), and the peer's namespace
+/// file, which must stay open until the kernel has read the request.
+pub async fn add_request(
+    name: &str,
+    kind: &LinkKind,
+    parent_nl: &Netlink,
+) -> Result<(RouteNetlinkMessage, Option<std::fs::File>), RunError> {
     let mut r = Resolved::default();
     let parent_name = match kind {
         LinkKind::Macvlan { parent, .. }
@@ -267,8 +295,16 @@ pub async fn add(
     };
     r.peer_ns_fd = peer_file.as_ref().map(|f| f.as_raw_fd());
     let msg = add_message(name, kind, r)?;
-    let result = nl.ack(RouteNetlinkMessage::NewLink(msg), CREATE).await;
-    drop(peer_file);
+    Ok((RouteNetlinkMessage::NewLink(msg), peer_file))
+}
+
+/// What the kernel's answer to `add_request` means: created, there already, or an error in words.
+pub fn add_outcome(
+    name: &str,
+    kind: &LinkKind,
+    strict: bool,
+    result: Result<(), KernelError>,
+) -> Result<bool, RunError> {
     match result {
         Ok(()) => Ok(true),
         Err(e) if e.is(Errno::EEXIST) && !strict => Ok(false),
@@ -311,13 +347,18 @@ pub async fn set(
         Some(Some(m)) => Some(index(here, m).await?),
         _ => None,
     };
-    match here
+    let result = here
         .ack(
             RouteNetlinkMessage::SetLink(set_message(target, &rest, master)),
             CHANGE,
         )
-        .await
-    {
+        .await;
+    set_outcome(name, result)
+}
+
+/// The kernel's answer to a `link set`, in words.
+pub fn set_outcome(name: &str, result: Result<(), KernelError>) -> Result<(), RunError> {
+    match result {
         Ok(()) => Ok(()),
         Err(e) if e.is(Errno::ENODEV) => Err(missing(name)),
         Err(e) => Err(errors::kernel(format!("cannot change link {name}"), &e)),

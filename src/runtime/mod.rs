@@ -6,6 +6,7 @@
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - flannel.rs: store, config, leases, docker-opts; overlay/: the host-gw and vxlan overlay services
+//! - pipeline.rs: requests sent without waiting for their ACKs, answers read in order later
 //! - undo.rs: what each Op changed and its inverse (rollback); restore.rs: inverses read from the
 //!   kernel's state before and after an Op (deletions, overlays); signals.rs: SIGINT/SIGTERM (and Ctrl-C
 //!   ending `wait`)
@@ -25,6 +26,7 @@ pub mod neigh;
 pub mod netns;
 pub mod overlay;
 pub mod ping;
+pub mod pipeline;
 pub mod real;
 pub mod restore;
 pub mod routes;

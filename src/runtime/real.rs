@@ -46,6 +46,13 @@ pub struct RealWorld {
     ndp: HashMap<(Ns, String), crate::ndp::Responder>,
     /// The store, leases and overlays (started on first use).
     flannel: Option<Flannel>,
+    /// Requests sent whose answers are still due (pipeline.rs), all in namespace `flight_ns`.
+    pub(super) flights: Vec<super::pipeline::InFlight>,
+    pub(super) flight_ns: Ns,
+    /// The statement being run, for the errors of its pipelined requests.
+    pub(super) at: Option<crate::syntax::source::Span>,
+    /// How deep in composite Ops (a container's parts) `tracked` is: parts are not pipelined.
+    pub(super) depth: usize,
 }
 
 impl Drop for RealWorld {
@@ -82,6 +89,10 @@ impl RealWorld {
             docker: Default::default(),
             ndp: HashMap::new(),
             flannel: None,
+            flights: Vec::new(),
+            flight_ns: None,
+            at: None,
+            depth: 0,
         })
     }
 
@@ -709,11 +720,22 @@ impl World for RealWorld {
         self.tracked(op)
     }
 
+    fn statement(&mut self, at: crate::syntax::source::Span) {
+        self.at = Some(at);
+    }
+
+    fn settle(&mut self) -> Result<(), RunError> {
+        self.settle_flights()
+    }
+
     fn mark(&self) -> usize {
         self.journal.steps.len()
     }
 
     fn rollback(&mut self, mark: usize) -> Option<crate::interp::world::Rollback> {
+        // what is still in flight is recorded first, so that it is undone too (its failure, if
+        // any, was reported already or is moot now)
+        let _ = self.settle_flights();
         Some(self.undo_since(mark))
     }
 
@@ -722,6 +744,7 @@ impl World for RealWorld {
     }
 
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
+        self.settle_flights()?;
         if kind == "netns" {
             return Ok(netns::exists(target));
         }
@@ -779,6 +802,7 @@ impl World for RealWorld {
     }
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
+        self.settle_flights()?;
         exec::capture(ns, argv, self.hosts.as_deref())
     }
 
@@ -791,6 +815,7 @@ impl World for RealWorld {
     }
 
     fn names(&mut self) -> Vec<String> {
+        let _ = self.settle_flights();
         // namespaces, and the links of this namespace and of each named one (a few dozen at most,
         // so completion stays quick)
         let spaces = netns::list();

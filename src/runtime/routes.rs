@@ -87,17 +87,43 @@ pub async fn apply(
     r: &Route,
     strict: bool,
 ) -> Result<bool, RunError> {
+    let (req, flags) = request(nl, action, r).await?;
+    let result = nl.ack(req, flags).await;
+    outcome(action, r, strict, result)
+}
+
+/// The request for a route and its flags (`dev` looked up in `nl`).
+pub async fn request(
+    nl: &Netlink,
+    action: RouteAction,
+    r: &Route,
+) -> Result<(RouteNetlinkMessage, u16), RunError> {
     let oif = match &r.dev {
         Some(dev) => Some(links::index(nl, dev).await?),
         None => None,
     };
     let msg = message(r, action, oif);
-    let (req, flags, verb) = match action {
-        RouteAction::Add => (RouteNetlinkMessage::NewRoute(msg), CREATE, "add"),
-        RouteAction::Replace => (RouteNetlinkMessage::NewRoute(msg), REPLACE, "replace"),
-        RouteAction::Del => (RouteNetlinkMessage::DelRoute(msg), CHANGE, "delete"),
+    Ok(match action {
+        RouteAction::Add => (RouteNetlinkMessage::NewRoute(msg), CREATE),
+        RouteAction::Replace => (RouteNetlinkMessage::NewRoute(msg), REPLACE),
+        RouteAction::Del => (RouteNetlinkMessage::DelRoute(msg), CHANGE),
+    })
+}
+
+/// What the kernel's answer to a route request means: changed, there already (an `add`), or an
+/// error in words.
+pub fn outcome(
+    action: RouteAction,
+    r: &Route,
+    strict: bool,
+    result: Result<(), KernelError>,
+) -> Result<bool, RunError> {
+    let verb = match action {
+        RouteAction::Add => "add",
+        RouteAction::Replace => "replace",
+        RouteAction::Del => "delete",
     };
-    match nl.ack(req, flags).await {
+    match result {
         Ok(()) => Ok(true),
         Err(e) if action == RouteAction::Add && e.is(Errno::EEXIST) && !strict => Ok(false),
         Err(e) => {

@@ -135,19 +135,19 @@ impl Journal {
 }
 
 /// The result of applying one Op: did the kernel change, and how to undo it.
-struct Applied {
-    changed: bool,
-    undo: Vec<Undo>,
+pub(super) struct Applied {
+    pub(super) changed: bool,
+    pub(super) undo: Vec<Undo>,
 }
 
 impl Applied {
-    fn none() -> Applied {
+    pub(super) fn none() -> Applied {
         Applied {
             changed: false,
             undo: Vec::new(),
         }
     }
-    fn changed(undo: Vec<Undo>) -> Applied {
+    pub(super) fn changed(undo: Vec<Undo>) -> Applied {
         Applied {
             changed: true,
             undo,
@@ -156,11 +156,33 @@ impl Applied {
 }
 
 /// A link's settings that `link set` can change, read before the change.
-struct LinkState {
+pub(super) struct LinkState {
     up: bool,
     mtu: Option<u32>,
     master: Option<String>,
     address: Option<[u8; 6]>,
+}
+
+/// A link's settings from its message; the master's name, which needs a lookup, is left out.
+pub(super) fn state_of(l: &LinkMessage) -> LinkState {
+    let mut st = LinkState {
+        up: links::is_up(l),
+        mtu: None,
+        master: None,
+        address: None,
+    };
+    for a in &l.attributes {
+        match a {
+            LinkAttribute::Mtu(m) => st.mtu = Some(*m),
+            LinkAttribute::Address(b) if b.len() == 6 => {
+                let mut mac = [0u8; 6];
+                mac.copy_from_slice(b);
+                st.address = Some(mac);
+            }
+            _ => {}
+        }
+    }
+    st
 }
 
 fn kind_name(l: &LinkMessage) -> Option<String> {
@@ -220,7 +242,9 @@ pub(super) fn route_of(m: &RouteMessage, names: &HashMap<u32, String>, fam: Fami
 }
 
 impl RealWorld {
-    /// Applies one Op and records its inverse (see the module's comment).
+    /// Applies one Op and records its inverse (see the module's comment). An Op that needs no
+    /// answer before the next one goes out is pipelined (pipeline.rs); any other waits for what is
+    /// in flight first.
     pub(super) fn tracked(&mut self, op: &Op) -> Result<(), RunError> {
         if let Some(sig) = signals::pending() {
             return Err(RunError::new(format!(
@@ -228,25 +252,47 @@ impl RealWorld {
                 signals::name(sig)
             )));
         }
-        let applied = self.apply_recording(op)?;
-        if applied.changed {
-            self.journal.changes += 1;
+        // the parts of a composite Op (a container, docker0) are not pipelined: its code handles
+        // their errors as they come
+        if self.depth == 0
+            && let Some(r) = self.pipelined(op)
+        {
+            return r;
         }
-        let mut first = applied.changed;
-        if let Some(f) = &mut self.journal.file {
-            f.append(&Journal::lines(
-                &applied
-                    .undo
-                    .iter()
-                    .map(|u| (u.clone(), false))
-                    .collect::<Vec<_>>(),
-            ));
-        }
-        for step in applied.undo {
-            self.journal.steps.push((step, first));
-            first = false;
-        }
+        self.settle_flights()?;
+        self.depth += 1;
+        let applied = self.apply_recording(op);
+        self.depth -= 1;
+        self.record(applied?);
         Ok(())
+    }
+
+    /// Counts an applied Op's change and keeps its undo steps (in memory and in the file).
+    pub(super) fn record(&mut self, applied: Applied) {
+        self.record_all(vec![applied]);
+    }
+
+    /// `record` for several Ops (a window of pipelined requests), in one write to the file.
+    pub(super) fn record_all(&mut self, all: Vec<Applied>) {
+        let mut lines = Vec::new();
+        for applied in all {
+            if applied.changed {
+                self.journal.changes += 1;
+            }
+            let mut first = applied.changed;
+            for step in applied.undo {
+                if self.journal.file.is_some() {
+                    lines.push(step.line());
+                }
+                self.journal.steps.push((step, first));
+                first = false;
+            }
+        }
+        if let Some(f) = &mut self.journal.file
+            && !lines.is_empty()
+        {
+            f.append(&lines);
+        }
     }
 
     fn link_state(&mut self, ns: &Ns, name: &str) -> Result<Option<LinkState>, RunError> {
@@ -255,30 +301,17 @@ impl RealWorld {
         let Some(l) = self.rt.block_on(links::find(&nl, name)).map_err(kernel)? else {
             return Ok(None);
         };
-        let mut st = LinkState {
-            up: links::is_up(&l),
-            mtu: None,
-            master: None,
-            address: None,
-        };
-        for a in &l.attributes {
-            match a {
-                LinkAttribute::Mtu(m) => st.mtu = Some(*m),
-                LinkAttribute::Address(b) if b.len() == 6 => {
-                    let mut mac = [0u8; 6];
-                    mac.copy_from_slice(b);
-                    st.address = Some(mac);
-                }
-                LinkAttribute::Controller(i) => {
-                    let all = self.rt.block_on(links::dump(&nl)).map_err(kernel)?;
-                    st.master = all
-                        .iter()
-                        .find(|m| m.header.index == *i)
-                        .and_then(links::name_of)
-                        .map(str::to_string);
-                }
-                _ => {}
-            }
+        let mut st = state_of(&l);
+        if let Some(i) = l.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Controller(i) => Some(*i),
+            _ => None,
+        }) {
+            let all = self.rt.block_on(links::dump(&nl)).map_err(kernel)?;
+            st.master = all
+                .iter()
+                .find(|m| m.header.index == i)
+                .and_then(links::name_of)
+                .map(str::to_string);
         }
         Ok(Some(st))
     }
@@ -345,22 +378,7 @@ impl RealWorld {
                     let nl = self.nl(ns)?;
                     self.rt.block_on(links::add(&nl, name, kind, &nl, strict))?
                 };
-                if created {
-                    return Ok(Applied::changed(vec![Undo::Op(Op::LinkDel {
-                        ns: ns.clone(),
-                        name: name.clone(),
-                    })]));
-                }
-                let want = kind.kernel_kind().0;
-                match self.link_kind(ns, name) {
-                    Some(have) if have != want => Err(RunError::new(format!(
-                        "link {name} exists as a {have}, not a {want}"
-                    ))
-                    .help(format!(
-                        "delete it first (`link del {name}`), or give the new link another name"
-                    ))),
-                    _ => Ok(Applied::none()),
-                }
+                self.link_added(ns, name, kind, created)
             }
             Op::LinkSet { ns, name, change } => self.link_set(ns, name, change, op),
             Op::AddrAdd {
@@ -564,6 +582,33 @@ impl RealWorld {
         }
     }
 
+    /// After a `link add`: a created link is undone by deleting it; one that existed must be of
+    /// the kind asked for.
+    pub(super) fn link_added(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        kind: &LinkKind,
+        created: bool,
+    ) -> Result<Applied, RunError> {
+        if created {
+            return Ok(Applied::changed(vec![Undo::Op(Op::LinkDel {
+                ns: ns.clone(),
+                name: name.to_string(),
+            })]));
+        }
+        let want = kind.kernel_kind().0;
+        match self.link_kind(ns, name) {
+            Some(have) if have != want => Err(RunError::new(format!(
+                "link {name} exists as a {have}, not a {want}"
+            ))
+            .help(format!(
+                "delete it first (`link del {name}`), or give the new link another name"
+            ))),
+            _ => Ok(Applied::none()),
+        }
+    }
+
     /// A deletion: undone by rebuilding what it took (restore.rs).
     fn deletion(
         &mut self,
@@ -592,52 +637,11 @@ impl RealWorld {
             self.dispatch(op)?;
             return Ok(Applied::none());
         };
-        let same = change.netns.is_none()
-            && change.rename.is_none()
-            && change.up.is_none_or(|u| u == before.up)
-            && change.mtu.is_none_or(|m| Some(m) == before.mtu)
-            && change.address.is_none_or(|a| Some(a) == before.address)
-            && change.master.as_ref().is_none_or(|m| *m == before.master);
-        if same {
+        if unchanged(change, &before) {
             return Ok(Applied::none());
         }
         self.dispatch(op)?;
-        // where the link is now, and under which name
-        let now_ns: Ns = change.netns.clone().or_else(|| ns.clone());
-        let now_name = change.rename.clone().unwrap_or_else(|| name.to_string());
-        let mut undo = Vec::new();
-        let settings = LinkChange {
-            up: change.up.map(|_| before.up),
-            mtu: change.mtu.and(before.mtu),
-            master: change.master.as_ref().map(|_| before.master.clone()),
-            address: change.address.and(before.address),
-            netns: None,
-            rename: change.rename.as_ref().map(|_| name.to_string()),
-        };
-        // undone newest first: settings (and the name) back where the link is now, then the move
-        match (&change.netns, ns) {
-            (Some(_), Some(home)) => undo.push(Undo::Op(Op::LinkSet {
-                ns: now_ns.clone(),
-                name: name.to_string(),
-                change: Box::new(LinkChange {
-                    netns: Some(home.clone()),
-                    ..LinkChange::default()
-                }),
-            })),
-            (Some(there), None) => undo.push(Undo::MoveHome {
-                ns: there.clone(),
-                name: name.to_string(),
-            }),
-            _ => {}
-        }
-        if settings != LinkChange::default() {
-            undo.push(Undo::Op(Op::LinkSet {
-                ns: now_ns,
-                name: now_name,
-                change: Box::new(settings),
-            }));
-        }
-        Ok(Applied::changed(undo))
+        Ok(set_undo(ns, name, change, &before))
     }
 
     fn route(&mut self, ns: &Ns, action: RouteAction, r: &Route) -> Result<Applied, RunError> {
@@ -662,25 +666,7 @@ impl RealWorld {
         if !changed {
             return Ok(Applied::none());
         }
-        let undo = match (action, before) {
-            (RouteAction::Del, Some(b)) => Undo::Op(Op::Route {
-                ns: ns.clone(),
-                action: RouteAction::Add,
-                route: Box::new(b),
-            }),
-            (RouteAction::Del, None) => Undo::Kept(format!("route del {}", dest_text(&r.dest))),
-            (RouteAction::Replace, Some(b)) => Undo::Op(Op::Route {
-                ns: ns.clone(),
-                action: RouteAction::Replace,
-                route: Box::new(b),
-            }),
-            (RouteAction::Add | RouteAction::Replace, _) => Undo::Op(Op::Route {
-                ns: ns.clone(),
-                action: RouteAction::Del,
-                route: Box::new(r.clone()),
-            }),
-        };
-        Ok(Applied::changed(vec![undo]))
+        Ok(Applied::changed(vec![route_undo(ns, action, r, before)]))
     }
 
     /// Runs the undo steps recorded since `mark`, newest first, and forgets them.
@@ -719,7 +705,7 @@ impl RealWorld {
     }
 
     /// Runs one undo step.
-    fn run_step(&mut self, step: &Undo) -> Result<(), RunError> {
+    pub(super) fn run_step(&mut self, step: &Undo) -> Result<(), RunError> {
         match step {
             Undo::Kept(_) | Undo::Service(_) => Ok(()),
             Undo::Op(op) => self.dispatch(op),
@@ -834,6 +820,78 @@ impl RealWorld {
             .await
             .map_err(|e| errors::kernel(format!("cannot move link {name} back"), &e))
         })
+    }
+}
+
+/// Whether a `link set` would leave the link as it is.
+pub(super) fn unchanged(change: &LinkChange, before: &LinkState) -> bool {
+    change.netns.is_none()
+        && change.rename.is_none()
+        && change.up.is_none_or(|u| u == before.up)
+        && change.mtu.is_none_or(|m| Some(m) == before.mtu)
+        && change.address.is_none_or(|a| Some(a) == before.address)
+        && change.master.as_ref().is_none_or(|m| *m == before.master)
+}
+
+/// The undo steps of a `link set` that changed the link, from its settings read before.
+pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkState) -> Applied {
+    // where the link is now, and under which name
+    let now_ns: Ns = change.netns.clone().or_else(|| ns.clone());
+    let now_name = change.rename.clone().unwrap_or_else(|| name.to_string());
+    let mut undo = Vec::new();
+    let settings = LinkChange {
+        up: change.up.map(|_| before.up),
+        mtu: change.mtu.and(before.mtu),
+        master: change.master.as_ref().map(|_| before.master.clone()),
+        address: change.address.and(before.address),
+        netns: None,
+        rename: change.rename.as_ref().map(|_| name.to_string()),
+    };
+    // undone newest first: settings (and the name) back where the link is now, then the move
+    match (&change.netns, ns) {
+        (Some(_), Some(home)) => undo.push(Undo::Op(Op::LinkSet {
+            ns: now_ns.clone(),
+            name: name.to_string(),
+            change: Box::new(LinkChange {
+                netns: Some(home.clone()),
+                ..LinkChange::default()
+            }),
+        })),
+        (Some(there), None) => undo.push(Undo::MoveHome {
+            ns: there.clone(),
+            name: name.to_string(),
+        }),
+        _ => {}
+    }
+    if settings != LinkChange::default() {
+        undo.push(Undo::Op(Op::LinkSet {
+            ns: now_ns,
+            name: now_name,
+            change: Box::new(settings),
+        }));
+    }
+    Applied::changed(undo)
+}
+
+/// The inverse of a route change, from the route it replaced or deleted (`before`).
+pub(super) fn route_undo(ns: &Ns, action: RouteAction, r: &Route, before: Option<Route>) -> Undo {
+    match (action, before) {
+        (RouteAction::Del, Some(b)) => Undo::Op(Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Add,
+            route: Box::new(b),
+        }),
+        (RouteAction::Del, None) => Undo::Kept(format!("route del {}", dest_text(&r.dest))),
+        (RouteAction::Replace, Some(b)) => Undo::Op(Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Replace,
+            route: Box::new(b),
+        }),
+        (RouteAction::Add | RouteAction::Replace, _) => Undo::Op(Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Del,
+            route: Box::new(r.clone()),
+        }),
     }
 }
 
