@@ -81,8 +81,12 @@ pub fn main() -> i32 {
     run(cli)
 }
 
-/// Where the script text comes from, and the script's arguments.
-fn input(cli: &Cli) -> Result<Option<(String, PathBuf, Vec<u8>, Vec<String>)>, String> {
+/// A script to run: what diagnostics call it, the directory `source` paths start from, its bytes,
+/// and its arguments.
+type Input = (String, PathBuf, Vec<u8>, Vec<String>);
+
+/// Where the script text comes from, and the script's arguments; `None` means the REPL.
+fn input(cli: &Cli) -> Result<Option<Input>, String> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     if let Some(cmd) = &cli.command {
         let args = cli.file.iter().chain(&cli.args).cloned().collect();
@@ -120,11 +124,13 @@ fn input(cli: &Cli) -> Result<Option<(String, PathBuf, Vec<u8>, Vec<String>)>, S
 
 fn run(cli: Cli) -> i32 {
     // first, while netsh is still one thread: a sandbox cannot be entered once threads exist
-    if cli.sandbox && !cli.dry_run && !cli.check {
-        if let Err(e) = crate::runtime::sandbox::enter() {
-            eprintln!("netsh: {e}");
-            return 1;
-        }
+    if cli.sandbox
+        && !cli.dry_run
+        && !cli.check
+        && let Err(e) = crate::runtime::sandbox::enter()
+    {
+        eprintln!("netsh: {e}");
+        return 1;
     }
     // `netsh down FILE`; a script named `down` runs as `./down`
     if cli.command.is_none() && cli.file.as_deref() == Some("down") {
@@ -201,10 +207,10 @@ fn run(cli: Cli) -> i32 {
         Err(d) => {
             report(std::slice::from_ref(d), &session, cli.json);
             // the whole script is one transaction (see docs/GUARANTEES.md)
-            if !cli.no_rollback {
-                if let Some(r) = world.rollback(0) {
-                    eprintln!("{}", r.summary());
-                }
+            if !cli.no_rollback
+                && let Some(r) = world.rollback(0)
+            {
+                eprintln!("{}", r.summary());
             }
             match crate::runtime::signals::pending() {
                 Some(sig) => 128 + sig,
@@ -212,10 +218,10 @@ fn run(cli: Cli) -> i32 {
             }
         }
     };
-    if let Some(n) = world.changes() {
-        if result.is_ok() || cli.no_rollback {
-            eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
-        }
+    if let Some(n) = world.changes()
+        && (result.is_ok() || cli.no_rollback)
+    {
+        eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
     }
     drop(world);
     code

@@ -142,13 +142,13 @@ impl Diag {
             (!self.label.is_empty()).then(|| self.label.clone()),
             local(self.span),
         )];
-        if let Some((span, label)) = &self.related {
-            if map.file_of(*span).base == file.base {
-                labels.push(LabeledSpan::new_with_span(
-                    Some(label.clone()),
-                    local(*span),
-                ));
-            }
+        if let Some((span, label)) = &self.related
+            && map.file_of(*span).base == file.base
+        {
+            labels.push(LabeledSpan::new_with_span(
+                Some(label.clone()),
+                local(*span),
+            ));
         }
         Rendered {
             code: self.code,

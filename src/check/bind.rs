@@ -229,12 +229,10 @@ fn take_value(
     errors: &mut Vec<Diag>,
 ) {
     let kw = &words[i];
-    if !repeat {
-        if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
-            errors.push(
-                duplicate(key, kw.span).related(words[prev as usize - 1].span, "first given here"),
-            );
-        }
+    if !repeat && let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
+        errors.push(
+            duplicate(key, kw.span).related(words[prev as usize - 1].span, "first given here"),
+        );
     }
     match words.get(i + 1) {
         Some(_) => args.push((slot, (i + 1) as u32)),

@@ -130,11 +130,11 @@ impl Checker {
     }
 
     fn define(&mut self, name: String) {
-        if self.in_body {
-            if let Some(scope) = self.scopes.last_mut() {
-                scope.insert(name);
-                return;
-            }
+        if self.in_body
+            && let Some(scope) = self.scopes.last_mut()
+        {
+            scope.insert(name);
+            return;
         }
         self.globals.insert(name);
     }
@@ -270,14 +270,14 @@ impl Checker {
                         }
                         continue;
                     }
-                    if let (Some((ty, what)), Some(text)) = (b.slot_type(slot), w.literal_span()) {
-                        if let Err(e) = ty.parse(map.text(text), what) {
-                            self.errors.push(
-                                Diag::new(e.code, inside(w.span, text, e.at), e.message)
-                                    .label(format!("expected {}", ty.describe()))
-                                    .help_opt(e.help),
-                            );
-                        }
+                    if let (Some((ty, what)), Some(text)) = (b.slot_type(slot), w.literal_span())
+                        && let Err(e) = ty.parse(map.text(text), what)
+                    {
+                        self.errors.push(
+                            Diag::new(e.code, inside(w.span, text, e.at), e.message)
+                                .label(format!("expected {}", ty.describe()))
+                                .help_opt(e.help),
+                        );
                     }
                 }
                 Some(b)
@@ -385,14 +385,14 @@ impl Checker {
 
     fn typed(&mut self, w: &Word, ty: Ty, what: &str, map: &SourceMap) {
         self.word(w, map);
-        if let Some(text) = w.literal_span() {
-            if let Err(e) = ty.parse(map.text(text), what) {
-                self.errors.push(
-                    Diag::new(e.code, inside(w.span, text, e.at), e.message)
-                        .label(format!("expected {}", ty.describe()))
-                        .help_opt(e.help),
-                );
-            }
+        if let Some(text) = w.literal_span()
+            && let Err(e) = ty.parse(map.text(text), what)
+        {
+            self.errors.push(
+                Diag::new(e.code, inside(w.span, text, e.at), e.message)
+                    .label(format!("expected {}", ty.describe()))
+                    .help_opt(e.help),
+            );
         }
     }
 
@@ -554,10 +554,10 @@ impl Checker {
         for s in body.iter() {
             match &s.kind {
                 StmtKind::Command(words) => {
-                    if let Some(name) = words.first().and_then(|w| bind::bare(w, map)) {
-                        if self.procs.contains_key(name) {
-                            out.push((name.to_string(), words[0].span));
-                        }
+                    if let Some(name) = words.first().and_then(|w| bind::bare(w, map))
+                        && self.procs.contains_key(name)
+                    {
+                        out.push((name.to_string(), words[0].span));
                     }
                 }
                 StmtKind::In { body, .. } | StmtKind::Transaction(body) => {

@@ -66,27 +66,27 @@ pub fn check(b: &Bound, words: &[Word], map: &SourceMap) -> Vec<Diag> {
         };
         match key {
             "gateway" if !nothing_to_compare => {
-                if let Ok(ip) = text.parse::<IpAddr>() {
-                    if !subnets.iter().any(|s| s.contains(&ip)) {
-                        out.push(outside("gateway"));
-                    }
+                if let Ok(ip) = text.parse::<IpAddr>()
+                    && !subnets.iter().any(|s| s.contains(&ip))
+                {
+                    out.push(outside("gateway"));
                 }
             }
             "ip-range" if !nothing_to_compare => {
-                if let Ok(r) = text.parse::<IpNet>() {
-                    if !subnets.iter().any(|s| s.contains(&r)) {
-                        out.push(outside("ip-range"));
-                    }
+                if let Ok(r) = text.parse::<IpNet>()
+                    && !subnets.iter().any(|s| s.contains(&r))
+                {
+                    out.push(outside("ip-range"));
                 }
             }
             "aux" if !nothing_to_compare => {
                 let ip = text
                     .split_once('=')
                     .and_then(|(_, ip)| ip.parse::<IpAddr>().ok());
-                if let Some(ip) = ip {
-                    if !subnets.iter().any(|s| s.contains(&ip)) {
-                        out.push(outside("aux address"));
-                    }
+                if let Some(ip) = ip
+                    && !subnets.iter().any(|s| s.contains(&ip))
+                {
+                    out.push(outside("aux address"));
                 }
             }
             "parent" => {

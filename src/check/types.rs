@@ -456,10 +456,10 @@ fn cidr(text: &str) -> Result<IpNet, TypeError> {
     // the address as `ip` reads it, the length by hand: several times faster than ipnet's parser
     let (addr, len) = (&text[..slash], &text[slash + 1..]);
     let digits = !len.is_empty() && len.len() <= 3 && len.bytes().all(|b| b.is_ascii_digit());
-    if let (true, Ok(addr), Ok(len)) = (digits, ip(addr), len.parse::<u8>()) {
-        if let Ok(net) = IpNet::new(addr, len) {
-            return Ok(net);
-        }
+    if let (true, Ok(addr), Ok(len)) = (digits, ip(addr), len.parse::<u8>())
+        && let Ok(net) = IpNet::new(addr, len)
+    {
+        return Ok(net);
     }
     text.parse::<IpNet>().map_err(|_| {
         let (addr, len) = text.split_once('/').unwrap_or((text, ""));

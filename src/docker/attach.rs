@@ -125,17 +125,17 @@ fn allocate(n: &mut NetworkState, c: &Container, holder: &str) -> Result<Vec<IpN
         .into_iter()
         .flatten()
         .find(|p| !got.iter().any(|g| g.addr() == *p));
-    if fail.is_none() {
-        if let Some(p) = missing_pin {
-            let key = if p.is_ipv4() { "ip" } else { "ip6" };
-            fail = Some(
-                RunError::new(format!(
-                    "{p} is in none of the subnets of the network {}",
-                    n.spec.name
-                ))
-                .at(key, p.to_string()),
-            );
-        }
+    if fail.is_none()
+        && let Some(p) = missing_pin
+    {
+        let key = if p.is_ipv4() { "ip" } else { "ip6" };
+        fail = Some(
+            RunError::new(format!(
+                "{p} is in none of the subnets of the network {}",
+                n.spec.name
+            ))
+            .at(key, p.to_string()),
+        );
     }
     if let Some(e) = fail {
         release(n, got.iter().map(|g| g.addr()));

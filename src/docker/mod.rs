@@ -115,11 +115,11 @@ impl Networks {
 
     /// Undoes a planned attach whose Ops failed.
     pub fn forget(&mut self, host: &Ns, network: &str, container: &str) {
-        if let Some(n) = self.find_mut(host, network) {
-            if let Some(i) = n.containers.iter().position(|(c, _)| c == container) {
-                let (_, addrs) = n.containers.remove(i);
-                attach::release(n, addrs.into_iter());
-            }
+        if let Some(n) = self.find_mut(host, network)
+            && let Some(i) = n.containers.iter().position(|(c, _)| c == container)
+        {
+            let (_, addrs) = n.containers.remove(i);
+            attach::release(n, addrs.into_iter());
         }
     }
 

@@ -349,7 +349,7 @@ fn free_subnets(
         while merged.get(i).is_some_and(|r| r.1 < addr) {
             i += 1;
         }
-        if !merged.get(i).is_some_and(|r| r.0 <= end) {
+        if merged.get(i).is_none_or(|r| r.0 > end) {
             free.push(addr);
         }
         match addr.checked_add(size) {

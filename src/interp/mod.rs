@@ -166,13 +166,13 @@ impl Interp {
                 let r = self
                     .block(body, env)
                     .and_then(|()| env.world.settle().map_err(|e| fail(s.span, e)));
-                if r.is_err() {
-                    if let Some(rb) = env.world.rollback(mark) {
-                        eprintln!(
-                            "{}",
-                            rb.summary().replacen("netsh:", "netsh: transaction:", 1)
-                        );
-                    }
+                if r.is_err()
+                    && let Some(rb) = env.world.rollback(mark)
+                {
+                    eprintln!(
+                        "{}",
+                        rb.summary().replacen("netsh:", "netsh: transaction:", 1)
+                    );
                 }
                 r
             }

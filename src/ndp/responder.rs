@@ -173,12 +173,11 @@ impl Responder {
         let thread = std::thread::Builder::new()
             .name(format!("ndp-{dev}"))
             .spawn(move || {
-                if let Some(f) = file {
-                    if let Err(e) = nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET) {
-                        let _ =
-                            ready.send(Err(format!("cannot enter the namespace: {}", e.desc())));
-                        return;
-                    }
+                if let Some(f) = file
+                    && let Err(e) = nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET)
+                {
+                    let _ = ready.send(Err(format!("cannot enter the namespace: {}", e.desc())));
+                    return;
                 }
                 match open(&dev_name) {
                     Ok((fd, index, mac)) => {
@@ -210,10 +209,10 @@ impl Responder {
 
     /// Answers for one more prefix too.
     pub fn add(&self, prefix: Ipv6Net) {
-        if let Ok(mut p) = self.prefixes.lock() {
-            if !p.contains(&prefix.trunc()) {
-                p.push(prefix.trunc());
-            }
+        if let Ok(mut p) = self.prefixes.lock()
+            && !p.contains(&prefix.trunc())
+        {
+            p.push(prefix.trunc());
         }
     }
 }

@@ -252,10 +252,10 @@ impl RealWorld {
                 for r in replies {
                     if let RouteNetlinkMessage::NewNsId(m) = r {
                         for a in m.attributes {
-                            if let NsidAttribute::Id(id) = a {
-                                if id >= 0 {
-                                    map.insert((si, id), sj);
-                                }
+                            if let NsidAttribute::Id(id) = a
+                                && id >= 0
+                            {
+                                map.insert((si, id), sj);
                             }
                         }
                     }
@@ -436,14 +436,14 @@ impl RealWorld {
             }
         }
         for key in keys {
-            if let Ok(v) = sysctl::get(ns.as_deref(), &key) {
-                if v.trim() != "0" {
-                    ops.push(Op::SysctlSet {
-                        ns: ns.clone(),
-                        key,
-                        value: v.trim().to_string(),
-                    });
-                }
+            if let Ok(v) = sysctl::get(ns.as_deref(), &key)
+                && v.trim() != "0"
+            {
+                ops.push(Op::SysctlSet {
+                    ns: ns.clone(),
+                    key,
+                    value: v.trim().to_string(),
+                });
             }
         }
         for a in self.rt.block_on(addrs::dump(&nl)).map_err(kernel)? {

@@ -100,10 +100,11 @@ impl Journal {
             text.push('\n');
         }
         let tmp = self.path.with_extension("tmp");
-        if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &self.path).is_ok() {
-            if let Ok(f) = std::fs::OpenOptions::new().append(true).open(&self.path) {
-                self.file = f;
-            }
+        if std::fs::write(&tmp, text).is_ok()
+            && std::fs::rename(&tmp, &self.path).is_ok()
+            && let Ok(f) = std::fs::OpenOptions::new().append(true).open(&self.path)
+        {
+            self.file = f;
         }
     }
 }

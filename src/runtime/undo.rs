@@ -225,10 +225,10 @@ pub(super) fn route_of(m: &RouteMessage, names: &HashMap<u32, String>, fam: Fami
     for a in &m.attributes {
         match a {
             RouteAttribute::Destination(d) => {
-                if let Some(ip) = routes::addr_of(d) {
-                    if let Ok(n) = ipnet::IpNet::new(ip, m.header.destination_prefix_length) {
-                        r.dest = Dest::Net(n);
-                    }
+                if let Some(ip) = routes::addr_of(d)
+                    && let Ok(n) = ipnet::IpNet::new(ip, m.header.destination_prefix_length)
+                {
+                    r.dest = Dest::Net(n);
                 }
             }
             RouteAttribute::Gateway(g) => r.via = routes::addr_of(g),
@@ -650,15 +650,15 @@ impl RealWorld {
             RouteAction::Add => None,
             _ => self.route_now(ns, r)?,
         };
-        if action == RouteAction::Replace {
-            if let Some(b) = &before {
-                let same = b.via == r.via
-                    && r.dev.as_ref().is_none_or(|d| Some(d) == b.dev.as_ref())
-                    && b.onlink == r.onlink
-                    && r.src.is_none_or(|s| Some(s) == b.src);
-                if same {
-                    return Ok(Applied::none());
-                }
+        if action == RouteAction::Replace
+            && let Some(b) = &before
+        {
+            let same = b.via == r.via
+                && r.dev.as_ref().is_none_or(|d| Some(d) == b.dev.as_ref())
+                && b.onlink == r.onlink
+                && r.src.is_none_or(|s| Some(s) == b.src);
+            if same {
+                return Ok(Applied::none());
             }
         }
         let nl = self.nl(ns)?;

@@ -86,10 +86,10 @@ impl SourceMap {
     #[inline]
     pub fn file_of(&self, span: Span) -> &SourceFile {
         // most spans are in the newest file (the script being run, or the REPL's latest line)
-        if let Some(last) = self.files.last() {
-            if span.start >= last.base {
-                return last;
-            }
+        if let Some(last) = self.files.last()
+            && span.start >= last.base
+        {
+            return last;
         }
         let i = self.files.partition_point(|f| f.base <= span.start);
         &self.files[i.saturating_sub(1)]

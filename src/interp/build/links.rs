@@ -125,18 +125,18 @@ fn child(a: &Args, cx: &Ctx, link: String, kind: LinkKind) -> Vec<Op> {
         name: link.clone(),
         kind,
     }];
-    if let Some(target) = &a.ns {
-        if cx.outer.as_ref() != Some(target) {
-            let change = LinkChange {
-                netns: Some(target.clone()),
-                ..Default::default()
-            };
-            ops.push(Op::LinkSet {
-                ns: cx.outer.clone(),
-                name: link,
-                change: Box::new(change),
-            });
-        }
+    if let Some(target) = &a.ns
+        && cx.outer.as_ref() != Some(target)
+    {
+        let change = LinkChange {
+            netns: Some(target.clone()),
+            ..Default::default()
+        };
+        ops.push(Op::LinkSet {
+            ns: cx.outer.clone(),
+            name: link,
+            change: Box::new(change),
+        });
     }
     ops
 }

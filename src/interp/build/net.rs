@@ -144,13 +144,13 @@ fn route(a: &Args) -> Result<Route, RunError> {
             Family::V4
         }),
     };
-    if let (Dest::Net(n), Some(gw)) = (&dest, via) {
-        if matches!(n, IpNet::V4(_)) != gw.is_ipv4() {
-            return Err(RunError::new(format!(
-                "the gateway {gw} is not of the same address family as {n}"
-            ))
-            .help("an IPv4 route needs an IPv4 gateway, an IPv6 route an IPv6 one"));
-        }
+    if let (Dest::Net(n), Some(gw)) = (&dest, via)
+        && matches!(n, IpNet::V4(_)) != gw.is_ipv4()
+    {
+        return Err(RunError::new(format!(
+            "the gateway {gw} is not of the same address family as {n}"
+        ))
+        .help("an IPv4 route needs an IPv4 gateway, an IPv6 route an IPv6 one"));
     }
     Ok(Route {
         dest,
