@@ -84,6 +84,17 @@ pub enum RouteAction {
     Del,
 }
 
+impl RouteAction {
+    /// The word `ip route` and netsh's `route` statement use for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            RouteAction::Add => "add",
+            RouteAction::Replace => "replace",
+            RouteAction::Del => "del",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {
     V4,
@@ -112,6 +123,17 @@ pub enum FdbAction {
     Add,
     Append,
     Del,
+}
+
+impl FdbAction {
+    /// The word `bridge fdb` and netsh's `fdb` statement use for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            FdbAction::Add => "add",
+            FdbAction::Append => "append",
+            FdbAction::Del => "del",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -314,11 +314,7 @@ impl Display for Op {
             }
             Op::AddrDel { ns, dev, addr } => write!(f, "{} addr del {addr} dev {dev}", IpCmd(ns)),
             Op::Route { ns, action, route } => {
-                let verb = match action {
-                    RouteAction::Add => "add",
-                    RouteAction::Replace => "replace",
-                    RouteAction::Del => "del",
-                };
+                let verb = action.word();
                 let v6 = matches!(route.dest, Dest::Default(Family::V6)) && route.via.is_none();
                 let family = if v6 { " -6" } else { "" };
                 write!(f, "{}{family} route {verb} {route}", IpCmd(ns))
@@ -354,11 +350,7 @@ impl Display for Op {
                 dev,
                 dst,
             } => {
-                let verb = match action {
-                    FdbAction::Add => "add",
-                    FdbAction::Append => "append",
-                    FdbAction::Del => "del",
-                };
+                let verb = action.word();
                 match ns {
                     Some(n) => write!(f, "bridge -n {} fdb", Quoted(n))?,
                     None => f.write_str("bridge fdb")?,

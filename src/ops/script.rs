@@ -1,7 +1,7 @@
 //! Ops as netsh statements: the journal that `netsh down` replays and the script `dump` prints are
 //! both written in the language itself, so they can be read, edited and run like any script.
 
-use super::{Dest, FdbAction, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
+use super::{Dest, LinkChange, LinkKind, Ns, Op, Route};
 use crate::check::types::format_mac;
 
 /// A word as the lexer reads it back: bare when it is one, else a raw `'...'` (or `"..."` when it
@@ -176,11 +176,7 @@ pub fn statement(op: &Op) -> Option<String> {
             action,
             route: r,
         } => {
-            let verb = match action {
-                RouteAction::Add => "add",
-                RouteAction::Replace => "replace",
-                RouteAction::Del => "del",
-            };
+            let verb = action.word();
             format!("route {verb} {}{}", route(r), in_ns(ns))
         }
         Op::NeighAdd {
@@ -211,11 +207,7 @@ pub fn statement(op: &Op) -> Option<String> {
             dev,
             dst,
         } => {
-            let verb = match action {
-                FdbAction::Add => "add",
-                FdbAction::Append => "append",
-                FdbAction::Del => "del",
-            };
+            let verb = action.word();
             let dst = dst.map(|d| format!(" dst {d}")).unwrap_or_default();
             format!(
                 "fdb {verb} {} dev {}{dst}{}",
@@ -234,7 +226,7 @@ pub fn statement(op: &Op) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{Family, Vxlan};
+    use crate::ops::{Family, RouteAction, Vxlan};
 
     #[test]
     fn words_that_are_not_bare_are_quoted_so_the_lexer_reads_them_back() {
