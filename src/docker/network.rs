@@ -4,7 +4,7 @@
 
 use super::ipam::{AddressPool, LocalPool};
 use crate::interp::world::RunError;
-use crate::ops::{LinkChange, LinkKind, Network, Ns, Op};
+use crate::ops::{LinkKind, Network, Ns, Op};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -75,17 +75,6 @@ pub fn vlan_of(parent: &str) -> Result<Option<(String, u16)>, RunError> {
         .help("an 802.1Q VLAN id is 1..4094 (0 and 4095 are reserved)"));
     }
     Ok(Some((base.to_string(), n as u16)))
-}
-
-fn up(ns: &Ns, name: &str) -> Op {
-    Op::LinkSet {
-        ns: ns.clone(),
-        name: name.into(),
-        change: Box::new(LinkChange {
-            up: Some(true),
-            ..Default::default()
-        }),
-    }
 }
 
 /// What the host already has that a new network must respect.
@@ -237,7 +226,7 @@ pub fn plan_create(
                     nodad: gw.is_ipv6(),
                 });
             }
-            ops.push(up(host, &br));
+            ops.push(Op::link_up(host, &br));
             ops.push(sysctl(host, "net.ipv4.ip_forward", "1"));
             if subnets.iter().any(|s| s.addr().is_ipv6()) {
                 ops.push(sysctl(host, "net.ipv6.conf.all.forwarding", "1"));
@@ -264,7 +253,7 @@ pub fn plan_create(
                         name: dm.clone(),
                         kind: LinkKind::Dummy,
                     });
-                    ops.push(up(host, &dm));
+                    ops.push(Op::link_up(host, &dm));
                     dm
                 }
             };
@@ -292,7 +281,7 @@ pub fn plan_create(
                                 id: vid,
                             },
                         });
-                        ops.push(up(host, &link));
+                        ops.push(Op::link_up(host, &link));
                     }
                     None => {
                         return Err(RunError::new(format!(

@@ -374,6 +374,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// `ip link set NAME up`: what every link a statement makes needs last.
+    pub fn link_up(ns: &Ns, name: &str) -> Op {
+        Op::LinkSet {
+            ns: ns.clone(),
+            name: name.into(),
+            change: Box::new(LinkChange {
+                up: Some(true),
+                ..Default::default()
+            }),
+        }
+    }
+
     /// Does this Op change anything (as opposed to showing or checking)?
     pub fn changes_state(&self) -> bool {
         !matches!(

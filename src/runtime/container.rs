@@ -62,17 +62,6 @@ impl Made {
     }
 }
 
-fn up(ns: &Ns, name: &str) -> Op {
-    Op::LinkSet {
-        ns: ns.clone(),
-        name: name.into(),
-        change: Box::new(LinkChange {
-            up: Some(true),
-            ..Default::default()
-        }),
-    }
-}
-
 /// Docker's MAC for an IPv4 address: 02:42 followed by the address's four bytes.
 pub fn docker_mac(ip: Ipv4Addr) -> [u8; 6] {
     let o = ip.octets();
@@ -139,7 +128,7 @@ pub fn bridge_ops(host: &Ns, b: &Bridge) -> Vec<Op> {
             }),
         });
     }
-    ops.push(up(host, BRIDGE));
+    ops.push(Op::link_up(host, BRIDGE));
     ops.push(Op::SysctlSet {
         ns: host.clone(),
         key: "net.ipv4.ip_forward".into(),
@@ -231,7 +220,7 @@ pub fn container_ops(
     let veth = veth_name(host, &name);
     let mut ops = vec![
         Op::NetnsAdd { name: name.clone() },
-        up(&inside, "lo"),
+        Op::link_up(&inside, "lo"),
         Op::LinkAdd {
             ns: host.clone(),
             name: veth.clone(),
@@ -278,7 +267,7 @@ pub fn container_ops(
             nodad: true,
         });
     }
-    ops.push(up(&inside, "eth0"));
+    ops.push(Op::link_up(&inside, "eth0"));
     let route = |via: IpAddr, f| Op::Route {
         ns: inside.clone(),
         action: RouteAction::Add,
