@@ -43,7 +43,7 @@ impl Session {
         let (checker, map, loader) = (&mut self.checker, &mut self.map, &mut self.loader);
         parse_file(&text, base, |r| {
             match r {
-                Ok(s) => checker.stmt(&s, map, loader),
+                Ok(s) => checker.stmt(s, map, loader),
                 Err(d) => errors.push(d),
             }
             ControlFlow::Continue(())

@@ -342,17 +342,13 @@ impl Checker {
         };
         match loader.enter_source(&path, w.span, map) {
             Ok((text, base)) => {
-                let mut stmts = Vec::new();
                 crate::syntax::parser::parse_file(&text, base, |r| {
                     match r {
-                        Ok(s) => stmts.push(s),
+                        Ok(s) => self.stmt(s, map, loader),
                         Err(d) => self.errors.push(d),
                     }
                     std::ops::ControlFlow::Continue(())
                 });
-                for s in &stmts {
-                    self.stmt(s, map, loader);
-                }
                 loader.leave_source();
             }
             Err(d) => self.errors.push(d),

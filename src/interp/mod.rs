@@ -602,7 +602,7 @@ impl Interp {
         let mut errors = Vec::new();
         crate::syntax::parser::parse_file(text, base, |r| {
             match r {
-                Ok(s) => checker.stmt(&s, env.map, env.loader),
+                Ok(s) => checker.stmt(s, env.map, env.loader),
                 Err(d) => errors.push(d),
             }
             ControlFlow::Continue(())
@@ -621,7 +621,7 @@ impl Interp {
     pub fn run_text(&mut self, text: &str, base: u32, env: &mut Env) -> Res {
         let mut result = Ok(());
         crate::syntax::parser::parse_file(text, base, |s| {
-            result = s.and_then(|s| self.run(&s, env));
+            result = s.and_then(|s| self.run(s, env));
             if result.is_err() {
                 ControlFlow::Break(())
             } else {

@@ -131,6 +131,8 @@ pub struct DryRun<W: Write> {
     /// What the script has made so far, as hashes of (kind, namespace, name): a few bytes per object
     /// even for scripts of a million lines.
     made: FxHashSet<u64>,
+    /// The line being written, reused: one allocation for the whole run.
+    line: String,
 }
 
 /// The model's key of an object. Addresses and routes are hashed as parsed values, not text, so a
@@ -154,6 +156,7 @@ impl<W: Write> DryRun<W> {
         DryRun {
             out,
             made: FxHashSet::default(),
+            line: String::new(),
         }
     }
     fn note(&mut self, op: &Op) {
@@ -209,7 +212,11 @@ impl<W: Write> DryRun<W> {
 impl<W: Write> World for DryRun<W> {
     fn apply(&mut self, op: &Op) -> Result<(), RunError> {
         self.note(op);
-        writeln!(self.out, "{op}")
+        self.line.clear();
+        op.render(&mut self.line);
+        self.line.push('\n');
+        self.out
+            .write_all(self.line.as_bytes())
             .map_err(|e| RunError::new(format!("cannot write the dry run: {e}")))
     }
 

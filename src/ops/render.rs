@@ -2,12 +2,77 @@
 //! This is what `--dry-run` prints; the output is a shell script that does the same thing where such
 //! commands exist, and a `#` comment naming netsh's own service where they do not.
 //!
-//! Everything is written straight into the formatter through small `Display` pieces (`IpCmd`,
-//! `Quoted`, `Opt`), never through intermediate strings: a dry run of a big script renders one line per
-//! statement, and building each line from `format!` pieces was the largest cost of the whole run.
+//! A line is written straight onto a `String` from small pieces (`IpCmd`, `Quoted`, `Addr`, ...)
+//! that each push their bytes (`Put`), not through `core::fmt`: a dry run of a big script renders one
+//! line per statement, and the formatting machinery was the largest cost of the whole run.
 
 use super::*;
-use std::fmt::{self, Display, Formatter};
+use std::fmt::{self, Display, Formatter, Write};
+
+/// A piece of a dry-run line that writes itself onto it.
+trait Put {
+    fn put(&self, out: &mut String);
+}
+
+impl Put for str {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl Put for String {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
+impl<T: Put + ?Sized> Put for &T {
+    fn put(&self, out: &mut String) {
+        (**self).put(out);
+    }
+}
+
+macro_rules! put_integers {
+    ($($t:ty),*) => {$(
+        impl Put for $t {
+            fn put(&self, out: &mut String) {
+                out.push_str(itoa::Buffer::new().format(*self));
+            }
+        }
+    )*};
+}
+put_integers!(u8, u16, u32, usize);
+
+/// Any other value, through its `Display` (the pieces seldom printed).
+struct Shown<T>(T);
+
+impl<T: Display> Put for Shown<T> {
+    fn put(&self, out: &mut String) {
+        // writing to a String cannot fail
+        let _ = write!(out, "{}", self.0);
+    }
+}
+
+/// Writes pieces one after another onto a line.
+macro_rules! put {
+    ($out:expr $(, $piece:expr)* $(,)?) => {{
+        $( Put::put(&$piece, $out); )*
+    }};
+}
+
+/// `Display` for a piece, through its `Put`: for the few places that format one on its own.
+macro_rules! display_by_put {
+    ($($t:ident),*) => {$(
+        impl Display for $t<'_> {
+            fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+                let mut s = String::new();
+                self.put(&mut s);
+                f.write_str(&s)
+            }
+        }
+    )*};
+}
+display_by_put!(Quoted, Mac);
 
 /// Whether a word can go to a POSIX shell as it is.
 fn shell_safe(s: &str) -> bool {
@@ -19,98 +84,80 @@ fn shell_safe(s: &str) -> bool {
 /// A word quoted for a POSIX shell when it needs it.
 pub struct Quoted<'a>(pub &'a str);
 
-impl Display for Quoted<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl Put for Quoted<'_> {
+    fn put(&self, out: &mut String) {
         if shell_safe(self.0) {
-            return f.write_str(self.0);
+            return out.push_str(self.0);
         }
-        f.write_str("'")?;
+        out.push('\'');
         for (i, piece) in self.0.split('\'').enumerate() {
             if i > 0 {
-                f.write_str(r"'\''")?;
+                out.push_str(r"'\''");
             }
-            f.write_str(piece)?;
+            out.push_str(piece);
         }
-        f.write_str("'")
+        out.push('\'');
     }
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
 pub fn shell_quote(s: &str) -> String {
-    Quoted(s).to_string()
+    let mut out = String::with_capacity(s.len());
+    Quoted(s).put(&mut out);
+    out
 }
 
 /// A MAC address as `02:42:ac:11:00:02`.
 pub struct Mac<'a>(pub &'a [u8; 6]);
 
-impl Display for Mac<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl Put for Mac<'_> {
+    fn put(&self, out: &mut String) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [b':'; 17];
         for (i, b) in self.0.iter().enumerate() {
-            out[i * 3] = HEX[(b >> 4) as usize];
-            out[i * 3 + 1] = HEX[(b & 15) as usize];
+            if i > 0 {
+                out.push(':');
+            }
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
         }
-        // only ASCII hex digits and colons were written
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 
-/// An address, IPv4 written digit by digit: std's `Display` goes through the formatting machinery
-/// once per octet, which made addresses the costliest part of a dry-run line.
-pub struct Addr<'a>(pub &'a IpAddr);
+/// An address, IPv4 written digit by digit (std's `Display` goes through the formatting machinery
+/// once per octet).
+struct Addr<'a>(&'a IpAddr);
 
-impl Display for Addr<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl Put for Addr<'_> {
+    fn put(&self, out: &mut String) {
         let IpAddr::V4(v4) = self.0 else {
-            return write!(f, "{}", self.0);
+            return Shown(self.0).put(out);
         };
-        let mut out = [0u8; 15];
-        let mut n = 0;
         for (i, octet) in v4.octets().into_iter().enumerate() {
             if i > 0 {
-                out[n] = b'.';
-                n += 1;
+                out.push('.');
             }
-            n += write_decimal(&mut out[n..], octet);
+            octet.put(out);
         }
-        f.write_str(std::str::from_utf8(&out[..n]).map_err(|_| fmt::Error)?)
     }
-}
-
-/// Writes `v` in decimal at the start of `out` (room for three digits), returning the length.
-fn write_decimal(out: &mut [u8], v: u8) -> usize {
-    let digits = [v / 100, v / 10 % 10, v % 10];
-    let skip = if v >= 100 {
-        0
-    } else if v >= 10 {
-        1
-    } else {
-        2
-    };
-    for (o, d) in out.iter_mut().zip(&digits[skip..]) {
-        *o = b'0' + d;
-    }
-    3 - skip
 }
 
 /// A network as `ADDRESS/LENGTH`.
-pub struct Net<'a>(pub &'a IpNet);
+struct Net<'a>(&'a IpNet);
 
-impl Display for Net<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", Addr(&self.0.addr()), self.0.prefix_len())
+impl Put for Net<'_> {
+    fn put(&self, out: &mut String) {
+        put!(out, Addr(&self.0.addr()), "/", self.0.prefix_len());
     }
 }
 
 /// `ip` or `ip -n NS`.
 struct IpCmd<'a>(&'a Ns);
 
-impl Display for IpCmd<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl Put for IpCmd<'_> {
+    fn put(&self, out: &mut String) {
         match self.0 {
-            Some(n) => write!(f, "ip -n {}", Quoted(n)),
-            None => f.write_str("ip"),
+            Some(n) => put!(out, "ip -n ", Quoted(n)),
+            None => out.push_str("ip"),
         }
     }
 }
@@ -118,11 +165,10 @@ impl Display for IpCmd<'_> {
 /// `ip netns exec NS ` for commands that have no `-n` of their own; nothing outside a namespace.
 struct InNs<'a>(&'a Ns);
 
-impl Display for InNs<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(n) => write!(f, "ip netns exec {} ", Quoted(n)),
-            None => Ok(()),
+impl Put for InNs<'_> {
+    fn put(&self, out: &mut String) {
+        if let Some(n) = self.0 {
+            put!(out, "ip netns exec ", Quoted(n), " ");
         }
     }
 }
@@ -130,110 +176,117 @@ impl Display for InNs<'_> {
 /// ` in NS` for netsh's own comments; nothing outside a namespace.
 struct InSuffix<'a>(&'a Ns);
 
-impl Display for InSuffix<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(n) => write!(f, " in {n}"),
-            None => Ok(()),
+impl Put for InSuffix<'_> {
+    fn put(&self, out: &mut String) {
+        if let Some(n) = self.0 {
+            put!(out, " in ", n);
         }
     }
 }
 
 /// ` KEY VALUE` when the value is given.
-fn opt<T: Display>(f: &mut Formatter<'_>, key: &str, v: &Option<T>) -> fmt::Result {
-    match v {
-        Some(v) => write!(f, " {key} {v}"),
-        None => Ok(()),
+fn opt<T: Put>(out: &mut String, key: &str, v: Option<T>) {
+    if let Some(v) = v {
+        put!(out, " ", key, " ", v);
     }
 }
 
 /// ` WORD` when the flag is set.
-fn flag(f: &mut Formatter<'_>, word: &str, set: bool) -> fmt::Result {
-    if set { f.write_str(word) } else { Ok(()) }
-}
-
-impl Display for Route {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        match &self.dest {
-            Dest::Default(_) => f.write_str("default")?,
-            Dest::Net(n) => write!(f, "{}", Net(n))?,
-        }
-        opt(f, "via", &self.via.as_ref().map(Addr))?;
-        opt(f, "dev", &self.dev)?;
-        flag(f, " onlink", self.onlink)?;
-        opt(f, "metric", &self.metric)?;
-        opt(f, "table", &self.table)?;
-        opt(f, "src", &self.src.as_ref().map(Addr))
+fn flag(out: &mut String, word: &str, set: bool) {
+    if set {
+        out.push_str(word);
     }
 }
 
-fn link_add(f: &mut Formatter<'_>, ns: &Ns, name: &str, kind: &LinkKind) -> fmt::Result {
+impl Put for Route {
+    fn put(&self, out: &mut String) {
+        match &self.dest {
+            Dest::Default(_) => out.push_str("default"),
+            Dest::Net(n) => Net(n).put(out),
+        }
+        opt(out, "via", self.via.as_ref().map(Addr));
+        opt(out, "dev", self.dev.as_ref());
+        flag(out, " onlink", self.onlink);
+        opt(out, "metric", self.metric);
+        opt(out, "table", self.table);
+        opt(out, "src", self.src.as_ref().map(Addr));
+    }
+}
+
+fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
     let ip = IpCmd(ns);
     match kind {
         LinkKind::Veth { peer, peer_ns } => {
-            write!(f, "{ip} link add {name} type veth peer name {peer}")?;
-            opt(f, "netns", peer_ns)
+            put!(out, ip, " link add ", name, " type veth peer name ", peer);
+            opt(out, "netns", peer_ns.as_ref());
         }
-        LinkKind::Bridge => write!(f, "{ip} link add {name} type bridge"),
-        LinkKind::Dummy => write!(f, "{ip} link add {name} type dummy"),
-        LinkKind::Tun => write!(f, "{ip} tuntap add dev {name} mode tun"),
-        LinkKind::Macvlan { parent, mode } => {
-            write!(
-                f,
-                "{ip} link add {name} link {parent} type macvlan mode {mode}"
-            )
-        }
-        LinkKind::Ipvlan { parent, mode } => {
-            write!(
-                f,
-                "{ip} link add {name} link {parent} type ipvlan mode {mode}"
-            )
-        }
+        LinkKind::Bridge => put!(out, ip, " link add ", name, " type bridge"),
+        LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
+        LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
+        LinkKind::Macvlan { parent, mode } => put!(
+            out,
+            ip,
+            " link add ",
+            name,
+            " link ",
+            parent,
+            " type macvlan mode ",
+            mode
+        ),
+        LinkKind::Ipvlan { parent, mode } => put!(
+            out,
+            ip,
+            " link add ",
+            name,
+            " link ",
+            parent,
+            " type ipvlan mode ",
+            mode
+        ),
         LinkKind::Vlan { parent, id } => {
-            write!(f, "{ip} link add {name} link {parent} type vlan id {id}")
+            put!(out, ip, " link add ", name, " link ", parent, " type vlan id ", id)
         }
         LinkKind::Vxlan(v) => {
-            write!(f, "{ip} link add {name} type vxlan id {}", v.vni)?;
-            opt(f, "dstport", &v.port)?;
-            opt(f, "dev", &v.dev)?;
-            opt(f, "local", &v.local)?;
-            opt(f, "remote", &v.remote)?;
-            opt(f, "group", &v.group)?;
+            put!(out, ip, " link add ", name, " type vxlan id ", v.vni);
+            opt(out, "dstport", v.port);
+            opt(out, "dev", v.dev.as_ref());
+            opt(out, "local", v.local.as_ref().map(Addr));
+            opt(out, "remote", v.remote.as_ref().map(Addr));
+            opt(out, "group", v.group.as_ref().map(Addr));
             match v.learning {
-                Some(true) => f.write_str(" learning"),
-                Some(false) => f.write_str(" nolearning"),
-                None => Ok(()),
+                Some(true) => out.push_str(" learning"),
+                Some(false) => out.push_str(" nolearning"),
+                None => {}
             }
         }
     }
 }
 
-fn link_set(f: &mut Formatter<'_>, ns: &Ns, name: &str, c: &LinkChange) -> fmt::Result {
-    write!(f, "{} link set {name}", IpCmd(ns))?;
+fn link_set(out: &mut String, ns: &Ns, name: &str, c: &LinkChange) {
+    put!(out, IpCmd(ns), " link set ", name);
     match c.up {
-        Some(true) => f.write_str(" up")?,
-        Some(false) => f.write_str(" down")?,
+        Some(true) => out.push_str(" up"),
+        Some(false) => out.push_str(" down"),
         None => {}
     }
-    opt(f, "mtu", &c.mtu)?;
+    opt(out, "mtu", c.mtu);
     match &c.master {
-        Some(Some(m)) => write!(f, " master {m}")?,
-        Some(None) => f.write_str(" nomaster")?,
+        Some(Some(m)) => put!(out, " master ", m),
+        Some(None) => out.push_str(" nomaster"),
         None => {}
     }
-    opt(f, "address", &c.address.as_ref().map(Mac))?;
-    opt(f, "netns", &c.netns)?;
-    opt(f, "name", &c.rename)
+    opt(out, "address", c.address.as_ref().map(Mac));
+    opt(out, "netns", c.netns.as_ref());
+    opt(out, "name", c.rename.as_ref());
 }
 
-fn shell_words(f: &mut Formatter<'_>, argv: &[String]) -> fmt::Result {
+fn shell_words(out: &mut String, argv: &[String]) {
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
-            f.write_str(" ")?;
+            out.push(' ');
         }
-        write!(f, "{}", Quoted(a))?;
+        Quoted(a).put(out);
     }
-    Ok(())
 }
 
 /// `this host` when an Op names no host.
@@ -241,83 +294,79 @@ fn host_or_this(host: &Ns) -> &str {
     host.as_deref().unwrap_or("this host")
 }
 
-fn show(f: &mut Formatter<'_>, ns: &Ns, what: &str, json: bool) -> fmt::Result {
+fn show(out: &mut String, ns: &Ns, what: &str, json: bool) {
     let (ip, j) = (IpCmd(ns), if json { " -j" } else { "" });
     match what {
-        "links" => write!(f, "{ip}{j} link show"),
-        "addrs" => write!(f, "{ip}{j} addr show"),
-        "routes" => write!(f, "{ip}{j} route show; {ip}{j} -6 route show"),
-        "neigh" => write!(f, "{ip}{j} neigh show"),
+        "links" => put!(out, ip, j, " link show"),
+        "addrs" => put!(out, ip, j, " addr show"),
+        "routes" => put!(out, ip, j, " route show; ", ip, j, " -6 route show"),
+        "neigh" => put!(out, ip, j, " neigh show"),
         "fdb" => match ns {
-            Some(n) => write!(f, "bridge -n {}{j} fdb show", Quoted(n)),
-            None => write!(f, "bridge{j} fdb show"),
+            Some(n) => put!(out, "bridge -n ", Quoted(n), j, " fdb show"),
+            None => put!(out, "bridge", j, " fdb show"),
         },
-        "netns" => f.write_str("ip netns list"),
-        other => write!(f, "# netsh: show {other}{}", InSuffix(ns)),
+        "netns" => out.push_str("ip netns list"),
+        other => put!(out, "# netsh: show ", other, InSuffix(ns)),
     }
 }
 
-fn ping_command(
-    f: &mut Formatter<'_>,
-    from: &Ns,
-    count: impl Display,
-    timeout: impl Display,
-    src: &Option<IpAddr>,
-) -> fmt::Result {
-    write!(f, "{}ping -c {count} -W {timeout}", InNs(from))?;
-    opt(f, "-I", src)
+fn ping_command(out: &mut String, from: &Ns, count: u32, timeout: f64, src: &Option<IpAddr>) {
+    put!(out, InNs(from), "ping -c ", count, " -W ", Shown(timeout));
+    opt(out, "-I", src.as_ref().map(Shown));
 }
 
-fn network_create(f: &mut Formatter<'_>, host: &Ns, n: &Network) -> fmt::Result {
-    write!(f, "{}docker network create -d {}", InNs(host), n.driver)?;
+fn network_create(out: &mut String, host: &Ns, n: &Network) {
+    put!(out, InNs(host), "docker network create -d ", n.driver);
     for sub in &n.subnets {
-        write!(f, " --subnet={sub}")?;
+        put!(out, " --subnet=", Shown(sub));
     }
     for r in &n.ip_ranges {
-        write!(f, " --ip-range={r}")?;
+        put!(out, " --ip-range=", Shown(r));
     }
     for g in &n.gateways {
-        write!(f, " --gateway={g}")?;
+        put!(out, " --gateway=", Shown(g));
     }
     for (name, ip) in &n.aux {
-        write!(f, " --aux-address={name}={ip}")?;
+        put!(out, " --aux-address=", name, "=", Shown(ip));
     }
-    flag(f, " --internal", n.internal)?;
-    flag(f, " --ipv6", n.ipv6)?;
+    flag(out, " --internal", n.internal);
+    flag(out, " --ipv6", n.ipv6);
     if let Some(p) = &n.parent {
-        write!(f, " -o parent={p}")?;
+        put!(out, " -o parent=", p);
     }
     if let Some(m) = &n.mode {
-        write!(f, " -o {}_mode={m}", n.driver)?;
+        put!(out, " -o ", n.driver, "_mode=", m);
     }
-    flag(f, " --scope=global", n.global)?;
-    write!(f, " {}", n.name)
+    flag(out, " --scope=global", n.global);
+    put!(out, " ", n.name);
 }
 
-impl Display for Op {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+impl Op {
+    /// Writes the Op as the command a person would type, without a newline, onto `out`.
+    pub fn render(&self, out: &mut String) {
         match self {
-            Op::NetnsAdd { name } => write!(f, "ip netns add {}", Quoted(name)),
-            Op::NetnsDel { name } => write!(f, "ip netns del {}", Quoted(name)),
-            Op::NetnsList => f.write_str("ip netns list"),
-            Op::LinkAdd { ns, name, kind } => link_add(f, ns, name, kind),
-            Op::LinkSet { ns, name, change } => link_set(f, ns, name, change),
-            Op::LinkDel { ns, name } => write!(f, "{} link del {name}", IpCmd(ns)),
+            Op::NetnsAdd { name } => put!(out, "ip netns add ", Quoted(name)),
+            Op::NetnsDel { name } => put!(out, "ip netns del ", Quoted(name)),
+            Op::NetnsList => out.push_str("ip netns list"),
+            Op::LinkAdd { ns, name, kind } => link_add(out, ns, name, kind),
+            Op::LinkSet { ns, name, change } => link_set(out, ns, name, change),
+            Op::LinkDel { ns, name } => put!(out, IpCmd(ns), " link del ", name),
             Op::AddrAdd {
                 ns,
                 dev,
                 addr,
                 nodad,
             } => {
-                write!(f, "{} addr add {} dev {dev}", IpCmd(ns), Net(addr))?;
-                flag(f, " nodad", *nodad)
+                put!(out, IpCmd(ns), " addr add ", Net(addr), " dev ", dev);
+                flag(out, " nodad", *nodad);
             }
-            Op::AddrDel { ns, dev, addr } => write!(f, "{} addr del {addr} dev {dev}", IpCmd(ns)),
+            Op::AddrDel { ns, dev, addr } => {
+                put!(out, IpCmd(ns), " addr del ", Shown(addr), " dev ", dev)
+            }
             Op::Route { ns, action, route } => {
-                let verb = action.word();
                 let v6 = matches!(route.dest, Dest::Default(Family::V6)) && route.via.is_none();
                 let family = if v6 { " -6" } else { "" };
-                write!(f, "{}{family} route {verb} {route}", IpCmd(ns))
+                put!(out, IpCmd(ns), family, " route ", action.word(), " ", **route);
             }
             Op::NeighAdd {
                 ns,
@@ -327,21 +376,24 @@ impl Display for Op {
                 permanent,
                 router,
             } => {
-                write!(
-                    f,
-                    "{} neigh add {} lladdr {} dev {dev}",
+                put!(
+                    out,
                     IpCmd(ns),
+                    " neigh add ",
                     Addr(addr),
-                    Mac(lladdr)
-                )?;
-                flag(f, " nud permanent", *permanent)?;
-                flag(f, " router", *router)
+                    " lladdr ",
+                    Mac(lladdr),
+                    " dev ",
+                    dev
+                );
+                flag(out, " nud permanent", *permanent);
+                flag(out, " router", *router);
             }
             Op::NeighDel { ns, addr, dev } => {
-                write!(f, "{} neigh del {addr} dev {dev}", IpCmd(ns))
+                put!(out, IpCmd(ns), " neigh del ", Shown(addr), " dev ", dev)
             }
             Op::NeighProxyAdd { ns, addr, dev } => {
-                write!(f, "{} -6 neigh add proxy {addr} dev {dev}", IpCmd(ns))
+                put!(out, IpCmd(ns), " -6 neigh add proxy ", Shown(addr), " dev ", dev)
             }
             Op::Fdb {
                 ns,
@@ -350,29 +402,28 @@ impl Display for Op {
                 dev,
                 dst,
             } => {
-                let verb = action.word();
                 match ns {
-                    Some(n) => write!(f, "bridge -n {} fdb", Quoted(n))?,
-                    None => f.write_str("bridge fdb")?,
+                    Some(n) => put!(out, "bridge -n ", Quoted(n), " fdb"),
+                    None => out.push_str("bridge fdb"),
                 }
-                write!(f, " {verb} {} dev {dev}", Mac(mac))?;
-                opt(f, "dst", &dst.as_ref().map(Addr))
+                put!(out, " ", action.word(), " ", Mac(mac), " dev ", dev);
+                opt(out, "dst", dst.as_ref().map(Addr));
             }
             Op::SysctlSet { ns, key, value } => {
-                write!(f, "{}sysctl -w ", InNs(ns))?;
+                put!(out, InNs(ns), "sysctl -w ");
                 if shell_safe(key) && shell_safe(value) {
-                    write!(f, "{key}={value}")
+                    put!(out, key, "=", value);
                 } else {
-                    write!(f, "{}", Quoted(&format!("{key}={value}")))
+                    Quoted(&format!("{key}={value}")).put(out);
                 }
             }
-            Op::SysctlShow { ns, key } => write!(f, "{}sysctl {key}", InNs(ns)),
+            Op::SysctlShow { ns, key } => put!(out, InNs(ns), "sysctl ", key),
             Op::Exec { ns, argv } => {
-                write!(f, "{}", InNs(ns))?;
-                shell_words(f, argv)
+                InNs(ns).put(out);
+                shell_words(out, argv);
             }
-            Op::Show { ns, what, json } => show(f, ns, what, *json),
-            Op::Echo(text) => write!(f, "echo {}", Quoted(text)),
+            Op::Show { ns, what, json } => show(out, ns, what, *json),
+            Op::Echo(text) => put!(out, "echo ", Quoted(text)),
             Op::Ping {
                 from,
                 target,
@@ -380,8 +431,8 @@ impl Display for Op {
                 count,
                 timeout,
             } => {
-                ping_command(f, from, count, timeout, src)?;
-                write!(f, " {target}")
+                ping_command(out, from, *count, *timeout, src);
+                put!(out, " ", target);
             }
             Op::Expect {
                 from,
@@ -391,101 +442,126 @@ impl Display for Op {
                 check,
             } => match check {
                 Check::Reach => {
-                    ping_command(f, from, 1, timeout, src)?;
-                    write!(f, " {target} >/dev/null || exit 1")
+                    ping_command(out, from, 1, *timeout, src);
+                    put!(out, " ", target, " >/dev/null || exit 1");
                 }
                 Check::NoReach => {
-                    f.write_str("! ")?;
-                    ping_command(f, from, 1, timeout, src)?;
-                    write!(f, " {target} >/dev/null || exit 1")
+                    out.push_str("! ");
+                    ping_command(out, from, 1, *timeout, src);
+                    put!(out, " ", target, " >/dev/null || exit 1");
                 }
-                Check::Http { url, contains } => write!(
-                    f,
-                    "{}curl -s -m {timeout} {} | grep -qF {} || exit 1",
+                Check::Http { url, contains } => put!(
+                    out,
                     InNs(from),
+                    "curl -s -m ",
+                    Shown(timeout),
+                    " ",
                     Quoted(url),
-                    Quoted(contains)
+                    " | grep -qF ",
+                    Quoted(contains),
+                    " || exit 1"
                 ),
             },
-            Op::ServeHttp { ns, port, text } => write!(
-                f,
-                "# netsh: serve http on port {port}{} answering {}",
+            Op::ServeHttp { ns, port, text } => put!(
+                out,
+                "# netsh: serve http on port ",
+                port,
                 InSuffix(ns),
+                " answering ",
                 Quoted(text)
             ),
-            Op::NdpResponder { ns, prefix, dev } => write!(
-                f,
-                "{}sysctl -w net.ipv6.conf.{dev}.proxy_ndp=1\n# netsh: answer neighbour solicitations for {prefix} on {dev}{}",
+            Op::NdpResponder { ns, prefix, dev } => put!(
+                out,
                 InNs(ns),
+                "sysctl -w net.ipv6.conf.",
+                dev,
+                ".proxy_ndp=1\n# netsh: answer neighbour solicitations for ",
+                Shown(prefix),
+                " on ",
+                dev,
                 InSuffix(ns)
             ),
-            Op::Dump { ns } => write!(f, "# netsh: dump{}", InSuffix(ns)),
-            Op::Wait => f.write_str("# netsh: wait for Ctrl-C, keeping services running"),
-            Op::StoreSelect(StoreSpec::Embedded { path }) => write!(
-                f,
-                "# netsh: store embedded {}",
+            Op::Dump { ns } => put!(out, "# netsh: dump", InSuffix(ns)),
+            Op::Wait => out.push_str("# netsh: wait for Ctrl-C, keeping services running"),
+            Op::StoreSelect(StoreSpec::Embedded { path }) => put!(
+                out,
+                "# netsh: store embedded ",
                 path.as_deref().unwrap_or("(default path)")
             ),
-            Op::StoreSelect(StoreSpec::Etcd(e)) => write!(
-                f,
-                "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={}",
+            Op::StoreSelect(StoreSpec::Etcd(e)) => put!(
+                out,
+                "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=",
                 e.endpoints.join(",")
             ),
             Op::NetworkConfig { prefix, json } => {
-                write!(f, "etcdctl put {prefix}/config {}", Quoted(json))
+                put!(out, "etcdctl put ", prefix, "/config ", Quoted(json))
             }
             Op::LeaseAcquire { host, lease } => {
-                write!(f, "# netsh: flanneld lease for {}", host_or_this(host))?;
-                opt(f, "iface", &lease.iface)?;
-                opt(f, "public-ip", &lease.public_ip)?;
-                opt(f, "subnet-file", &lease.subnet_file)
+                put!(out, "# netsh: flanneld lease for ", host_or_this(host));
+                opt(out, "iface", lease.iface.as_ref());
+                opt(out, "public-ip", lease.public_ip.as_ref().map(Shown));
+                opt(out, "subnet-file", lease.subnet_file.as_ref());
             }
             Op::LeaseRelease { host } => {
-                write!(f, "# netsh: release the lease of {}", host_or_this(host))
+                put!(out, "# netsh: release the lease of ", host_or_this(host))
             }
             Op::Overlay { host, overlay } => {
-                write!(
-                    f,
-                    "# netsh: run the {} overlay for {}",
+                put!(
+                    out,
+                    "# netsh: run the ",
                     overlay.backend.as_deref().unwrap_or("configured"),
+                    " overlay for ",
                     host_or_this(host)
-                )?;
-                opt(f, "vni", &overlay.vni)?;
-                opt(f, "port", &overlay.port)?;
-                flag(f, " direct-routing", overlay.direct_routing)
+                );
+                opt(out, "vni", overlay.vni);
+                opt(out, "port", overlay.port);
+                flag(out, " direct-routing", overlay.direct_routing);
             }
             Op::DockerOpts { host, opts } => {
-                write!(f, "{}mk-docker-opts.sh", InNs(host))?;
-                flag(f, " -c", opts.combined)?;
-                opt(f, "-d", &opts.file)?;
-                opt(f, "-k", &opts.key)?;
-                flag(f, " -m", opts.no_masq)
+                put!(out, InNs(host), "mk-docker-opts.sh");
+                flag(out, " -c", opts.combined);
+                opt(out, "-d", opts.file.as_ref());
+                opt(out, "-k", opts.key.as_ref());
+                flag(out, " -m", opts.no_masq);
             }
-            Op::NetworkCreate { host, network } => network_create(f, host, network),
-            Op::NetworkRm { host, name } => {
-                write!(f, "{}docker network rm {name}", InNs(host))
-            }
+            Op::NetworkCreate { host, network } => network_create(out, host, network),
+            Op::NetworkRm { host, name } => put!(out, InNs(host), "docker network rm ", name),
             Op::ContainerAdd { host, container: c } => {
-                write!(f, "{}docker run -d --name {}", InNs(host), c.name)?;
+                put!(out, InNs(host), "docker run -d --name ", c.name);
                 if let Some(n) = &c.network {
-                    write!(f, " --net={n}")?;
+                    put!(out, " --net=", n);
                 }
-                opt(f, "--ip", &c.ip)?;
-                opt(f, "--ip6", &c.ip6)
+                opt(out, "--ip", c.ip.as_ref().map(Shown));
+                opt(out, "--ip6", c.ip6.as_ref().map(Shown));
             }
             Op::DockerBridge { host, bridge: b } => {
-                write!(f, "{}dockerd", InNs(host))?;
+                put!(out, InNs(host), "dockerd");
                 if let Some(bip) = &b.bip {
-                    write!(f, " --bip={bip}")?;
+                    put!(out, " --bip=", Shown(bip));
                 }
                 if let Some(v6) = &b.fixed_cidr_v6 {
-                    write!(f, " --ipv6 --fixed-cidr-v6={v6}")?;
+                    put!(out, " --ipv6 --fixed-cidr-v6=", Shown(v6));
                 }
                 if let Some(mtu) = b.mtu {
-                    write!(f, " --mtu={mtu}")?;
+                    put!(out, " --mtu=", mtu);
                 }
-                Ok(())
             }
         }
+    }
+}
+
+impl Display for Op {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
+        self.render(&mut line);
+        f.write_str(&line)
+    }
+}
+
+impl Display for Route {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
+        self.put(&mut line);
+        f.write_str(&line)
     }
 }

@@ -73,10 +73,14 @@ pub struct Stmt {
 
 pub type Block = Box<[Stmt]>;
 
+/// A command's words, inline for the usual command: a big script's statements are parsed one at a
+/// time, twice (check pass and run), and an allocation per statement was a tenth of the work.
+pub type Words = smallvec::SmallVec<[Word; 8]>;
+
 #[derive(Clone, Debug)]
 pub enum StmtKind {
     /// A statement of the table (`veth a peer b`), a procedure call, or `source FILE`.
-    Command(Box<[Word]>),
+    Command(Words),
     Let {
         name: Span,
         value: LetValue,

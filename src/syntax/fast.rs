@@ -3,7 +3,7 @@
 //! strings, variables, lists, blocks, continuations) goes to the pest grammar. Both paths build the
 //! same tree: a test and the fuzz target compare them.
 
-use super::ast::{Stmt, StmtKind, Word, WordKind};
+use super::ast::{Stmt, StmtKind, Word, WordKind, Words};
 use super::source::Span;
 
 /// Words the grammar gives a form of its own: these always take the full parser.
@@ -21,8 +21,8 @@ const KEYWORDS: &[&[u8]] = &[
 pub enum Line {
     /// Only blanks and a comment.
     Blank,
-    /// One command of plain words.
-    Command(Stmt),
+    /// One command of plain words, now in the caller's buffer; the span covers them.
+    Command(Span),
     /// Anything else: the scanner and the grammar take it.
     Other,
 }
@@ -49,8 +49,9 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// Reads one line (without its newline) that starts at map offset `base`.
-pub fn plain_line(line: &str, base: u32) -> Line {
+/// Reads one line (without its newline) that starts at map offset `base`. A command's words go to
+/// `words` (cleared first), a buffer the caller reuses from line to line.
+pub fn plain_line(line: &str, base: u32, words: &mut Words) -> Line {
     // a CRLF file's lines end in `\r`; a `\r` anywhere else separates statements (the grammar's way)
     let bytes = line.as_bytes();
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
@@ -94,24 +95,18 @@ pub fn plain_line(line: &str, base: u32) -> Line {
     if KEYWORDS.contains(&first) {
         return Line::Other;
     }
-    let words: Box<[Word]> = spans[..n]
-        .iter()
-        .map(|&(s, e)| {
-            let span = Span::new(base + s, base + e);
-            Word {
-                span,
-                kind: WordKind::Plain {
-                    text: span,
-                    quoted: false,
-                },
-            }
-        })
-        .collect();
-    let span = Span::new(base + spans[0].0, base + spans[n - 1].1);
-    Line::Command(Stmt {
-        span,
-        kind: StmtKind::Command(words),
-    })
+    words.clear();
+    words.extend(spans[..n].iter().map(|&(s, e)| {
+        let span = Span::new(base + s, base + e);
+        Word {
+            span,
+            kind: WordKind::Plain {
+                text: span,
+                quoted: false,
+            },
+        }
+    }));
+    Line::Command(Span::new(base + spans[0].0, base + spans[n - 1].1))
 }
 
 /// A chunk that is exactly one command of plain words, or None.
@@ -119,8 +114,12 @@ pub fn plain_command(text: &str, base: u32) -> Option<Stmt> {
     if text.contains('\n') {
         return None;
     }
-    match plain_line(text, base) {
-        Line::Command(stmt) => Some(stmt),
+    let mut words = Words::new();
+    match plain_line(text, base, &mut words) {
+        Line::Command(span) => Some(Stmt {
+            span,
+            kind: StmtKind::Command(words),
+        }),
         _ => None,
     }
 }

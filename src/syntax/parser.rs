@@ -20,15 +20,26 @@ struct Grammar;
 pub fn parse_file(
     text: &str,
     base: u32,
-    mut each: impl FnMut(Result<Stmt, Diag>) -> ControlFlow<()>,
+    mut each: impl FnMut(Result<&Stmt, Diag>) -> ControlFlow<()>,
 ) {
     let bytes = text.as_bytes();
+    // plain lines are read into this one statement, so most lines cost no allocation
+    let mut line = Stmt {
+        span: Span::default(),
+        kind: StmtKind::Command(Words::new()),
+    };
     let mut i = 0;
     while i < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
-        let flow = match fast::plain_line(&text[i..end], base + i as u32) {
+        let StmtKind::Command(words) = &mut line.kind else {
+            unreachable!("the line buffer is always a command")
+        };
+        let flow = match fast::plain_line(&text[i..end], base + i as u32, words) {
             fast::Line::Blank => ControlFlow::Continue(()),
-            fast::Line::Command(stmt) => each(Ok(stmt)),
+            fast::Line::Command(span) => {
+                line.span = span;
+                each(Ok(&line))
+            }
             fast::Line::Other => {
                 // strings, blocks, lists, `;`, `\`: the scanner finds where this statement ends
                 let (items, next) = chunker::Scanner::at(text, i).one();
@@ -39,7 +50,7 @@ pub fn parse_file(
                     Ok(chunk) => {
                         match parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32)
                         {
-                            Ok(stmts) => stmts.into_iter().try_for_each(|s| each(Ok(s))),
+                            Ok(stmts) => stmts.iter().try_for_each(|s| each(Ok(s))),
                             Err(d) => each(Err(d)),
                         }
                     }
@@ -238,7 +249,7 @@ impl Builder {
         let mut inner = meaningful(p);
         let kind = match rule {
             Rule::command => {
-                let words: Box<[Word]> = inner.map(|w| self.word(w)).collect();
+                let words: Words = inner.map(|w| self.word(w)).collect();
                 // pest's span takes in the blanks after the last word; a command ends at its last word
                 if let (Some(first), Some(last)) = (words.first(), words.last()) {
                     return Stmt {
