@@ -167,7 +167,7 @@ pub struct Rendered {
     message: String,
     help: Option<String>,
     labels: Vec<LabeledSpan>,
-    src: NamedSource<std::sync::Arc<str>>,
+    src: NamedSource<std::sync::Arc<String>>,
 }
 
 impl fmt::Display for Rendered {

@@ -34,7 +34,7 @@ impl Loader {
         path: &str,
         at: Span,
         map: &mut SourceMap,
-    ) -> Result<(Arc<str>, u32), Diag> {
+    ) -> Result<(Arc<String>, u32), Diag> {
         let dir = map.file_of(at).dir.clone();
         let full = if Path::new(path).is_absolute() {
             PathBuf::from(path)
@@ -91,7 +91,7 @@ impl Loader {
             .add(
                 &name,
                 canon.parent().unwrap_or(Path::new(".")),
-                Arc::from(text),
+                Arc::new(text),
             )
             .map_err(|m| Diag::new(Code::SourceNotFound, at, m))?;
         self.stack.push(canon);

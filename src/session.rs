@@ -30,7 +30,7 @@ impl Session {
     }
 
     pub fn add(&mut self, name: &str, dir: &Path, text: String) -> Result<FileId, String> {
-        self.map.add(name, dir, Arc::from(text))
+        self.map.add(name, dir, Arc::new(text))
     }
 
     /// The check pass over a whole input: every error, in source order. Nothing has run.

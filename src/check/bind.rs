@@ -2,7 +2,7 @@
 //! order; keyword arguments follow in any order, as flags do on a command line. The same binding runs
 //! in the checker (on the parsed words) and in the evaluator, so both agree on what each word means.
 
-use super::signatures::{OptKind, Sig};
+use super::signatures::{Keyword, OptKind, Sig};
 use super::types::Ty;
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::syntax::ast::Word;
@@ -46,10 +46,6 @@ pub fn bare<'m>(w: &Word, map: &'m SourceMap) -> Option<&'m str> {
     w.bare_span().map(|s| map.text(s))
 }
 
-fn is_keyword(sig: &Sig, text: &str) -> bool {
-    (sig.ns && text == "in") || sig.keywords().any(|k| k == text)
-}
-
 /// Binds `words` (the whole command, leading words included) to `sig`. Every problem found is
 /// returned, not just the first.
 pub fn bind(
@@ -83,7 +79,7 @@ pub fn bind(
             }
             continue;
         }
-        if text.is_some_and(|t| is_keyword(sig, t)) {
+        if text.is_some_and(|t| sig.keyword(t).is_some()) {
             if !param.optional {
                 errors.push(
                     missing(
@@ -104,71 +100,55 @@ pub fn bind(
     while i < words.len() {
         let w = &words[i];
         let text = bare(w, map);
-        if let Some(t) = text {
-            if sig.ns && t == "in" {
-                take_value(
-                    sig,
-                    words,
-                    i,
-                    Slot::Ns,
-                    "in",
-                    Ty::Ns,
-                    false,
-                    &mut args,
-                    &mut errors,
-                );
-                i += 2;
-                continue;
-            }
-            if let Some((oi, opt)) = sig.opt(t) {
-                match opt.kind {
-                    OptKind::Value(ty) => {
-                        take_value(
-                            sig,
-                            words,
-                            i,
-                            Slot::Opt(oi as u8),
-                            t,
-                            ty,
-                            opt.repeat,
-                            &mut args,
-                            &mut errors,
-                        );
-                        i += 2;
-                        continue;
-                    }
-                    OptKind::Switch => {
-                        if args.iter().any(|(s, _)| *s == Slot::Opt(oi as u8)) {
-                            errors.push(duplicate(t, w.span));
-                        }
-                        args.push((Slot::Opt(oi as u8), i as u32));
-                        i += 1;
-                        continue;
-                    }
-                    OptKind::OneOf(_) => {}
-                }
-            }
-            let chosen = sig
-                .opts
-                .iter()
-                .enumerate()
-                .find(|(_, o)| matches!(o.kind, OptKind::OneOf(ws) if ws.contains(&t)));
-            if let Some((oi, opt)) = chosen {
-                if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == Slot::Opt(oi as u8)) {
-                    errors.push(
-                        Diag::new(
-                            Code::DuplicateArgument,
-                            w.span,
-                            format!("a second {} `{t}`", opt.what),
-                        )
-                        .label("given twice")
-                        .related(words[prev as usize].span, "first given here"),
+        if let Some(t) = text
+            && let Some(kw) = sig.keyword(t)
+        {
+            // `in` takes a namespace as a valued option would
+            let (slot, opt) = match kw {
+                Keyword::Ns => (Slot::Ns, None),
+                Keyword::Opt(oi) => (Slot::Opt(oi), Some(&sig.opts[oi as usize])),
+            };
+            match opt.map_or(OptKind::Value(Ty::Ns), |o| o.kind) {
+                OptKind::Value(ty) => {
+                    let repeat = opt.is_some_and(|o| o.repeat);
+                    take_value(
+                        sig,
+                        words,
+                        i,
+                        slot,
+                        t,
+                        ty,
+                        repeat,
+                        &mut args,
+                        &mut errors,
                     );
+                    i += 2;
                 }
-                args.push((Slot::Opt(oi as u8), i as u32));
-                i += 1;
-                continue;
+                OptKind::Switch => {
+                    if args.iter().any(|(s, _)| *s == slot) {
+                        errors.push(duplicate(t, w.span));
+                    }
+                    args.push((slot, i as u32));
+                    i += 1;
+                }
+                OptKind::OneOf(_) => {
+                    if let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
+                        let what = opt.map_or("namespace", |o| o.what);
+                        errors.push(
+                            Diag::new(
+                                Code::DuplicateArgument,
+                                w.span,
+                                format!("a second {what} `{t}`"),
+                            )
+                            .label("given twice")
+                            .related(words[prev as usize].span, "first given here"),
+                        );
+                    }
+                    args.push((slot, i as u32));
+                    i += 1;
+                }
             }
+            continue;
         }
         if sig.rest {
             args.push((Slot::Rest, i as u32));

@@ -107,7 +107,56 @@ pub struct Sig {
     pub example: &'static str,
 }
 
+/// What a bare word is to a statement when it is one of its keywords.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keyword {
+    /// `in`, before the namespace.
+    Ns,
+    /// The key of option `i` (`dev`, `nodad`), or a word of its set (`bridge` for a macvlan mode).
+    Opt(u8),
+}
+
+/// Each statement's keywords with what they are, in the order they win: `in`, then the keys of
+/// valued options and switches, then the words of one-of options. Binding looks up every word of
+/// every statement, twice per script (check, then run), so this is built once.
+fn keyword_table(sig: &Sig) -> Box<[(&'static str, Keyword)]> {
+    let mut table = Vec::new();
+    if sig.ns {
+        table.push(("in", Keyword::Ns));
+    }
+    for (i, o) in sig.opts.iter().enumerate() {
+        if !matches!(o.kind, OptKind::OneOf(_)) {
+            table.push((o.key, Keyword::Opt(i as u8)));
+        }
+    }
+    for (i, o) in sig.opts.iter().enumerate() {
+        if let OptKind::OneOf(words) = o.kind {
+            table.extend(words.iter().map(|w| (*w, Keyword::Opt(i as u8))));
+        }
+    }
+    table.into_boxed_slice()
+}
+
 impl Sig {
+    /// What `text` is to this statement, if it is one of its keywords.
+    pub fn keyword(&self, text: &str) -> Option<Keyword> {
+        static TABLES: OnceLock<Vec<Box<[(&'static str, Keyword)]>>> = OnceLock::new();
+        let tables = TABLES.get_or_init(|| {
+            let mut by_id: Vec<(usize, Box<[(&'static str, Keyword)]>)> = TABLE
+                .iter()
+                .map(|s| (s.id as usize, keyword_table(s)))
+                .collect();
+            by_id.sort_by_key(|(id, _)| *id);
+            by_id.into_iter().map(|(_, t)| t).collect()
+        });
+        let first = *text.as_bytes().first()?;
+        // most words are values, not keywords: the length and first byte settle nearly every test
+        tables[self.id as usize]
+            .iter()
+            .find(|(k, _)| k.len() == text.len() && k.as_bytes()[0] == first && *k == text)
+            .map(|&(_, kw)| kw)
+    }
+
     pub fn opt(&self, key: &str) -> Option<(usize, &Opt)> {
         self.opts.iter().enumerate().find(|(_, o)| o.key == key)
     }

@@ -31,7 +31,8 @@ pub struct SourceFile {
     pub name: String,
     /// The directory `source` paths are relative to.
     pub dir: PathBuf,
-    pub text: Arc<str>,
+    /// Shared, never copied: a big script is read once and its text kept once.
+    pub text: Arc<String>,
     pub base: u32,
 }
 
@@ -63,7 +64,7 @@ impl SourceMap {
     }
 
     /// Adds a file; fails only when the map would pass 4 GiB, the reach of a `u32` span.
-    pub fn add(&mut self, name: &str, dir: &Path, text: Arc<str>) -> Result<FileId, String> {
+    pub fn add(&mut self, name: &str, dir: &Path, text: Arc<String>) -> Result<FileId, String> {
         let base = self.files.last().map_or(0, |f| f.end() + 1);
         if (base as u64) + (text.len() as u64) >= u32::MAX as u64 {
             return Err(format!(
