@@ -187,7 +187,11 @@ impl Checker {
             words.iter().for_each(|w| self.word(w, map));
             return;
         };
-        if let Some(def) = self.procs.get(name).cloned() {
+        // most scripts define no procedures: then no statement needs hashing to find out
+        if let Some(def) = (!self.procs.is_empty())
+            .then(|| self.procs.get(name).cloned())
+            .flatten()
+        {
             self.call(&def, name, words, map);
             return;
         }
@@ -253,8 +257,11 @@ impl Checker {
         span: Span,
         map: &SourceMap,
     ) -> Option<bind::Bound> {
+        // only interpolated words and lists can name unknown variables
         for w in words.iter() {
-            self.word(w, map);
+            if !matches!(w.kind, WordKind::Plain { .. }) {
+                self.word(w, map);
+            }
         }
         match bind(sig, words, span, map) {
             Ok(b) => {

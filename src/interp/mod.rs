@@ -405,7 +405,9 @@ impl Interp {
 
     fn command(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res {
         let name = bind::bare(&words[0], env.map).unwrap_or("");
-        if self.procs.contains_key(name) && (!self.calls.is_empty() || self.defined.contains(name))
+        if !self.procs.is_empty()
+            && self.procs.contains_key(name)
+            && (!self.calls.is_empty() || self.defined.contains(name))
         {
             let name = name.to_string();
             return self.call(&name, words, span, env);
@@ -460,17 +462,19 @@ impl Interp {
         for &(slot, wi) in &b.args {
             let w = &words[wi as usize];
             // a literal word is read straight from the source: no copy to expand
-            if let (WordKind::Plain { text, .. }, Some((ty, what)), false) =
-                (&w.kind, b.slot_type(slot), slot == Slot::Ns)
-            {
+            if let (WordKind::Plain { text, .. }, Some((ty, what))) = (&w.kind, b.slot_type(slot)) {
                 let text = map.text(*text);
                 let typed = ty.parse(text, what).map_err(|e| {
                     Diag::new(e.code, w.span, e.message)
                         .label(format!("expected {}", ty.describe()))
                         .help_opt(e.help)
                 })?;
-                args.vals.push((Args::key(b.sig, slot), typed));
-                args.spans.push(w.span);
+                if slot == Slot::Ns {
+                    args.ns = Some(text.to_string());
+                } else {
+                    args.vals.push((Args::key(b.sig, slot), typed));
+                    args.spans.push(w.span);
+                }
                 continue;
             }
             let v = self.expand(w, map)?;
