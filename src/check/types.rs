@@ -358,13 +358,13 @@ fn ifname(text: &str) -> Result<(), TypeError> {
 
 fn name_like(text: &str, max: usize, what: &str) -> Result<(), TypeError> {
     // ASCII names (nearly all) are checked byte by byte; others by character
-    let bad_char = if text.is_ascii() {
-        text.bytes()
-            .any(|b| b == b'/' || b.is_ascii_whitespace() || b.is_ascii_control())
-    } else {
-        text.chars()
-            .any(|c| c == '/' || c.is_whitespace() || c.is_control())
-    };
+    // one pass for ASCII names (nearly all): a byte above 0x7e is DEL or part of a multi-byte
+    // character, and those are judged by character
+    let suspect = |b: u8| b == b'/' || b <= b' ' || b > b'~';
+    let bad_char = text.bytes().any(suspect)
+        && text
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control());
     let bad = text.is_empty() || text.len() > max || text == "." || text == ".." || bad_char;
     if bad {
         Err(err(
@@ -404,26 +404,31 @@ fn number(
 /// A dotted-quad IPv4 address read byte by byte, as strictly as std reads one (four numbers up to
 /// 255, no leading zeros); None for anything else, which std's parser then reads or rejects.
 fn quick_ipv4(text: &str) -> Option<std::net::Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut parts = text.as_bytes().split(|&b| b == b'.');
-    for octet in &mut octets {
-        let p = parts.next()?;
-        if p.is_empty() || p.len() > 3 || (p.len() > 1 && p[0] == b'0') {
-            return None;
-        }
-        let mut v: u32 = 0;
-        for &b in p {
-            if !b.is_ascii_digit() {
+    let bytes = text.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let (mut octets, mut n) = ([0u8; 4], 0);
+    let (mut value, mut digits, mut first) = (0u32, 0, 0u8);
+    // one pass over the bytes; a final '.' closes the last number
+    for &b in bytes.iter().chain(std::iter::once(&b'.')) {
+        if b == b'.' {
+            if digits == 0 || (digits > 1 && first == b'0') || value > 255 || n == 4 {
                 return None;
             }
-            v = v * 10 + u32::from(b - b'0');
+            octets[n] = value as u8;
+            (n, value, digits) = (n + 1, 0, 0);
+        } else if b.is_ascii_digit() && digits < 3 {
+            if digits == 0 {
+                first = b;
+            }
+            value = value * 10 + u32::from(b - b'0');
+            digits += 1;
+        } else {
+            return None;
         }
-        *octet = u8::try_from(v).ok()?;
     }
-    parts
-        .next()
-        .is_none()
-        .then_some(std::net::Ipv4Addr::from(octets))
+    (n == 4).then_some(std::net::Ipv4Addr::from(octets))
 }
 
 fn ip(text: &str) -> Result<IpAddr, TypeError> {
