@@ -223,26 +223,10 @@ fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
         LinkKind::Bridge => put!(out, ip, " link add ", name, " type bridge"),
         LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
         LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
-        LinkKind::Macvlan { parent, mode } => put!(
-            out,
-            ip,
-            " link add ",
-            name,
-            " link ",
-            parent,
-            " type macvlan mode ",
-            mode
-        ),
-        LinkKind::Ipvlan { parent, mode } => put!(
-            out,
-            ip,
-            " link add ",
-            name,
-            " link ",
-            parent,
-            " type ipvlan mode ",
-            mode
-        ),
+        LinkKind::Macvlan { parent, mode } | LinkKind::Ipvlan { parent, mode } => {
+            let kind = kind.kernel_kind().0;
+            put!(out, ip, " link add ", name, " link ", parent, " type ", kind, " mode ", mode)
+        }
         LinkKind::Vlan { parent, id } => {
             put!(out, ip, " link add ", name, " link ", parent, " type vlan id ", id)
         }
