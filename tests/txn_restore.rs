@@ -70,11 +70,8 @@ fn every_deletion_is_rebuilt_when_a_later_line_fails() {
         )
         .expect("write");
     }
-    // the kernel sets a link's operstate (NO-CARRIER, IPv6 link-local addresses) asynchronously,
-    // batching such events up to a second (linkwatch): the state before is read once it has settled,
-    // as the state after each rollback is
     let out = private(&format!(
-        "cd {}\nrun lab $NETSH lab.netsh\nsleep 1.1; echo '--- before'; snap\nfor k in $(seq 0 {}); do\n  run \"del$k\" $NETSH del$k.netsh\n  sleep 0.5; echo \"--- after$k\"; snap\ndone",
+        "cd {}\nrun lab $NETSH lab.netsh\necho '--- before'; snap\nfor k in $(seq 0 {}); do\n  run \"del$k\" $NETSH del$k.netsh\n  sleep 0.5; echo \"--- after$k\"; snap\ndone",
         dir.path().display(),
         deletions.len() - 1
     ));

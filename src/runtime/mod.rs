@@ -7,8 +7,9 @@
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - flannel.rs: store, config, leases, docker-opts; overlay/: the host-gw and vxlan overlay services
 //! - pipeline.rs: requests sent without waiting for their ACKs, answers read in order later;
-//!   wire.rs: the socket they go out on, several per datagram; ifindex.rs: interface indexes
-//!   learned from their answers; link_reply.rs: the few fields of a link message they read
+//!   wire.rs: the socket they go out on, several per datagram; inbox.rs: answers read many per
+//!   call; ifindex.rs: interface indexes learned from answers; link_reply.rs: the few fields of
+//!   a link message they read
 //! - undo.rs: what each Op changed and its inverse (rollback); restore.rs: inverses read from the
 //!   kernel's state before and after an Op (deletions, overlays); signals.rs: SIGINT/SIGTERM (and Ctrl-C
 //!   ending `wait`)
@@ -23,6 +24,7 @@ pub mod flannel;
 pub mod handle;
 pub mod http;
 pub mod ifindex;
+pub mod inbox;
 pub mod journal;
 pub mod link_reply;
 pub mod links;

@@ -43,6 +43,8 @@ pub(super) struct InFlight {
     before: Option<u32>,
     /// The request's sequence number on its namespace's socket (wire.rs).
     ack: u32,
+    /// The lookup sent after a `link set ... up` (its answer is not needed, see `send`).
+    after: Option<u32>,
     /// A veth peer's namespace: its fd must stay open until the kernel has read the request.
     _peer_ns: Option<std::fs::File>,
 }
@@ -117,6 +119,7 @@ impl RealWorld {
     fn send(&mut self, op: &Op) -> Result<InFlight, RunError> {
         let wire = self.handles.wire(op_ns(op).as_deref())?;
         let mut before = None;
+        let mut after = None;
         let mut peer_ns = None;
         let ack = match op {
             Op::LinkAdd { name, kind, .. } => {
@@ -150,7 +153,16 @@ impl RealWorld {
                     before = Some(wire.queue(find, QUERY, Some(name)));
                 }
                 let msg = links::set_message(links::Target::Name(name), change, None);
-                wire.queue(RouteNetlinkMessage::SetLink(msg), CHANGE, None)
+                let ack = wire.queue(RouteNetlinkMessage::SetLink(msg), CHANGE, None);
+                // the kernel applies the link's new operational state (carrier, IPv6 readiness)
+                // from a deferred work item, up to a second later; a lookup of the link applies it
+                // at once, so the run ends with the link's state settled (as ip's lookups did)
+                if change.up == Some(true)
+                    && let Some(find) = links::find_message(name)
+                {
+                    after = Some(wire.queue(find, QUERY, None));
+                }
+                ack
             }
             _ => return Err(RunError::new(format!("`{op}` cannot be pipelined"))),
         };
@@ -159,6 +171,7 @@ impl RealWorld {
             op: op.clone(),
             before,
             ack,
+            after,
             _peer_ns: peer_ns,
         })
     }
@@ -203,6 +216,9 @@ impl RealWorld {
         let wire = self.handles.wire(op_ns(&f.op).as_deref())?;
         let before = f.before.map(|seq| wire.answer(seq));
         let ack = wire.answer(f.ack).map(drop);
+        if let Some(seq) = f.after {
+            let _ = wire.answer(seq);
+        }
         match &f.op {
             Op::LinkAdd { ns, name, kind } => {
                 let created = links::add_outcome(name, kind, strict, ack)?;

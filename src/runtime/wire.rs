@@ -13,6 +13,7 @@
 
 use super::errors::KernelError;
 use super::ifindex::IfIndexes;
+use super::inbox::Inbox;
 use super::netns;
 use crate::interp::world::RunError;
 use nix::errno::Errno;
@@ -28,8 +29,6 @@ const MAX_DATAGRAM: usize = 32 * 1024;
 /// The receive buffer: a window's answers (ACKs, a link message per lookup or echo, a few KiB of
 /// kernel memory each) must never overflow it, or the kernel drops them (ENOBUFS).
 const RCVBUF: usize = 4 * 1024 * 1024;
-/// One read takes one answer; a link message is ~1.5 KiB, a dump part at most 32 KiB.
-const READ_BUF: usize = 64 * 1024;
 /// The kernel has answered everything before `send` returns; a read that waits this long means
 /// an answer was lost.
 const READ_TIMEOUT_S: libc::time_t = 30;
@@ -66,7 +65,8 @@ pub struct Wire {
     queued: Vec<u32>,
     pending: FxHashMap<u32, Pending>,
     done: FxHashMap<u32, Answer>,
-    inbox: Vec<u8>,
+    /// Where answers are read into (taken out while its datagrams are filed).
+    inbox: Option<Inbox>,
     /// Interface indexes by name in this namespace, learned from answers.
     pub names: IfIndexes,
 }
@@ -147,7 +147,7 @@ impl Wire {
             queued: Vec::new(),
             pending: FxHashMap::default(),
             done: FxHashMap::default(),
-            inbox: vec![0; READ_BUF],
+            inbox: Some(Inbox::default()),
             names: IfIndexes::default(),
         })
     }
@@ -236,50 +236,51 @@ impl Wire {
         }
     }
 
-    /// Reads one datagram of answers and files each message under its request.
+    /// Reads the answers waiting (at least one) and files each message under its request.
     fn receive(&mut self) -> Result<(), KernelError> {
+        let Some(mut inbox) = self.inbox.take() else {
+            return Err(KernelError::from_errno(Errno::EBUSY as i32));
+        };
+        let fd = self.socket.as_raw_fd();
         let n = loop {
-            // SAFETY: the fd is the socket's; the buffer is ours and `len` bytes long. MSG_TRUNC
-            // makes the kernel say the datagram's whole length, so a cut one is seen.
-            let rc = unsafe {
-                libc::recv(
-                    self.socket.as_raw_fd(),
-                    self.inbox.as_mut_ptr().cast(),
-                    self.inbox.len(),
-                    libc::MSG_TRUNC,
-                )
-            };
-            let got = match rc {
-                n if n >= 0 => Ok(n as usize),
-                _ => Err(std::io::Error::last_os_error()),
-            };
-            match got {
-                Ok(n) if n > self.inbox.len() => {
-                    return Err(KernelError::from_errno(Errno::EMSGSIZE as i32));
-                }
-                Ok(n) => break n,
+            match inbox.read(fd) {
+                Ok(n) => break Ok(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    return Err(KernelError::from_errno(Errno::ETIMEDOUT as i32));
+                    break Err(KernelError::from_errno(Errno::ETIMEDOUT as i32));
                 }
                 Err(e) => {
-                    return Err(KernelError::from_errno(
+                    break Err(KernelError::from_errno(
                         e.raw_os_error().unwrap_or(Errno::EIO as i32),
                     ));
                 }
             }
         };
-        let inbox = std::mem::take(&mut self.inbox);
+        if let Ok(n) = n {
+            for i in 0..n {
+                let (datagram, cut) = inbox.datagram(i);
+                self.file(datagram, cut);
+            }
+        }
+        self.inbox = Some(inbox);
+        n.map(drop)
+    }
+
+    /// Files the messages of one datagram under their requests. A message cut short (too big
+    /// for its slot) fails its request.
+    fn file(&mut self, data: &[u8], cut: bool) {
         let mut at = 0;
-        let end = n.min(inbox.len());
-        while at + NLMSG_HDRLEN <= end {
-            let len = u32_at(&inbox, at) as usize;
-            if len < NLMSG_HDRLEN || at + len > end {
+        while at + NLMSG_HDRLEN <= data.len() {
+            let len = u32_at(data, at) as usize;
+            let kind = u16_at(data, at + 4);
+            let seq = u32_at(data, at + 8);
+            if len < NLMSG_HDRLEN || at + len > data.len() {
+                if cut {
+                    self.finish(seq, Err(KernelError::from_errno(Errno::EMSGSIZE as i32)));
+                }
                 break;
             }
-            let kind = u16_at(&inbox, at + 4);
-            let seq = u32_at(&inbox, at + 8);
-            let body = &inbox[at + NLMSG_HDRLEN..at + len];
+            let body = &data[at + NLMSG_HDRLEN..at + len];
             match kind {
                 NLMSG_ERROR if body.len() >= 4 => {
                     let code = u32_at(body, 0) as i32;
@@ -302,8 +303,6 @@ impl Wire {
             }
             at += (len + 3) & !3;
         }
-        self.inbox = inbox;
-        Ok(())
     }
 
     /// Request `seq` is answered: keep the answer, and learn the index of the link it names.
