@@ -296,3 +296,28 @@ fn a_second_pipelined_run_changes_nothing_and_strict_fails_on_the_first_line() {
     assert!(strict.contains("File exists"), "{strict}");
     assert!(strict.contains("rolled back 0 changes"), "{strict}");
 }
+
+#[test]
+fn an_index_learned_from_an_answer_is_not_used_after_a_rename_or_a_deletion() {
+    // `v0` renamed: its old name finds nothing; `v1` deleted and made again: the address goes on
+    // the new link (a cached index of the old one would fail with ENODEV)
+    let out = private(
+        "run renamed $NETSH -c 'veth v0 peer p0\naddr add 10.0.0.1/24 dev v0\nlink set v0 name w0\naddr add 10.0.1.1/24 dev v0'\n\
+         run remade $NETSH -c 'veth v1 peer p1\naddr add 10.0.2.1/24 dev v1\nlink del v1\nveth v1 peer p1\naddr add 10.0.3.1/24 dev v1'\n\
+         echo '--- addrs'; ip -br addr show dev v1",
+    );
+    let s = sections(&out.stdout);
+    let renamed = s
+        .get("renamed 1")
+        .unwrap_or_else(|| panic!("{}\n{}", out.stdout, out.stderr));
+    assert!(
+        renamed.contains("-c:4:1: Cannot find device \"v0\""),
+        "{renamed}"
+    );
+    assert!(s.contains_key("remade 0"), "{}", out.stdout);
+    let addrs = &s["addrs"];
+    assert!(
+        addrs.contains("10.0.3.1/24") && !addrs.contains("10.0.2.1"),
+        "{addrs}"
+    );
+}

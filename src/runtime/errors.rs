@@ -32,8 +32,13 @@ impl KernelError {
     /// request is only its 16-byte header and the extended-ack TLVs follow it; an uncapped echo (the
     /// whole request) is handled too by skipping the request's own length.
     pub fn from_message(e: &ErrorMessage) -> KernelError {
-        let errno = e.raw_code().abs();
-        let body = &e.header;
+        KernelError::from_raw(e.raw_code(), &e.header)
+    }
+
+    /// From an NLMSG_ERROR's code and the bytes after it (the echoed request's header, then the
+    /// extended-ack TLVs), as a socket read by hand gives them (wire.rs).
+    pub fn from_raw(code: i32, body: &[u8]) -> KernelError {
+        let errno = code.abs();
         let text = ext_ack_message(body.get(NLMSG_HDRLEN..).unwrap_or(&[])).or_else(|| {
             let len = body
                 .get(0..4)

@@ -5,6 +5,7 @@
 
 use super::errors::KernelError;
 use super::netns;
+use super::wire::Wire;
 use crate::interp::world::RunError;
 use futures::{Stream, StreamExt};
 use rtnetlink::packet_core::{
@@ -118,10 +119,12 @@ pub async fn answers(mut replies: Replies) -> Result<Vec<RouteNetlinkMessage>, K
     Ok(out)
 }
 
-/// The connections of one run, one per namespace, opened on first use and kept.
+/// The connections of one run, one per namespace, opened on first use and kept: an rtnetlink
+/// connection, and the socket pipelined requests go out on (wire.rs).
 #[derive(Default)]
 pub struct Handles {
     by_ns: HashMap<Option<String>, Netlink>,
+    wires: HashMap<Option<String>, Wire>,
 }
 
 impl Handles {
@@ -135,9 +138,29 @@ impl Handles {
         Ok(h)
     }
 
+    pub fn wire(&mut self, ns: Option<&str>) -> Result<&mut Wire, RunError> {
+        let key = ns.map(str::to_string);
+        if !self.wires.contains_key(&key) {
+            let w = Wire::open(ns)?;
+            self.wires.insert(key.clone(), w);
+        }
+        self.wires
+            .get_mut(&key)
+            .ok_or_else(|| RunError::new("the netlink socket was not kept"))
+    }
+
     /// A deleted namespace's connection points at a namespace that is gone (or, after a new
     /// `netns add` of the same name, at the wrong one).
     pub fn forget(&mut self, ns: &str) {
-        self.by_ns.remove(&Some(ns.to_string()));
+        let key = Some(ns.to_string());
+        self.by_ns.remove(&key);
+        self.wires.remove(&key);
+    }
+
+    /// Forgets every interface index learned (ifindex.rs says when).
+    pub fn forget_names(&mut self) {
+        for w in self.wires.values_mut() {
+            w.names.clear();
+        }
     }
 }

@@ -276,26 +276,48 @@ pub async fn add_request(
     kind: &LinkKind,
     parent_nl: &Netlink,
 ) -> Result<(RouteNetlinkMessage, Option<std::fs::File>), RunError> {
-    let mut r = Resolved::default();
-    let parent_name = match kind {
+    let parent = match parent_of(kind) {
+        Some(p) => Some(index(parent_nl, p).await?),
+        None => None,
+    };
+    let peer_file = peer_ns_file(kind)?;
+    let msg = add_request_with(name, kind, parent, peer_file.as_ref())?;
+    Ok((msg, peer_file))
+}
+
+/// The link a new link of this kind sits on (macvlan, ipvlan, vlan; vxlan's `dev`).
+pub fn parent_of(kind: &LinkKind) -> Option<&str> {
+    match kind {
         LinkKind::Macvlan { parent, .. }
         | LinkKind::Ipvlan { parent, .. }
         | LinkKind::Vlan { parent, .. } => Some(parent.as_str()),
         LinkKind::Vxlan(v) => v.dev.as_deref(),
         _ => None,
-    };
-    if let Some(p) = parent_name {
-        r.parent = Some(index(parent_nl, p).await?);
     }
-    let peer_file = match kind {
+}
+
+/// The namespace a veth's peer is made in, opened (the request carries its fd).
+pub fn peer_ns_file(kind: &LinkKind) -> Result<Option<std::fs::File>, RunError> {
+    match kind {
         LinkKind::Veth {
             peer_ns: Some(pns), ..
-        } => Some(netns::open(pns)?),
-        _ => None,
+        } => Ok(Some(netns::open(pns)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The RTM_NEWLINK of `ip link add`, with the parent's index and the peer namespace's file.
+pub fn add_request_with(
+    name: &str,
+    kind: &LinkKind,
+    parent: Option<u32>,
+    peer_file: Option<&std::fs::File>,
+) -> Result<RouteNetlinkMessage, RunError> {
+    let r = Resolved {
+        parent,
+        peer_ns_fd: peer_file.map(|f| f.as_raw_fd()),
     };
-    r.peer_ns_fd = peer_file.as_ref().map(|f| f.as_raw_fd());
-    let msg = add_message(name, kind, r)?;
-    Ok((RouteNetlinkMessage::NewLink(msg), peer_file))
+    Ok(RouteNetlinkMessage::NewLink(add_message(name, kind, r)?))
 }
 
 /// What the kernel's answer to `add_request` means: created, there already, or an error in words.

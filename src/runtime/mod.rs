@@ -6,7 +6,10 @@
 //! - show.rs: `show`; ping.rs, http.rs: checks and `serve http`; container.rs: docker0 containers
 //! - errors.rs: kernel errors in words; sandbox.rs: `--sandbox`
 //! - flannel.rs: store, config, leases, docker-opts; overlay/: the host-gw and vxlan overlay services
-//! - pipeline.rs: requests sent without waiting for their ACKs, answers read in order later
+//! - pipeline.rs: requests sent without waiting for their ACKs, answers read in order later;
+//!   wire.rs: the socket they go out on, several per datagram; inbox.rs: answers read many per
+//!   call; ifindex.rs: interface indexes learned from answers; link_reply.rs: the few fields of
+//!   a link message they read
 //! - undo.rs: what each Op changed and its inverse (rollback); restore.rs: inverses read from the
 //!   kernel's state before and after an Op (deletions, overlays); signals.rs: SIGINT/SIGTERM (and Ctrl-C
 //!   ending `wait`)
@@ -20,7 +23,10 @@ pub mod exec;
 pub mod flannel;
 pub mod handle;
 pub mod http;
+pub mod ifindex;
+pub mod inbox;
 pub mod journal;
+pub mod link_reply;
 pub mod links;
 pub mod neigh;
 pub mod netns;
@@ -36,6 +42,7 @@ pub mod signals;
 pub mod sysctl;
 pub mod tun;
 pub mod undo;
+pub mod wire;
 
 use crate::cli::Cli;
 use crate::interp::world::World;

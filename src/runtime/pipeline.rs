@@ -16,14 +16,18 @@
 //!   an address or route added and deleted); a `link set` starts a window of its own;
 //! - an `add` of what exists and a `link set` to the values there are no change, as before.
 
-use super::errors;
-use super::handle::{CHANGE, CREATE, Replies, answers};
+use super::errors::{self, KernelError};
+use super::handle::{CHANGE, CREATE, QUERY};
+use super::link_reply::{self, LinkBrief};
 use super::real::RealWorld;
 use super::undo::{self, Applied, Undo};
+use super::wire::{self, Answer, Wire};
 use super::{addrs, links, routes};
 use crate::interp::world::RunError;
 use crate::ops::{LinkChange, LinkKind, Ns, Op, RouteAction};
 use crate::syntax::source::Span;
+use nix::errno::Errno;
+use rtnetlink::packet_core::NLM_F_ECHO;
 use rtnetlink::packet_route::RouteNetlinkMessage;
 
 /// At most this many requests wait for their answers. The ACKs queue in the socket's receive
@@ -35,9 +39,12 @@ pub(super) struct InFlight {
     /// The statement that sent it.
     at: Option<Span>,
     op: Op,
-    /// The link's state asked for just before a `link set` (its settings before the change).
-    before: Option<Replies>,
-    ack: Replies,
+    /// The lookup of the link's state sent just before a `link set` (its settings before the change).
+    before: Option<u32>,
+    /// The request's sequence number on its namespace's socket (wire.rs).
+    ack: u32,
+    /// The lookup sent after a `link set ... up` (its answer is not needed, see `send`).
+    after: Option<u32>,
     /// A veth peer's namespace: its fd must stay open until the kernel has read the request.
     _peer_ns: Option<std::fs::File>,
 }
@@ -106,40 +113,56 @@ impl RealWorld {
         })
     }
 
-    /// Puts the request of a pipelinable Op on its namespace's socket. Lookups it needs (an
-    /// interface index) are answered after every request sent before them, so they see their
-    /// effects.
+    /// Puts the request of a pipelinable Op on its namespace's socket (queued: it goes out with
+    /// the window, or when an answer is needed). Lookups it needs (an interface index) go out
+    /// after every request before them, so they see their effects.
     fn send(&mut self, op: &Op) -> Result<InFlight, RunError> {
-        let nl = self.nl(op_ns(op))?;
-        let failed = |e| errors::kernel("cannot send a netlink request", &e);
+        let wire = self.handles.wire(op_ns(op).as_deref())?;
         let mut before = None;
+        let mut after = None;
         let mut peer_ns = None;
         let ack = match op {
             Op::LinkAdd { name, kind, .. } => {
-                let (msg, file) = self.rt.block_on(links::add_request(name, kind, &nl))?;
-                peer_ns = file;
-                nl.send(msg, CREATE).map_err(failed)?
+                let parent = match links::parent_of(kind) {
+                    Some(p) => Some(index_of(wire, p)?),
+                    None => None,
+                };
+                peer_ns = links::peer_ns_file(kind)?;
+                let msg = links::add_request_with(name, kind, parent, peer_ns.as_ref())?;
+                // the kernel sends the new link back: its index, for the statements on it
+                wire.queue(msg, CREATE | NLM_F_ECHO, Some(name))
             }
             Op::AddrAdd {
                 dev, addr, nodad, ..
             } => {
-                let idx = self.rt.block_on(links::index(&nl, dev))?;
+                let idx = index_of(wire, dev)?;
                 let msg = addrs::message(idx, *addr, *nodad);
-                nl.send(RouteNetlinkMessage::NewAddress(msg), CREATE)
-                    .map_err(failed)?
+                wire.queue(RouteNetlinkMessage::NewAddress(msg), CREATE, None)
             }
             Op::Route { action, route, .. } => {
-                let (msg, flags) = self.rt.block_on(routes::request(&nl, *action, route))?;
-                nl.send(msg, flags).map_err(failed)?
+                let oif = match &route.dev {
+                    Some(d) => Some(index_of(wire, d)?),
+                    None => None,
+                };
+                let (msg, flags) = routes::request_with(*action, route, oif);
+                wire.queue(msg, flags, None)
             }
             Op::LinkSet { name, change, .. } => {
                 // the link's settings before the change come back ahead of the change's ACK
                 if let Some(find) = links::find_message(name) {
-                    before = Some(nl.send(find, super::handle::QUERY).map_err(failed)?);
+                    before = Some(wire.queue(find, QUERY, Some(name)));
                 }
                 let msg = links::set_message(links::Target::Name(name), change, None);
-                nl.send(RouteNetlinkMessage::SetLink(msg), CHANGE)
-                    .map_err(failed)?
+                let ack = wire.queue(RouteNetlinkMessage::SetLink(msg), CHANGE, None);
+                // the kernel applies the link's new operational state (carrier, IPv6 readiness)
+                // from a deferred work item, up to a second later; a lookup of the link applies it
+                // at once, so the run ends with the link's state settled (as ip's lookups did)
+                if change.up == Some(true)
+                    && let Some(find) = links::find_message(name)
+                {
+                    after = Some(wire.queue(find, QUERY, None));
+                }
+                ack
             }
             _ => return Err(RunError::new(format!("`{op}` cannot be pipelined"))),
         };
@@ -148,6 +171,7 @@ impl RealWorld {
             op: op.clone(),
             before,
             ack,
+            after,
             _peer_ns: peer_ns,
         })
     }
@@ -189,11 +213,12 @@ impl RealWorld {
     /// What one request did, from its answers.
     fn land(&mut self, f: InFlight) -> Result<Applied, RunError> {
         let strict = self.opts.strict;
-        let before = match f.before {
-            Some(r) => Some(self.rt.block_on(answers(r))),
-            None => None,
-        };
-        let ack = self.rt.block_on(answers(f.ack)).map(drop);
+        let wire = self.handles.wire(op_ns(&f.op).as_deref())?;
+        let before = f.before.map(|seq| wire.answer(seq));
+        let ack = wire.answer(f.ack).map(drop);
+        if let Some(seq) = f.after {
+            let _ = wire.answer(seq);
+        }
         match &f.op {
             Op::LinkAdd { ns, name, kind } => {
                 let created = links::add_outcome(name, kind, strict, ack)?;
@@ -220,12 +245,12 @@ impl RealWorld {
             Op::LinkSet { ns, name, change } => {
                 links::set_outcome(name, ack)?;
                 let link = before
-                    .map(links::found)
+                    .map(link_in)
                     .transpose()
                     .map_err(|e| errors::kernel(format!("cannot look up link {name}"), &e))?
                     .flatten()
                     .ok_or_else(|| links::missing(name))?;
-                let before = undo::state_of(&link);
+                let before = undo::state_of_brief(&link);
                 if undo::unchanged(change, &before) {
                     return Ok(Applied::none());
                 }
@@ -233,5 +258,37 @@ impl RealWorld {
             }
             _ => Ok(Applied::none()),
         }
+    }
+}
+
+/// The link in the answer to a lookup (a missing link is no error).
+fn link_in(answer: Answer) -> Result<Option<LinkBrief>, KernelError> {
+    match answer {
+        Ok(replies) => Ok(replies
+            .iter()
+            .filter(|r| r.kind == wire::RTM_NEWLINK)
+            .find_map(|r| link_reply::parse(&r.body))),
+        Err(e) if e.is(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A link's index: learned from an earlier answer, from the answer of a request in flight that
+/// makes it, or asked for (after the requests before it, so it sees what they did).
+fn index_of(wire: &mut Wire, name: &str) -> Result<u32, RunError> {
+    if let Some(i) = wire.names.get(name) {
+        return Ok(i);
+    }
+    if let Some(i) = wire.learn_pending(name) {
+        return Ok(i);
+    }
+    let Some(find) = links::find_message(name) else {
+        return Err(links::missing(name));
+    };
+    let seq = wire.queue(find, QUERY, Some(name));
+    match link_in(wire.answer(seq)) {
+        Ok(Some(link)) => Ok(link.index),
+        Ok(None) => Err(links::missing(name)),
+        Err(e) => Err(errors::kernel(format!("cannot look up link {name}"), &e)),
     }
 }

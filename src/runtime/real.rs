@@ -30,7 +30,7 @@ pub struct Options {
 
 pub struct RealWorld {
     pub(super) rt: Runtime,
-    handles: Handles,
+    pub(super) handles: Handles,
     pub(super) opts: Options,
     /// What this run changed and how to undo it (undo.rs).
     pub(super) journal: super::undo::Journal,
@@ -725,7 +725,11 @@ impl World for RealWorld {
     }
 
     fn settle(&mut self) -> Result<(), RunError> {
-        self.settle_flights()
+        let settled = self.settle_flights();
+        // the end of a script, REPL line or transaction block: what comes next may follow changes
+        // made outside netsh
+        self.handles.forget_names();
+        settled
     }
 
     fn mark(&self) -> usize {
@@ -736,6 +740,7 @@ impl World for RealWorld {
         // what is still in flight is recorded first, so that it is undone too (its failure, if
         // any, was reported already or is moot now)
         let _ = self.settle_flights();
+        self.handles.forget_names();
         Some(self.undo_since(mark))
     }
 
@@ -803,6 +808,8 @@ impl World for RealWorld {
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
         self.settle_flights()?;
+        // the program may change links
+        self.handles.forget_names();
         exec::capture(ns, argv, self.hosts.as_deref())
     }
 

@@ -102,12 +102,17 @@ pub async fn request(
         Some(dev) => Some(links::index(nl, dev).await?),
         None => None,
     };
+    Ok(request_with(action, r, oif))
+}
+
+/// The request for a route and its flags, `dev`'s index given.
+pub fn request_with(action: RouteAction, r: &Route, oif: Option<u32>) -> (RouteNetlinkMessage, u16) {
     let msg = message(r, action, oif);
-    Ok(match action {
+    match action {
         RouteAction::Add => (RouteNetlinkMessage::NewRoute(msg), CREATE),
         RouteAction::Replace => (RouteNetlinkMessage::NewRoute(msg), REPLACE),
         RouteAction::Del => (RouteNetlinkMessage::DelRoute(msg), CHANGE),
-    })
+    }
 }
 
 /// What the kernel's answer to a route request means: changed, there already (an `add`), or an

@@ -185,6 +185,16 @@ pub(super) fn state_of(l: &LinkMessage) -> LinkState {
     st
 }
 
+/// A link's settings from a link message read by hand (pipeline.rs); the master is left out.
+pub(super) fn state_of_brief(l: &super::link_reply::LinkBrief) -> LinkState {
+    LinkState {
+        up: l.up,
+        mtu: l.mtu,
+        master: None,
+        address: l.address,
+    }
+}
+
 fn kind_name(l: &LinkMessage) -> Option<String> {
     l.attributes.iter().find_map(|a| match a {
         LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
@@ -260,6 +270,9 @@ impl RealWorld {
             return r;
         }
         self.settle_flights()?;
+        if !super::ifindex::keeps_names(op) {
+            self.handles.forget_names();
+        }
         self.depth += 1;
         let applied = self.apply_recording(op);
         self.depth -= 1;
@@ -706,6 +719,8 @@ impl RealWorld {
 
     /// Runs one undo step.
     pub(super) fn run_step(&mut self, step: &Undo) -> Result<(), RunError> {
+        // undo steps delete and move links: the indexes learned may be gone
+        self.handles.forget_names();
         match step {
             Undo::Kept(_) | Undo::Service(_) => Ok(()),
             Undo::Op(op) => self.dispatch(op),
