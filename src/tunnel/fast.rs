@@ -10,11 +10,11 @@
 //! Buffers are allocated when a thread starts; the loops allocate nothing.
 
 use super::counters::{Counter, Local};
-use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
+use super::offload::{self, Coalescer, Segments, VNET_HDR_LEN, VnetHdr};
 use super::peers::PeerSnapshot;
 use super::udp::{self, RecvBatch, SendBatch};
 use super::{Shared, checks, icmp, wire};
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 
@@ -86,31 +86,40 @@ impl Sender {
         }
     }
 
-    /// Sends the segments `out[..lens[0]]`, ... to `dst`; returns how many left.
-    fn send(&mut self, out: &[u8], lens: &[usize], dst: SocketAddrV4, local: &mut Local) -> usize {
-        let (fd, mut sent) = (self.fd, 0);
-        let mut at = 0;
+    /// Sends the segments of `pkt` described by `segs` to `dst`; returns how many left.
+    fn send(&mut self, pkt: &[u8], segs: &Segments, dst: SocketAddrV4, local: &mut Local) -> usize {
+        let fd = self.fd;
+        let mut sent = 0;
         let mut i = 0;
-        while i < lens.len() {
-            let seg = lens[i];
+        while i < segs.len() {
+            let seg = segs.seg_len(i);
             let mut j = i;
             let mut bytes = 0;
-            while j < lens.len() && j - i < offload::MAX_SEGMENTS && bytes + lens[j] <= GSO_BYTES {
-                bytes += lens[j];
+            while j < segs.len()
+                && j - i < offload::MAX_SEGMENTS
+                && bytes + segs.seg_len(j) <= GSO_BYTES
+            {
+                bytes += segs.seg_len(j);
                 j += 1;
             }
             if j == i {
                 // a single segment larger than a GSO send: cannot happen with split's output
                 local.add(Counter::DropBadOffload, 1);
-                at += seg;
                 i += 1;
                 continue;
             }
-            let chunk = &out[at..at + bytes];
+            // per segment its rebuilt header and its payload, still inside the super-packet
+            let mut iov = [IoSlice::new(&[]); 2 * offload::MAX_SEGMENTS];
+            for (pair, k) in iov.chunks_exact_mut(2).zip(i..j) {
+                let (head, payload) = segs.parts(pkt, k);
+                pair[0] = IoSlice::new(head);
+                pair[1] = IoSlice::new(payload);
+            }
+            let iov = &iov[..2 * (j - i)];
             let r = if j - i == 1 {
-                self.retry(|| udp::send_to(fd, chunk, dst))
+                self.retry(|| udp::send_gathered(fd, iov, None, dst))
             } else if self.gso {
-                match self.retry(|| udp::send_gso(fd, chunk, seg as u16, dst)) {
+                match self.retry(|| udp::send_gathered(fd, iov, Some(seg as u16), dst)) {
                     Ok(Err(e)) if offload_refused(&e) => {
                         self.gso = false;
                         continue; // the same chunk again, without GSO
@@ -120,13 +129,10 @@ impl Sender {
             } else {
                 let batch = &mut self.batch;
                 let mut done = 0;
-                let lens = &lens[i..j];
-
+                let count = j - i;
                 loop {
-                    let rest = &lens[done..];
-                    let skip: usize = lens[..done].iter().sum();
-                    match batch.send(fd, &chunk[skip..], rest, dst) {
-                        Ok(n) if done + n >= lens.len() => break Ok(Ok(())),
+                    match batch.send(fd, &iov[2 * done..], 2, dst) {
+                        Ok(n) if done + n >= count => break Ok(Ok(())),
                         Ok(n) => done += n,
                         Err(e) if would_block(&e) => {
                             if !udp::wait(fd, libc::POLLOUT, self.wake) {
@@ -145,7 +151,6 @@ impl Sender {
                 }
                 Err(()) => return sent,
             }
-            at += bytes;
             i = j;
         }
         sent
@@ -158,9 +163,8 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
     let mut rbuf = vec![0u8; VNET_HDR_LEN + wire::MAX_PACKET];
-    // segments of one super-packet: its payload plus one header (≤120 bytes) per segment
-    let mut out = vec![0u8; wire::MAX_PACKET + 2 * offload::MAX_SEGMENTS * 120];
-    let mut lens: Vec<usize> = Vec::with_capacity(2 * offload::MAX_SEGMENTS);
+    // the headers of one super-packet's segments (their payloads stay in rbuf)
+    let mut segs = Segments::new();
     let mut icmp_buf = [0u8; VNET_HDR_LEN + 128];
     let mut sender = Sender {
         fd: sock,
@@ -224,9 +228,8 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
             }
             icmp::decrement_ttl(pkt);
             let len = pkt.len();
-            lens.clear();
-            lens.push(len);
-            if sender.send(pkt, &lens, dst, &mut local) == 1 {
+            segs.whole(pkt);
+            if sender.send(pkt, &segs, dst, &mut local) == 1 {
                 local.add(Counter::TxPackets, 1);
                 local.add(Counter::TxBytes, len as u64);
             }
@@ -236,12 +239,12 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
                 local.add(Counter::DropTtl, 1);
                 continue;
             }
-            if offload::split(pkt, &h, &mut out, &mut lens).is_err() {
+            if offload::split(pkt, &h, &mut segs).is_err() {
                 local.add(Counter::DropBadOffload, 1);
                 continue;
             }
-            let sent = sender.send(&out, &lens, dst, &mut local);
-            let bytes: usize = lens[..sent].iter().sum();
+            let sent = sender.send(pkt, &segs, dst, &mut local);
+            let bytes: usize = (0..sent).map(|k| segs.seg_len(k)).sum();
             local.add(Counter::TxPackets, sent as u64);
             local.add(Counter::TxBytes, bytes as u64);
         }
@@ -249,17 +252,26 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     local.flush(&sh.counters);
 }
 
+/// A TUN write gathered from slices; true when it went through.
+pub type TunWrite<'w> = dyn FnMut(&[IoSlice<'_>]) -> bool + 'w;
+
 /// Hands the coalescer's packet (with or without its vnet header) to `write`.
-fn flush_coalesced(
-    co: &mut Coalescer,
-    vnet: bool,
-    local: &mut Local,
-    write: &mut dyn FnMut(&[u8]) -> bool,
-) {
-    let (segments, pkt) = co.finish();
-    let len = pkt.len() - VNET_HDR_LEN;
-    let bytes = if vnet { pkt } else { &pkt[VNET_HDR_LEN..] };
-    if write(bytes) {
+fn flush_coalesced(co: &mut Coalescer<'_>, vnet: bool, local: &mut Local, write: &mut TunWrite) {
+    let (segments, len, ok) = co.finish(|iov| {
+        if vnet {
+            write(iov)
+        } else {
+            // without IFF_VNET_HDR the TUN takes the bare packet (only single ones get here)
+            let head = iov
+                .first()
+                .map_or(&[][..], |h| &h[VNET_HDR_LEN.min(h.len())..]);
+            let mut bare = [IoSlice::new(&[]); offload::MAX_SEGMENTS + 1];
+            bare[0] = IoSlice::new(head);
+            bare[1..iov.len()].copy_from_slice(&iov[1..]);
+            write(&bare[..iov.len()])
+        }
+    });
+    if ok {
         local.add(Counter::RxPackets, segments as u64);
         local.add(Counter::RxBytes, len as u64);
     } else {
@@ -269,19 +281,20 @@ fn flush_coalesced(
 
 /// The receive path for one received buffer, without the syscalls: `data` from `from`, holding
 /// datagrams of `segment` bytes (0: one datagram). Each is checked and has its TTL decremented;
-/// what passes goes to `write` as TUN writes, merged by `co` when `vnet`. The caller flushes `co`
-/// at the end of a batch (`finish_rx`).
+/// what passes goes to `write` as TUN writes, merged by `co` when `vnet` (the merged packet
+/// points into `data`, so `co` lives no longer than the buffers). The caller flushes `co` at the
+/// end of a batch (`finish_rx`).
 #[allow(clippy::too_many_arguments)]
-pub fn deliver(
+pub fn deliver<'a>(
     snap: &PeerSnapshot,
     from: Ipv4Addr,
-    data: &mut [u8],
+    data: &'a mut [u8],
     segment: usize,
     max_len: usize,
     vnet: bool,
-    co: &mut Coalescer,
+    co: &mut Coalescer<'a>,
     local: &mut Local,
-    write: &mut dyn FnMut(&[u8]) -> bool,
+    write: &mut TunWrite,
 ) {
     let seg = if segment == 0 {
         data.len().max(1)
@@ -294,8 +307,9 @@ pub fn deliver(
             continue;
         }
         icmp::decrement_ttl(d);
+        let d: &'a [u8] = d;
         if !vnet {
-            if write(d) {
+            if write(&[IoSlice::new(d)]) {
                 local.add(Counter::RxPackets, 1);
                 local.add(Counter::RxBytes, d.len() as u64);
             } else {
@@ -314,15 +328,23 @@ pub fn deliver(
 }
 
 /// Writes out what `co` still holds (end of a batch).
-pub fn finish_rx(
-    co: &mut Coalescer,
-    vnet: bool,
-    local: &mut Local,
-    write: &mut dyn FnMut(&[u8]) -> bool,
-) {
+pub fn finish_rx(co: &mut Coalescer<'_>, vnet: bool, local: &mut Local, write: &mut TunWrite) {
     if !co.is_empty() {
         flush_coalesced(co, vnet, local, write);
     }
+}
+
+/// One `writev` to the TUN.
+fn writev_fd(fd: RawFd, iov: &[IoSlice<'_>]) -> bool {
+    // SAFETY: IoSlice is ABI-compatible with iovec; the slices are valid for reads.
+    let r = unsafe {
+        libc::writev(
+            fd,
+            iov.as_ptr() as *const libc::iovec,
+            iov.len() as libc::c_int,
+        )
+    };
+    r >= 0
 }
 
 /// UDP → TUN. With `vnet` the TUN takes virtio headers, so TCP segments are merged.
@@ -331,7 +353,6 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
     let mut batch = RecvBatch::new(RX_BATCH, wire::MAX_PACKET + 1);
-    let mut co = Coalescer::new();
     while !sh.stop.stopping() {
         let n = match batch.recv(sock) {
             Ok(n) => n,
@@ -346,9 +367,9 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
             }
         };
         let snap = peers.refresh();
-        let mut write = |b: &[u8]| write_fd(tun, b).is_ok();
-        for i in 0..n {
-            let Some(r) = batch.get(i) else { break };
+        let mut write = |iov: &[IoSlice<'_>]| writev_fd(tun, iov);
+        let mut co = Coalescer::new();
+        for r in batch.received(n) {
             if r.truncated {
                 local.add(Counter::DropTruncated, 1);
                 continue;
