@@ -10,7 +10,7 @@
 //! Buffers are allocated when a thread starts; the loops allocate nothing.
 
 use super::counters::{Counter, Local};
-use super::offload::{self, Coalescer, Segments, VNET_HDR_LEN, VnetHdr};
+use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
 use super::peers::PeerSnapshot;
 use super::udp::{self, RecvBatch, SendBatch};
 use super::{Shared, checks, icmp, wire};
@@ -86,40 +86,37 @@ impl Sender {
         }
     }
 
-    /// Sends the segments of `pkt` described by `segs` to `dst`; returns how many left.
-    fn send(&mut self, pkt: &[u8], segs: &Segments, dst: SocketAddrV4, local: &mut Local) -> usize {
+    /// Sends the segments `out[..lens[0]]`, the next `lens[1]` bytes, ... to `dst`; returns how
+    /// many left.
+    fn send(&mut self, out: &[u8], lens: &[usize], dst: SocketAddrV4, local: &mut Local) -> usize {
         let fd = self.fd;
         let mut sent = 0;
+        let mut at = 0;
         let mut i = 0;
-        while i < segs.len() {
-            let seg = segs.seg_len(i);
+        while i < lens.len() {
+            let seg = lens[i];
             let mut j = i;
             let mut bytes = 0;
-            while j < segs.len()
-                && j - i < offload::MAX_SEGMENTS
-                && bytes + segs.seg_len(j) <= GSO_BYTES
-            {
-                bytes += segs.seg_len(j);
+            while j < lens.len() && j - i < offload::MAX_SEGMENTS && bytes + lens[j] <= GSO_BYTES {
+                bytes += lens[j];
                 j += 1;
             }
             if j == i {
                 // a single segment larger than a GSO send: cannot happen with split's output
                 local.add(Counter::DropBadOffload, 1);
+                at += seg;
                 i += 1;
                 continue;
             }
-            // per segment its rebuilt header and its payload, still inside the super-packet
-            let mut iov = [IoSlice::new(&[]); 2 * offload::MAX_SEGMENTS];
-            for (pair, k) in iov.chunks_exact_mut(2).zip(i..j) {
-                let (head, payload) = segs.parts(pkt, k);
-                pair[0] = IoSlice::new(head);
-                pair[1] = IoSlice::new(payload);
-            }
-            let iov = &iov[..2 * (j - i)];
+            let Some(chunk) = out.get(at..at + bytes) else {
+                local.add(Counter::DropBadOffload, (lens.len() - i) as u64);
+                return sent;
+            };
+            let whole = [IoSlice::new(chunk)];
             let r = if j - i == 1 {
-                self.retry(|| udp::send_gathered(fd, iov, None, dst))
+                self.retry(|| udp::send_gathered(fd, &whole, None, dst))
             } else if self.gso {
-                match self.retry(|| udp::send_gathered(fd, iov, Some(seg as u16), dst)) {
+                match self.retry(|| udp::send_gathered(fd, &whole, Some(seg as u16), dst)) {
                     Ok(Err(e)) if offload_refused(&e) => {
                         self.gso = false;
                         continue; // the same chunk again, without GSO
@@ -127,11 +124,17 @@ impl Sender {
                     r => r,
                 }
             } else {
-                let batch = &mut self.batch;
+                // one slice per datagram, one sendmmsg for all
+                let mut iov = [IoSlice::new(&[]); offload::MAX_SEGMENTS];
+                let mut from = 0;
+                for (slot, &l) in iov.iter_mut().zip(&lens[i..j]) {
+                    *slot = IoSlice::new(&chunk[from..from + l]);
+                    from += l;
+                }
+                let (batch, count) = (&mut self.batch, j - i);
                 let mut done = 0;
-                let count = j - i;
                 loop {
-                    match batch.send(fd, &iov[2 * done..], 2, dst) {
+                    match batch.send(fd, &iov[done..count], 1, dst) {
                         Ok(n) if done + n >= count => break Ok(Ok(())),
                         Ok(n) => done += n,
                         Err(e) if would_block(&e) => {
@@ -151,6 +154,7 @@ impl Sender {
                 }
                 Err(()) => return sent,
             }
+            at += bytes;
             i = j;
         }
         sent
@@ -163,8 +167,9 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
     let mut rbuf = vec![0u8; VNET_HDR_LEN + wire::MAX_PACKET];
-    // the headers of one super-packet's segments (their payloads stay in rbuf)
-    let mut segs = Segments::new();
+    // segments of one super-packet: its payload plus one header (≤120 bytes) per segment
+    let mut out = vec![0u8; wire::MAX_PACKET + 2 * offload::MAX_SEGMENTS * offload::MAX_HEADER];
+    let mut lens: Vec<usize> = Vec::with_capacity(2 * offload::MAX_SEGMENTS);
     let mut icmp_buf = [0u8; VNET_HDR_LEN + 128];
     let mut sender = Sender {
         fd: sock,
@@ -228,8 +233,9 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
             }
             icmp::decrement_ttl(pkt);
             let len = pkt.len();
-            segs.whole(pkt);
-            if sender.send(pkt, &segs, dst, &mut local) == 1 {
+            lens.clear();
+            lens.push(len);
+            if sender.send(pkt, &lens, dst, &mut local) == 1 {
                 local.add(Counter::TxPackets, 1);
                 local.add(Counter::TxBytes, len as u64);
             }
@@ -239,12 +245,12 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
                 local.add(Counter::DropTtl, 1);
                 continue;
             }
-            if offload::split(pkt, &h, &mut segs).is_err() {
+            if offload::split(pkt, &h, &mut out, &mut lens).is_err() {
                 local.add(Counter::DropBadOffload, 1);
                 continue;
             }
-            let sent = sender.send(pkt, &segs, dst, &mut local);
-            let bytes: usize = (0..sent).map(|k| segs.seg_len(k)).sum();
+            let sent = sender.send(&out, &lens, dst, &mut local);
+            let bytes: usize = lens[..sent].iter().sum();
             local.add(Counter::TxPackets, sent as u64);
             local.add(Counter::TxBytes, bytes as u64);
         }

@@ -6,6 +6,7 @@
 //! super-packet (GRO), so the kernel's TCP stack sees one 64 KiB packet instead of 45 small ones.
 //! Everything here works on untrusted bytes: bounds are checked and nothing panics.
 
+use super::checksum;
 use super::wire::{self, PROTO_TCP, PROTO_UDP};
 
 pub const VNET_HDR_LEN: usize = 10;
@@ -85,74 +86,18 @@ fn ipv4_header_len(pkt: &[u8]) -> Result<usize, BadOffload> {
 /// The largest IPv4 + TCP header a segment can have (60 + 60 bytes).
 pub const MAX_HEADER: usize = 120;
 
-/// One segment of a split super-packet: a rebuilt header (in `Segments`) and a payload range of
-/// the super-packet itself, so the payload is never copied in user space: the send gathers both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Segment {
-    pub header_len: usize,
-    pub payload: (usize, usize),
-}
-
-/// Reused storage for `split`: one header slot of `MAX_HEADER` bytes per segment.
-pub struct Segments {
-    headers: Vec<u8>,
-    list: Vec<Segment>,
-}
-
-impl Default for Segments {
-    fn default() -> Self {
-        Segments::new()
-    }
-}
-
-impl Segments {
-    pub fn new() -> Segments {
-        Segments {
-            headers: vec![0u8; 2 * MAX_SEGMENTS * MAX_HEADER],
-            list: Vec::with_capacity(2 * MAX_SEGMENTS),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    pub fn clear(&mut self) {
-        self.list.clear();
-    }
-
-    /// The whole of `pkt` as one segment with no separate header (a packet sent as it is).
-    pub fn whole(&mut self, pkt: &[u8]) {
-        self.list.clear();
-        self.list.push(Segment {
-            header_len: 0,
-            payload: (0, pkt.len()),
-        });
-    }
-
-    /// Segment `i` of `pkt` as its header and payload parts.
-    pub fn parts<'a>(&'a self, pkt: &'a [u8], i: usize) -> (&'a [u8], &'a [u8]) {
-        let s = self.list[i];
-        let h = &self.headers[i * MAX_HEADER..i * MAX_HEADER + s.header_len];
-        (h, &pkt[s.payload.0..s.payload.1])
-    }
-
-    /// The wire length of segment `i`.
-    pub fn seg_len(&self, i: usize) -> usize {
-        let s = self.list[i];
-        s.header_len + s.payload.1 - s.payload.0
-    }
-}
-
-/// Cuts a GSO super-packet (TCPv4 or UDP L4) into segments: a header per segment goes into
-/// `segs`, the payloads stay where they are in `pkt`. All but the last have the same length.
-/// Each payload is summed once (`csum_add`); the header's sum is added to it.
-pub fn split(pkt: &[u8], h: &VnetHdr, segs: &mut Segments) -> Result<(), BadOffload> {
-    segs.clear();
+/// Cuts a GSO super-packet (TCPv4 or UDP L4) into segments written back to back into `out`;
+/// their lengths go to `lens` (cleared first). All but the last have the same length.
+/// Each payload is copied and summed in one pass (`checksum::copy_and_sum`): one contiguous
+/// buffer makes the send cheaper than gathering a header and a payload slice per segment (on
+/// this machine each extra iovec costs the kernel ~0.1 µs, more than the copy).
+pub fn split(
+    pkt: &[u8],
+    h: &VnetHdr,
+    out: &mut [u8],
+    lens: &mut Vec<usize>,
+) -> Result<(), BadOffload> {
+    lens.clear();
     let ihl = ipv4_header_len(pkt)?;
     let gso = h.gso_type & !GSO_ECN;
     let (proto, l4_hdr) = match gso {
@@ -168,7 +113,7 @@ pub fn split(pkt: &[u8], h: &VnetHdr, segs: &mut Segments) -> Result<(), BadOffl
     // a TCP header is at least 20 bytes (a smaller data offset would put the checksum field
     // past the header: found by the fuzzer), a UDP header exactly 8
     let min_l4 = if proto == PROTO_TCP { 20 } else { 8 };
-    if pkt[9] != proto || l4_hdr < min_l4 || pkt.len() <= hlen || hlen > MAX_HEADER || mss == 0 {
+    if pkt[9] != proto || l4_hdr < min_l4 || pkt.len() <= hlen || mss == 0 {
         return Err(BadOffload);
     }
     let payload = &pkt[hlen..];
@@ -183,14 +128,17 @@ pub fn split(pkt: &[u8], h: &VnetHdr, segs: &mut Segments) -> Result<(), BadOffl
     } else {
         0
     };
+    let mut at = 0;
     for (i, chunk) in payload.chunks(mss).enumerate() {
         let len = hlen + chunk.len();
-        let seg = &mut segs.headers[i * MAX_HEADER..i * MAX_HEADER + hlen];
-        seg.copy_from_slice(&pkt[..hlen]);
-        wire::put16(seg, 2, len as u16);
-        wire::put16(seg, 4, id0.wrapping_add(i as u16));
-        wire::fix_ipv4_checksum(&mut seg[..ihl]);
-        let l4 = &mut seg[ihl..];
+        let seg = out.get_mut(at..at + len).ok_or(BadOffload)?;
+        let (head, body) = seg.split_at_mut(hlen);
+        head.copy_from_slice(&pkt[..hlen]);
+        let body_sum = checksum::copy_and_sum(body, chunk);
+        wire::put16(head, 2, len as u16);
+        wire::put16(head, 4, id0.wrapping_add(i as u16));
+        wire::fix_ipv4_checksum(&mut head[..ihl]);
+        let l4 = &mut head[ihl..];
         let l4_len = len - ihl;
         let field = if proto == PROTO_TCP {
             wire::put32(l4, 4, seq0.wrapping_add((i * mss) as u32));
@@ -209,16 +157,13 @@ pub fn split(pkt: &[u8], h: &VnetHdr, segs: &mut Segments) -> Result<(), BadOffl
         // the header's length is even (IHL and data offset count 4-byte words), so the
         // payload's 16-bit words line up with the segment's
         let sum = wire::csum_add(wire::pseudo_header(src, dst, proto, l4_len), l4);
-        let mut c = !wire::csum_fold(wire::csum_add(sum, chunk));
+        let mut c = !wire::csum_fold(sum + u64::from(body_sum));
         if proto == PROTO_UDP && c == 0 {
             c = 0xffff;
         }
         wire::put16(l4, field, c);
-        let from = hlen + i * mss;
-        segs.list.push(Segment {
-            header_len: hlen,
-            payload: (from, from + chunk.len()),
-        });
+        lens.push(len);
+        at += len;
     }
     Ok(())
 }
@@ -442,14 +387,15 @@ mod tests {
         };
         // the kernel leaves the pseudo-header sum in the field; split recomputes anyway
         wire::put16(&mut sup, 36, 0);
-        let mut parts = Segments::new();
-        split(&sup, &h, &mut parts).unwrap();
-        let lens: Vec<usize> = (0..parts.len()).map(|i| parts.seg_len(i)).collect();
+        let mut out = vec![0u8; 8192];
+        let mut lens = Vec::new();
+        split(&sup, &h, &mut out, &mut lens).unwrap();
         assert_eq!(lens, vec![1440, 1440, 240]);
+        let mut at = 0;
         let mut segs = Vec::new();
-        for i in 0..parts.len() {
-            let (head, payload) = parts.parts(&sup, i);
-            let s = &[head, payload].concat()[..];
+        for (i, &l) in lens.iter().enumerate() {
+            let s = &out[at..at + l];
+            at += l;
             assert!(wire::parse_ipv4(s).is_ok());
             assert_eq!(wire::csum_fold(wire::csum_add(0, &s[..20])), 0xffff);
             assert!(l4_ok(s), "segment {i} checksum");
@@ -514,7 +460,8 @@ mod tests {
     #[test]
     fn hostile_vnet_headers_are_refused() {
         let p = tcp(0, 0x10, &[0; 100]);
-        let mut segs = Segments::new();
+        let mut out = vec![0u8; 4096];
+        let mut lens = Vec::new();
         let bad = [
             VnetHdr {
                 gso_type: GSO_TCPV4,
@@ -533,7 +480,7 @@ mod tests {
             },
         ];
         for h in bad {
-            assert_eq!(split(&p, &h, &mut segs), Err(BadOffload));
+            assert_eq!(split(&p, &h, &mut out, &mut lens), Err(BadOffload));
         }
         let h = VnetHdr {
             flags: F_NEEDS_CSUM,
