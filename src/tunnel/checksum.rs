@@ -83,7 +83,9 @@ mod avx2 {
         }
         let mut lanes = [0u64; 4];
         // SAFETY: lanes is 32 bytes; an unaligned store.
-        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, _mm256_add_epi64(lo, hi)) };
+        unsafe {
+            _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, _mm256_add_epi64(lo, hi))
+        };
         let wide = lanes.iter().fold(0u64, |a, &l| super::fold_add(a, l));
         // the tail starts at a multiple of 32, so its 16-bit words line up with the rest
         super::fold_add(wide, super::portable_sum(blocks.remainder()))
@@ -114,7 +116,11 @@ mod tests {
                 let d = &data[start..start + len];
                 let want = reference(d);
                 assert_eq!(sum(d), want, "{start}+{len}");
-                assert_eq!(to_big_endian(portable_sum(d)), want, "portable {start}+{len}");
+                assert_eq!(
+                    to_big_endian(portable_sum(d)),
+                    want,
+                    "portable {start}+{len}"
+                );
                 out.fill(0);
                 assert_eq!(copy_and_sum(&mut out[..len], d), want, "copy {start}+{len}");
                 assert_eq!(&out[..len], d);
@@ -123,6 +129,9 @@ mod tests {
         let ones = vec![0xffu8; 70000];
         assert_eq!(sum(&ones), reference(&ones));
         // lengths that differ copy the shorter one
-        assert_eq!(copy_and_sum(&mut out[..10], &data[..20]), reference(&data[..10]));
+        assert_eq!(
+            copy_and_sum(&mut out[..10], &data[..20]),
+            reference(&data[..10])
+        );
     }
 }

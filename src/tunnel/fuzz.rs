@@ -82,7 +82,10 @@ pub fn tunnel_rx(data: &[u8]) {
             let total: usize = lens.iter().sum();
             assert!(total <= out.len());
             assert!(lens.iter().all(|&l| l <= wire::MAX_PACKET));
-            assert!(lens.iter().rev().skip(1).all(|&l| l == lens[0]), "equal but the last");
+            assert!(
+                lens.iter().rev().skip(1).all(|&l| l == lens[0]),
+                "equal but the last"
+            );
         }
         let _ = offload::finish_checksum(pkt, &h);
     }

@@ -496,8 +496,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            split(&tcp(0, 0x10, &[0; 200]), &h, &mut segs),
+            split(&tcp(0, 0x10, &[0; 200]), &h, &mut out, &mut lens),
             Err(BadOffload)
         );
+        // too small an output buffer is an error, not a panic
+        let h = VnetHdr {
+            gso_type: GSO_TCPV4,
+            gso_size: 10,
+            ..Default::default()
+        };
+        assert_eq!(split(&p, &h, &mut out[..100], &mut lens), Err(BadOffload));
     }
 }
