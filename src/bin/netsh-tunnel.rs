@@ -3,7 +3,7 @@
 //! counters and the peak RSS as one JSON line on stdout.
 //!
 //! netsh-tunnel [--ns NS] [--tun flannel0] [--port 8285] [--mtu 1472] [--icmp-source IP]
-//!              [--peer SUBNET=PUBLICIP]... [--simple]
+//!              [--peer SUBNET=PUBLICIP]... [--socket-buffer BYTES] [--simple]
 
 use netsh::tunnel::{DataPath, PeerTable, UdpConfig, spawn_udp_backend};
 use nix::sys::signal::{SigSet, Signal};
@@ -12,7 +12,7 @@ fn usage(msg: &str) -> ! {
     eprintln!("netsh-tunnel: {msg}");
     eprintln!(
         "usage: netsh-tunnel [--ns NS] [--tun NAME] [--port N] [--mtu N] [--icmp-source IP] \
-         [--peer SUBNET=PUBLICIP]... [--simple]"
+         [--peer SUBNET=PUBLICIP]... [--socket-buffer BYTES] [--simple]"
     );
     std::process::exit(2)
 }
@@ -56,6 +56,11 @@ fn main() {
                     net.parse().unwrap_or_else(|_| usage("bad --peer subnet")),
                     ip.parse().unwrap_or_else(|_| usage("bad --peer address")),
                 );
+            }
+            "--socket-buffer" => {
+                config.socket_buffer = val()
+                    .parse()
+                    .unwrap_or_else(|_| usage("bad --socket-buffer"))
             }
             "--simple" => config.path = DataPath::Simple,
             _ => usage(&format!("unknown argument {a}")),

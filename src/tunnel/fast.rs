@@ -14,7 +14,7 @@ use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
 use super::peers::PeerSnapshot;
 use super::udp::{self, RecvBatch, SendBatch};
 use super::{Shared, checks, icmp, wire};
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 
@@ -86,9 +86,11 @@ impl Sender {
         }
     }
 
-    /// Sends the segments `out[..lens[0]]`, ... to `dst`; returns how many left.
+    /// Sends the segments `out[..lens[0]]`, the next `lens[1]` bytes, ... to `dst`; returns how
+    /// many left.
     fn send(&mut self, out: &[u8], lens: &[usize], dst: SocketAddrV4, local: &mut Local) -> usize {
-        let (fd, mut sent) = (self.fd, 0);
+        let fd = self.fd;
+        let mut sent = 0;
         let mut at = 0;
         let mut i = 0;
         while i < lens.len() {
@@ -106,11 +108,15 @@ impl Sender {
                 i += 1;
                 continue;
             }
-            let chunk = &out[at..at + bytes];
+            let Some(chunk) = out.get(at..at + bytes) else {
+                local.add(Counter::DropBadOffload, (lens.len() - i) as u64);
+                return sent;
+            };
+            let whole = [IoSlice::new(chunk)];
             let r = if j - i == 1 {
-                self.retry(|| udp::send_to(fd, chunk, dst))
+                self.retry(|| udp::send_gathered(fd, &whole, None, dst))
             } else if self.gso {
-                match self.retry(|| udp::send_gso(fd, chunk, seg as u16, dst)) {
+                match self.retry(|| udp::send_gathered(fd, &whole, Some(seg as u16), dst)) {
                     Ok(Err(e)) if offload_refused(&e) => {
                         self.gso = false;
                         continue; // the same chunk again, without GSO
@@ -118,15 +124,18 @@ impl Sender {
                     r => r,
                 }
             } else {
-                let batch = &mut self.batch;
+                // one slice per datagram, one sendmmsg for all
+                let mut iov = [IoSlice::new(&[]); offload::MAX_SEGMENTS];
+                let mut from = 0;
+                for (slot, &l) in iov.iter_mut().zip(&lens[i..j]) {
+                    *slot = IoSlice::new(&chunk[from..from + l]);
+                    from += l;
+                }
+                let (batch, count) = (&mut self.batch, j - i);
                 let mut done = 0;
-                let lens = &lens[i..j];
-
                 loop {
-                    let rest = &lens[done..];
-                    let skip: usize = lens[..done].iter().sum();
-                    match batch.send(fd, &chunk[skip..], rest, dst) {
-                        Ok(n) if done + n >= lens.len() => break Ok(Ok(())),
+                    match batch.send(fd, &iov[done..count], 1, dst) {
+                        Ok(n) if done + n >= count => break Ok(Ok(())),
                         Ok(n) => done += n,
                         Err(e) if would_block(&e) => {
                             if !udp::wait(fd, libc::POLLOUT, self.wake) {
@@ -159,7 +168,7 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     let mut local = Local::default();
     let mut rbuf = vec![0u8; VNET_HDR_LEN + wire::MAX_PACKET];
     // segments of one super-packet: its payload plus one header (≤120 bytes) per segment
-    let mut out = vec![0u8; wire::MAX_PACKET + 2 * offload::MAX_SEGMENTS * 120];
+    let mut out = vec![0u8; wire::MAX_PACKET + 2 * offload::MAX_SEGMENTS * offload::MAX_HEADER];
     let mut lens: Vec<usize> = Vec::with_capacity(2 * offload::MAX_SEGMENTS);
     let mut icmp_buf = [0u8; VNET_HDR_LEN + 128];
     let mut sender = Sender {
@@ -249,17 +258,26 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     local.flush(&sh.counters);
 }
 
+/// A TUN write gathered from slices; true when it went through.
+pub type TunWrite<'w> = dyn FnMut(&[IoSlice<'_>]) -> bool + 'w;
+
 /// Hands the coalescer's packet (with or without its vnet header) to `write`.
-fn flush_coalesced(
-    co: &mut Coalescer,
-    vnet: bool,
-    local: &mut Local,
-    write: &mut dyn FnMut(&[u8]) -> bool,
-) {
-    let (segments, pkt) = co.finish();
-    let len = pkt.len() - VNET_HDR_LEN;
-    let bytes = if vnet { pkt } else { &pkt[VNET_HDR_LEN..] };
-    if write(bytes) {
+fn flush_coalesced(co: &mut Coalescer<'_>, vnet: bool, local: &mut Local, write: &mut TunWrite) {
+    let (segments, len, ok) = co.finish(|iov| {
+        if vnet {
+            write(iov)
+        } else {
+            // without IFF_VNET_HDR the TUN takes the bare packet (only single ones get here)
+            let head = iov
+                .first()
+                .map_or(&[][..], |h| &h[VNET_HDR_LEN.min(h.len())..]);
+            let mut bare = [IoSlice::new(&[]); offload::MAX_SEGMENTS + 1];
+            bare[0] = IoSlice::new(head);
+            bare[1..iov.len()].copy_from_slice(&iov[1..]);
+            write(&bare[..iov.len()])
+        }
+    });
+    if ok {
         local.add(Counter::RxPackets, segments as u64);
         local.add(Counter::RxBytes, len as u64);
     } else {
@@ -269,19 +287,20 @@ fn flush_coalesced(
 
 /// The receive path for one received buffer, without the syscalls: `data` from `from`, holding
 /// datagrams of `segment` bytes (0: one datagram). Each is checked and has its TTL decremented;
-/// what passes goes to `write` as TUN writes, merged by `co` when `vnet`. The caller flushes `co`
-/// at the end of a batch (`finish_rx`).
+/// what passes goes to `write` as TUN writes, merged by `co` when `vnet` (the merged packet
+/// points into `data`, so `co` lives no longer than the buffers). The caller flushes `co` at the
+/// end of a batch (`finish_rx`).
 #[allow(clippy::too_many_arguments)]
-pub fn deliver(
+pub fn deliver<'a>(
     snap: &PeerSnapshot,
     from: Ipv4Addr,
-    data: &mut [u8],
+    data: &'a mut [u8],
     segment: usize,
     max_len: usize,
     vnet: bool,
-    co: &mut Coalescer,
+    co: &mut Coalescer<'a>,
     local: &mut Local,
-    write: &mut dyn FnMut(&[u8]) -> bool,
+    write: &mut TunWrite,
 ) {
     let seg = if segment == 0 {
         data.len().max(1)
@@ -294,8 +313,9 @@ pub fn deliver(
             continue;
         }
         icmp::decrement_ttl(d);
+        let d: &'a [u8] = d;
         if !vnet {
-            if write(d) {
+            if write(&[IoSlice::new(d)]) {
                 local.add(Counter::RxPackets, 1);
                 local.add(Counter::RxBytes, d.len() as u64);
             } else {
@@ -314,15 +334,23 @@ pub fn deliver(
 }
 
 /// Writes out what `co` still holds (end of a batch).
-pub fn finish_rx(
-    co: &mut Coalescer,
-    vnet: bool,
-    local: &mut Local,
-    write: &mut dyn FnMut(&[u8]) -> bool,
-) {
+pub fn finish_rx(co: &mut Coalescer<'_>, vnet: bool, local: &mut Local, write: &mut TunWrite) {
     if !co.is_empty() {
         flush_coalesced(co, vnet, local, write);
     }
+}
+
+/// One `writev` to the TUN.
+fn writev_fd(fd: RawFd, iov: &[IoSlice<'_>]) -> bool {
+    // SAFETY: IoSlice is ABI-compatible with iovec; the slices are valid for reads.
+    let r = unsafe {
+        libc::writev(
+            fd,
+            iov.as_ptr() as *const libc::iovec,
+            iov.len() as libc::c_int,
+        )
+    };
+    r >= 0
 }
 
 /// UDP → TUN. With `vnet` the TUN takes virtio headers, so TCP segments are merged.
@@ -331,7 +359,6 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
     let mut batch = RecvBatch::new(RX_BATCH, wire::MAX_PACKET + 1);
-    let mut co = Coalescer::new();
     while !sh.stop.stopping() {
         let n = match batch.recv(sock) {
             Ok(n) => n,
@@ -346,9 +373,9 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
             }
         };
         let snap = peers.refresh();
-        let mut write = |b: &[u8]| write_fd(tun, b).is_ok();
-        for i in 0..n {
-            let Some(r) = batch.get(i) else { break };
+        let mut write = |iov: &[IoSlice<'_>]| writev_fd(tun, iov);
+        let mut co = Coalescer::new();
+        for r in batch.received(n) {
             if r.truncated {
                 local.add(Counter::DropTruncated, 1);
                 continue;

@@ -37,12 +37,14 @@ pub fn tunnel_rx(data: &[u8]) {
     let max_len = [1472usize, 9000, 65535, 20][usize::from(data[3] % 4)];
     let mut buf = data[4..].to_vec();
     for vnet in [true, false] {
+        let mut data = buf.clone();
         let mut co = Coalescer::new();
         let mut local = Local::default();
         let mut written = 0u64;
-        let mut write = |b: &[u8]| {
+        let mut write = |iov: &[std::io::IoSlice<'_>]| {
+            let b: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
             let ip = if vnet {
-                let h = VnetHdr::read(b).expect("every TUN write has its vnet header");
+                let h = VnetHdr::read(&b).expect("every TUN write has its vnet header");
                 let mut ip = b[VNET_HDR_LEN..].to_vec();
                 if h.gso_type != offload::GSO_NONE {
                     assert_eq!(h.gso_type, offload::GSO_TCPV4);
@@ -51,7 +53,7 @@ pub fn tunnel_rx(data: &[u8]) {
                 }
                 ip
             } else {
-                b.to_vec()
+                b
             };
             let info = wire::parse_ipv4(&ip).expect("only whole IPv4 packets reach the TUN");
             assert!(
@@ -63,15 +65,7 @@ pub fn tunnel_rx(data: &[u8]) {
             true
         };
         deliver(
-            &snap,
-            from,
-            &mut buf.clone(),
-            segment,
-            max_len,
-            vnet,
-            &mut co,
-            &mut local,
-            &mut write,
+            &snap, from, &mut data, segment, max_len, vnet, &mut co, &mut local, &mut write,
         );
         finish_rx(&mut co, vnet, &mut local, &mut write);
         let shared = super::Counters::default();
@@ -87,6 +81,11 @@ pub fn tunnel_rx(data: &[u8]) {
         if offload::split(pkt, &h, &mut out, &mut lens).is_ok() {
             let total: usize = lens.iter().sum();
             assert!(total <= out.len());
+            assert!(lens.iter().all(|&l| l <= wire::MAX_PACKET));
+            assert!(
+                lens.iter().rev().skip(1).all(|&l| l == lens[0]),
+                "equal but the last"
+            );
         }
         let _ = offload::finish_checksum(pkt, &h);
     }

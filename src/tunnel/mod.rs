@@ -5,11 +5,13 @@
 //! (address, MTU, route) and keeps the `PeerTable` in step with the leases.
 //!
 //! Files: device.rs (TUN), udp.rs (socket, GSO/GRO, mmsg), wire.rs (format, header arithmetic),
+//! checksum.rs (fast one's-complement sums, copy-and-sum),
 //! checks.rs (what a datagram must pass), peers.rs (subnet → PublicIP), icmp.rs (TTL, net
 //! unreachable), offload.rs (TSO split, GRO coalescing), counters.rs, fast.rs and simple.rs (the
 //! two data paths).
 
 pub mod checks;
+pub mod checksum;
 pub mod counters;
 pub mod device;
 pub mod fast;

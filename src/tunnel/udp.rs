@@ -1,9 +1,9 @@
 //! The tunnel's UDP socket: large buffers, UDP GRO on receive (`UDP_GRO`: the kernel hands one
 //! buffer of many same-sized datagrams and their size in a control message), UDP GSO on send
-//! (`UDP_SEGMENT`: one sendmsg for up to 64 datagrams), `recvmmsg`/`sendmmsg` batches, and
+//! (`UDP_SEGMENT`: one sendmsg for up to 64 datagrams, gathered from header and payload slices), `recvmmsg`/`sendmmsg` batches, and
 //! fallbacks when the kernel or device refuses an offload. All buffers are allocated once.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -92,33 +92,38 @@ pub fn send_to(fd: RawFd, buf: &[u8], dst: SocketAddrV4) -> io::Result<()> {
     }
 }
 
-/// `buf` cut by the kernel into datagrams of `segment` bytes (the last may be shorter), one syscall.
-pub fn send_gso(fd: RawFd, buf: &[u8], segment: u16, dst: SocketAddrV4) -> io::Result<()> {
+/// The bytes gathered from `iov` to `dst` in one `sendmsg`: one datagram, or with `segment`
+/// (`UDP_SEGMENT`) datagrams of that many bytes cut by the kernel (the last may be shorter).
+pub fn send_gathered(
+    fd: RawFd,
+    iov: &[IoSlice<'_>],
+    segment: Option<u16>,
+    dst: SocketAddrV4,
+) -> io::Result<()> {
     let mut sa = sockaddr(dst);
-    let mut iov = libc::iovec {
-        iov_base: buf.as_ptr() as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
     // room for one cmsg holding a u16, 8-byte aligned
     let mut control = [0u64; 4];
-    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call, and the
-    // control buffer is large enough for CMSG_SPACE(2) (checked by CMSG_FIRSTHDR being non-null).
+    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call (IoSlice
+    // is ABI-compatible with iovec), and the control buffer is large enough for CMSG_SPACE(2)
+    // (checked by CMSG_FIRSTHDR being non-null).
     unsafe {
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_name = &mut sa as *mut libc::sockaddr_in as *mut libc::c_void;
         msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
-        msg.msg_controllen = libc::CMSG_SPACE(2) as usize;
-        let cm = libc::CMSG_FIRSTHDR(&msg);
-        if cm.is_null() {
-            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = iov.len();
+        if let Some(segment) = segment {
+            msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+            msg.msg_controllen = libc::CMSG_SPACE(2) as usize;
+            let cm = libc::CMSG_FIRSTHDR(&msg);
+            if cm.is_null() {
+                return Err(io::Error::from(io::ErrorKind::InvalidInput));
+            }
+            (*cm).cmsg_level = SOL_UDP;
+            (*cm).cmsg_type = UDP_SEGMENT;
+            (*cm).cmsg_len = libc::CMSG_LEN(2) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cm) as *mut u16, segment);
         }
-        (*cm).cmsg_level = SOL_UDP;
-        (*cm).cmsg_type = UDP_SEGMENT;
-        (*cm).cmsg_len = libc::CMSG_LEN(2) as usize;
-        std::ptr::write_unaligned(libc::CMSG_DATA(cm) as *mut u16, segment);
         if libc::sendmsg(fd, &msg, 0) < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -128,7 +133,6 @@ pub fn send_gso(fd: RawFd, buf: &[u8], segment: u16, dst: SocketAddrV4) -> io::R
 
 /// Reused state for `sendmmsg` of many datagrams to one peer.
 pub struct SendBatch {
-    iovs: Vec<libc::iovec>,
     msgs: Vec<libc::mmsghdr>,
 }
 
@@ -138,40 +142,29 @@ unsafe impl Send for SendBatch {}
 impl SendBatch {
     pub fn new(capacity: usize) -> SendBatch {
         SendBatch {
-            iovs: Vec::with_capacity(capacity),
-            // SAFETY: mmsghdr is plain data.
             msgs: Vec::with_capacity(capacity),
         }
     }
 
-    /// Sends the datagrams `buf[..lens[0]]`, the next `lens[1]` bytes, ... to `dst`. Returns how
-    /// many were sent (EAGAIN stops early with the count so far).
+    /// Sends datagrams to `dst`, each gathered from `per_msg` consecutive slices of `iov`.
+    /// Returns how many were sent (EAGAIN stops early with the count so far).
     pub fn send(
         &mut self,
         fd: RawFd,
-        buf: &[u8],
-        lens: &[usize],
+        iov: &[IoSlice<'_>],
+        per_msg: usize,
         dst: SocketAddrV4,
     ) -> io::Result<usize> {
         let mut sa = sockaddr(dst);
-        self.iovs.clear();
-        let mut at = 0;
-        for &l in lens {
-            let Some(d) = buf.get(at..at + l) else { break };
-            self.iovs.push(libc::iovec {
-                iov_base: d.as_ptr() as *mut libc::c_void,
-                iov_len: d.len(),
-            });
-            at += l;
-        }
         self.msgs.clear();
-        for iov in self.iovs.iter_mut() {
+        for parts in iov.chunks_exact(per_msg.max(1)) {
             // SAFETY: mmsghdr is plain data; all zeroes is valid.
             let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
             m.msg_hdr.msg_name = &mut sa as *mut libc::sockaddr_in as *mut libc::c_void;
             m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            m.msg_hdr.msg_iov = iov;
-            m.msg_hdr.msg_iovlen = 1;
+            // IoSlice is ABI-compatible with iovec; the kernel only reads them
+            m.msg_hdr.msg_iov = parts.as_ptr() as *mut libc::iovec;
+            m.msg_hdr.msg_iovlen = parts.len();
             self.msgs.push(m);
         }
         let mut sent = 0;
@@ -276,36 +269,46 @@ impl RecvBatch {
         Ok(r as usize)
     }
 
-    /// The `i`th buffer of the last `recv` (i below what it returned).
-    pub fn get(&mut self, i: usize) -> Option<Received<'_>> {
-        let m = self.msgs.get(i)?;
-        let len = (m.msg_len as usize).min(self.size);
-        let truncated = m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
-        let sa = self.names[i];
-        let from = SocketAddrV4::new(
-            Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
-            u16::from_be(sa.sin_port),
-        );
-        let mut segment = 0;
-        // SAFETY: walking the control data the kernel wrote, within msg_controllen.
-        unsafe {
-            let mut cm = libc::CMSG_FIRSTHDR(&m.msg_hdr);
-            while !cm.is_null() {
-                if (*cm).cmsg_level == SOL_UDP && (*cm).cmsg_type == UDP_GRO {
-                    segment = std::ptr::read_unaligned(libc::CMSG_DATA(cm) as *const libc::c_int)
-                        .max(0) as usize;
+    /// The first `n` buffers of the last `recv` (n: what it returned), all borrowed at once so
+    /// that slices of several can be gathered into one TUN write.
+    pub fn received(&mut self, n: usize) -> impl Iterator<Item = Received<'_>> {
+        let size = self.size;
+        self.buf
+            .chunks_mut(size)
+            .zip(self.msgs.iter().zip(&self.names))
+            .take(n)
+            .map(move |(buf, (m, sa))| {
+                let len = (m.msg_len as usize).min(size);
+                let truncated = m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+                let from = SocketAddrV4::new(
+                    Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+                    u16::from_be(sa.sin_port),
+                );
+                Received {
+                    from,
+                    data: &mut buf[..len],
+                    segment: gro_segment(&m.msg_hdr),
+                    truncated,
                 }
-                cm = libc::CMSG_NXTHDR(&m.msg_hdr, cm);
-            }
-        }
-        let data = &mut self.buf[i * self.size..i * self.size + len];
-        Some(Received {
-            from,
-            data,
-            segment,
-            truncated,
-        })
+            })
     }
+}
+
+/// The `UDP_GRO` segment size in a received message's control data (0: one datagram).
+fn gro_segment(h: &libc::msghdr) -> usize {
+    let mut segment = 0;
+    // SAFETY: walking the control data the kernel wrote, within msg_controllen.
+    unsafe {
+        let mut cm = libc::CMSG_FIRSTHDR(h);
+        while !cm.is_null() {
+            if (*cm).cmsg_level == SOL_UDP && (*cm).cmsg_type == UDP_GRO {
+                segment = std::ptr::read_unaligned(libc::CMSG_DATA(cm) as *const libc::c_int).max(0)
+                    as usize;
+            }
+            cm = libc::CMSG_NXTHDR(h, cm);
+        }
+    }
+    segment
 }
 
 /// Waits until `fd` is ready for `events` or `wake` is readable. Returns false when woken.

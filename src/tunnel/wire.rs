@@ -94,22 +94,9 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Ipv4Info, Malformed> {
 }
 
 /// Adds `data` to a running one's-complement sum (big-endian 16-bit words; an odd tail byte is
-/// padded with zero). Sums 4 bytes at a time into a 64-bit accumulator.
-pub fn csum_add(mut sum: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        sum += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
-    }
-    let rest = chunks.remainder();
-    let mut i = 0;
-    while i + 1 < rest.len() {
-        sum += u64::from(u16::from_be_bytes([rest[i], rest[i + 1]]));
-        i += 2;
-    }
-    if i < rest.len() {
-        sum += u64::from(rest[i]) << 8;
-    }
-    sum
+/// padded with zero). The summing itself is `checksum::sum`'s.
+pub fn csum_add(sum: u64, data: &[u8]) -> u64 {
+    sum + u64::from(super::checksum::sum(data))
 }
 
 /// Folds a running sum to 16 bits (not complemented).
