@@ -50,16 +50,7 @@ fn new_socket() -> std::io::Result<Socket> {
 impl Netlink {
     /// Opens a connection into `ns` (`None`: the namespace netsh runs in).
     pub fn open(ns: Option<&str>, rt: &Runtime) -> Result<Netlink, RunError> {
-        let socket = match ns {
-            None => new_socket(),
-            Some(_) => netns::run_in(ns, new_socket)?,
-        }
-        .map_err(|e| {
-            RunError::new(format!(
-                "cannot open a netlink socket: {}",
-                crate::runtime::errors::io_text(&e)
-            ))
-        })?;
+        let socket = netns::socket_in(ns, new_socket)?;
         let _guard = rt.enter();
         // SAFETY: the fd was just taken out of a Socket that owned it; TokioSocket takes ownership.
         let socket = unsafe { TokioSocket::from_raw_fd(socket.into_raw_fd()) };

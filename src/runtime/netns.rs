@@ -47,6 +47,24 @@ pub fn exists(name: &str) -> bool {
     check_name(name).is_ok() && path(name).exists()
 }
 
+/// A netlink socket made by `make` inside `ns` (`None`: the namespace netsh runs in): a socket
+/// acts in the namespace of the thread that created it.
+pub fn socket_in(
+    ns: Option<&str>,
+    make: fn() -> std::io::Result<rtnetlink::sys::Socket>,
+) -> Result<rtnetlink::sys::Socket, RunError> {
+    match ns {
+        None => make(),
+        Some(_) => run_in(ns, make)?,
+    }
+    .map_err(|e| {
+        RunError::new(format!(
+            "cannot open a netlink socket: {}",
+            errors::io_text(&e)
+        ))
+    })
+}
+
 /// Runs `f` on a new thread inside namespace `ns` (or here when `None`) and returns its result.
 pub fn run_in<T: Send>(ns: Option<&str>, f: impl FnOnce() -> T + Send) -> Result<T, RunError> {
     let file = match ns {

@@ -130,16 +130,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 impl Wire {
     /// Opens the socket for `ns` (`None`: the namespace netsh runs in) on a thread inside it.
     pub fn open(ns: Option<&str>) -> Result<Wire, RunError> {
-        let socket = match ns {
-            None => new_socket(),
-            Some(_) => netns::run_in(ns, new_socket)?,
-        }
-        .map_err(|e| {
-            RunError::new(format!(
-                "cannot open a netlink socket: {}",
-                super::errors::io_text(&e)
-            ))
-        })?;
+        let socket = netns::socket_in(ns, new_socket)?;
         Ok(Wire {
             socket,
             next_seq: 1,
