@@ -119,7 +119,9 @@ pub enum Keyword {
 /// Each statement's keywords with what they are, in the order they win: `in`, then the keys of
 /// valued options and switches, then the words of one-of options. Binding looks up every word of
 /// every statement, twice per script (check, then run), so this is built once.
-fn keyword_table(sig: &Sig) -> Box<[(&'static str, Keyword)]> {
+type KeywordTable = Box<[(&'static str, Keyword)]>;
+
+fn keyword_table(sig: &Sig) -> KeywordTable {
     let mut table = Vec::new();
     if sig.ns {
         table.push(("in", Keyword::Ns));
@@ -140,9 +142,9 @@ fn keyword_table(sig: &Sig) -> Box<[(&'static str, Keyword)]> {
 impl Sig {
     /// What `text` is to this statement, if it is one of its keywords.
     pub fn keyword(&self, text: &str) -> Option<Keyword> {
-        static TABLES: OnceLock<Vec<Box<[(&'static str, Keyword)]>>> = OnceLock::new();
+        static TABLES: OnceLock<Vec<KeywordTable>> = OnceLock::new();
         let tables = TABLES.get_or_init(|| {
-            let mut by_id: Vec<(usize, Box<[(&'static str, Keyword)]>)> = TABLE
+            let mut by_id: Vec<(usize, KeywordTable)> = TABLE
                 .iter()
                 .map(|s| (s.id as usize, keyword_table(s)))
                 .collect();
