@@ -111,17 +111,7 @@ pub fn bind(
             match opt.map_or(OptKind::Value(Ty::Ns), |o| o.kind) {
                 OptKind::Value(ty) => {
                     let repeat = opt.is_some_and(|o| o.repeat);
-                    take_value(
-                        sig,
-                        words,
-                        i,
-                        slot,
-                        t,
-                        ty,
-                        repeat,
-                        &mut args,
-                        &mut errors,
-                    );
+                    take_value(sig, words, i, slot, t, ty, repeat, &mut args, &mut errors);
                     i += 2;
                 }
                 OptKind::Switch => {

@@ -225,10 +225,30 @@ fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
         LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
         LinkKind::Macvlan { parent, mode } | LinkKind::Ipvlan { parent, mode } => {
             let kind = kind.kernel_kind().0;
-            put!(out, ip, " link add ", name, " link ", parent, " type ", kind, " mode ", mode)
+            put!(
+                out,
+                ip,
+                " link add ",
+                name,
+                " link ",
+                parent,
+                " type ",
+                kind,
+                " mode ",
+                mode
+            )
         }
         LinkKind::Vlan { parent, id } => {
-            put!(out, ip, " link add ", name, " link ", parent, " type vlan id ", id)
+            put!(
+                out,
+                ip,
+                " link add ",
+                name,
+                " link ",
+                parent,
+                " type vlan id ",
+                id
+            )
         }
         LinkKind::Vxlan(v) => {
             put!(out, ip, " link add ", name, " type vxlan id ", v.vni);
@@ -350,7 +370,15 @@ impl Op {
             Op::Route { ns, action, route } => {
                 let v6 = matches!(route.dest, Dest::Default(Family::V6)) && route.via.is_none();
                 let family = if v6 { " -6" } else { "" };
-                put!(out, IpCmd(ns), family, " route ", action.word(), " ", **route);
+                put!(
+                    out,
+                    IpCmd(ns),
+                    family,
+                    " route ",
+                    action.word(),
+                    " ",
+                    **route
+                );
             }
             Op::NeighAdd {
                 ns,
@@ -377,7 +405,14 @@ impl Op {
                 put!(out, IpCmd(ns), " neigh del ", Shown(addr), " dev ", dev)
             }
             Op::NeighProxyAdd { ns, addr, dev } => {
-                put!(out, IpCmd(ns), " -6 neigh add proxy ", Shown(addr), " dev ", dev)
+                put!(
+                    out,
+                    IpCmd(ns),
+                    " -6 neigh add proxy ",
+                    Shown(addr),
+                    " dev ",
+                    dev
+                )
             }
             Op::Fdb {
                 ns,

@@ -106,7 +106,11 @@ pub async fn request(
 }
 
 /// The request for a route and its flags, `dev`'s index given.
-pub fn request_with(action: RouteAction, r: &Route, oif: Option<u32>) -> (RouteNetlinkMessage, u16) {
+pub fn request_with(
+    action: RouteAction,
+    r: &Route,
+    oif: Option<u32>,
+) -> (RouteNetlinkMessage, u16) {
     let msg = message(r, action, oif);
     match action {
         RouteAction::Add => (RouteNetlinkMessage::NewRoute(msg), CREATE),
