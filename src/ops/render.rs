@@ -213,6 +213,11 @@ impl Put for Route {
     }
 }
 
+/// `ip link add NAME link PARENT type `: the start of a link made on a parent.
+fn child_of(out: &mut String, ip: IpCmd, name: &str, parent: &str) {
+    put!(out, ip, " link add ", name, " link ", parent, " type ");
+}
+
 fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
     let ip = IpCmd(ns);
     match kind {
@@ -224,31 +229,12 @@ fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
         LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
         LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
         LinkKind::Macvlan { parent, mode } | LinkKind::Ipvlan { parent, mode } => {
-            let kind = kind.kernel_kind().0;
-            put!(
-                out,
-                ip,
-                " link add ",
-                name,
-                " link ",
-                parent,
-                " type ",
-                kind,
-                " mode ",
-                mode
-            )
+            child_of(out, ip, name, parent);
+            put!(out, kind.kernel_kind().0, " mode ", mode)
         }
         LinkKind::Vlan { parent, id } => {
-            put!(
-                out,
-                ip,
-                " link add ",
-                name,
-                " link ",
-                parent,
-                " type vlan id ",
-                id
-            )
+            child_of(out, ip, name, parent);
+            put!(out, "vlan id ", id)
         }
         LinkKind::Vxlan(v) => {
             put!(out, ip, " link add ", name, " type vxlan id ", v.vni);

@@ -78,30 +78,20 @@ mod avx2 {
     /// The native-endian sum of `data`.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn sum(data: &[u8]) -> u64 {
-        let low32 = _mm256_set1_epi64x(0xffff_ffff);
-        let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let mut acc = Lanes::new();
         let mut blocks = data.chunks_exact(32);
         for b in &mut blocks {
             // SAFETY: b is 32 bytes; an unaligned load.
-            let v = unsafe { _mm256_loadu_si256(b.as_ptr() as *const __m256i) };
-            lo = _mm256_add_epi64(lo, _mm256_and_si256(v, low32));
-            hi = _mm256_add_epi64(hi, _mm256_srli_epi64(v, 32));
+            acc.add(unsafe { _mm256_loadu_si256(b.as_ptr() as *const __m256i) });
         }
-        let mut lanes = [0u64; 4];
-        // SAFETY: lanes is 32 bytes; an unaligned store.
-        unsafe {
-            _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, _mm256_add_epi64(lo, hi))
-        };
-        let wide = lanes.iter().fold(0u64, |a, &l| super::fold_add(a, l));
         // the tail starts at a multiple of 32, so its 16-bit words line up with the rest
-        super::fold_add(wide, super::portable_sum(blocks.remainder()))
+        acc.finish(blocks.remainder())
     }
 
     /// The native-endian sum of `src`, copied into `dst` on the way (same lengths).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn copy_and_sum(dst: &mut [u8], src: &[u8]) -> u64 {
-        let low32 = _mm256_set1_epi64x(0xffff_ffff);
-        let (mut lo, mut hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let mut acc = Lanes::new();
         let mut blocks = src.chunks_exact(32);
         let mut outs = dst.chunks_exact_mut(32);
         for (b, o) in (&mut blocks).zip(&mut outs) {
@@ -114,19 +104,50 @@ mod avx2 {
                     v = in(ymm_reg) v,
                     options(nostack, preserves_flags)
                 );
-                lo = _mm256_add_epi64(lo, _mm256_and_si256(v, low32));
-                hi = _mm256_add_epi64(hi, _mm256_srli_epi64(v, 32));
+                acc.add(v);
             }
         }
-        let mut lanes = [0u64; 4];
-        // SAFETY: lanes is 32 bytes; an unaligned store.
-        unsafe {
-            _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, _mm256_add_epi64(lo, hi))
-        };
-        let wide = lanes.iter().fold(0u64, |a, &l| super::fold_add(a, l));
         let tail = blocks.remainder();
         outs.into_remainder().copy_from_slice(tail);
-        super::fold_add(wide, super::portable_sum(tail))
+        acc.finish(tail)
+    }
+
+    /// 32-bit words summed into 64-bit lanes, low and high halves apart (no carry is lost).
+    struct Lanes {
+        lo: __m256i,
+        hi: __m256i,
+    }
+
+    impl Lanes {
+        #[target_feature(enable = "avx2")]
+        fn new() -> Lanes {
+            Lanes {
+                lo: _mm256_setzero_si256(),
+                hi: _mm256_setzero_si256(),
+            }
+        }
+
+        #[target_feature(enable = "avx2")]
+        fn add(&mut self, v: __m256i) {
+            let low32 = _mm256_set1_epi64x(0xffff_ffff);
+            self.lo = _mm256_add_epi64(self.lo, _mm256_and_si256(v, low32));
+            self.hi = _mm256_add_epi64(self.hi, _mm256_srli_epi64(v, 32));
+        }
+
+        /// The lanes folded, plus the sum of the bytes after the last whole block.
+        #[target_feature(enable = "avx2")]
+        fn finish(self, tail: &[u8]) -> u64 {
+            let mut lanes = [0u64; 4];
+            // SAFETY: lanes is 32 bytes; an unaligned store.
+            unsafe {
+                _mm256_storeu_si256(
+                    lanes.as_mut_ptr() as *mut __m256i,
+                    _mm256_add_epi64(self.lo, self.hi),
+                )
+            };
+            let wide = lanes.iter().fold(0u64, |a, &l| super::fold_add(a, l));
+            super::fold_add(wide, super::portable_sum(tail))
+        }
     }
 }
 
