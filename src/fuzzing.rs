@@ -1,5 +1,7 @@
 //! Entry points for the fuzz targets (fuzz/), kept in the library so they build with it.
 
+use crate::interp::Env;
+use crate::interp::world::DryRun;
 use crate::session::Session;
 use std::path::Path;
 
@@ -27,4 +29,44 @@ pub fn parse_and_check(data: &[u8]) {
             let _ = format!("{:?}", miette::Report::new(d.render(&session.map)));
         }
     }
+    // loops and procedures could run for ever; straight-line scripts run in a blink
+    if !text.contains("for")
+        && !text.contains("fn")
+        && !text.contains("..")
+        && let Some((taped, untaped)) = dry_runs(text)
+    {
+        assert_eq!(taped, untaped, "the tape changed the dry run of {text:?}");
+    }
+}
+
+/// A checked script's dry run (its output, then how it ended) twice: run from the check pass's tape
+/// of typed lines, as netsh runs it, and parsed again in full. None if the script does not check.
+pub fn dry_runs(text: &str) -> Option<(String, String)> {
+    let run = |taped: bool| {
+        let mut session = Session::new(vec!["a".into(), "b".into()]);
+        let file = session
+            .add("t.netsh", Path::new("/nonexistent"), text.to_string())
+            .ok()?;
+        if !session.check(file).is_empty() {
+            return None;
+        }
+        let mut world = DryRun::new(Vec::new());
+        let ended = if taped {
+            session.run(file, &mut world)
+        } else {
+            let base = session.map.file(file).base;
+            let mut env = Env {
+                map: &mut session.map,
+                loader: &mut session.loader,
+                world: &mut world,
+            };
+            session.interp.run_text(text, base, &mut env)
+        };
+        let ended = match ended {
+            Ok(()) => "ok".to_string(),
+            Err(d) => format!("{:?}: {} at {:?} ({})", d.code, d.message, d.span, d.label),
+        };
+        Some(String::from_utf8_lossy(&world.into_output()).into_owned() + &ended)
+    };
+    Some((run(true)?, run(false)?))
 }

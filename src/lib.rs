@@ -17,4 +17,5 @@ pub mod runtime;
 pub mod session;
 pub mod store;
 pub mod syntax;
+pub mod tape;
 pub mod tunnel;

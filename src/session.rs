@@ -6,8 +6,9 @@ use crate::diag::Diag;
 use crate::interp::world::World;
 use crate::interp::{Env, Interp};
 use crate::loader::Loader;
-use crate::syntax::parser::parse_file;
+use crate::syntax::parser::parse_lines;
 use crate::syntax::source::{FileId, SourceMap, Span};
+use crate::tape::Tape;
 use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct Session {
     pub loader: Loader,
     pub checker: Checker,
     pub interp: Interp,
+    /// The plain lines of the input checked last, typed for its run (see tape.rs).
+    tape: Option<(FileId, Tape)>,
 }
 
 impl Session {
@@ -26,6 +29,7 @@ impl Session {
             loader: Loader::new(),
             checker: Checker::new(args.len()),
             interp: Interp::new(args),
+            tape: None,
         }
     }
 
@@ -41,14 +45,19 @@ impl Session {
         };
         let mut errors = Vec::new();
         let (checker, map, loader) = (&mut self.checker, &mut self.map, &mut self.loader);
-        parse_file(&text, base, |r| {
+        parse_lines(&text, base, 0..text.len(), |r, line| {
             match r {
-                Ok(s) => checker.stmt(s, map, loader),
+                Ok(s) => {
+                    checker.armed = line.map(|l| (l, base));
+                    checker.stmt(s, map, loader);
+                    checker.armed = None;
+                }
                 Err(d) => errors.push(d),
             }
             ControlFlow::Continue(())
         });
         errors.extend(checker.finish(map, loader));
+        self.tape = Some((file, std::mem::take(&mut self.checker.tape).finish()));
         errors.sort_by_key(|d| (d.span.start, d.span.end));
         for (name, def) in &self.checker.procs {
             self.interp
@@ -70,7 +79,12 @@ impl Session {
             loader: &mut self.loader,
             world,
         };
-        let r = self.interp.run_text(&text, base, &mut env);
+        let r = match self.tape.take() {
+            Some((checked, tape)) if checked == file => {
+                self.interp.run_taped(&text, base, tape, &mut env)
+            }
+            _ => self.interp.run_text(&text, base, &mut env),
+        };
         // requests still in flight belong to earlier statements: their failure came first
         let start = Span {
             start: base,

@@ -3,11 +3,12 @@
 //! in the checker (on the parsed words) and in the evaluator, so both agree on what each word means.
 
 use super::signatures::{Keyword, OptKind, Sig};
-use super::types::Ty;
+use super::types::{Ty, Val};
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::syntax::ast::Word;
 use crate::syntax::source::{SourceMap, Span};
 use smallvec::SmallVec;
+use std::borrow::Cow;
 
 /// Which argument of the signature a word fills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,17 @@ impl Bound {
             Slot::Ns => Some((Ty::Ns, "namespace")),
             Slot::Rest => None,
         }
+    }
+}
+
+/// The value of a word in a slot without a type: a switch that is there, or a word of a one-of set
+/// (a macvlan's `bridge`) as itself.
+pub fn untyped<'a>(sig: &Sig, slot: Slot, text: Cow<'a, str>) -> Val<'a> {
+    match slot {
+        Slot::Opt(i) if matches!(sig.opts.get(i as usize), Some(o) if o.kind == OptKind::Switch) => {
+            Val::Flag
+        }
+        _ => Val::Text(text),
     }
 }
 

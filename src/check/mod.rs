@@ -13,7 +13,9 @@ pub mod types;
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::loader::Loader;
 use crate::syntax::ast::*;
+use crate::syntax::parser::PlainLine;
 use crate::syntax::source::SourceMap;
+use crate::tape::{Tape, Typed};
 use bind::{Slot, bind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
@@ -37,6 +39,11 @@ pub struct Checker {
     argc: usize,
     in_body: bool,
     pub errors: Vec<Diag>,
+    /// The top-level plain line being checked, when its typed arguments go on the tape, and the
+    /// map offset of its file's first byte.
+    pub armed: Option<(PlainLine, u32)>,
+    /// Checked lines for the run (see tape.rs).
+    pub tape: Tape,
 }
 
 impl Checker {
@@ -51,6 +58,8 @@ impl Checker {
             argc,
             in_body: false,
             errors: Vec::new(),
+            armed: None,
+            tape: Tape::default(),
         }
     }
 
@@ -77,7 +86,7 @@ impl Checker {
                     LetValue::Word(w) => self.word(w, map),
                     LetValue::Exec(words) => {
                         if let Some(sig) = lookup("exec", None) {
-                            self.bound(sig, words, s.span, map);
+                            self.bound(sig, words, s.span, map, None);
                         }
                     }
                 }
@@ -210,7 +219,17 @@ impl Checker {
         let second = words.get(1).and_then(|w| bind::bare(w, map));
         match lookup(name, second) {
             Some(sig) => {
-                if let Some(b) = self.bound(sig, words, span, map) {
+                let armed = self.armed.take();
+                let mut typed = Vec::new();
+                let keep = armed.is_some() && !matches!(sig.id, Id::Source | Id::Help);
+                if let Some(b) = self.bound(sig, words, span, map, keep.then_some(&mut typed)) {
+                    if let Some((line, base)) = armed
+                        && keep
+                        && typed.len() == b.args.len()
+                    {
+                        self.tape.record(line, base, span, sig, &typed);
+                    }
+                    drop(typed);
                     if sig.id == Id::NetworkCreate {
                         self.errors.extend(networks::check(&b, words, map));
                     }
@@ -249,13 +268,16 @@ impl Checker {
         }
     }
 
-    /// Binds a command to its signature and checks the types of its literal words.
-    fn bound(
+    /// Binds a command to its signature and checks the types of its literal words. With `typed`,
+    /// each argument's value is kept there when it has one now: all of them have, unless a word is
+    /// interpolated, a list, or a further word of `echo`.
+    fn bound<'m>(
         &mut self,
         sig: &'static signatures::Sig,
         words: &[Word],
         span: Span,
-        map: &SourceMap,
+        map: &'m SourceMap,
+        mut typed: Option<&mut Vec<Typed<'m>>>,
     ) -> Option<bind::Bound> {
         // only interpolated words and lists can name unknown variables
         for w in words.iter() {
@@ -277,14 +299,30 @@ impl Checker {
                         }
                         continue;
                     }
-                    if let (Some((ty, what)), Some(text)) = (b.slot_type(slot), w.literal_span())
-                        && let Err(e) = ty.parse(map.text(text), what)
-                    {
-                        self.errors.push(
-                            Diag::new(e.code, inside(w.span, text, e.at), e.message)
-                                .label(format!("expected {}", ty.describe()))
-                                .help_opt(e.help),
-                        );
+                    let literal = w.literal_span().filter(|_| slot != Slot::Rest);
+                    let val = match (b.slot_type(slot), literal) {
+                        (Some((ty, what)), Some(text)) => match ty.parse(map.text(text), what) {
+                            Ok(val) => Some(val),
+                            Err(e) => {
+                                self.errors.push(
+                                    Diag::new(e.code, inside(w.span, text, e.at), e.message)
+                                        .label(format!("expected {}", ty.describe()))
+                                        .help_opt(e.help),
+                                );
+                                None
+                            }
+                        },
+                        (None, Some(text)) if typed.is_some() => {
+                            Some(bind::untyped(sig, slot, map.text(text).into()))
+                        }
+                        _ => None,
+                    };
+                    if let (Some(val), Some(t)) = (val, typed.as_deref_mut()) {
+                        t.push(Typed {
+                            slot,
+                            word: w.span,
+                            val,
+                        });
                     }
                 }
                 Some(b)

@@ -12,7 +12,9 @@ use crate::check::{EXISTS_KINDS, Procs};
 use crate::diag::{Code, Diag};
 use crate::loader::Loader;
 use crate::syntax::ast::*;
+use crate::syntax::parser::PlainLine;
 use crate::syntax::source::SourceMap;
+use crate::tape::Tape;
 use args::Args;
 use build::{Ctx, Names};
 use std::collections::HashSet;
@@ -432,6 +434,12 @@ impl Interp {
             _ => {}
         }
         let args = self.resolve(&b, words, env.map)?;
+        self.perform(&args, span, env.world)
+            .map_err(|e| fail_in(span, &args, e))
+    }
+
+    /// Builds a typed statement's Ops and applies them.
+    fn perform(&mut self, args: &Args, span: Span, world: &mut dyn World) -> Result<(), RunError> {
         let outer = self.context().map(str::to_string);
         let mut cx = Ctx {
             ns: args.ns.clone().or(outer.clone()),
@@ -439,10 +447,10 @@ impl Interp {
             names: &mut self.names,
             prefix: &mut self.prefix,
         };
-        let ops = build::ops(sig.id, &args, &mut cx).map_err(|e| fail_in(span, &args, e))?;
-        env.world.statement(span);
+        let ops = build::ops(args.sig.id, args, &mut cx)?;
+        world.statement(span);
         for op in &ops {
-            env.world.apply(op).map_err(|e| fail_in(span, &args, e))?;
+            world.apply(op)?;
         }
         if ops.iter().any(|o| o.changes_state()) {
             self.changes += 1;
@@ -508,20 +516,12 @@ impl Interp {
                         }
                     }
                 }
-                None => crate::check::types::Val::Text(v.flat().into()),
+                None => bind::untyped(b.sig, slot, v.flat().into()),
             };
             if slot == Slot::Ns {
                 args.ns = Some(typed.text());
             } else {
-                let is_switch = matches!(slot, Slot::Opt(i) if b.sig.opts[i as usize].kind == crate::check::signatures::OptKind::Switch);
-                args.vals.push((
-                    key,
-                    if is_switch {
-                        crate::check::types::Val::Flag
-                    } else {
-                        typed
-                    },
-                ));
+                args.vals.push((key, typed));
                 args.spans.push(w.span);
             }
         }
@@ -623,8 +623,19 @@ impl Interp {
 
     /// Parses and runs statements one at a time, stopping at the first failure.
     pub fn run_text(&mut self, text: &str, base: u32, env: &mut Env) -> Res {
+        self.run_range(text, base, 0..text.len(), env)
+    }
+
+    /// `run_text` over the part `range` of `text` (see `parse_lines`).
+    fn run_range(
+        &mut self,
+        text: &str,
+        base: u32,
+        range: std::ops::Range<usize>,
+        env: &mut Env,
+    ) -> Res {
         let mut result = Ok(());
-        crate::syntax::parser::parse_file(text, base, |s| {
+        crate::syntax::parser::parse_lines(text, base, range, |s, _| {
             result = s.and_then(|s| self.run(s, env));
             if result.is_err() {
                 ControlFlow::Break(())
@@ -633,5 +644,58 @@ impl Interp {
             }
         });
         result
+    }
+
+    /// Runs a checked file whose plain lines the check pass put on `tape`: those run from their
+    /// typed arguments, everything between them is parsed again.
+    pub fn run_taped(&mut self, text: &str, base: u32, mut tape: Tape, env: &mut Env) -> Res {
+        let mut at = 0;
+        while let Some(line) = tape.next_line(at, text) {
+            self.run_range(text, base, at..line.plain.start, env)?;
+            at = line.plain.next;
+            // a procedure may share a statement's name; a call is decided as the line runs
+            if !self.procs.is_empty() {
+                self.run_range(text, base, line.plain.start..line.plain.next, env)?;
+                continue;
+            }
+            let span = Span::new(base + line.start as u32, base + line.end as u32);
+            if let Err(e) = self.perform(&line.args, span, env.world) {
+                return Err(self.fail_taped(text, base, line.plain, e, env));
+            }
+        }
+        self.run_range(text, base, at..text.len(), env)
+    }
+
+    /// The diagnostic of a taped line's run-time failure: the line is read again for where its
+    /// arguments were written, so the error points where an untaped run's would.
+    fn fail_taped(
+        &mut self,
+        text: &str,
+        base: u32,
+        line: PlainLine,
+        e: RunError,
+        env: &mut Env,
+    ) -> Diag {
+        let mut words = Words::new();
+        let at = &text[line.start..line.next];
+        let at = at.strip_suffix('\n').unwrap_or(at);
+        let span = match crate::syntax::fast::plain_line(at, base + line.start as u32, &mut words) {
+            crate::syntax::fast::Line::Command(span) => span,
+            _ => {
+                return fail(
+                    Span::new(base + line.start as u32, base + line.next as u32),
+                    e,
+                );
+            }
+        };
+        let name = bind::bare(&words[0], env.map).unwrap_or("");
+        let second = words.get(1).and_then(|w| bind::bare(w, env.map));
+        let args = lookup(name, second)
+            .and_then(|sig| bind::bind(sig, &words, span, env.map).ok())
+            .and_then(|b| self.resolve(&b, &words, env.map).ok());
+        match args {
+            Some(args) => fail_in(span, &args, e),
+            None => fail(span, e),
+        }
     }
 }

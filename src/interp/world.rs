@@ -159,6 +159,11 @@ impl<W: Write> DryRun<W> {
             line: String::new(),
         }
     }
+    /// What the dry run wrote.
+    pub fn into_output(self) -> W {
+        self.out
+    }
+
     fn note(&mut self, op: &Op) {
         use crate::ops::{LinkKind, RouteAction};
         match op {

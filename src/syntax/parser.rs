@@ -22,14 +22,35 @@ pub fn parse_file(
     base: u32,
     mut each: impl FnMut(Result<&Stmt, Diag>) -> ControlFlow<()>,
 ) {
+    parse_lines(text, base, 0..text.len(), |r, _| each(r));
+}
+
+/// Where a statement that is a whole line of plain words lies in its file's text: the line starts at
+/// `start`, and the next line at `next`. Such a line is all the run needs to find it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlainLine {
+    pub start: usize,
+    pub next: usize,
+}
+
+/// `parse_file` over the part `range` of `text`, which must start and end where the parse of the
+/// whole file would: at the start of a line it reached. `each` also learns whether a statement was a
+/// plain line, and where.
+pub fn parse_lines(
+    text: &str,
+    base: u32,
+    range: std::ops::Range<usize>,
+    mut each: impl FnMut(Result<&Stmt, Diag>, Option<PlainLine>) -> ControlFlow<()>,
+) {
     let bytes = text.as_bytes();
+    let stop = range.end.min(bytes.len());
     // plain lines are read into this one statement, so most lines cost no allocation
     let mut line = Stmt {
         span: Span::default(),
         kind: StmtKind::Command(Words::new()),
     };
-    let mut i = 0;
-    while i < bytes.len() {
+    let mut i = range.start;
+    while i < stop {
         let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
         let StmtKind::Command(words) = &mut line.kind else {
             unreachable!("the line buffer is always a command")
@@ -38,20 +59,21 @@ pub fn parse_file(
             fast::Line::Blank => ControlFlow::Continue(()),
             fast::Line::Command(span) => {
                 line.span = span;
-                each(Ok(&line))
+                let next = (end + 1).min(bytes.len());
+                each(Ok(&line), Some(PlainLine { start: i, next }))
             }
             fast::Line::Other => {
                 // strings, blocks, lists, `;`, `\`: the scanner finds where this statement ends
                 let (items, next) = chunker::Scanner::at(text, i).one();
                 i = next;
                 let flow = items.into_iter().try_for_each(|item| match item {
-                    Err(e) => each(Err(chunk_error(&e, base))),
+                    Err(e) => each(Err(chunk_error(&e, base)), None),
                     Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
                     Ok(chunk) => {
                         match parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32)
                         {
-                            Ok(stmts) => stmts.iter().try_for_each(|s| each(Ok(s))),
-                            Err(d) => each(Err(d)),
+                            Ok(stmts) => stmts.iter().try_for_each(|s| each(Ok(s), None)),
+                            Err(d) => each(Err(d), None),
                         }
                     }
                 });
