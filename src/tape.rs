@@ -46,6 +46,9 @@ pub struct Typed<'a> {
     pub val: Val<'a>,
 }
 
+/// A statement's typed arguments, on the stack for the usual statement.
+pub type TypedArgs<'a> = SmallVec<[Typed<'a>; 8]>;
+
 #[derive(Default)]
 pub struct Tape {
     blocks: VecDeque<Vec<u8>>,
@@ -124,13 +127,18 @@ impl Tape {
     /// The next recorded line, which starts at or after `from` (the successor of the last one
     /// read), its text borrowed from the file's `text`. A block is freed once read through. If an
     /// entry does not fit the text, the rest of the tape is dropped: the run parses the rest.
-    pub fn next_line<'a>(&mut self, from: usize, text: &'a str) -> Option<Recorded<'a>> {
+    pub fn next_line<'a>(
+        &mut self,
+        from: usize,
+        text: &'a str,
+        args: &mut Args<'a>,
+    ) -> Option<Recorded> {
         let block = self.blocks.front()?;
         let mut r = Reader {
             bytes: block,
             at: self.read_at,
         };
-        let Some(line) = r.line(from, text) else {
+        let Some(line) = r.line(from, text, args) else {
             self.blocks.clear();
             return None;
         };
@@ -143,13 +151,12 @@ impl Tape {
     }
 }
 
-/// A recorded line with its typed arguments.
-pub struct Recorded<'a> {
+/// Where a recorded line is; its typed arguments are read into the caller's `Args`.
+pub struct Recorded {
     pub plain: PlainLine,
     /// The statement, as file offsets.
     pub start: usize,
     pub end: usize,
-    pub args: Args<'a>,
 }
 
 fn table_index(sig: &'static Sig) -> Option<usize> {
@@ -255,19 +262,17 @@ impl<'b> Reader<'b> {
     }
 
     /// A line and its arguments.
-    fn line<'a>(&mut self, from: usize, text: &'a str) -> Option<Recorded<'a>> {
+    fn line<'a>(&mut self, from: usize, text: &'a str, args: &mut Args<'a>) -> Option<Recorded> {
         let line_start = from.checked_add(self.offset()?)?;
         let start = line_start.checked_add(self.offset()?)?;
         let end = start.checked_add(self.offset()?)?;
         let next = end.checked_add(self.offset()?)?;
         let sig = TABLE.get(self.offset()?)?;
-        let mut args = Args {
-            sig,
-            vals: SmallVec::new(),
-            spans: SmallVec::new(),
-            rest: Vec::new(),
-            ns: None,
-        };
+        args.sig = sig;
+        args.vals.clear();
+        args.spans.clear();
+        args.rest.clear();
+        args.ns = None;
         for _ in 0..self.byte()? {
             let slot = match self.byte()? {
                 SLOT_NS => Slot::Ns,
@@ -293,7 +298,6 @@ impl<'b> Reader<'b> {
             },
             start,
             end,
-            args,
         })
     }
 

@@ -15,7 +15,7 @@ use crate::loader::Loader;
 use crate::syntax::ast::*;
 use crate::syntax::parser::PlainLine;
 use crate::syntax::source::SourceMap;
-use crate::tape::{Tape, Typed};
+use crate::tape::{Tape, Typed, TypedArgs};
 use bind::{Slot, bind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
@@ -220,7 +220,7 @@ impl Checker {
         match lookup(name, second) {
             Some(sig) => {
                 let armed = self.armed.take();
-                let mut typed = Vec::new();
+                let mut typed = TypedArgs::new();
                 let keep = armed.is_some() && !matches!(sig.id, Id::Source | Id::Help);
                 if let Some(b) = self.bound(sig, words, span, map, keep.then_some(&mut typed)) {
                     if let Some((line, base)) = armed
@@ -277,7 +277,7 @@ impl Checker {
         words: &[Word],
         span: Span,
         map: &'m SourceMap,
-        mut typed: Option<&mut Vec<Typed<'m>>>,
+        mut typed: Option<&mut TypedArgs<'m>>,
     ) -> Option<bind::Bound> {
         // only interpolated words and lists can name unknown variables
         for w in words.iter() {

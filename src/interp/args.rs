@@ -24,6 +24,17 @@ pub struct Args<'a> {
 }
 
 impl<'a> Args<'a> {
+    /// No arguments yet, for `sig`.
+    pub fn new(sig: &'static Sig) -> Args<'a> {
+        Args {
+            sig,
+            vals: SmallVec::new(),
+            spans: SmallVec::new(),
+            rest: Vec::new(),
+            ns: None,
+        }
+    }
+
     pub fn key(sig: &'static Sig, slot: Slot) -> &'static str {
         match slot {
             Slot::Pos(i) => sig.pos[i as usize].name,

@@ -7,7 +7,7 @@ pub mod value;
 pub mod world;
 
 use crate::check::bind::{self, Slot};
-use crate::check::signatures::{Id, lookup};
+use crate::check::signatures::{Id, TABLE, lookup};
 use crate::check::{EXISTS_KINDS, Procs};
 use crate::diag::{Code, Diag};
 use crate::loader::Loader;
@@ -650,7 +650,8 @@ impl Interp {
     /// typed arguments, everything between them is parsed again.
     pub fn run_taped(&mut self, text: &str, base: u32, mut tape: Tape, env: &mut Env) -> Res {
         let mut at = 0;
-        while let Some(line) = tape.next_line(at, text) {
+        let mut args = Args::new(&TABLE[0]);
+        while let Some(line) = tape.next_line(at, text, &mut args) {
             self.run_range(text, base, at..line.plain.start, env)?;
             at = line.plain.next;
             // a procedure may share a statement's name; a call is decided as the line runs
@@ -659,7 +660,7 @@ impl Interp {
                 continue;
             }
             let span = Span::new(base + line.start as u32, base + line.end as u32);
-            if let Err(e) = self.perform(&line.args, span, env.world) {
+            if let Err(e) = self.perform(&args, span, env.world) {
                 return Err(self.fail_taped(text, base, line.plain, e, env));
             }
         }
