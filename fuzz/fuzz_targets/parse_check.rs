@@ -1,4 +1,5 @@
-//! Parse + check any bytes: never panic, and the fast path agrees with the grammar.
+//! Parse + check any bytes: never panic, the fast path agrees with the grammar, and a straight-line
+//! script dry-runs the same from the check pass's tape as parsed again.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
