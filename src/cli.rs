@@ -187,7 +187,12 @@ fn run(cli: Cli) -> i32 {
     }
     let stdout = std::io::stdout();
     let mut world: Box<dyn World> = if cli.dry_run {
-        Box::new(DryRun::new(std::io::BufWriter::new(stdout.lock())))
+        let out = std::io::BufWriter::new(stdout.lock());
+        if session.checker.asks_exists {
+            Box::new(DryRun::new(out))
+        } else {
+            Box::new(DryRun::unmodelled(out))
+        }
     } else {
         match crate::runtime::world(&cli) {
             Ok(w) => w,

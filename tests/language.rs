@@ -233,3 +233,17 @@ fn expect_fails_with_what_was_found() {
     let out = dry("let out = \"Web Server #1\"\nexpect $out contains \"#2\"");
     assert_eq!(out, "# expect $out contains \"#2\"\n");
 }
+
+#[test]
+fn exists_in_a_file_sourced_through_a_variable_sees_what_the_dry_run_made() {
+    // the check pass cannot see into this file, so the dry run keeps its model of what it made
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let probe = dir.path().join("probe.netsh");
+    std::fs::write(
+        &probe,
+        "if exists netns ns1 { echo seen } else { echo unseen }\n",
+    )
+    .expect("the sourced file is written");
+    let script = format!("netns add ns1\nlet f = \"{}\"\nsource $f", probe.display());
+    assert_eq!(dry(&script), "ip netns add ns1\necho seen\n");
+}

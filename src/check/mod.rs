@@ -44,6 +44,9 @@ pub struct Checker {
     pub armed: Option<(PlainLine, u32)>,
     /// Checked lines for the run (see tape.rs).
     pub tape: Tape,
+    /// Whether the program may ask `exists` (a condition does, or a file sourced through an
+    /// interpolated path, unseen until the run, might): a dry run models what it made only then.
+    pub asks_exists: bool,
 }
 
 impl Checker {
@@ -60,6 +63,7 @@ impl Checker {
             errors: Vec::new(),
             armed: None,
             tape: Tape::default(),
+            asks_exists: false,
         }
     }
 
@@ -383,7 +387,9 @@ impl Checker {
         };
         let w = &words[wi as usize];
         let Some(path) = w.literal_span().map(|s| map.text(s).to_string()) else {
-            return; // an interpolated path is loaded (and checked) when the script runs
+            // an interpolated path is loaded (and checked) when the script runs
+            self.asks_exists = true;
+            return;
         };
         match loader.enter_source(&path, w.span, map) {
             Ok((text, base)) => {
@@ -410,6 +416,7 @@ impl Checker {
             Cond::Exists {
                 kind, target, ns, ..
             } => {
+                self.asks_exists = true;
                 self.typed(kind, Ty::Choice(EXISTS_KINDS), "kind of object", map);
                 self.word(target, map);
                 if let Some(ns) = ns {

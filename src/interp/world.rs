@@ -129,8 +129,9 @@ impl Rollback {
 pub struct DryRun<W: Write> {
     out: W,
     /// What the script has made so far, as hashes of (kind, namespace, name): a few bytes per object
-    /// even for scripts of a million lines.
+    /// even for scripts of a million lines. Kept only for a script that can ask `exists`.
     made: FxHashSet<u64>,
+    modelled: bool,
     /// The line being written, reused: one allocation for the whole run.
     line: String,
 }
@@ -156,7 +157,16 @@ impl<W: Write> DryRun<W> {
         DryRun {
             out,
             made: FxHashSet::default(),
+            modelled: true,
             line: String::new(),
+        }
+    }
+
+    /// A dry run for a script that never asks `exists`: it keeps no model of what it made.
+    pub fn unmodelled(out: W) -> DryRun<W> {
+        DryRun {
+            modelled: false,
+            ..DryRun::new(out)
         }
     }
     /// What the dry run wrote.
@@ -216,7 +226,9 @@ impl<W: Write> DryRun<W> {
 
 impl<W: Write> World for DryRun<W> {
     fn apply(&mut self, op: &Op) -> Result<(), RunError> {
-        self.note(op);
+        if self.modelled {
+            self.note(op);
+        }
         self.line.clear();
         op.render(&mut self.line);
         self.line.push('\n');
