@@ -652,7 +652,9 @@ impl Interp {
         let mut at = 0;
         let mut args = Args::new(&TABLE[0]);
         while let Some(line) = tape.next_line(at, text, &mut args) {
-            self.run_range(text, base, at..line.plain.start, env)?;
+            if at < line.plain.start {
+                self.run_range(text, base, at..line.plain.start, env)?;
+            }
             at = line.plain.next;
             // a procedure may share a statement's name; a call is decided as the line runs
             if !self.procs.is_empty() {
