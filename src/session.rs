@@ -57,7 +57,12 @@ impl Session {
             ControlFlow::Continue(())
         });
         errors.extend(checker.finish(map, loader));
-        self.tape = Some((file, std::mem::take(&mut self.checker.tape).finish()));
+        let tape = self
+            .checker
+            .tape
+            .replace(Box::default())
+            .unwrap_or_default();
+        self.tape = Some((file, tape.finish()));
         errors.sort_by_key(|d| (d.span.start, d.span.end));
         for (name, def) in &self.checker.procs {
             self.interp

@@ -14,7 +14,6 @@ use crate::interp::args::Args;
 use crate::syntax::parser::PlainLine;
 use crate::syntax::source::Span;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -38,22 +37,19 @@ const MAC: u8 = 7;
 const DEFAULT: u8 = 8;
 const FLAG: u8 = 9;
 
-/// One argument as the check pass typed it: its slot, the word it was written as (file offsets),
-/// and its value.
-pub struct Typed<'a> {
-    pub slot: Slot,
-    pub word: Span,
-    pub val: Val<'a>,
-}
-
-/// A statement's typed arguments, on the stack for the usual statement.
-pub type TypedArgs<'a> = SmallVec<[Typed<'a>; 8]>;
-
 #[derive(Default)]
 pub struct Tape {
     blocks: VecDeque<Vec<u8>>,
     /// The entry being written, copied into a block once whole (entries never straddle blocks).
     entry: Vec<u8>,
+    /// Whether the entry being written can still be kept; where its argument count goes and how
+    /// many have come; where its statement starts (map offset) and its line's successor (file
+    /// offset).
+    writing: bool,
+    count_at: usize,
+    nargs: usize,
+    stmt_start: u32,
+    next: usize,
     /// Where the last recorded line's successor starts: entries store their offsets from it.
     written_to: usize,
     /// How far the front block has been read.
@@ -61,26 +57,17 @@ pub struct Tape {
 }
 
 impl Tape {
-    /// Records a checked line. `base` is the map offset of the file's first byte, `span` the
-    /// statement's span, `args` its typed arguments. A line the encoding cannot hold is left out:
-    /// the run then parses it again.
-    pub fn record(
-        &mut self,
-        line: PlainLine,
-        base: u32,
-        span: Span,
-        sig: &'static Sig,
-        args: &[Typed],
-    ) {
+    /// Starts the entry of a checked line. `base` is the map offset of the file's first byte,
+    /// `span` the statement's span. The typed arguments follow through `arg`, and `commit` keeps
+    /// the entry; a line the encoding cannot hold is left out, and the run parses it again.
+    pub fn begin(&mut self, line: PlainLine, base: u32, span: Span, sig: &'static Sig) {
+        self.writing = false;
         let Some(index) = table_index(sig) else {
             return;
         };
         let start = (span.start - base) as usize;
         let end = (span.end - base) as usize;
         if line.start < self.written_to || start < line.start || end > line.next {
-            return;
-        }
-        if args.len() > u8::MAX as usize {
             return;
         }
         let e = &mut self.entry;
@@ -90,19 +77,39 @@ impl Tape {
         varint(e, (end - start) as u64);
         varint(e, (line.next - end) as u64);
         varint(e, index as u64);
-        e.push(args.len() as u8);
-        for a in args {
-            let slot = match a.slot {
-                Slot::Pos(i) if i < SLOT_OPT => i,
-                Slot::Opt(i) if i < SLOT_NS - SLOT_OPT => SLOT_OPT + i,
-                Slot::Ns => SLOT_NS,
-                _ => return,
-            };
-            e.push(slot);
-            if !value(e, &a.val, a.word, span.start) {
+        self.count_at = e.len();
+        e.push(0);
+        (self.writing, self.nargs) = (true, 0);
+        (self.stmt_start, self.next) = (span.start, line.next);
+    }
+
+    /// One typed argument of the line begun: its slot, the word it was written as, its value.
+    pub fn arg(&mut self, slot: Slot, word: Span, val: &Val) {
+        let slot = match slot {
+            Slot::Pos(i) if i < SLOT_OPT => i,
+            Slot::Opt(i) if i < SLOT_NS - SLOT_OPT => SLOT_OPT + i,
+            Slot::Ns => SLOT_NS,
+            _ => {
+                self.writing = false;
                 return;
             }
+        };
+        if self.writing {
+            self.entry.push(slot);
+            self.writing = value(&mut self.entry, val, word, self.stmt_start);
+            self.nargs += 1;
         }
+    }
+
+    /// Keeps the line begun if all of its `nargs` arguments came, typed.
+    pub fn commit(&mut self, nargs: usize) {
+        let Ok(count) = u8::try_from(nargs) else {
+            return;
+        };
+        if !std::mem::take(&mut self.writing) || self.nargs != nargs {
+            return;
+        }
+        self.entry[self.count_at] = count;
         if self
             .blocks
             .back()
@@ -113,7 +120,7 @@ impl Tape {
         if let Some(block) = self.blocks.back_mut() {
             block.extend_from_slice(&self.entry);
         }
-        self.written_to = line.next;
+        self.written_to = self.next;
     }
 
     /// The tape for reading; the entry buffer is let go.

@@ -15,7 +15,7 @@ use crate::loader::Loader;
 use crate::syntax::ast::*;
 use crate::syntax::parser::PlainLine;
 use crate::syntax::source::SourceMap;
-use crate::tape::{Tape, Typed, TypedArgs};
+use crate::tape::Tape;
 use bind::{Slot, bind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
@@ -42,8 +42,9 @@ pub struct Checker {
     /// The top-level plain line being checked, when its typed arguments go on the tape, and the
     /// map offset of its file's first byte.
     pub armed: Option<(PlainLine, u32)>,
-    /// Checked lines for the run (see tape.rs).
-    pub tape: Tape,
+    /// Checked lines for the run (see tape.rs); boxed, so that a line can take it out of the
+    /// checker and put it back for the cost of a pointer. Always there between statements.
+    pub tape: Option<Box<Tape>>,
     /// Whether the program may ask `exists` (a condition does, or a file sourced through an
     /// interpolated path, unseen until the run, might): a dry run models what it made only then.
     pub asks_exists: bool,
@@ -62,7 +63,7 @@ impl Checker {
             in_body: false,
             errors: Vec::new(),
             armed: None,
-            tape: Tape::default(),
+            tape: Some(Box::default()),
             asks_exists: false,
         }
     }
@@ -223,17 +224,24 @@ impl Checker {
         let second = words.get(1).and_then(|w| bind::bare(w, map));
         match lookup(name, second) {
             Some(sig) => {
-                let armed = self.armed.take();
-                let mut typed = TypedArgs::new();
-                let keep = armed.is_some() && !matches!(sig.id, Id::Source | Id::Help);
-                if let Some(b) = self.bound(sig, words, span, map, keep.then_some(&mut typed)) {
-                    if let Some((line, base)) = armed
-                        && keep
-                        && typed.len() == b.args.len()
-                    {
-                        self.tape.record(line, base, span, sig, &typed);
+                // a top-level plain line goes on the tape, its values typed as they are checked
+                let mut tape = None;
+                if let Some((line, base)) = self.armed.take()
+                    && !matches!(sig.id, Id::Source | Id::Help)
+                {
+                    tape = self.tape.take();
+                    if let Some(t) = tape.as_mut() {
+                        t.begin(line, base, span, sig);
                     }
-                    drop(typed);
+                }
+                let bound = self.bound(sig, words, span, map, tape.as_deref_mut());
+                if let Some(mut t) = tape {
+                    if let Some(b) = &bound {
+                        t.commit(b.args.len());
+                    }
+                    self.tape = Some(t);
+                }
+                if let Some(b) = bound {
                     if sig.id == Id::NetworkCreate {
                         self.errors.extend(networks::check(&b, words, map));
                     }
@@ -272,16 +280,16 @@ impl Checker {
         }
     }
 
-    /// Binds a command to its signature and checks the types of its literal words. With `typed`,
-    /// each argument's value is kept there when it has one now: all of them have, unless a word is
+    /// Binds a command to its signature and checks the types of its literal words. With `tape`,
+    /// each argument's value goes on it when it has one now: all of them have, unless a word is
     /// interpolated, a list, or a further word of `echo`.
-    fn bound<'m>(
+    fn bound(
         &mut self,
         sig: &'static signatures::Sig,
         words: &[Word],
         span: Span,
-        map: &'m SourceMap,
-        mut typed: Option<&mut TypedArgs<'m>>,
+        map: &SourceMap,
+        mut tape: Option<&mut Tape>,
     ) -> Option<bind::Bound> {
         // only interpolated words and lists can name unknown variables
         for w in words.iter() {
@@ -316,17 +324,13 @@ impl Checker {
                                 None
                             }
                         },
-                        (None, Some(text)) if typed.is_some() => {
+                        (None, Some(text)) if tape.is_some() => {
                             Some(bind::untyped(sig, slot, map.text(text).into()))
                         }
                         _ => None,
                     };
-                    if let (Some(val), Some(t)) = (val, typed.as_deref_mut()) {
-                        t.push(Typed {
-                            slot,
-                            word: w.span,
-                            val,
-                        });
+                    if let (Some(val), Some(t)) = (val, tape.as_deref_mut()) {
+                        t.arg(slot, w.span, &val);
                     }
                 }
                 Some(b)
