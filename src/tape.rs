@@ -18,7 +18,8 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Big enough that the allocator maps each block by itself, and gives it back when it is freed.
+/// Above glibc's 128 KiB threshold, so each block is mapped by itself and goes back to the system
+/// when the run frees it (all blocks are made, in the check pass, before any is freed).
 const BLOCK: usize = 256 * 1024;
 
 /// The slot byte of the trailing `in NS`; positionals and options count up from these.
@@ -65,8 +66,11 @@ impl Tape {
         let Some(index) = table_index(sig) else {
             return;
         };
-        let start = (span.start - base) as usize;
-        let end = (span.end - base) as usize;
+        let (Some(start), Some(end)) = (span.start.checked_sub(base), span.end.checked_sub(base))
+        else {
+            return;
+        };
+        let (start, end) = (start as usize, end as usize);
         if line.start < self.written_to || start < line.start || end > line.next {
             return;
         }
@@ -191,11 +195,14 @@ fn varint(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-/// Encodes a value; text is kept as where its word lies from the statement's start. False if the
-/// value is not its word's text as written (the tape holds no copies).
+/// Encodes a value; text is kept as where its word lies from the statement's start (a text value
+/// read from a literal word is that word's whole text, borrowed). False if the value is not its
+/// word's text as written: the tape holds no copies.
 fn value(e: &mut Vec<u8>, val: &Val, word: Span, stmt_start: u32) -> bool {
     match val {
-        Val::Text(Cow::Borrowed(t)) if t.len() == word.len() as usize => {
+        Val::Text(Cow::Borrowed(t))
+            if t.len() == word.len() as usize && word.start >= stmt_start =>
+        {
             e.push(TEXT);
             varint(e, (word.start - stmt_start) as u64);
             varint(e, word.len() as u64);

@@ -680,7 +680,7 @@ impl Interp {
         env: &mut Env,
     ) -> Diag {
         let mut words = Words::new();
-        let at = &text[line.start..line.next];
+        let at = text.get(line.start..line.next).unwrap_or_default();
         let at = at.strip_suffix('\n').unwrap_or(at);
         let span = match crate::syntax::fast::plain_line(at, base + line.start as u32, &mut words) {
             crate::syntax::fast::Line::Command(span) => span,

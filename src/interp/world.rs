@@ -131,6 +131,7 @@ pub struct DryRun<W: Write> {
     /// What the script has made so far, as hashes of (kind, namespace, name): a few bytes per object
     /// even for scripts of a million lines. Kept only for a script that can ask `exists`.
     made: FxHashSet<u64>,
+    /// Whether `made` is kept (see `unmodelled`).
     modelled: bool,
     /// The line being written, reused: one allocation for the whole run.
     line: String,
@@ -169,6 +170,7 @@ impl<W: Write> DryRun<W> {
             ..DryRun::new(out)
         }
     }
+
     /// What the dry run wrote.
     pub fn into_output(self) -> W {
         self.out
