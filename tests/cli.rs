@@ -145,7 +145,7 @@ fn json_diagnostics_are_one_object_per_line() {
 fn invalid_utf8_is_refused() {
     let out = Netsh::new()
         .args(["--dry-run"])
-        .script(b"netns add a\n\xff\xfe\n".to_vec())
+        .script(b"netns add a\n\xff\xfe\n")
         .run()
         .code(2);
     out.stderr_has("is not UTF-8 text (invalid byte at offset 12)");

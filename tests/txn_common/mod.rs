@@ -128,11 +128,11 @@ pub fn normalized(snap: &str) -> String {
                     let s = x.to_string();
                     // a bridge port's own FDB entries carry the port's random MAC
                     let port_entry = s.starts_with("{\"mac\"") && s.contains("\"master\"");
-                    !port_entry
-                        && !(s.contains("\"fe80:")
-                            || s.contains("\"ff00::/8\"")
-                            || s.contains("33:33:")
-                            || s.contains("01:00:5e"))
+                    // and link-local addresses and multicast entries come and go on their own
+                    let kernel_own = ["\"fe80:", "\"ff00::/8\"", "33:33:", "01:00:5e"]
+                        .iter()
+                        .any(|p| s.contains(p));
+                    !port_entry && !kernel_own
                 });
                 for x in a.iter_mut() {
                     clean(x);
