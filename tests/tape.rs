@@ -35,12 +35,34 @@ fn plain_lines_among_blocks_loops_and_variables_run_as_without_the_tape() {
 
 #[test]
 fn a_procedure_named_like_a_statement_is_called_where_it_is_defined() {
-    same(
-        "netns add a\n\
-         fn marker(x) { echo \"proc $x\" }\n\
-         marker one\n\
-         netns add b\n",
+    // the first `wait` is the statement, the second the procedure defined in between
+    let script = "netns add a\n\
+                  wait\n\
+                  fn wait() { echo \"proc wait\" }\n\
+                  wait\n\
+                  netns add b\n";
+    same(script);
+    let (taped, _) = dry_runs(script).expect("the script checks");
+    assert_eq!(
+        taped,
+        "ip netns add a\n# netsh: wait for Ctrl-C, keeping services running\n\
+         echo 'proc wait'\nip netns add b\nok"
     );
+}
+
+#[test]
+fn a_procedure_from_a_file_sourced_through_a_variable_is_called_from_a_plain_line() {
+    // the check pass cannot see this file, so it puts `wait` on the tape as the statement
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let defs = dir.path().join("defs.netsh");
+    std::fs::write(&defs, "fn wait() { echo \"proc wait\" }\n").expect("the file is written");
+    let script = format!(
+        "let f = \"{}\"\nsource $f\nwait\nnetns add b\n",
+        defs.display()
+    );
+    same(&script);
+    let (taped, _) = dry_runs(&script).expect("the script checks");
+    assert_eq!(taped, "echo 'proc wait'\nip netns add b\nok");
 }
 
 #[test]

@@ -460,13 +460,7 @@ impl Interp {
 
     /// Expands and types every argument of a bound statement.
     fn resolve<'m>(&self, b: &bind::Bound, words: &[Word], map: &'m SourceMap) -> Res<Args<'m>> {
-        let mut args = Args {
-            sig: b.sig,
-            vals: Default::default(),
-            spans: Default::default(),
-            rest: Vec::new(),
-            ns: None,
-        };
+        let mut args = Args::new(b.sig);
         for &(slot, wi) in &b.args {
             let w = &words[wi as usize];
             // a literal word is read straight from the source: no copy to expand
