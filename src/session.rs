@@ -6,7 +6,8 @@ use crate::diag::Diag;
 use crate::interp::world::World;
 use crate::interp::{Env, Interp};
 use crate::loader::Loader;
-use crate::syntax::parser::parse_lines;
+use crate::syntax::ast::{Stmt, StmtKind, Words};
+use crate::syntax::parser::{Parsed, parse_items};
 use crate::syntax::source::{FileId, SourceMap, Span};
 use crate::tape::Tape;
 use std::ops::ControlFlow;
@@ -45,14 +46,18 @@ impl Session {
         };
         let mut errors = Vec::new();
         let (checker, map, loader) = (&mut self.checker, &mut self.map, &mut self.loader);
-        parse_lines(&text, base, 0..text.len(), |r, line| {
-            match r {
-                Ok(s) => {
-                    checker.armed = line.map(|l| (l, base));
-                    checker.stmt(s, map, loader);
-                    checker.armed = None;
+        // the statement a plain line becomes when it needs its syntax tree, reused
+        let mut buf = Stmt {
+            span: Span::default(),
+            kind: StmtKind::Command(Words::new()),
+        };
+        parse_items(&text, base, 0..text.len(), |item| {
+            match item {
+                Parsed::Plain(words, line) => {
+                    checker.plain(words, line, base, map, loader, &mut buf)
                 }
-                Err(d) => errors.push(d),
+                Parsed::Stmt(s) => checker.stmt(s, map, loader),
+                Parsed::Err(d) => errors.push(d),
             }
             ControlFlow::Continue(())
         });

@@ -5,7 +5,8 @@
 use super::signatures::{Keyword, OptKind, Sig};
 use super::types::{Ty, Val};
 use crate::diag::{Code, Diag, did_you_mean};
-use crate::syntax::ast::Word;
+use crate::syntax::ast::{Word, WordKind};
+use crate::syntax::fast::PlainWords;
 use crate::syntax::source::{SourceMap, Span};
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -58,21 +59,72 @@ pub fn bare<'m>(w: &Word, map: &'m SourceMap) -> Option<&'m str> {
     w.bare_span().map(|s| map.text(s))
 }
 
+/// A command's words as binding and typing see them. The syntax tree's words are one kind; a line of
+/// plain words still on the stack (`fast::PlainWords`) is the other, so the check pass's common case
+/// builds no tree.
+pub trait CommandWords {
+    fn count(&self) -> usize;
+    fn span(&self, i: usize) -> Span;
+    /// The text of word `i` if it is bare: only those can be keywords.
+    fn bare(&self, i: usize) -> Option<&str>;
+    /// Word `i`'s text and where it lies, if it is literal (bare or quoted, nothing to expand).
+    fn literal(&self, i: usize) -> Option<(Span, &str)>;
+    fn is_list(&self, i: usize) -> bool;
+}
+
+/// Words of the syntax tree, read through the source map.
+pub struct TreeWords<'w> {
+    pub words: &'w [Word],
+    pub map: &'w SourceMap,
+}
+
+impl CommandWords for TreeWords<'_> {
+    fn count(&self) -> usize {
+        self.words.len()
+    }
+    fn span(&self, i: usize) -> Span {
+        self.words[i].span
+    }
+    fn bare(&self, i: usize) -> Option<&str> {
+        bare(&self.words[i], self.map)
+    }
+    fn literal(&self, i: usize) -> Option<(Span, &str)> {
+        let span = self.words[i].literal_span()?;
+        Some((span, self.map.text(span)))
+    }
+    fn is_list(&self, i: usize) -> bool {
+        matches!(self.words[i].kind, WordKind::List(_))
+    }
+}
+
+impl CommandWords for PlainWords<'_> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn span(&self, i: usize) -> Span {
+        PlainWords::span(self, i)
+    }
+    fn bare(&self, i: usize) -> Option<&str> {
+        Some(self.text(i))
+    }
+    fn literal(&self, i: usize) -> Option<(Span, &str)> {
+        Some((PlainWords::span(self, i), self.text(i)))
+    }
+    fn is_list(&self, _: usize) -> bool {
+        false
+    }
+}
+
 /// Binds `words` (the whole command, leading words included) to `sig`. Every problem found is
 /// returned, not just the first.
-pub fn bind(
-    sig: &'static Sig,
-    words: &[Word],
-    stmt: Span,
-    map: &SourceMap,
-) -> Result<Bound, Vec<Diag>> {
+pub fn bind(sig: &'static Sig, words: &impl CommandWords, stmt: Span) -> Result<Bound, Vec<Diag>> {
     let mut errors = Vec::new();
     let mut args: SmallVec<[(Slot, u32); 12]> = SmallVec::new();
     let mut i = sig.path.len();
     let end = Span::new(stmt.end, stmt.end);
 
     for (pi, param) in sig.pos.iter().enumerate() {
-        let Some(w) = words.get(i) else {
+        if i >= words.count() {
             if !param.optional {
                 errors.push(missing(
                     sig,
@@ -82,8 +134,8 @@ pub fn bind(
                 ));
             }
             continue;
-        };
-        let text = bare(w, map);
+        }
+        let text = words.bare(i);
         if let Ty::Literal(lit) = param.ty {
             if text == Some(lit) {
                 args.push((Slot::Pos(pi as u8), i as u32));
@@ -98,7 +150,7 @@ pub fn bind(
                         sig,
                         &format!("`{}`", param.name.to_uppercase()),
                         param.ty,
-                        w.span,
+                        words.span(i),
                     )
                     .label(format!("expected {} before this", param.ty.describe())),
                 );
@@ -109,9 +161,8 @@ pub fn bind(
         i += 1;
     }
 
-    while i < words.len() {
-        let w = &words[i];
-        let text = bare(w, map);
+    while i < words.count() {
+        let text = words.bare(i);
         if let Some(t) = text
             && let Some(kw) = sig.keyword(t)
         {
@@ -128,7 +179,7 @@ pub fn bind(
                 }
                 OptKind::Switch => {
                     if args.iter().any(|(s, _)| *s == slot) {
-                        errors.push(duplicate(t, w.span));
+                        errors.push(duplicate(t, words.span(i)));
                     }
                     args.push((slot, i as u32));
                     i += 1;
@@ -139,11 +190,11 @@ pub fn bind(
                         errors.push(
                             Diag::new(
                                 Code::DuplicateArgument,
-                                w.span,
+                                words.span(i),
                                 format!("a second {what} `{t}`"),
                             )
                             .label("given twice")
-                            .related(words[prev as usize].span, "first given here"),
+                            .related(words.span(prev as usize), "first given here"),
                         );
                     }
                     args.push((slot, i as u32));
@@ -157,7 +208,7 @@ pub fn bind(
             i += 1;
             continue;
         }
-        errors.push(unexpected(sig, w, text));
+        errors.push(unexpected(sig, words.span(i), text));
         i += 1;
     }
 
@@ -184,7 +235,7 @@ pub fn bind(
             errors.push(
                 Diag::new(
                     Code::ConflictingArguments,
-                    words[wb as usize].span,
+                    words.span(wb as usize),
                     format!("`{a}` and `{b}` cannot be given together"),
                 )
                 .label("conflicts with an earlier argument"),
@@ -201,7 +252,7 @@ pub fn bind(
 #[allow(clippy::too_many_arguments)]
 fn take_value(
     sig: &Sig,
-    words: &[Word],
+    words: &impl CommandWords,
     i: usize,
     slot: Slot,
     key: &str,
@@ -210,23 +261,24 @@ fn take_value(
     args: &mut SmallVec<[(Slot, u32); 12]>,
     errors: &mut Vec<Diag>,
 ) {
-    let kw = &words[i];
+    let kw = words.span(i);
     if !repeat && let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
         errors.push(
-            duplicate(key, kw.span).related(words[prev as usize - 1].span, "first given here"),
+            duplicate(key, kw).related(words.span(prev as usize - 1), "first given here"),
         );
     }
-    match words.get(i + 1) {
-        Some(_) => args.push((slot, (i + 1) as u32)),
-        None => errors.push(
+    if i + 1 < words.count() {
+        args.push((slot, (i + 1) as u32));
+    } else {
+        errors.push(
             Diag::new(
                 Code::MissingArgument,
-                kw.span,
+                kw,
                 format!("`{key}` needs a value: {}", ty.describe()),
             )
             .label("nothing follows")
             .help(format!("usage: {}", sig.usage())),
-        ),
+        );
     }
 }
 
@@ -249,7 +301,7 @@ fn duplicate(key: &str, at: Span) -> Diag {
     .label("given again here")
 }
 
-fn unexpected(sig: &Sig, w: &Word, text: Option<&str>) -> Diag {
+fn unexpected(sig: &Sig, at: Span, text: Option<&str>) -> Diag {
     let shown = text.map_or_else(|| "this word".to_string(), |t| format!("`{t}`"));
     let mut help = text.and_then(|t| did_you_mean(t, sig.keywords()));
     let usage = format!("usage: {}", sig.usage());
@@ -259,7 +311,7 @@ fn unexpected(sig: &Sig, w: &Word, text: Option<&str>) -> Diag {
     });
     Diag::new(
         Code::UnexpectedArgument,
-        w.span,
+        at,
         format!("`{}` does not take {shown}", sig.path.join(" ")),
     )
     .label("unexpected argument")

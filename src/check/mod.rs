@@ -16,7 +16,8 @@ use crate::syntax::ast::*;
 use crate::syntax::parser::PlainLine;
 use crate::syntax::source::SourceMap;
 use crate::tape::Tape;
-use bind::{Slot, bind};
+use crate::syntax::fast::PlainWords;
+use bind::{CommandWords, Slot, TreeWords, bind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
 use std::collections::{HashMap, HashSet};
@@ -91,7 +92,8 @@ impl Checker {
                     LetValue::Word(w) => self.word(w, map),
                     LetValue::Exec(words) => {
                         if let Some(sig) = lookup("exec", None) {
-                            self.bound(sig, words, s.span, map, None);
+                            self.expansions(words, map);
+                            self.bound(sig, &TreeWords { words, map }, s.span, None);
                         }
                     }
                 }
@@ -224,23 +226,8 @@ impl Checker {
         let second = words.get(1).and_then(|w| bind::bare(w, map));
         match lookup(name, second) {
             Some(sig) => {
-                // a top-level plain line goes on the tape, its values typed as they are checked
-                let mut tape = None;
-                if let Some((line, base)) = self.armed.take()
-                    && !matches!(sig.id, Id::Source | Id::Help)
-                {
-                    tape = self.tape.take();
-                    if let Some(t) = tape.as_mut() {
-                        t.begin(line, base, span, sig);
-                    }
-                }
-                let bound = self.bound(sig, words, span, map, tape.as_deref_mut());
-                if let Some(mut t) = tape {
-                    if let Some(b) = &bound {
-                        t.commit(b.args.len());
-                    }
-                    self.tape = Some(t);
-                }
+                self.expansions(words, map);
+                let bound = self.checked(sig, &TreeWords { words, map }, span);
                 if let Some(b) = bound {
                     if sig.id == Id::NetworkCreate {
                         self.errors.extend(networks::check(&b, words, map));
@@ -280,57 +267,110 @@ impl Checker {
         }
     }
 
+    /// Checks a top-level line of plain words. The usual statement is bound and typed from the
+    /// words where they lie; one that needs more (a procedure call, `source`, an unknown name) gets
+    /// its syntax tree built in `buf` and goes the general way.
+    pub fn plain(
+        &mut self,
+        words: &PlainWords,
+        line: PlainLine,
+        base: u32,
+        map: &mut SourceMap,
+        loader: &mut Loader,
+        buf: &mut Stmt,
+    ) {
+        self.armed = Some((line, base));
+        let second = (words.len() > 1).then(|| words.text(1));
+        match lookup(words.text(0), second) {
+            Some(sig)
+                if self.procs.is_empty() && !matches!(sig.id, Id::Source | Id::NetworkCreate) =>
+            {
+                self.checked(sig, words, words.command_span());
+            }
+            _ => self.stmt(words.stmt(buf), map, loader),
+        }
+        self.armed = None;
+    }
+
+    /// Interpolated words and lists can name unknown variables.
+    fn expansions(&mut self, words: &[Word], map: &SourceMap) {
+        for w in words.iter() {
+            if !matches!(w.kind, WordKind::Plain { .. }) {
+                self.word(w, map);
+            }
+        }
+    }
+
+    /// `bound`, with the typed values of a top-level plain line (`armed`) going on the tape.
+    fn checked(
+        &mut self,
+        sig: &'static signatures::Sig,
+        words: &impl CommandWords,
+        span: Span,
+    ) -> Option<bind::Bound> {
+        let mut tape = None;
+        if let Some((line, base)) = self.armed.take()
+            && !matches!(sig.id, Id::Source | Id::Help)
+        {
+            tape = self.tape.take();
+            if let Some(t) = tape.as_mut() {
+                t.begin(line, base, span, sig);
+            }
+        }
+        let bound = self.bound(sig, words, span, tape.as_deref_mut());
+        if let Some(mut t) = tape {
+            if let Some(b) = &bound {
+                t.commit(b.args.len());
+            }
+            self.tape = Some(t);
+        }
+        bound
+    }
+
     /// Binds a command to its signature and checks the types of its literal words. With `tape`,
     /// each argument's value goes on it when it has one now: all of them have, unless a word is
     /// interpolated, a list, or a further word of `echo`.
     fn bound(
         &mut self,
         sig: &'static signatures::Sig,
-        words: &[Word],
+        words: &impl CommandWords,
         span: Span,
-        map: &SourceMap,
         mut tape: Option<&mut Tape>,
     ) -> Option<bind::Bound> {
-        // only interpolated words and lists can name unknown variables
-        for w in words.iter() {
-            if !matches!(w.kind, WordKind::Plain { .. }) {
-                self.word(w, map);
-            }
-        }
-        match bind(sig, words, span, map) {
+        match bind(sig, words, span) {
             Ok(b) => {
                 for &(slot, wi) in &b.args {
-                    let w = &words[wi as usize];
-                    if let WordKind::List(_) = w.kind {
+                    let wi = wi as usize;
+                    if words.is_list(wi) {
                         if slot != Slot::Rest {
                             self.errors.push(
-                                Diag::new(Code::ListNotAllowed, w.span, "a list cannot stand here")
+                                Diag::new(Code::ListNotAllowed, words.span(wi), "a list cannot stand here")
                                     .label("one value is expected")
                                     .help("to repeat a statement for each item, use `for x in [...] { ... }`"),
                             );
                         }
                         continue;
                     }
-                    let literal = w.literal_span().filter(|_| slot != Slot::Rest);
+                    let literal = words.literal(wi).filter(|_| slot != Slot::Rest);
                     let val = match (b.slot_type(slot), literal) {
-                        (Some((ty, what)), Some(text)) => match ty.parse(map.text(text), what) {
+                        (Some((ty, what)), Some((at, text))) => match ty.parse(text, what) {
                             Ok(val) => Some(val),
                             Err(e) => {
                                 self.errors.push(
-                                    Diag::new(e.code, inside(w.span, text, e.at), e.message)
+                                    Diag::new(e.code, inside(words.span(wi), at, e.at), e.message)
                                         .label(format!("expected {}", ty.describe()))
                                         .help_opt(e.help),
                                 );
                                 None
                             }
                         },
-                        (None, Some(text)) if tape.is_some() => {
-                            Some(bind::untyped(sig, slot, map.text(text).into()))
+                        (None, Some((_, text))) if tape.is_some() => {
+                            Some(bind::untyped(sig, slot, text.into()))
                         }
                         _ => None,
                     };
                     if let (Some(val), Some(t)) = (val, tape.as_deref_mut()) {
-                        t.arg(slot, w.span, &val);
+                        t.arg(slot, words.span(wi), &val);
                     }
                 }
                 Some(b)

@@ -422,7 +422,7 @@ impl Interp {
                 format!("unknown statement `{name}`"),
             ));
         };
-        let b = bind::bind(sig, words, span, env.map).map_err(|mut e| e.remove(0))?;
+        let b = bind::bind(sig, &bind::TreeWords { words, map: env.map }, span).map_err(|mut e| e.remove(0))?;
         match sig.id {
             Id::Source => return self.source(words, &b, span, env),
             Id::Help => {
@@ -559,7 +559,7 @@ impl Interp {
 
     fn capture(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res<String> {
         let sig = lookup("exec", None).expect("exec is a statement");
-        let b = bind::bind(sig, words, span, env.map).map_err(|mut e| e.remove(0))?;
+        let b = bind::bind(sig, &bind::TreeWords { words, map: env.map }, span).map_err(|mut e| e.remove(0))?;
         let args = self.resolve(&b, words, env.map)?;
         let argv = build::checks::argv(args.rest_words());
         let ns = args
@@ -629,7 +629,7 @@ impl Interp {
         env: &mut Env,
     ) -> Res {
         let mut result = Ok(());
-        crate::syntax::parser::parse_lines(text, base, range, |s, _| {
+        crate::syntax::parser::parse_lines(text, base, range, |s| {
             result = s.and_then(|s| self.run(s, env));
             if result.is_err() {
                 ControlFlow::Break(())
@@ -676,8 +676,11 @@ impl Interp {
         let mut words = Words::new();
         let at = text.get(line.start..line.next).unwrap_or_default();
         let at = at.strip_suffix('\n').unwrap_or(at);
-        let span = match crate::syntax::fast::plain_line(at, base + line.start as u32, &mut words) {
-            crate::syntax::fast::Line::Command(span) => span,
+        let span = match crate::syntax::fast::plain_line(at, base + line.start as u32) {
+            crate::syntax::fast::Line::Command(plain) => {
+                plain.fill(&mut words);
+                plain.command_span()
+            }
             _ => {
                 return fail(
                     Span::new(base + line.start as u32, base + line.next as u32),
@@ -688,7 +691,7 @@ impl Interp {
         let name = bind::bare(&words[0], env.map).unwrap_or("");
         let second = words.get(1).and_then(|w| bind::bare(w, env.map));
         let args = lookup(name, second)
-            .and_then(|sig| bind::bind(sig, &words, span, env.map).ok())
+            .and_then(|sig| bind::bind(sig, &bind::TreeWords { words: &words, map: env.map }, span).ok())
             .and_then(|b| self.resolve(&b, &words, env.map).ok());
         match args {
             Some(args) => fail_in(span, &args, e),

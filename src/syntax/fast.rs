@@ -18,13 +18,78 @@ const KEYWORDS: &[&[u8]] = &[
 ];
 
 /// What one line of a file is, as far as the fast path can tell.
-pub enum Line {
+pub enum Line<'t> {
     /// Only blanks and a comment.
     Blank,
-    /// One command of plain words, now in the caller's buffer; the span covers them.
-    Command(Span),
+    /// One command of plain words.
+    Command(PlainWords<'t>),
     /// Anything else: the scanner and the grammar take it.
     Other,
+}
+
+/// The longest command the fast path takes; longer ones go to the grammar.
+const MAX_WORDS: usize = 16;
+
+/// A line's command of plain words, as spans on the stack: the check pass binds and types them
+/// without building a syntax tree.
+pub struct PlainWords<'t> {
+    line: &'t str,
+    /// The map offset of the line's first byte.
+    base: u32,
+    /// Each word, as offsets in the line.
+    spans: [(u32, u32); MAX_WORDS],
+    n: usize,
+}
+
+impl<'t> PlainWords<'t> {
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    /// Word `i`'s text.
+    pub fn text(&self, i: usize) -> &'t str {
+        let (s, e) = self.spans[i];
+        &self.line[s as usize..e as usize]
+    }
+    /// Word `i`'s span in the source map.
+    pub fn span(&self, i: usize) -> Span {
+        let (s, e) = self.spans[i];
+        Span::new(self.base + s, self.base + e)
+    }
+    /// The whole command's span.
+    pub fn command_span(&self) -> Span {
+        Span::new(self.span(0).start, self.span(self.n - 1).end)
+    }
+    /// The command as the syntax tree has it, in `stmt`, a buffer the caller reuses.
+    pub fn stmt<'s>(&self, stmt: &'s mut Stmt) -> &'s Stmt {
+        stmt.span = self.command_span();
+        match &mut stmt.kind {
+            StmtKind::Command(words) => self.fill(words),
+            kind => {
+                let mut words = Words::new();
+                self.fill(&mut words);
+                *kind = StmtKind::Command(words);
+            }
+        }
+        stmt
+    }
+
+    /// The words as the syntax tree has them, into `words` (cleared first).
+    pub fn fill(&self, words: &mut Words) {
+        words.clear();
+        words.extend((0..self.n).map(|i| {
+            let span = self.span(i);
+            Word {
+                span,
+                kind: WordKind::Plain {
+                    text: span,
+                    quoted: false,
+                },
+            }
+        }));
+    }
 }
 
 /// What each byte is to the fast path's scanner.
@@ -49,13 +114,12 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// Reads one line (without its newline) that starts at map offset `base`. A command's words go to
-/// `words` (cleared first), a buffer the caller reuses from line to line.
-pub fn plain_line(line: &str, base: u32, words: &mut Words) -> Line {
+/// Reads one line (without its newline) that starts at map offset `base`.
+pub fn plain_line(line: &str, base: u32) -> Line<'_> {
     // a CRLF file's lines end in `\r`; a `\r` anywhere else separates statements (the grammar's way)
     let bytes = line.as_bytes();
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let mut spans: [(u32, u32); 16] = [(0, 0); 16];
+    let mut spans: [(u32, u32); MAX_WORDS] = [(0, 0); MAX_WORDS];
     let mut n = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -95,18 +159,12 @@ pub fn plain_line(line: &str, base: u32, words: &mut Words) -> Line {
     if KEYWORDS.contains(&first) {
         return Line::Other;
     }
-    words.clear();
-    words.extend(spans[..n].iter().map(|&(s, e)| {
-        let span = Span::new(base + s, base + e);
-        Word {
-            span,
-            kind: WordKind::Plain {
-                text: span,
-                quoted: false,
-            },
-        }
-    }));
-    Line::Command(Span::new(base + spans[0].0, base + spans[n - 1].1))
+    Line::Command(PlainWords {
+        line,
+        base,
+        spans,
+        n,
+    })
 }
 
 /// A chunk that is exactly one command of plain words, or None.
@@ -114,12 +172,15 @@ pub fn plain_command(text: &str, base: u32) -> Option<Stmt> {
     if text.contains('\n') {
         return None;
     }
-    let mut words = Words::new();
-    match plain_line(text, base, &mut words) {
-        Line::Command(span) => Some(Stmt {
-            span,
-            kind: StmtKind::Command(words),
-        }),
+    match plain_line(text, base) {
+        Line::Command(plain) => {
+            let mut words = Words::new();
+            plain.fill(&mut words);
+            Some(Stmt {
+                span: plain.command_span(),
+                kind: StmtKind::Command(words),
+            })
+        }
         _ => None,
     }
 }

@@ -17,12 +17,8 @@ struct Grammar;
 /// Parses a whole file, calling `each` with every top-level statement, or the error that stopped one,
 /// in order. Parsing goes on after an error, so a file's mistakes are all reported together.
 /// `each` returns `ControlFlow::Break` to stop early (the evaluator stops at the first failure).
-pub fn parse_file(
-    text: &str,
-    base: u32,
-    mut each: impl FnMut(Result<&Stmt, Diag>) -> ControlFlow<()>,
-) {
-    parse_lines(text, base, 0..text.len(), |r, _| each(r));
+pub fn parse_file(text: &str, base: u32, each: impl FnMut(Result<&Stmt, Diag>) -> ControlFlow<()>) {
+    parse_lines(text, base, 0..text.len(), each);
 }
 
 /// Where a statement that is a whole line of plain words lies in its file's text: the line starts at
@@ -33,47 +29,64 @@ pub struct PlainLine {
     pub next: usize,
 }
 
+/// A top-level statement as `parse_items` hands it out.
+pub enum Parsed<'a, 't> {
+    /// A whole line of plain words, not yet a syntax tree, and where it lies.
+    Plain(&'a fast::PlainWords<'t>, PlainLine),
+    Stmt(&'a Stmt),
+    Err(Diag),
+}
+
 /// `parse_file` over the part `range` of `text`, which must start and end where the parse of the
-/// whole file would: at the start of a line it reached. `each` also learns whether a statement was a
-/// plain line, and where.
+/// whole file would: at the start of a line it reached.
 pub fn parse_lines(
     text: &str,
     base: u32,
     range: std::ops::Range<usize>,
-    mut each: impl FnMut(Result<&Stmt, Diag>, Option<PlainLine>) -> ControlFlow<()>,
+    mut each: impl FnMut(Result<&Stmt, Diag>) -> ControlFlow<()>,
 ) {
-    let bytes = text.as_bytes();
-    let stop = range.end.min(bytes.len());
     // plain lines are read into this one statement, so most lines cost no allocation
     let mut line = Stmt {
         span: Span::default(),
         kind: StmtKind::Command(Words::new()),
     };
+    parse_items(text, base, range, |item| match item {
+        Parsed::Plain(plain, _) => each(Ok(plain.stmt(&mut line))),
+        Parsed::Stmt(s) => each(Ok(s)),
+        Parsed::Err(d) => each(Err(d)),
+    });
+}
+
+/// `parse_lines`, with lines of plain words handed out as they are (see `fast::PlainWords`).
+pub fn parse_items<'t>(
+    text: &'t str,
+    base: u32,
+    range: std::ops::Range<usize>,
+    mut each: impl FnMut(Parsed<'_, 't>) -> ControlFlow<()>,
+) {
+    let bytes = text.as_bytes();
+    let stop = range.end.min(bytes.len());
     let mut i = range.start;
     while i < stop {
         let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
-        let StmtKind::Command(words) = &mut line.kind else {
-            unreachable!("the line buffer is always a command")
-        };
-        let flow = match fast::plain_line(&text[i..end], base + i as u32, words) {
+        let flow = match fast::plain_line(&text[i..end], base + i as u32) {
             fast::Line::Blank => ControlFlow::Continue(()),
-            fast::Line::Command(span) => {
-                line.span = span;
+            fast::Line::Command(plain) => {
                 let next = (end + 1).min(bytes.len());
-                each(Ok(&line), Some(PlainLine { start: i, next }))
+                each(Parsed::Plain(&plain, PlainLine { start: i, next }))
             }
             fast::Line::Other => {
                 // strings, blocks, lists, `;`, `\`: the scanner finds where this statement ends
                 let (items, next) = chunker::Scanner::at(text, i).one();
                 i = next;
                 let flow = items.into_iter().try_for_each(|item| match item {
-                    Err(e) => each(Err(chunk_error(&e, base)), None),
+                    Err(e) => each(Parsed::Err(chunk_error(&e, base))),
                     Ok(chunk) if chunk.broken => ControlFlow::Continue(()),
                     Ok(chunk) => {
                         match parse_chunk(&text[chunk.start..chunk.end], base + chunk.start as u32)
                         {
-                            Ok(stmts) => stmts.iter().try_for_each(|s| each(Ok(s), None)),
-                            Err(d) => each(Err(d), None),
+                            Ok(stmts) => stmts.iter().try_for_each(|s| each(Parsed::Stmt(s))),
+                            Err(d) => each(Parsed::Err(d)),
                         }
                     }
                 });
