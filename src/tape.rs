@@ -295,7 +295,7 @@ impl<'b> Reader<'b> {
             };
             let val = self.value(text, start)?;
             match (slot, val) {
-                (Slot::Ns, Val::Text(ns)) => args.ns = Some(ns.into_owned()),
+                (Slot::Ns, Val::Text(ns)) => args.ns = Some(ns.as_ref().into()),
                 (Slot::Ns, _) => return None,
                 (slot, val) => {
                     if !slot_exists(sig, slot) {

@@ -88,6 +88,14 @@ impl Val<'_> {
         }
     }
 
+    /// `text`, kept inline when short (see `ops::Name`).
+    pub fn name(&self) -> crate::ops::Name {
+        match self {
+            Val::Text(s) => s.as_ref().into(),
+            other => other.text().into(),
+        }
+    }
+
     pub fn text(&self) -> String {
         match self {
             Val::Text(s) => s.to_string(),

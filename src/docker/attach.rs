@@ -161,7 +161,7 @@ fn default_route(ns: &Ns, via: Option<IpAddr>, family: Family, dev: Option<&str>
         route: Box::new(Route {
             dest: Dest::Default(family),
             via,
-            dev: dev.map(str::to_string),
+            dev: dev.map(Into::into),
             onlink: false,
             metric: None,
             table: None,
@@ -181,14 +181,14 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
     }
     let holder = format!("{}/{}", host.as_deref().unwrap_or("-"), c.name);
     let addrs = allocate(n, c, &holder)?;
-    let inside: Ns = Some(c.name.clone());
+    let inside: Ns = Some(c.name.clone().into());
     let mac = addrs.iter().find_map(|a| match a.addr() {
         IpAddr::V4(v) => Some(docker_mac(v)),
         _ => None,
     });
     let mut ops = vec![
         Op::NetnsAdd {
-            name: c.name.clone(),
+            name: c.name.clone().into(),
         },
         Op::LinkSet {
             ns: inside.clone(),
@@ -204,7 +204,7 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
         ("bridge", Some(br), _) => {
             ops.push(Op::LinkAdd {
                 ns: host.clone(),
-                name: host_side.clone(),
+                name: host_side.clone().into(),
                 kind: LinkKind::Veth {
                     peer: "eth0".into(),
                     peer_ns: inside.clone(),
@@ -212,10 +212,10 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
             });
             ops.push(Op::LinkSet {
                 ns: host.clone(),
-                name: host_side,
+                name: host_side.into(),
                 change: Box::new(LinkChange {
                     up: Some(true),
-                    master: Some(Some(br.clone())),
+                    master: Some(Some(br.clone().into())),
                     ..Default::default()
                 }),
             });
@@ -235,25 +235,25 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
             let mode = n.mode.clone().unwrap_or_default();
             let kind = if driver == "macvlan" {
                 LinkKind::Macvlan {
-                    parent: parent.clone(),
-                    mode,
+                    parent: parent.clone().into(),
+                    mode: mode.into(),
                 }
             } else {
                 LinkKind::Ipvlan {
-                    parent: parent.clone(),
-                    mode,
+                    parent: parent.clone().into(),
+                    mode: mode.into(),
                 }
             };
             ops.push(Op::LinkAdd {
                 ns: host.clone(),
-                name: temp.clone(),
+                name: temp.clone().into(),
                 kind,
             });
             ops.push(Op::LinkSet {
                 ns: host.clone(),
-                name: temp,
+                name: temp.into(),
                 change: Box::new(LinkChange {
-                    netns: c.name.clone().into(),
+                    netns: Some(c.name.as_str().into()),
                     rename: Some("eth0".into()),
                     // an ipvlan child shares its parent's MAC
                     address: if driver == "macvlan" { mac } else { None },
@@ -307,7 +307,7 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                 ops.push(Op::NeighProxyAdd {
                     ns: host.clone(),
                     addr: v6,
-                    dev: dev.clone(),
+                    dev: dev.clone().into(),
                 });
             }
         }

@@ -5,6 +5,7 @@ use crate::check::signatures::Sig;
 use crate::check::types::Val;
 use crate::interp::value::Value;
 use crate::interp::world::ArgAt;
+use crate::ops::Name;
 use crate::syntax::source::Span;
 use ipnet::IpNet;
 use smallvec::SmallVec;
@@ -20,7 +21,7 @@ pub struct Args<'a> {
     /// Further words, for statements that take them (echo, exec, help).
     pub rest: Vec<Value>,
     /// The trailing `in NS`, if given.
-    pub ns: Option<String>,
+    pub ns: Option<Name>,
 }
 
 impl<'a> Args<'a> {
@@ -53,11 +54,16 @@ impl<'a> Args<'a> {
             .filter(move |(k, _)| *k == key)
             .map(|(_, v)| v)
     }
-    pub fn text(&self, key: &str) -> Option<String> {
+    /// An argument as text; short text (a name) is kept inline, with no allocation.
+    pub fn text(&self, key: &str) -> Option<Name> {
+        self.get(key).map(Val::name)
+    }
+    /// An argument as text that is not a name (a path, a key, a password).
+    pub fn string(&self, key: &str) -> Option<String> {
         self.get(key).map(Val::text)
     }
     /// A required argument: the binder has made sure it is there.
-    pub fn must(&self, key: &str) -> String {
+    pub fn must(&self, key: &str) -> Name {
         self.text(key).unwrap_or_default()
     }
     pub fn flag(&self, key: &str) -> bool {

@@ -440,7 +440,7 @@ impl Interp {
 
     /// Builds a typed statement's Ops and applies them.
     fn perform(&mut self, args: &Args, span: Span, world: &mut dyn World) -> Result<(), RunError> {
-        let outer = self.context().map(str::to_string);
+        let outer: crate::ops::Ns = self.context().map(Into::into);
         let mut cx = Ctx {
             ns: args.ns.clone().or(outer.clone()),
             outer,
@@ -472,7 +472,7 @@ impl Interp {
                         .help_opt(e.help)
                 })?;
                 if slot == Slot::Ns {
-                    args.ns = Some(text.to_string());
+                    args.ns = Some(text.into());
                 } else {
                     args.vals.push((Args::key(b.sig, slot), typed));
                     args.spans.push(w.span);
@@ -513,7 +513,7 @@ impl Interp {
                 None => bind::untyped(b.sig, slot, v.flat().into()),
             };
             if slot == Slot::Ns {
-                args.ns = Some(typed.text());
+                args.ns = Some(typed.name());
             } else {
                 args.vals.push((key, typed));
                 args.spans.push(w.span);
@@ -565,7 +565,7 @@ impl Interp {
         let ns = args
             .ns
             .clone()
-            .or_else(|| self.context().map(str::to_string));
+            .or_else(|| self.context().map(Into::into));
         env.world
             .capture(ns.as_deref(), &argv)
             .map_err(|e| fail(span, e))

@@ -267,7 +267,7 @@ impl<W: Write> World for DryRun<W> {
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
         self.apply(&Op::Exec {
-            ns: ns.map(str::to_string),
+            ns: ns.map(Into::into),
             argv: argv.to_vec(),
         })?;
         Ok(String::new())

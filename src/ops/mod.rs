@@ -10,29 +10,33 @@ pub use render::{Mac, shell_quote};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv6Addr};
 
+/// A namespace, link or sysctl name in an Op. Names are short (a link's at most 15 bytes), so they
+/// are kept inline: building an Op for the usual statement allocates nothing for its names.
+pub type Name = compact_str::CompactString;
+
 /// The namespace an Op acts in: `None` is the one netsh runs in.
-pub type Ns = Option<String>;
+pub type Ns = Option<Name>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum LinkKind {
     /// The peer is created directly in `peer_ns` (or beside the link when `None`).
     Veth {
-        peer: String,
+        peer: Name,
         peer_ns: Ns,
     },
     Bridge,
     Dummy,
     Tun,
     Macvlan {
-        parent: String,
-        mode: String,
+        parent: Name,
+        mode: Name,
     },
     Ipvlan {
-        parent: String,
-        mode: String,
+        parent: Name,
+        mode: Name,
     },
     Vlan {
-        parent: String,
+        parent: Name,
         id: u16,
     },
     Vxlan(Box<Vxlan>),
@@ -42,7 +46,7 @@ pub enum LinkKind {
 pub struct Vxlan {
     pub vni: u32,
     pub port: Option<u16>,
-    pub dev: Option<String>,
+    pub dev: Option<Name>,
     pub local: Option<IpAddr>,
     pub remote: Option<IpAddr>,
     pub group: Option<IpAddr>,
@@ -71,10 +75,10 @@ pub struct LinkChange {
     pub up: Option<bool>,
     pub mtu: Option<u32>,
     /// `Some(None)` takes the link out of its bridge.
-    pub master: Option<Option<String>>,
+    pub master: Option<Option<Name>>,
     pub address: Option<[u8; 6]>,
-    pub netns: Option<String>,
-    pub rename: Option<String>,
+    pub netns: Option<Name>,
+    pub rename: Option<Name>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +115,7 @@ pub enum Dest {
 pub struct Route {
     pub dest: Dest,
     pub via: Option<IpAddr>,
-    pub dev: Option<String>,
+    pub dev: Option<Name>,
     pub onlink: bool,
     pub metric: Option<u32>,
     pub table: Option<u32>,
@@ -223,35 +227,35 @@ pub struct DockerBridge {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     NetnsAdd {
-        name: String,
+        name: Name,
     },
     NetnsDel {
-        name: String,
+        name: Name,
     },
     NetnsList,
     LinkAdd {
         ns: Ns,
-        name: String,
+        name: Name,
         kind: LinkKind,
     },
     LinkSet {
         ns: Ns,
-        name: String,
+        name: Name,
         change: Box<LinkChange>,
     },
     LinkDel {
         ns: Ns,
-        name: String,
+        name: Name,
     },
     AddrAdd {
         ns: Ns,
-        dev: String,
+        dev: Name,
         addr: IpNet,
         nodad: bool,
     },
     AddrDel {
         ns: Ns,
-        dev: String,
+        dev: Name,
         addr: IpNet,
     },
     Route {
@@ -263,36 +267,36 @@ pub enum Op {
         ns: Ns,
         addr: IpAddr,
         lladdr: [u8; 6],
-        dev: String,
+        dev: Name,
         permanent: bool,
         router: bool,
     },
     NeighDel {
         ns: Ns,
         addr: IpAddr,
-        dev: String,
+        dev: Name,
     },
     /// A kernel proxy-NDP entry (NTF_PROXY) for one address.
     NeighProxyAdd {
         ns: Ns,
         addr: Ipv6Addr,
-        dev: String,
+        dev: Name,
     },
     Fdb {
         ns: Ns,
         action: FdbAction,
         mac: [u8; 6],
-        dev: String,
+        dev: Name,
         dst: Option<IpAddr>,
     },
     SysctlSet {
         ns: Ns,
-        key: String,
-        value: String,
+        key: Name,
+        value: Name,
     },
     SysctlShow {
         ns: Ns,
-        key: String,
+        key: Name,
     },
     /// Run a program; `capture` keeps its output as the statement's value (`let x = exec ...`).
     Exec {
@@ -328,7 +332,7 @@ pub enum Op {
     NdpResponder {
         ns: Ns,
         prefix: IpNet,
-        dev: String,
+        dev: Name,
     },
     Dump {
         ns: Ns,
@@ -361,7 +365,7 @@ pub enum Op {
     },
     NetworkRm {
         host: Ns,
-        name: String,
+        name: Name,
     },
     ContainerAdd {
         host: Ns,

@@ -26,6 +26,12 @@ impl Put for String {
     }
 }
 
+impl Put for super::Name {
+    fn put(&self, out: &mut String) {
+        out.push_str(self);
+    }
+}
+
 impl<T: Put + ?Sized> Put for &T {
     fn put(&self, out: &mut String) {
         (**self).put(out);

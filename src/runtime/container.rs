@@ -216,14 +216,14 @@ pub fn container_ops(
         None => b.v6.map(|p| docker_v6(p, mac)),
     };
     let name = c.name.clone();
-    let inside: Ns = Some(name.clone());
+    let inside: Ns = Some(name.clone().into());
     let veth = veth_name(host, &name);
     let mut ops = vec![
-        Op::NetnsAdd { name: name.clone() },
+        Op::NetnsAdd { name: name.clone().into() },
         Op::link_up(&inside, "lo"),
         Op::LinkAdd {
             ns: host.clone(),
-            name: veth.clone(),
+            name: veth.clone().into(),
             kind: LinkKind::Veth {
                 peer: "eth0".into(),
                 peer_ns: inside.clone(),
@@ -231,7 +231,7 @@ pub fn container_ops(
         },
         Op::LinkSet {
             ns: host.clone(),
-            name: veth,
+            name: veth.into(),
             change: Box::new(LinkChange {
                 up: Some(true),
                 master: Some(Some(BRIDGE.into())),

@@ -148,7 +148,7 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 _ => "vepa",
             };
             LinkKind::Macvlan {
-                parent: parent()?,
+                parent: parent()?.into(),
                 mode: mode.into(),
             }
         }
@@ -161,8 +161,8 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 _ => None,
             };
             LinkKind::Ipvlan {
-                parent: parent()?,
-                mode: mode.unwrap_or_else(|| "l3".into()),
+                parent: parent()?.into(),
+                mode: mode.unwrap_or_else(|| "l3".into()).into(),
             }
         }
         Some(InfoKind::Vlan) => {
@@ -174,7 +174,7 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 _ => None,
             };
             LinkKind::Vlan {
-                parent: parent()?,
+                parent: parent()?.into(),
                 id: id.ok_or_else(|| format!("{name}: a VLAN without an id"))?,
             }
         }
@@ -193,7 +193,7 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                             v.group = Some(IpAddr::V6(ip))
                         }
                         InfoVxlan::Group6(ip) => v.remote = Some(IpAddr::V6(ip)),
-                        InfoVxlan::Link(i) => v.dev = sp.name(i),
+                        InfoVxlan::Link(i) => v.dev = sp.name(i).map(Into::into),
                         InfoVxlan::Learning(b) => v.learning = Some(b),
                         _ => {}
                     }
@@ -275,8 +275,8 @@ impl RealWorld {
         if only.is_none() {
             names.push(None);
             for n in netns::list() {
-                out.push(statement(&Op::NetnsAdd { name: n.clone() }).unwrap_or_default());
-                names.push(Some(n));
+                out.push(statement(&Op::NetnsAdd { name: n.clone().into() }).unwrap_or_default());
+                names.push(Some(n.into()));
             }
         } else {
             // a namespace that is not there is an error here, not an empty dump
@@ -332,9 +332,9 @@ impl RealWorld {
                             paired.insert((sj, m.header.index));
                             ops.push(Op::LinkAdd {
                                 ns: sp.ns.clone(),
-                                name: name.to_string(),
+                                name: name.to_string().into(),
                                 kind: LinkKind::Veth {
-                                    peer: links::name_of(m).unwrap_or("?").to_string(),
+                                    peer: links::name_of(m).unwrap_or("?").to_string().into(),
                                     peer_ns: if sj == si {
                                         None
                                     } else {
@@ -353,12 +353,12 @@ impl RealWorld {
                     Ok(Some(kind @ (LinkKind::Bridge | LinkKind::Dummy | LinkKind::Tun))) => ops
                         .push(Op::LinkAdd {
                             ns: sp.ns.clone(),
-                            name: name.to_string(),
+                            name: name.to_string().into(),
                             kind,
                         }),
                     Ok(Some(kind)) => later.push(Op::LinkAdd {
                         ns: sp.ns.clone(),
-                        name: name.to_string(),
+                        name: name.to_string().into(),
                         kind,
                     }),
                     Ok(None) if name == "lo" => {}
@@ -388,7 +388,7 @@ impl RealWorld {
                         })
                     },
                     master: attr(l, |a| match a {
-                        LinkAttribute::Controller(i) => sp.name(*i),
+                        LinkAttribute::Controller(i) => sp.name(*i).map(Into::into),
                         _ => None,
                     })
                     .map(Some),
@@ -405,7 +405,7 @@ impl RealWorld {
                 if change != LinkChange::default() {
                     ops.push(Op::LinkSet {
                         ns: sp.ns.clone(),
-                        name: name.to_string(),
+                        name: name.to_string().into(),
                         change: Box::new(change),
                     });
                 }
@@ -441,8 +441,8 @@ impl RealWorld {
             {
                 ops.push(Op::SysctlSet {
                     ns: ns.clone(),
-                    key,
-                    value: v.trim().to_string(),
+                    key: key.into(),
+                    value: v.trim().to_string().into(),
                 });
             }
         }
@@ -465,7 +465,7 @@ impl RealWorld {
             });
             ops.push(Op::AddrAdd {
                 ns: ns.clone(),
-                dev,
+                dev: dev.into(),
                 addr: net,
                 nodad,
             });
@@ -518,7 +518,7 @@ impl RealWorld {
                     ns: ns.clone(),
                     addr: ip,
                     lladdr: ll,
-                    dev,
+                    dev: dev.into(),
                     permanent: true,
                     router: m.header.flags.contains(NeighbourFlags::Router),
                 });
@@ -533,7 +533,7 @@ impl RealWorld {
                 ops.push(Op::NeighProxyAdd {
                     ns: ns.clone(),
                     addr: ip,
-                    dev,
+                    dev: dev.into(),
                 });
             }
         }
@@ -560,7 +560,7 @@ impl RealWorld {
                 ns: ns.clone(),
                 action,
                 mac: ll,
-                dev,
+                dev: dev.into(),
                 dst: Some(dst),
             });
         }

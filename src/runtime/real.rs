@@ -756,7 +756,7 @@ impl World for RealWorld {
         if ns.is_some_and(|n| !netns::exists(n)) {
             return Ok(false);
         }
-        let nl = self.nl(&ns.map(str::to_string))?;
+        let nl = self.nl(&ns.map(Into::into))?;
         let kernel = |e| errors::kernel("cannot read the kernel's tables", &e);
         match kind {
             "link" => Ok(self
@@ -828,7 +828,7 @@ impl World for RealWorld {
         let spaces = netns::list();
         let mut out = spaces.clone();
         let mut where_: Vec<Ns> = vec![None];
-        where_.extend(spaces.into_iter().take(64).map(Some));
+        where_.extend(spaces.into_iter().take(64).map(|n| Some(n.into())));
         for ns in where_ {
             if let Ok(nl) = self.nl(&ns)
                 && let Ok(all) = self.rt.block_on(links::dump(&nl))

@@ -18,12 +18,12 @@ use std::collections::HashSet;
 /// The link an Op acts on (for an address, route, entry or per-link sysctl: the link it is on).
 fn link_of(op: &Op) -> Option<(&Ns, String)> {
     match op {
-        Op::LinkAdd { ns, name, .. } | Op::LinkSet { ns, name, .. } => Some((ns, name.clone())),
+        Op::LinkAdd { ns, name, .. } | Op::LinkSet { ns, name, .. } => Some((ns, name.to_string())),
         Op::AddrAdd { ns, dev, .. }
         | Op::NeighAdd { ns, dev, .. }
         | Op::NeighProxyAdd { ns, dev, .. }
-        | Op::Fdb { ns, dev, .. } => Some((ns, dev.clone())),
-        Op::Route { ns, route, .. } => route.dev.clone().map(|d| (ns, d)),
+        | Op::Fdb { ns, dev, .. } => Some((ns, dev.to_string())),
+        Op::Route { ns, route, .. } => route.dev.as_ref().map(|d| (ns, d.to_string())),
         // net.ipv6.conf.<link>.proxy_ndp, the link's dots written as slashes
         Op::SysctlSet { ns, key, .. } => key
             .strip_prefix("net.ipv6.conf.")
@@ -54,7 +54,7 @@ fn removal(op: &Op) -> Option<Undo> {
             dev,
             dst,
         },
-        Op::NeighProxyAdd { ns, addr, dev } => return Some(Undo::ProxyDel { ns, addr, dev }),
+        Op::NeighProxyAdd { ns, addr, dev } => return Some(Undo::ProxyDel { ns, addr, dev: dev.to_string() }),
         _ => return None,
     }))
 }
@@ -243,7 +243,7 @@ impl RealWorld {
             return vec![ns.clone()];
         }
         let mut all = vec![None];
-        all.extend(netns::list().into_iter().map(Some));
+        all.extend(netns::list().into_iter().map(|n| Some(n.into())));
         all
     }
 

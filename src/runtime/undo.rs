@@ -108,7 +108,7 @@ impl Undo {
 }
 
 fn host_words(host: &Ns) -> String {
-    host.clone().unwrap_or_else(|| "this host".into())
+    host.clone().unwrap_or_else(|| "this host".into()).to_string()
 }
 
 fn ns_prefix(ns: &Ns) -> String {
@@ -242,7 +242,7 @@ pub(super) fn route_of(m: &RouteMessage, names: &HashMap<u32, String>, fam: Fami
                 }
             }
             RouteAttribute::Gateway(g) => r.via = routes::addr_of(g),
-            RouteAttribute::Oif(i) => r.dev = names.get(i).cloned(),
+            RouteAttribute::Oif(i) => r.dev = names.get(i).map(|n| n.as_str().into()),
             RouteAttribute::Priority(p) => r.metric = Some(*p),
             RouteAttribute::PrefSource(s) => r.src = routes::addr_of(s),
             _ => {}
@@ -456,7 +456,7 @@ impl RealWorld {
                     Ok(Applied::changed(vec![Undo::ProxyDel {
                         ns: ns.clone(),
                         addr: *addr,
-                        dev: dev.clone(),
+                        dev: dev.to_string(),
                     }]))
                 } else {
                     Ok(Applied::none())
@@ -502,7 +502,7 @@ impl RealWorld {
                 Ok(Applied::changed(vec![Undo::Op(Op::SysctlSet {
                     ns: ns.clone(),
                     key: key.clone(),
-                    value: old.trim().to_string(),
+                    value: old.trim().to_string().into(),
                 })]))
             }
             Op::NetnsDel { name } => {
@@ -570,7 +570,7 @@ impl RealWorld {
                 self.dispatch(op)?;
                 Ok(Applied::changed(vec![Undo::Network {
                     host: host.clone(),
-                    name: name.clone(),
+                    name: name.to_string(),
                     back: true,
                 }]))
             }
@@ -607,7 +607,7 @@ impl RealWorld {
         if created {
             return Ok(Applied::changed(vec![Undo::Op(Op::LinkDel {
                 ns: ns.clone(),
-                name: name.to_string(),
+                name: name.to_string().into(),
             })]));
         }
         let want = kind.kernel_kind().0;
@@ -821,7 +821,7 @@ impl RealWorld {
     }
 
     fn move_home(&mut self, ns: &str, name: &str) -> Result<(), RunError> {
-        let nl: Netlink = self.nl(&Some(ns.to_string()))?;
+        let nl: Netlink = self.nl(&Some(ns.to_string().into()))?;
         // /proc/self is the main thread, which never leaves the namespace netsh started in
         let home = std::fs::File::open("/proc/self/ns/net")
             .map_err(|e| errors::os("cannot open this namespace", &e))?;
@@ -845,35 +845,35 @@ pub(super) fn unchanged(change: &LinkChange, before: &LinkState) -> bool {
         && change.up.is_none_or(|u| u == before.up)
         && change.mtu.is_none_or(|m| Some(m) == before.mtu)
         && change.address.is_none_or(|a| Some(a) == before.address)
-        && change.master.as_ref().is_none_or(|m| *m == before.master)
+        && change.master.as_ref().is_none_or(|m| m.as_deref() == before.master.as_deref())
 }
 
 /// The undo steps of a `link set` that changed the link, from its settings read before.
 pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkState) -> Applied {
     // where the link is now, and under which name
     let now_ns: Ns = change.netns.clone().or_else(|| ns.clone());
-    let now_name = change.rename.clone().unwrap_or_else(|| name.to_string());
+    let now_name = change.rename.clone().unwrap_or_else(|| name.to_string().into());
     let mut undo = Vec::new();
     let settings = LinkChange {
         up: change.up.map(|_| before.up),
         mtu: change.mtu.and(before.mtu),
-        master: change.master.as_ref().map(|_| before.master.clone()),
+        master: change.master.as_ref().map(|_| before.master.as_deref().map(Into::into)),
         address: change.address.and(before.address),
         netns: None,
-        rename: change.rename.as_ref().map(|_| name.to_string()),
+        rename: change.rename.as_ref().map(|_| name.into()),
     };
     // undone newest first: settings (and the name) back where the link is now, then the move
     match (&change.netns, ns) {
         (Some(_), Some(home)) => undo.push(Undo::Op(Op::LinkSet {
             ns: now_ns.clone(),
-            name: name.to_string(),
+            name: name.to_string().into(),
             change: Box::new(LinkChange {
                 netns: Some(home.clone()),
                 ..LinkChange::default()
             }),
         })),
         (Some(there), None) => undo.push(Undo::MoveHome {
-            ns: there.clone(),
+            ns: there.to_string(),
             name: name.to_string(),
         }),
         _ => {}

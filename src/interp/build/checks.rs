@@ -15,7 +15,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     let timeout = a.float("timeout").unwrap_or(EXPECT_TIMEOUT);
     let expect = |check| Op::Expect {
         from: from.clone(),
-        target: target.clone(),
+        target: target.to_string(),
         src: a.ip("src"),
         timeout,
         check,
@@ -23,7 +23,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     Ok(match id {
         Id::Ping => vec![Op::Ping {
             from: from.clone(),
-            target: target.clone(),
+            target: target.to_string(),
             src: a.ip("src"),
             count: a.int("count").unwrap_or(3) as u32,
             timeout: a.float("timeout").unwrap_or(1.0),
@@ -31,8 +31,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::ExpectReach => vec![expect(Check::Reach)],
         Id::ExpectNoReach => vec![expect(Check::NoReach)],
         Id::ExpectHttp => vec![expect(Check::Http {
-            url: a.must("url"),
-            contains: a.must("contains"),
+            url: a.must("url").to_string(),
+            contains: a.must("contains").to_string(),
         })],
         Id::Exec => {
             let argv = argv(a.rest_words());
@@ -47,7 +47,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         }
         Id::Show => vec![Op::Show {
             ns: cx.ns.clone(),
-            what: a.must("what"),
+            what: a.must("what").to_string(),
             json: a.flag("json"),
         }],
         Id::Echo => vec![Op::Echo(a.rest_words().join(" "))],

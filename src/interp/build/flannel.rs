@@ -15,7 +15,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     let host = cx.ns.clone();
     Ok(match id {
         Id::StoreEmbedded => vec![Op::StoreSelect(StoreSpec::Embedded {
-            path: a.text("path"),
+            path: a.string("path"),
         })],
         Id::StoreEtcd => {
             if a.flag("user") != a.flag("password") {
@@ -28,7 +28,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     "a TLS client certificate needs both `cert` and `key`",
                 ));
             }
-            let prefix = a.text("prefix").unwrap_or_else(|| DEFAULT_PREFIX.into());
+            let prefix = a.string("prefix").unwrap_or_else(|| DEFAULT_PREFIX.into());
             *cx.prefix = prefix.trim_end_matches('/').to_string();
             let spec = EtcdSpec {
                 endpoints: a
@@ -38,11 +38,11 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     .map(str::to_string)
                     .collect(),
                 prefix: Some(cx.prefix.clone()),
-                ca: a.text("ca"),
-                cert: a.text("cert"),
-                key: a.text("key"),
-                user: a.text("user"),
-                password: a.text("password"),
+                ca: a.string("ca"),
+                cert: a.string("cert"),
+                key: a.string("key"),
+                user: a.string("user"),
+                password: a.string("password"),
             };
             vec![Op::StoreSelect(StoreSpec::Etcd(Box::new(spec)))]
         }
@@ -53,28 +53,28 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::Lease => vec![Op::LeaseAcquire {
             host,
             lease: Box::new(Lease {
-                iface: a.text("iface"),
+                iface: a.string("iface"),
                 public_ip: a.ip("public-ip"),
-                subnet_file: a.text("subnet-file"),
+                subnet_file: a.string("subnet-file"),
             }),
         }],
         Id::LeaseRelease => vec![Op::LeaseRelease { host }],
         Id::Overlay => vec![Op::Overlay {
             host,
             overlay: Box::new(Overlay {
-                backend: a.text("backend"),
+                backend: a.string("backend"),
                 vni: a.int("vni").map(|v| v as u32),
                 port: a.int("port").map(|p| p as u16),
                 direct_routing: a.flag("direct-routing"),
-                iface: a.text("iface"),
+                iface: a.string("iface"),
             }),
         }],
         Id::DockerOpts => vec![Op::DockerOpts {
             host,
             opts: Box::new(DockerOpts {
                 combined: a.flag("combined"),
-                file: a.text("file"),
-                key: a.text("key"),
+                file: a.string("file"),
+                key: a.string("key"),
                 no_masq: a.flag("no-masq"),
             }),
         }],
@@ -127,7 +127,7 @@ fn config_json(a: &Args) -> Result<String, RunError> {
                 m.insert("EnableIPv6".into(), json!(true));
                 m.insert("IPv6Network".into(), json!(v6.to_string()));
             }
-            let backend = a.text("backend");
+            let backend = a.string("backend");
             if backend.is_some() || a.flag("vni") || a.flag("port") {
                 let mut b = Map::new();
                 b.insert(
@@ -151,7 +151,7 @@ fn config_json(a: &Args) -> Result<String, RunError> {
 /// A Docker network, checked with Docker's own rules.
 fn network(a: &Args) -> Result<Network, RunError> {
     let driver = a.must("driver");
-    let mode = a.text("mode");
+    let mode = a.string("mode");
     if let Some(m) = &mode {
         let modes = match driver.as_str() {
             "macvlan" => MACVLAN_MODES,
@@ -203,7 +203,7 @@ fn network(a: &Args) -> Result<Network, RunError> {
             .at("subnet", s.to_string()));
         }
     }
-    if let Some(p) = a.text("parent") {
+    if let Some(p) = a.string("parent") {
         crate::docker::network::vlan_of(&p).map_err(|e| e.at("parent", p))?;
     }
     let within = |ip: &IpAddr| subnets.iter().any(|s| s.contains(ip));
@@ -238,9 +238,9 @@ fn network(a: &Args) -> Result<Network, RunError> {
             .help("add `subnet 2003:ab11::/64` (or another IPv6 prefix)"));
     }
     Ok(Network {
-        name: a.must("name"),
-        driver,
-        parent: a.text("parent"),
+        name: a.must("name").to_string(),
+        driver: driver.to_string(),
+        parent: a.string("parent"),
         mode,
         subnets,
         ip_ranges,

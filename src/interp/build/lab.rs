@@ -6,7 +6,7 @@ use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
 use crate::interp::world::RunError;
-use crate::ops::{
+use crate::ops::{Ns, 
     Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Op, Route, RouteAction,
 };
 use std::net::IpAddr;
@@ -18,7 +18,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     let name = a.must("name");
     Ok(match id {
         Id::Switch => {
-            let sw = Some(name.clone());
+            let sw: Ns = Some(name.as_str().into());
             vec![
                 Op::NetnsAdd { name },
                 Op::LinkAdd {
@@ -30,7 +30,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             ]
         }
         Id::Host => {
-            let ns = Some(name.clone());
+            let ns: Ns = Some(name.as_str().into());
             let iface = a.text("iface").unwrap_or_else(|| "eth0".into());
             let mut ops = vec![Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")];
             ops.extend(plug(&name, &iface, &a.must("on")));
@@ -52,7 +52,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             ops
         }
         Id::Router => {
-            let ns = Some(name.clone());
+            let ns: Ns = Some(name.as_str().into());
             let mut ops = vec![Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")];
             let mut iface = String::new();
             let mut count = 0;
@@ -66,7 +66,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     ("addr", Val::Net(n)) if !iface.is_empty() => {
                         ops.push(Op::AddrAdd {
                             ns: ns.clone(),
-                            dev: iface.clone(),
+                            dev: iface.clone().into(),
                             addr: *n,
                             nodad: n.addr().is_ipv6(),
                         });
@@ -93,8 +93,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::Container => vec![Op::ContainerAdd {
             host: cx.ns.clone(),
             container: Box::new(Container {
-                name,
-                network: a.text("on"),
+                name: name.to_string(),
+                network: a.string("on"),
                 ip: a.ip("ip"),
                 ip6: a.ip("ip6"),
             }),
@@ -102,7 +102,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::ServeHttp => vec![Op::ServeHttp {
             ns: cx.ns.clone(),
             port: a.int("port").unwrap_or(80) as u16,
-            text: a.text("text").unwrap_or_else(|| "netsh".into()),
+            text: a.text("text").unwrap_or_else(|| "netsh".into()).to_string(),
         }],
         Id::DockerBridge => vec![Op::DockerBridge {
             host: cx.ns.clone(),
@@ -116,7 +116,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
     })
 }
 
-fn up(ns: &Option<String>, link: &str) -> Op {
+fn up(ns: &Ns, link: &str) -> Op {
     Op::LinkSet {
         ns: ns.clone(),
         name: link.into(),
@@ -141,20 +141,20 @@ pub fn port_name(host: &str) -> String {
 
 /// A veth from `host`'s `iface` to a port on `switch`'s bridge, both ends up.
 fn plug(host: &str, iface: &str, switch: &str) -> Vec<Op> {
-    let (h, sw) = (Some(host.to_string()), Some(switch.to_string()));
+    let (h, sw): (Ns, Ns) = (Some(host.into()), Some(switch.into()));
     let port = port_name(host);
     vec![
         Op::LinkAdd {
             ns: h.clone(),
             name: iface.into(),
             kind: LinkKind::Veth {
-                peer: port.clone(),
+                peer: port.clone().into(),
                 peer_ns: sw.clone(),
             },
         },
         Op::LinkSet {
             ns: sw,
-            name: port,
+            name: port.into(),
             change: Box::new(LinkChange {
                 up: Some(true),
                 master: Some(Some(SWITCH_BRIDGE.into())),
@@ -165,7 +165,7 @@ fn plug(host: &str, iface: &str, switch: &str) -> Vec<Op> {
     ]
 }
 
-fn default_route(ns: &Option<String>, gw: IpAddr) -> Op {
+fn default_route(ns: &Ns, gw: IpAddr) -> Op {
     let family = if gw.is_ipv6() { Family::V6 } else { Family::V4 };
     Op::Route {
         ns: ns.clone(),

@@ -36,12 +36,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             kind: LinkKind::Tun,
         }],
         Id::Macvlan => {
-            let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan"));
+            let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan").into());
             let mode = a.text("mode").unwrap_or_else(|| "vepa".into());
             child(
                 a,
                 cx,
-                link,
+                link.to_string(),
                 LinkKind::Macvlan {
                     parent: a.must("on"),
                     mode,
@@ -49,12 +49,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             )
         }
         Id::Ipvlan => {
-            let link = a.text("name").unwrap_or_else(|| cx.names.next("ipvlan"));
+            let link = a.text("name").unwrap_or_else(|| cx.names.next("ipvlan").into());
             let mode = a.text("mode").unwrap_or_else(|| "l3".into());
             child(
                 a,
                 cx,
-                link,
+                link.to_string(),
                 LinkKind::Ipvlan {
                     parent: a.must("on"),
                     mode,
@@ -64,14 +64,14 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::Vlan => {
             let parent = a.must("on");
             let vid = a.int("id").unwrap_or(1) as u16;
-            let link = a.text("name").unwrap_or_else(|| format!("{parent}.{vid}"));
+            let link = a.text("name").unwrap_or_else(|| format!("{parent}.{vid}").into());
             if link.len() > 15 {
                 return Err(RunError::new(format!(
                     "the VLAN link name `{link}` is longer than 15 bytes"
                 ))
                 .help("give it a shorter name with `name NAME`"));
             }
-            child(a, cx, link, LinkKind::Vlan { parent, id: vid })
+            child(a, cx, link.to_string(), LinkKind::Vlan { parent, id: vid })
         }
         Id::Vxlan => {
             let learning = a.text("learning").map(|l| l == "learning");
@@ -122,19 +122,19 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
 fn child(a: &Args, cx: &Ctx, link: String, kind: LinkKind) -> Vec<Op> {
     let mut ops = vec![Op::LinkAdd {
         ns: cx.outer.clone(),
-        name: link.clone(),
+        name: link.clone().into(),
         kind,
     }];
     if let Some(target) = &a.ns
         && cx.outer.as_ref() != Some(target)
     {
         let change = LinkChange {
-            netns: Some(target.clone()),
+            netns: Some(target.clone().into()),
             ..Default::default()
         };
         ops.push(Op::LinkSet {
             ns: cx.outer.clone(),
-            name: link,
+            name: link.into(),
             change: Box::new(change),
         });
     }

@@ -68,8 +68,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 (Some(value), _) => vec![Op::SysctlSet { ns, key, value }],
                 (None, Some((k, v))) => vec![Op::SysctlSet {
                     ns,
-                    key: k.to_string(),
-                    value: v.to_string(),
+                    key: k.to_string().into(),
+                    value: v.to_string().into(),
                 }],
                 (None, None) if a.flag("=") => {
                     return Err(RunError::new(format!("`sysctl {key} =` has no value"))
@@ -109,7 +109,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 (Some(addr), _) => vec![
                     Op::SysctlSet {
                         ns: ns.clone(),
-                        key: format!("net.ipv6.conf.{}.proxy_ndp", sysctl_ifname(&dev)),
+                        key: format!("net.ipv6.conf.{}.proxy_ndp", sysctl_ifname(&dev)).into(),
                         value: "1".into(),
                     },
                     Op::NeighProxyAdd { ns, addr, dev },

@@ -71,7 +71,7 @@ pub async fn setup(
     let kind = LinkKind::Vxlan(Box::new(Vxlan {
         vni,
         port: Some(port),
-        dev: Some(ext.name.clone()),
+        dev: Some(ext.name.clone().into()),
         local: Some(IpAddr::V4(public_ip)),
         remote: None,
         group: None,
@@ -99,7 +99,7 @@ pub fn route(subnet: Ipv4Net, vni: u32) -> Route {
     Route {
         dest: Dest::Net(IpNet::V4(subnet)),
         via: Some(IpAddr::V4(subnet.network())),
-        dev: Some(device(vni)),
+        dev: Some(device(vni).into()),
         onlink: true,
         metric: None,
         table: None,
