@@ -41,6 +41,8 @@ pub struct Interp {
     calls: Vec<Frame>,
     /// The `in NS { }` blocks around the statement being run, innermost last.
     contexts: Vec<Option<String>>,
+    /// The Ops of the statement being performed (a buffer kept to save an allocation per statement).
+    ops: Vec<crate::ops::Op>,
     /// The namespace the REPL's `in NS` line entered, under every block's context.
     base: Option<String>,
     args: Vec<String>,
@@ -82,6 +84,7 @@ impl Interp {
             globals: Frame::default(),
             calls: Vec::new(),
             contexts: Vec::new(),
+            ops: Vec::new(),
             base: None,
             args,
             names: Names::default(),
@@ -447,15 +450,19 @@ impl Interp {
             names: &mut self.names,
             prefix: &mut self.prefix,
         };
-        let ops = build::ops(args.sig.id, args, &mut cx)?;
-        world.statement(span);
-        for op in &ops {
-            world.apply(op)?;
-        }
-        if ops.iter().any(|o| o.changes_state()) {
+        // the Ops go into one buffer, kept from statement to statement
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.clear();
+        let applied = build::ops(args.sig.id, args, &mut cx, &mut ops).and_then(|()| {
+            world.statement(span);
+            ops.iter().try_for_each(|op| world.apply(op))
+        });
+        if applied.is_ok() && ops.iter().any(|o| o.changes_state()) {
             self.changes += 1;
         }
-        Ok(())
+        ops.clear();
+        self.ops = ops;
+        applied
     }
 
     /// Expands and types every argument of a bound statement.

@@ -9,7 +9,7 @@ use crate::ops::{Check, Op};
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
 pub const EXPECT_TIMEOUT: f64 = 3.0;
 
-pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let from = a.text("from").or_else(|| cx.ns.clone());
     let target = a.text("target").unwrap_or_default();
     let timeout = a.float("timeout").unwrap_or(EXPECT_TIMEOUT);
@@ -20,41 +20,42 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         timeout,
         check,
     };
-    Ok(match id {
-        Id::Ping => vec![Op::Ping {
+    match id {
+        Id::Ping => out.extend([Op::Ping {
             from: from.clone(),
             target: target.to_string(),
             src: a.ip("src"),
             count: a.int("count").unwrap_or(3) as u32,
             timeout: a.float("timeout").unwrap_or(1.0),
-        }],
-        Id::ExpectReach => vec![expect(Check::Reach)],
-        Id::ExpectNoReach => vec![expect(Check::NoReach)],
-        Id::ExpectHttp => vec![expect(Check::Http {
+        }]),
+        Id::ExpectReach => out.extend([expect(Check::Reach)]),
+        Id::ExpectNoReach => out.extend([expect(Check::NoReach)]),
+        Id::ExpectHttp => out.extend([expect(Check::Http {
             url: a.must("url").to_string(),
             contains: a.must("contains").to_string(),
-        })],
+        })]),
         Id::Exec => {
             let argv = argv(a.rest_words());
             if argv.is_empty() {
                 return Err(RunError::new("`exec` needs a program to run")
                     .help("write `exec \"ip -6 neigh show\" in net1`"));
             }
-            vec![Op::Exec {
+            out.extend([Op::Exec {
                 ns: cx.ns.clone(),
                 argv,
-            }]
+            }])
         }
-        Id::Show => vec![Op::Show {
+        Id::Show => out.extend([Op::Show {
             ns: cx.ns.clone(),
             what: a.must("what").to_string(),
             json: a.flag("json"),
-        }],
-        Id::Echo => vec![Op::Echo(a.rest_words().join(" "))],
-        Id::Wait => vec![Op::Wait],
-        Id::Dump => vec![Op::Dump { ns: cx.ns.clone() }],
+        }]),
+        Id::Echo => out.extend([Op::Echo(a.rest_words().join(" "))]),
+        Id::Wait => out.extend([Op::Wait]),
+        Id::Dump => out.extend([Op::Dump { ns: cx.ns.clone() }]),
         _ => unreachable!("not a check statement: {id:?}"),
-    })
+    }
+    Ok(())
 }
 
 /// The program and its arguments: one word holding a whole command line is split at spaces (with

@@ -11,12 +11,12 @@ use std::net::IpAddr;
 
 pub const DEFAULT_PREFIX: &str = "/coreos.com/network";
 
-pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let host = cx.ns.clone();
-    Ok(match id {
-        Id::StoreEmbedded => vec![Op::StoreSelect(StoreSpec::Embedded {
+    match id {
+        Id::StoreEmbedded => out.extend([Op::StoreSelect(StoreSpec::Embedded {
             path: a.string("path"),
-        })],
+        })]),
         Id::StoreEtcd => {
             if a.flag("user") != a.flag("password") {
                 return Err(RunError::new(
@@ -44,22 +44,22 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 user: a.string("user"),
                 password: a.string("password"),
             };
-            vec![Op::StoreSelect(StoreSpec::Etcd(Box::new(spec)))]
+            out.extend([Op::StoreSelect(StoreSpec::Etcd(Box::new(spec)))])
         }
-        Id::NetworkConfig => vec![Op::NetworkConfig {
+        Id::NetworkConfig => out.extend([Op::NetworkConfig {
             prefix: cx.prefix.clone(),
             json: config_json(a)?,
-        }],
-        Id::Lease => vec![Op::LeaseAcquire {
+        }]),
+        Id::Lease => out.extend([Op::LeaseAcquire {
             host,
             lease: Box::new(Lease {
                 iface: a.string("iface"),
                 public_ip: a.ip("public-ip"),
                 subnet_file: a.string("subnet-file"),
             }),
-        }],
-        Id::LeaseRelease => vec![Op::LeaseRelease { host }],
-        Id::Overlay => vec![Op::Overlay {
+        }]),
+        Id::LeaseRelease => out.extend([Op::LeaseRelease { host }]),
+        Id::Overlay => out.extend([Op::Overlay {
             host,
             overlay: Box::new(Overlay {
                 backend: a.string("backend"),
@@ -68,8 +68,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 direct_routing: a.flag("direct-routing"),
                 iface: a.string("iface"),
             }),
-        }],
-        Id::DockerOpts => vec![Op::DockerOpts {
+        }]),
+        Id::DockerOpts => out.extend([Op::DockerOpts {
             host,
             opts: Box::new(DockerOpts {
                 combined: a.flag("combined"),
@@ -77,17 +77,18 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 key: a.string("key"),
                 no_masq: a.flag("no-masq"),
             }),
-        }],
-        Id::NetworkCreate => vec![Op::NetworkCreate {
+        }]),
+        Id::NetworkCreate => out.extend([Op::NetworkCreate {
             host,
             network: Box::new(network(a)?),
-        }],
-        Id::NetworkRm => vec![Op::NetworkRm {
+        }]),
+        Id::NetworkRm => out.extend([Op::NetworkRm {
             host,
             name: a.must("name"),
-        }],
+        }]),
         _ => unreachable!("not a flannel statement: {id:?}"),
-    })
+    }
+    Ok(())
 }
 
 /// The config as flannel stores it: the JSON given, or one built from the keyword form with only the

@@ -14,12 +14,12 @@ use std::net::IpAddr;
 /// The bridge inside a switch's namespace.
 pub const SWITCH_BRIDGE: &str = "sw";
 
-pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let name = a.must("name");
-    Ok(match id {
+    match id {
         Id::Switch => {
             let sw: Ns = Some(name.as_str().into());
-            vec![
+            out.extend([
                 Op::NetnsAdd { name },
                 Op::LinkAdd {
                     ns: sw.clone(),
@@ -27,16 +27,16 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     kind: LinkKind::Bridge,
                 },
                 up(&sw, SWITCH_BRIDGE),
-            ]
+            ])
         }
         Id::Host => {
             let ns: Ns = Some(name.as_str().into());
             let iface = a.text("iface").unwrap_or_else(|| "eth0".into());
-            let mut ops = vec![Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")];
-            ops.extend(plug(&name, &iface, &a.must("on")));
+            out.extend([Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")]);
+            out.extend(plug(&name, &iface, &a.must("on")));
             for addr in a.all("addr") {
                 if let Val::Net(n) = addr {
-                    ops.push(Op::AddrAdd {
+                    out.push(Op::AddrAdd {
                         ns: ns.clone(),
                         dev: iface.clone(),
                         addr: *n,
@@ -46,14 +46,13 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             }
             for gw in a.all("gw") {
                 if let Val::Ip(gw) = gw {
-                    ops.push(default_route(&ns, *gw));
+                    out.push(default_route(&ns, *gw));
                 }
             }
-            ops
         }
         Id::Router => {
             let ns: Ns = Some(name.as_str().into());
-            let mut ops = vec![Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")];
+            out.extend([Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")]);
             let mut iface = String::new();
             let mut count = 0;
             for (key, v) in &a.vals {
@@ -61,10 +60,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     ("on", sw) => {
                         iface = format!("eth{count}");
                         count += 1;
-                        ops.extend(plug(&name, &iface, &sw.text()));
+                        out.extend(plug(&name, &iface, &sw.text()));
                     }
                     ("addr", Val::Net(n)) if !iface.is_empty() => {
-                        ops.push(Op::AddrAdd {
+                        out.push(Op::AddrAdd {
                             ns: ns.clone(),
                             dev: iface.clone().into(),
                             addr: *n,
@@ -78,19 +77,18 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                     _ => {}
                 }
             }
-            ops.push(Op::SysctlSet {
+            out.push(Op::SysctlSet {
                 ns: ns.clone(),
                 key: "net.ipv4.ip_forward".into(),
                 value: "1".into(),
             });
-            ops.push(Op::SysctlSet {
+            out.push(Op::SysctlSet {
                 ns,
                 key: "net.ipv6.conf.all.forwarding".into(),
                 value: "1".into(),
             });
-            ops
         }
-        Id::Container => vec![Op::ContainerAdd {
+        Id::Container => out.extend([Op::ContainerAdd {
             host: cx.ns.clone(),
             container: Box::new(Container {
                 name: name.to_string(),
@@ -98,22 +96,23 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 ip: a.ip("ip"),
                 ip6: a.ip("ip6"),
             }),
-        }],
-        Id::ServeHttp => vec![Op::ServeHttp {
+        }]),
+        Id::ServeHttp => out.extend([Op::ServeHttp {
             ns: cx.ns.clone(),
             port: a.int("port").unwrap_or(80) as u16,
             text: a.text("text").unwrap_or_else(|| "netsh".into()).to_string(),
-        }],
-        Id::DockerBridge => vec![Op::DockerBridge {
+        }]),
+        Id::DockerBridge => out.extend([Op::DockerBridge {
             host: cx.ns.clone(),
             bridge: Box::new(DockerBridge {
                 bip: a.net("bip"),
                 fixed_cidr_v6: a.net("fixed-cidr-v6"),
                 mtu: a.int("mtu").map(|m| m as u32),
             }),
-        }],
+        }]),
         _ => unreachable!("not a lab statement: {id:?}"),
-    })
+    }
+    Ok(())
 }
 
 fn up(ns: &Ns, link: &str) -> Op {

@@ -4,44 +4,45 @@ use super::Ctx;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
 use crate::interp::world::RunError;
-use crate::ops::{LinkChange, LinkKind, Op, Vxlan};
+use crate::ops::{LinkChange, LinkKind, Name, Op, Vxlan};
 
-pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let name = || a.must("name");
-    Ok(match id {
-        Id::NetnsAdd => vec![Op::NetnsAdd { name: name() }],
-        Id::NetnsDel => vec![Op::NetnsDel { name: name() }],
-        Id::NetnsList => vec![Op::NetnsList],
-        Id::Veth => vec![Op::LinkAdd {
+    match id {
+        Id::NetnsAdd => out.extend([Op::NetnsAdd { name: name() }]),
+        Id::NetnsDel => out.extend([Op::NetnsDel { name: name() }]),
+        Id::NetnsList => out.extend([Op::NetnsList]),
+        Id::Veth => out.extend([Op::LinkAdd {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Veth {
                 peer: a.must("peer"),
                 peer_ns: a.text("peer-in"),
             },
-        }],
-        Id::Bridge => vec![Op::LinkAdd {
+        }]),
+        Id::Bridge => out.extend([Op::LinkAdd {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Bridge,
-        }],
-        Id::Dummy => vec![Op::LinkAdd {
+        }]),
+        Id::Dummy => out.extend([Op::LinkAdd {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Dummy,
-        }],
-        Id::Tun => vec![Op::LinkAdd {
+        }]),
+        Id::Tun => out.extend([Op::LinkAdd {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Tun,
-        }],
+        }]),
         Id::Macvlan => {
-            let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan").into());
+            let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan"));
             let mode = a.text("mode").unwrap_or_else(|| "vepa".into());
             child(
                 a,
                 cx,
-                link.to_string(),
+                out,
+                link,
                 LinkKind::Macvlan {
                     parent: a.must("on"),
                     mode,
@@ -49,12 +50,13 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
             )
         }
         Id::Ipvlan => {
-            let link = a.text("name").unwrap_or_else(|| cx.names.next("ipvlan").into());
+            let link = a.text("name").unwrap_or_else(|| cx.names.next("ipvlan"));
             let mode = a.text("mode").unwrap_or_else(|| "l3".into());
             child(
                 a,
                 cx,
-                link.to_string(),
+                out,
+                link,
                 LinkKind::Ipvlan {
                     parent: a.must("on"),
                     mode,
@@ -64,14 +66,14 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
         Id::Vlan => {
             let parent = a.must("on");
             let vid = a.int("id").unwrap_or(1) as u16;
-            let link = a.text("name").unwrap_or_else(|| format!("{parent}.{vid}").into());
+            let link = a.text("name").unwrap_or_else(|| compact_str::format_compact!("{parent}.{vid}"));
             if link.len() > 15 {
                 return Err(RunError::new(format!(
                     "the VLAN link name `{link}` is longer than 15 bytes"
                 ))
                 .help("give it a shorter name with `name NAME`"));
             }
-            child(a, cx, link.to_string(), LinkKind::Vlan { parent, id: vid })
+            child(a, cx, out, link, LinkKind::Vlan { parent, id: vid })
         }
         Id::Vxlan => {
             let learning = a.text("learning").map(|l| l == "learning");
@@ -84,11 +86,11 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 group: a.ip("group"),
                 learning,
             };
-            vec![Op::LinkAdd {
+            out.extend([Op::LinkAdd {
                 ns: cx.ns.clone(),
                 name: name(),
                 kind: LinkKind::Vxlan(Box::new(v)),
-            }]
+            }])
         }
         Id::LinkSet => {
             let change = LinkChange {
@@ -103,40 +105,40 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 netns: a.text("netns"),
                 rename: a.text("name"),
             };
-            vec![Op::LinkSet {
+            out.extend([Op::LinkSet {
                 ns: cx.ns.clone(),
                 name: a.must("link"),
                 change: Box::new(change),
-            }]
+            }])
         }
-        Id::LinkDel => vec![Op::LinkDel {
+        Id::LinkDel => out.extend([Op::LinkDel {
             ns: cx.ns.clone(),
             name: a.must("link"),
-        }],
+        }]),
         _ => unreachable!("not a link statement: {id:?}"),
-    })
+    }
+    Ok(())
 }
 
 /// A link made on a parent (macvlan, ipvlan, vlan): created beside the parent, then moved to its
 /// `in NS`, as the book does with `ip link add ... link eth0` and `ip link set ... netns`.
-fn child(a: &Args, cx: &Ctx, link: String, kind: LinkKind) -> Vec<Op> {
-    let mut ops = vec![Op::LinkAdd {
+fn child(a: &Args, cx: &Ctx, out: &mut Vec<Op>, link: Name, kind: LinkKind) {
+    out.push(Op::LinkAdd {
         ns: cx.outer.clone(),
-        name: link.clone().into(),
+        name: link.clone(),
         kind,
-    }];
+    });
     if let Some(target) = &a.ns
         && cx.outer.as_ref() != Some(target)
     {
         let change = LinkChange {
-            netns: Some(target.clone().into()),
+            netns: Some(target.clone()),
             ..Default::default()
         };
-        ops.push(Op::LinkSet {
+        out.push(Op::LinkSet {
             ns: cx.outer.clone(),
-            name: link.into(),
+            name: link,
             change: Box::new(change),
         });
     }
-    ops
 }

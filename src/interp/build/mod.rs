@@ -9,7 +9,7 @@ mod net;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
 use crate::interp::world::RunError;
-use crate::ops::{Ns, Op};
+use crate::ops::{Name, Ns, Op};
 use std::collections::HashMap;
 
 /// Names netsh picks when a script does not (`macvlan1`, `macvlan2`, ...), numbered per run.
@@ -19,10 +19,10 @@ pub struct Names {
 }
 
 impl Names {
-    pub fn next(&mut self, stem: &'static str) -> String {
+    pub fn next(&mut self, stem: &'static str) -> Name {
         let n = self.counters.entry(stem).or_insert(0);
         *n += 1;
-        format!("{stem}{n}")
+        compact_str::format_compact!("{stem}{n}")
     }
 }
 
@@ -37,19 +37,20 @@ pub struct Ctx<'a> {
     pub prefix: &'a mut String,
 }
 
-pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+/// Builds the Ops of statement `id` onto `out`, a buffer the caller reuses from statement to statement.
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     use Id::*;
     match id {
         NetnsAdd | NetnsDel | NetnsList | Veth | Bridge | Dummy | Tun | Macvlan | Ipvlan | Vlan
-        | Vxlan | LinkSet | LinkDel => links::ops(id, a, cx),
+        | Vxlan | LinkSet | LinkDel => links::ops(id, a, cx, out),
         AddrAdd | AddrDel | RouteAdd | RouteReplace | RouteDel | NeighAdd | NeighDel | FdbAdd
-        | FdbAppend | FdbDel | Sysctl | Forwarding | ProxyNdp => net::ops(id, a, cx),
-        Switch | Host | Router | Container | ServeHttp | DockerBridge => lab::ops(id, a, cx),
+        | FdbAppend | FdbDel | Sysctl | Forwarding | ProxyNdp => net::ops(id, a, cx, out),
+        Switch | Host | Router | Container | ServeHttp | DockerBridge => lab::ops(id, a, cx, out),
         Ping | ExpectReach | ExpectNoReach | ExpectHttp | Exec | Show | Echo | Wait | Dump => {
-            checks::ops(id, a, cx)
+            checks::ops(id, a, cx, out)
         }
         StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts
-        | NetworkCreate | NetworkRm => flannel::ops(id, a, cx),
-        Help | Source => Ok(Vec::new()),
+        | NetworkCreate | NetworkRm => flannel::ops(id, a, cx, out),
+        Help | Source => Ok(()),
     }
 }

@@ -9,94 +9,92 @@ use crate::ops::{Dest, Family, FdbAction, Op, Route, RouteAction};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
-pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
+pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let ns = cx.ns.clone();
-    Ok(match id {
-        Id::AddrAdd => vec![Op::AddrAdd {
+    match id {
+        Id::AddrAdd => out.extend([Op::AddrAdd {
             ns,
             dev: a.must("dev"),
             addr: address(a)?,
             nodad: a.flag("nodad"),
-        }],
-        Id::AddrDel => vec![Op::AddrDel {
+        }]),
+        Id::AddrDel => out.extend([Op::AddrDel {
             ns,
             dev: a.must("dev"),
             addr: address(a)?,
-        }],
+        }]),
         Id::RouteAdd | Id::RouteReplace | Id::RouteDel => {
             let action = match id {
                 Id::RouteAdd => RouteAction::Add,
                 Id::RouteReplace => RouteAction::Replace,
                 _ => RouteAction::Del,
             };
-            vec![Op::Route {
+            out.extend([Op::Route {
                 ns,
                 action,
                 route: Box::new(route(a)?),
-            }]
+            }])
         }
-        Id::NeighAdd => vec![Op::NeighAdd {
+        Id::NeighAdd => out.extend([Op::NeighAdd {
             ns,
             addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])),
             lladdr: a.mac("lladdr").unwrap_or_default(),
             dev: a.must("dev"),
             permanent: a.flag("permanent"),
             router: a.flag("router"),
-        }],
-        Id::NeighDel => vec![Op::NeighDel {
+        }]),
+        Id::NeighDel => out.extend([Op::NeighDel {
             ns,
             addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])),
             dev: a.must("dev"),
-        }],
+        }]),
         Id::FdbAdd | Id::FdbAppend | Id::FdbDel => {
             let action = match id {
                 Id::FdbAdd => FdbAction::Add,
                 Id::FdbAppend => FdbAction::Append,
                 _ => FdbAction::Del,
             };
-            vec![Op::Fdb {
+            out.extend([Op::Fdb {
                 ns,
                 action,
                 mac: a.mac("mac").unwrap_or_default(),
                 dev: a.must("dev"),
                 dst: a.ip("dst"),
-            }]
+            }])
         }
         Id::Sysctl => {
             let key = a.must("key");
             match (a.text("value"), key.split_once('=')) {
-                (Some(value), _) => vec![Op::SysctlSet { ns, key, value }],
-                (None, Some((k, v))) => vec![Op::SysctlSet {
+                (Some(value), _) => out.extend([Op::SysctlSet { ns, key, value }]),
+                (None, Some((k, v))) => out.extend([Op::SysctlSet {
                     ns,
                     key: k.to_string().into(),
                     value: v.to_string().into(),
-                }],
+                }]),
                 (None, None) if a.flag("=") => {
                     return Err(RunError::new(format!("`sysctl {key} =` has no value"))
                         .help("write `sysctl KEY = VALUE`"));
                 }
-                (None, None) => vec![Op::SysctlShow { ns, key }],
+                (None, None) => out.extend([Op::SysctlShow { ns, key }]),
             }
         }
         Id::Forwarding => {
             let value = if a.must("state") == "on" { "1" } else { "0" };
             let family = a.text("family");
-            let mut ops = Vec::new();
             if family.as_deref() != Some("ipv6") {
-                ops.push(Op::SysctlSet {
+                out.push(Op::SysctlSet {
                     ns: ns.clone(),
                     key: "net.ipv4.ip_forward".into(),
                     value: value.into(),
                 });
             }
             if family.as_deref() != Some("ipv4") {
-                ops.push(Op::SysctlSet {
+                out.push(Op::SysctlSet {
                     ns,
                     key: "net.ipv6.conf.all.forwarding".into(),
                     value: value.into(),
                 });
             }
-            ops
         }
         Id::ProxyNdp => {
             let dev = a.must("on");
@@ -106,22 +104,23 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx) -> Result<Vec<Op>, RunError> {
                 _ => None,
             };
             match (single, a.net("target")) {
-                (Some(addr), _) => vec![
+                (Some(addr), _) => out.extend([
                     Op::SysctlSet {
                         ns: ns.clone(),
                         key: format!("net.ipv6.conf.{}.proxy_ndp", sysctl_ifname(&dev)).into(),
                         value: "1".into(),
                     },
                     Op::NeighProxyAdd { ns, addr, dev },
-                ],
-                (None, Some(prefix)) => vec![Op::NdpResponder { ns, prefix, dev }],
+                ]),
+                (None, Some(prefix)) => out.extend([Op::NdpResponder { ns, prefix, dev }]),
                 (None, None) => {
                     return Err(RunError::new("proxy-ndp needs an IPv6 address or prefix"));
                 }
             }
         }
         _ => unreachable!("not an address statement: {id:?}"),
-    })
+    }
+    Ok(())
 }
 
 /// sysctl(8) writes the dots of an interface name (`eth1.19`) as slashes inside a dotted key.
