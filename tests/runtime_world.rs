@@ -14,10 +14,12 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
         sandbox: false,
     })
     .expect("runtime starts");
-    w.apply(&Op::NetnsAdd { name: ns.clone() })
-        .expect("netns add");
+    w.apply(&Op::NetnsAdd {
+        name: ns.as_str().into(),
+    })
+    .expect("netns add");
     let made = w.apply(&Op::LinkAdd {
-        ns: Some(ns.clone()),
+        ns: Some(ns.as_str().into()),
         name: "wv0".into(),
         kind: LinkKind::Veth {
             peer: "wv1".into(),
@@ -28,8 +30,10 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
     let exists_link = w.exists("link", "wv0", Some(&ns));
     let exists_ns = w.exists("netns", &ns, None);
     let missing = w.exists("link", "wv0", None);
-    w.apply(&Op::NetnsDel { name: ns.clone() })
-        .expect("netns del");
+    w.apply(&Op::NetnsDel {
+        name: ns.as_str().into(),
+    })
+    .expect("netns del");
     made.expect("veth in the namespace");
     assert!(names.contains(&ns), "{names:?}");
     assert!(

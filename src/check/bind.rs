@@ -263,9 +263,7 @@ fn take_value(
 ) {
     let kw = words.span(i);
     if !repeat && let Some(&(_, prev)) = args.iter().find(|(s, _)| *s == slot) {
-        errors.push(
-            duplicate(key, kw).related(words.span(prev as usize - 1), "first given here"),
-        );
+        errors.push(duplicate(key, kw).related(words.span(prev as usize - 1), "first given here"));
     }
     if i + 1 < words.count() {
         args.push((slot, (i + 1) as u32));

@@ -181,14 +181,14 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
     }
     let holder = format!("{}/{}", host.as_deref().unwrap_or("-"), c.name);
     let addrs = allocate(n, c, &holder)?;
-    let inside: Ns = Some(c.name.clone().into());
+    let inside: Ns = Some(c.name.as_str().into());
     let mac = addrs.iter().find_map(|a| match a.addr() {
         IpAddr::V4(v) => Some(docker_mac(v)),
         _ => None,
     });
     let mut ops = vec![
         Op::NetnsAdd {
-            name: c.name.clone().into(),
+            name: c.name.as_str().into(),
         },
         Op::LinkSet {
             ns: inside.clone(),
@@ -204,7 +204,7 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
         ("bridge", Some(br), _) => {
             ops.push(Op::LinkAdd {
                 ns: host.clone(),
-                name: host_side.clone().into(),
+                name: host_side.as_str().into(),
                 kind: LinkKind::Veth {
                     peer: "eth0".into(),
                     peer_ns: inside.clone(),
@@ -215,7 +215,7 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                 name: host_side.into(),
                 change: Box::new(LinkChange {
                     up: Some(true),
-                    master: Some(Some(br.clone().into())),
+                    master: Some(Some(br.as_str().into())),
                     ..Default::default()
                 }),
             });
@@ -235,18 +235,18 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
             let mode = n.mode.clone().unwrap_or_default();
             let kind = if driver == "macvlan" {
                 LinkKind::Macvlan {
-                    parent: parent.clone().into(),
+                    parent: parent.as_str().into(),
                     mode: mode.into(),
                 }
             } else {
                 LinkKind::Ipvlan {
-                    parent: parent.clone().into(),
+                    parent: parent.as_str().into(),
                     mode: mode.into(),
                 }
             };
             ops.push(Op::LinkAdd {
                 ns: host.clone(),
-                name: temp.clone().into(),
+                name: temp.as_str().into(),
                 kind,
             });
             ops.push(Op::LinkSet {
@@ -307,7 +307,7 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                 ops.push(Op::NeighProxyAdd {
                     ns: host.clone(),
                     addr: v6,
-                    dev: dev.clone().into(),
+                    dev: dev.as_str().into(),
                 });
             }
         }

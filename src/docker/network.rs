@@ -213,7 +213,7 @@ pub fn plan_create(
             let br = format!("br-{id}");
             ops.push(Op::LinkAdd {
                 ns: host.clone(),
-                name: br.clone().into(),
+                name: br.as_str().into(),
                 kind: LinkKind::Bridge,
             });
             for (s, gw) in subnets.iter().zip(&gateways) {
@@ -221,7 +221,7 @@ pub fn plan_create(
                     IpNet::new(*gw, s.prefix_len()).map_err(|e| RunError::new(e.to_string()))?;
                 ops.push(Op::AddrAdd {
                     ns: host.clone(),
-                    dev: br.clone().into(),
+                    dev: br.as_str().into(),
                     addr,
                     nodad: gw.is_ipv6(),
                 });
@@ -250,7 +250,7 @@ pub fn plan_create(
                     let dm = format!("dm-{id}");
                     ops.push(Op::LinkAdd {
                         ns: host.clone(),
-                        name: dm.clone().into(),
+                        name: dm.as_str().into(),
                         kind: LinkKind::Dummy,
                     });
                     ops.push(Op::link_up(host, &dm));
@@ -275,7 +275,7 @@ pub fn plan_create(
                         made_parent = true;
                         ops.push(Op::LinkAdd {
                             ns: host.clone(),
-                            name: link.clone().into(),
+                            name: link.as_str().into(),
                             kind: LinkKind::Vlan {
                                 parent: base.into(),
                                 id: vid,
@@ -346,18 +346,20 @@ pub fn rm_ops(n: &NetworkState) -> Vec<Op> {
     let mut ops: Vec<Op> = n
         .containers
         .iter()
-        .map(|(c, _)| Op::NetnsDel { name: c.clone().into() })
+        .map(|(c, _)| Op::NetnsDel {
+            name: c.as_str().into(),
+        })
         .collect();
     if let Some(br) = &n.bridge {
         ops.push(Op::LinkDel {
             ns: n.host.clone(),
-            name: br.clone().into(),
+            name: br.as_str().into(),
         });
     }
     if let (true, Some(p)) = (n.made_parent, &n.parent) {
         ops.push(Op::LinkDel {
             ns: n.host.clone(),
-            name: p.clone().into(),
+            name: p.as_str().into(),
         });
     }
     ops

@@ -425,7 +425,15 @@ impl Interp {
                 format!("unknown statement `{name}`"),
             ));
         };
-        let b = bind::bind(sig, &bind::TreeWords { words, map: env.map }, span).map_err(|mut e| e.remove(0))?;
+        let b = bind::bind(
+            sig,
+            &bind::TreeWords {
+                words,
+                map: env.map,
+            },
+            span,
+        )
+        .map_err(|mut e| e.remove(0))?;
         match sig.id {
             Id::Source => return self.source(words, &b, span, env),
             Id::Help => {
@@ -566,13 +574,18 @@ impl Interp {
 
     fn capture(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res<String> {
         let sig = lookup("exec", None).expect("exec is a statement");
-        let b = bind::bind(sig, &bind::TreeWords { words, map: env.map }, span).map_err(|mut e| e.remove(0))?;
+        let b = bind::bind(
+            sig,
+            &bind::TreeWords {
+                words,
+                map: env.map,
+            },
+            span,
+        )
+        .map_err(|mut e| e.remove(0))?;
         let args = self.resolve(&b, words, env.map)?;
         let argv = build::checks::argv(args.rest_words());
-        let ns = args
-            .ns
-            .clone()
-            .or_else(|| self.context().map(Into::into));
+        let ns = args.ns.clone().or_else(|| self.context().map(Into::into));
         env.world
             .capture(ns.as_deref(), &argv)
             .map_err(|e| fail(span, e))
@@ -698,7 +711,17 @@ impl Interp {
         let name = bind::bare(&words[0], env.map).unwrap_or("");
         let second = words.get(1).and_then(|w| bind::bare(w, env.map));
         let args = lookup(name, second)
-            .and_then(|sig| bind::bind(sig, &bind::TreeWords { words: &words, map: env.map }, span).ok())
+            .and_then(|sig| {
+                bind::bind(
+                    sig,
+                    &bind::TreeWords {
+                        words: &words,
+                        map: env.map,
+                    },
+                    span,
+                )
+                .ok()
+            })
             .and_then(|b| self.resolve(&b, &words, env.map).ok());
         match args {
             Some(args) => fail_in(span, &args, e),

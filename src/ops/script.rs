@@ -240,7 +240,7 @@ mod tests {
 
     #[test]
     fn ops_render_as_the_statements_that_make_them() {
-        let ns = Some("n1".to_string());
+        let ns: crate::ops::Ns = Some("n1".into());
         let op = Op::LinkAdd {
             ns: ns.clone(),
             name: "v1".into(),

@@ -216,14 +216,16 @@ pub fn container_ops(
         None => b.v6.map(|p| docker_v6(p, mac)),
     };
     let name = c.name.clone();
-    let inside: Ns = Some(name.clone().into());
+    let inside: Ns = Some(name.as_str().into());
     let veth = veth_name(host, &name);
     let mut ops = vec![
-        Op::NetnsAdd { name: name.clone().into() },
+        Op::NetnsAdd {
+            name: name.as_str().into(),
+        },
         Op::link_up(&inside, "lo"),
         Op::LinkAdd {
             ns: host.clone(),
-            name: veth.clone().into(),
+            name: veth.as_str().into(),
             kind: LinkKind::Veth {
                 peer: "eth0".into(),
                 peer_ns: inside.clone(),

@@ -275,7 +275,12 @@ impl RealWorld {
         if only.is_none() {
             names.push(None);
             for n in netns::list() {
-                out.push(statement(&Op::NetnsAdd { name: n.clone().into() }).unwrap_or_default());
+                out.push(
+                    statement(&Op::NetnsAdd {
+                        name: n.as_str().into(),
+                    })
+                    .unwrap_or_default(),
+                );
                 names.push(Some(n.into()));
             }
         } else {
@@ -332,9 +337,9 @@ impl RealWorld {
                             paired.insert((sj, m.header.index));
                             ops.push(Op::LinkAdd {
                                 ns: sp.ns.clone(),
-                                name: name.to_string().into(),
+                                name: name.into(),
                                 kind: LinkKind::Veth {
-                                    peer: links::name_of(m).unwrap_or("?").to_string().into(),
+                                    peer: links::name_of(m).unwrap_or("?").into(),
                                     peer_ns: if sj == si {
                                         None
                                     } else {
@@ -353,12 +358,12 @@ impl RealWorld {
                     Ok(Some(kind @ (LinkKind::Bridge | LinkKind::Dummy | LinkKind::Tun))) => ops
                         .push(Op::LinkAdd {
                             ns: sp.ns.clone(),
-                            name: name.to_string().into(),
+                            name: name.into(),
                             kind,
                         }),
                     Ok(Some(kind)) => later.push(Op::LinkAdd {
                         ns: sp.ns.clone(),
-                        name: name.to_string().into(),
+                        name: name.into(),
                         kind,
                     }),
                     Ok(None) if name == "lo" => {}
@@ -405,7 +410,7 @@ impl RealWorld {
                 if change != LinkChange::default() {
                     ops.push(Op::LinkSet {
                         ns: sp.ns.clone(),
-                        name: name.to_string().into(),
+                        name: name.into(),
                         change: Box::new(change),
                     });
                 }
@@ -442,7 +447,7 @@ impl RealWorld {
                 ops.push(Op::SysctlSet {
                     ns: ns.clone(),
                     key: key.into(),
-                    value: v.trim().to_string().into(),
+                    value: v.trim().into(),
                 });
             }
         }

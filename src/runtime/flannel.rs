@@ -82,7 +82,9 @@ pub struct Flannel {
 }
 
 fn host_name(host: &Ns) -> String {
-    host.clone().unwrap_or_else(|| "this host".into()).to_string()
+    host.clone()
+        .unwrap_or_else(|| "this host".into())
+        .to_string()
 }
 
 /// flanneld's path, or one per lab host so hosts of one machine do not share it.
@@ -165,7 +167,7 @@ impl Flannel {
 
     /// A deleted namespace's connection is stale.
     pub fn forget(&mut self, ns: &str) {
-        self.netlink.remove(&Some(ns.to_string().into()));
+        self.netlink.remove(&Some(ns.into()));
     }
 
     pub fn select(&mut self, spec: &StoreSpec) -> Result<(), RunError> {

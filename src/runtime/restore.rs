@@ -54,7 +54,13 @@ fn removal(op: &Op) -> Option<Undo> {
             dev,
             dst,
         },
-        Op::NeighProxyAdd { ns, addr, dev } => return Some(Undo::ProxyDel { ns, addr, dev: dev.to_string() }),
+        Op::NeighProxyAdd { ns, addr, dev } => {
+            return Some(Undo::ProxyDel {
+                ns,
+                addr,
+                dev: dev.to_string(),
+            });
+        }
         _ => return None,
     }))
 }
@@ -333,7 +339,7 @@ mod tests {
         LinkChange {
             up: Some(true),
             mtu: Some(1500),
-            master: master.map(|m| Some(m.to_string())),
+            master: master.map(|m| Some(m.into())),
             ..LinkChange::default()
         }
     }

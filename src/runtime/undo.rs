@@ -108,7 +108,9 @@ impl Undo {
 }
 
 fn host_words(host: &Ns) -> String {
-    host.clone().unwrap_or_else(|| "this host".into()).to_string()
+    host.clone()
+        .unwrap_or_else(|| "this host".into())
+        .to_string()
 }
 
 fn ns_prefix(ns: &Ns) -> String {
@@ -502,7 +504,7 @@ impl RealWorld {
                 Ok(Applied::changed(vec![Undo::Op(Op::SysctlSet {
                     ns: ns.clone(),
                     key: key.clone(),
-                    value: old.trim().to_string().into(),
+                    value: old.trim().into(),
                 })]))
             }
             Op::NetnsDel { name } => {
@@ -607,7 +609,7 @@ impl RealWorld {
         if created {
             return Ok(Applied::changed(vec![Undo::Op(Op::LinkDel {
                 ns: ns.clone(),
-                name: name.to_string().into(),
+                name: name.into(),
             })]));
         }
         let want = kind.kernel_kind().0;
@@ -821,7 +823,7 @@ impl RealWorld {
     }
 
     fn move_home(&mut self, ns: &str, name: &str) -> Result<(), RunError> {
-        let nl: Netlink = self.nl(&Some(ns.to_string().into()))?;
+        let nl: Netlink = self.nl(&Some(ns.into()))?;
         // /proc/self is the main thread, which never leaves the namespace netsh started in
         let home = std::fs::File::open("/proc/self/ns/net")
             .map_err(|e| errors::os("cannot open this namespace", &e))?;
@@ -845,19 +847,25 @@ pub(super) fn unchanged(change: &LinkChange, before: &LinkState) -> bool {
         && change.up.is_none_or(|u| u == before.up)
         && change.mtu.is_none_or(|m| Some(m) == before.mtu)
         && change.address.is_none_or(|a| Some(a) == before.address)
-        && change.master.as_ref().is_none_or(|m| m.as_deref() == before.master.as_deref())
+        && change
+            .master
+            .as_ref()
+            .is_none_or(|m| m.as_deref() == before.master.as_deref())
 }
 
 /// The undo steps of a `link set` that changed the link, from its settings read before.
 pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkState) -> Applied {
     // where the link is now, and under which name
     let now_ns: Ns = change.netns.clone().or_else(|| ns.clone());
-    let now_name = change.rename.clone().unwrap_or_else(|| name.to_string().into());
+    let now_name = change.rename.clone().unwrap_or_else(|| name.into());
     let mut undo = Vec::new();
     let settings = LinkChange {
         up: change.up.map(|_| before.up),
         mtu: change.mtu.and(before.mtu),
-        master: change.master.as_ref().map(|_| before.master.as_deref().map(Into::into)),
+        master: change
+            .master
+            .as_ref()
+            .map(|_| before.master.as_deref().map(Into::into)),
         address: change.address.and(before.address),
         netns: None,
         rename: change.rename.as_ref().map(|_| name.into()),
@@ -866,7 +874,7 @@ pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkSt
     match (&change.netns, ns) {
         (Some(_), Some(home)) => undo.push(Undo::Op(Op::LinkSet {
             ns: now_ns.clone(),
-            name: name.to_string().into(),
+            name: name.into(),
             change: Box::new(LinkChange {
                 netns: Some(home.clone()),
                 ..LinkChange::default()

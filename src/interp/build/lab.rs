@@ -6,8 +6,8 @@ use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
 use crate::interp::world::RunError;
-use crate::ops::{Ns, 
-    Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Op, Route, RouteAction,
+use crate::ops::{
+    Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction,
 };
 use std::net::IpAddr;
 
@@ -65,7 +65,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                     ("addr", Val::Net(n)) if !iface.is_empty() => {
                         out.push(Op::AddrAdd {
                             ns: ns.clone(),
-                            dev: iface.clone().into(),
+                            dev: iface.as_str().into(),
                             addr: *n,
                             nodad: n.addr().is_ipv6(),
                         });
@@ -147,7 +147,7 @@ fn plug(host: &str, iface: &str, switch: &str) -> Vec<Op> {
             ns: h.clone(),
             name: iface.into(),
             kind: LinkKind::Veth {
-                peer: port.clone().into(),
+                peer: port.as_str().into(),
                 peer_ns: sw.clone(),
             },
         },

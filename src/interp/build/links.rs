@@ -66,7 +66,9 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Id::Vlan => {
             let parent = a.must("on");
             let vid = a.int("id").unwrap_or(1) as u16;
-            let link = a.text("name").unwrap_or_else(|| compact_str::format_compact!("{parent}.{vid}"));
+            let link = a
+                .text("name")
+                .unwrap_or_else(|| compact_str::format_compact!("{parent}.{vid}"));
             if link.len() > 15 {
                 return Err(RunError::new(format!(
                     "the VLAN link name `{link}` is longer than 15 bytes"

@@ -68,8 +68,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 (Some(value), _) => out.extend([Op::SysctlSet { ns, key, value }]),
                 (None, Some((k, v))) => out.extend([Op::SysctlSet {
                     ns,
-                    key: k.to_string().into(),
-                    value: v.to_string().into(),
+                    key: k.into(),
+                    value: v.into(),
                 }]),
                 (None, None) if a.flag("=") => {
                     return Err(RunError::new(format!("`sysctl {key} =` has no value"))
@@ -107,7 +107,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 (Some(addr), _) => out.extend([
                     Op::SysctlSet {
                         ns: ns.clone(),
-                        key: format!("net.ipv6.conf.{}.proxy_ndp", sysctl_ifname(&dev)).into(),
+                        key: compact_str::format_compact!(
+                            "net.ipv6.conf.{}.proxy_ndp",
+                            sysctl_ifname(&dev)
+                        ),
                         value: "1".into(),
                     },
                     Op::NeighProxyAdd { ns, addr, dev },

@@ -15,7 +15,7 @@ pub fn route(subnet: Ipv4Net, via: Ipv4Addr, ext: &External) -> Route {
     Route {
         dest: Dest::Net(IpNet::V4(subnet)),
         via: Some(IpAddr::V4(via)),
-        dev: Some(ext.name.clone().into()),
+        dev: Some(ext.name.as_str().into()),
         onlink: false,
         metric: None,
         table: None,

@@ -71,7 +71,7 @@ pub async fn setup(
     let kind = LinkKind::Vxlan(Box::new(Vxlan {
         vni,
         port: Some(port),
-        dev: Some(ext.name.clone().into()),
+        dev: Some(ext.name.as_str().into()),
         local: Some(IpAddr::V4(public_ip)),
         remote: None,
         group: None,
