@@ -107,7 +107,8 @@ fn input(cli: &Cli) -> Result<Option<Input>, String> {
             cli.args.clone(),
         ))),
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+            let bytes = crate::loader::read_whole(Path::new(path))
+                .map_err(|e| format!("cannot read {path}: {e}"))?;
             let dir = Path::new(path)
                 .parent()
                 .map(Path::to_path_buf)
