@@ -12,6 +12,7 @@ pub mod interp;
 pub mod loader;
 pub mod ndp;
 pub mod ops;
+pub mod pages;
 pub mod repl;
 pub mod runtime;
 pub mod session;

@@ -13,27 +13,14 @@ pub struct Loader {
 }
 
 /// Turns bytes into script text, or says where the first invalid UTF-8 byte is.
-/// A whole file, as `std::fs::read` reads it. The buffer's pages are made present with one
-/// `madvise` before the read, instead of one page fault each as the kernel copies into them: for a
-/// script of megabytes that is a few percent of its whole check and dry run.
+/// A whole file, as `std::fs::read` reads it, into a buffer whose pages are made present first
+/// (see pages.rs).
 pub fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
     let size = file.metadata().map_or(0, |m| m.len() as usize);
     let mut bytes = Vec::with_capacity(size + 1);
-    const PREFAULT_FROM: usize = 1 << 20;
-    if size >= PREFAULT_FROM {
-        let page = 4096;
-        let start = (bytes.as_mut_ptr() as usize).next_multiple_of(page);
-        let end = (bytes.as_mut_ptr() as usize + size) & !(page - 1);
-        if end > start {
-            // SAFETY: the range lies inside the allocation just made; POPULATE_WRITE only makes its
-            // pages present (as writing zeros to them would), and a kernel without it says EINVAL
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_POPULATE_WRITE);
-            }
-        }
-    }
+    crate::pages::populate(&mut bytes, size);
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }

@@ -119,7 +119,9 @@ impl Tape {
             .back()
             .is_none_or(|b| b.len() + self.entry.len() > b.capacity())
         {
-            self.blocks.push_back(Vec::with_capacity(BLOCK));
+            let mut block = Vec::with_capacity(BLOCK);
+            crate::pages::populate(&mut block, BLOCK);
+            self.blocks.push_back(block);
         }
         if let Some(block) = self.blocks.back_mut() {
             block.extend_from_slice(&self.entry);
