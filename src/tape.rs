@@ -263,13 +263,20 @@ impl<'b> Reader<'b> {
         s.try_into().ok()
     }
     fn varint(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
+        // nearly every offset and number on the tape is below 128: one byte
+        let first = self.byte()?;
+        if first < 0x80 {
+            return Some(u64::from(first));
+        }
+        let mut n = u64::from(first & 0x7f);
+        let mut shift = 7;
+        while shift < 64 {
             let b = self.byte()?;
             n |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
                 return Some(n);
             }
+            shift += 7;
         }
         None
     }
