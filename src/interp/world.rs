@@ -133,9 +133,13 @@ pub struct DryRun<W: Write> {
     made: FxHashSet<u64>,
     /// Whether `made` is kept (see `unmodelled`).
     modelled: bool,
-    /// The line being written, reused: one allocation for the whole run.
-    line: String,
+    /// The lines written and not yet handed to `out`: they go in pieces of `FLUSH_AT` bytes or
+    /// more, not one write per line.
+    lines: String,
 }
+
+/// How much a dry run gathers before it writes.
+const FLUSH_AT: usize = 32 * 1024;
 
 /// The model's key of an object. Addresses and routes are hashed as parsed values, not text, so a
 /// dry run of a big script formats nothing it does not print.
@@ -159,7 +163,7 @@ impl<W: Write> DryRun<W> {
             out,
             made: FxHashSet::default(),
             modelled: true,
-            line: String::new(),
+            lines: String::new(),
         }
     }
 
@@ -172,8 +176,24 @@ impl<W: Write> DryRun<W> {
     }
 
     /// What the dry run wrote.
-    pub fn into_output(self) -> W {
+    pub fn into_output(mut self) -> W {
+        let _ = self.flush();
         self.out
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        let written = self.out.write_all(self.lines.as_bytes());
+        self.lines.clear();
+        written.map_err(|e| RunError::new(format!("cannot write the dry run: {e}")))
+    }
+
+    /// Ends a line: the gathered lines are written once they are `FLUSH_AT` bytes.
+    fn end_line(&mut self) -> Result<(), RunError> {
+        self.lines.push('\n');
+        if self.lines.len() >= FLUSH_AT {
+            return self.flush();
+        }
+        Ok(())
     }
 
     fn note(&mut self, op: &Op) {
@@ -231,12 +251,13 @@ impl<W: Write> World for DryRun<W> {
         if self.modelled {
             self.note(op);
         }
-        self.line.clear();
-        op.render(&mut self.line);
-        self.line.push('\n');
-        self.out
-            .write_all(self.line.as_bytes())
-            .map_err(|e| RunError::new(format!("cannot write the dry run: {e}")))
+        op.render(&mut self.lines);
+        self.end_line()
+    }
+
+    /// Writes what is gathered: the run has ended, or the REPL's statement has.
+    fn settle(&mut self) -> Result<(), RunError> {
+        self.flush()
     }
 
     fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
@@ -274,7 +295,8 @@ impl<W: Write> World for DryRun<W> {
     }
 
     fn say(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        self.lines.push_str(text);
+        let _ = self.end_line();
     }
 
     fn is_dry(&self) -> bool {
