@@ -11,12 +11,19 @@ pub const NETSH: &str = env!("CARGO_BIN_EXE_netsh");
 const SNAP: &str = r#"
 # run NAME CMD...: runs CMD, then prints `--- NAME STATUS` and what CMD printed (both streams)
 run() { name=$1; shift; r=$("$@" 2>&1); c=$?; echo "--- $name $c"; printf '%s\n' "$r"; }
+# settled CMD...: CMD's output once two readings in a row agree. A kernel dump that a change
+# interrupts (a link's operational state applied late, after its run) can leave an entry out.
+settled() {
+  prev=$("$@"); i=0
+  while cur=$("$@"); [ "$cur" != "$prev" ] && [ $i -lt 10 ]; do prev=$cur; i=$((i + 1)); sleep 0.05; done
+  printf '%s' "$cur"
+}
 snap() {
   for n in '' $(ip netns list | cut -d' ' -f1 | sort); do
     if [ -z "$n" ]; then x=""; else x="ip netns exec $n"; fi
     echo "== namespace $n"
-    $x ip -d -j link show; echo
-    $x ip -j addr show; echo
+    settled $x ip -d -j link show; echo
+    settled $x ip -j addr show; echo
     $x ip -j route show table all; echo
     $x ip -j -6 route show table all; echo
     $x ip -j neigh show nud permanent; echo
