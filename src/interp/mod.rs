@@ -425,15 +425,7 @@ impl Interp {
                 format!("unknown statement `{name}`"),
             ));
         };
-        let b = bind::bind(
-            sig,
-            &bind::TreeWords {
-                words,
-                map: env.map,
-            },
-            span,
-        )
-        .map_err(|mut e| e.remove(0))?;
+        let b = bind_words(sig, words, span, env.map)?;
         match sig.id {
             Id::Source => return self.source(words, &b, span, env),
             Id::Help => {
@@ -574,15 +566,7 @@ impl Interp {
 
     fn capture(&mut self, words: &[Word], span: Span, env: &mut Env) -> Res<String> {
         let sig = lookup("exec", None).expect("exec is a statement");
-        let b = bind::bind(
-            sig,
-            &bind::TreeWords {
-                words,
-                map: env.map,
-            },
-            span,
-        )
-        .map_err(|mut e| e.remove(0))?;
+        let b = bind_words(sig, words, span, env.map)?;
         let args = self.resolve(&b, words, env.map)?;
         let argv = build::checks::argv(args.rest_words());
         let ns = args.ns.clone().or_else(|| self.context().map(Into::into));
@@ -728,4 +712,14 @@ impl Interp {
             None => fail(span, e),
         }
     }
+}
+
+/// Binds a statement's syntax-tree words; the first problem is the run's error.
+fn bind_words(
+    sig: &'static crate::check::signatures::Sig,
+    words: &[Word],
+    span: Span,
+    map: &SourceMap,
+) -> Res<bind::Bound> {
+    bind::bind(sig, &bind::TreeWords { words, map }, span).map_err(|mut e| e.remove(0))
 }
