@@ -239,7 +239,7 @@ fn network(a: &Args) -> Result<Network, RunError> {
             .help("add `subnet 2003:ab11::/64` (or another IPv6 prefix)"));
     }
     Ok(Network {
-        name: a.must("name").to_string(),
+        name: a.string("name").unwrap_or_default(),
         driver: driver.to_string(),
         parent: a.string("parent"),
         mode,

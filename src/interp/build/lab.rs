@@ -100,7 +100,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Id::ServeHttp => out.extend([Op::ServeHttp {
             ns: cx.ns.clone(),
             port: a.int("port").unwrap_or(80) as u16,
-            text: a.text("text").unwrap_or_else(|| "netsh".into()).to_string(),
+            text: a.string("text").unwrap_or_else(|| "netsh".into()),
         }]),
         Id::DockerBridge => out.extend([Op::DockerBridge {
             host: cx.ns.clone(),
