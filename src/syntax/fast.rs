@@ -152,10 +152,30 @@ pub fn plain_line(line: &str, base: u32) -> Line<'_> {
         spans[n] = (start as u32, i as u32);
         n += 1;
     }
+    words_line(line, base, spans, n)
+}
+
+/// The line that starts at offset `at` of `text` (map offset `base + at`): where it ends (its
+/// newline, or the end of the text) and what it is.
+pub fn line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
+    let bytes = text.as_bytes();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut spans: [(u32, u32); MAX_WORDS] = [(0, 0); MAX_WORDS];
+        if let Some((end, n)) = super::simd_line::scan(bytes, at, &mut spans) {
+            return (end, words_line(&text[at..end], base + at as u32, spans, n));
+        }
+    }
+    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+    (end, plain_line(&text[at..end], base + at as u32))
+}
+
+/// A line of `n` plain words at `spans`: blank, a command, or (led by a keyword) the grammar's.
+fn words_line(line: &str, base: u32, spans: [(u32, u32); MAX_WORDS], n: usize) -> Line<'_> {
     if n == 0 {
         return Line::Blank;
     }
-    let first = &bytes[spans[0].0 as usize..spans[0].1 as usize];
+    let first = &line.as_bytes()[spans[0].0 as usize..spans[0].1 as usize];
     if KEYWORDS.contains(&first) {
         return Line::Other;
     }

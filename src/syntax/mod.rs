@@ -3,4 +3,6 @@ pub mod ast;
 pub mod chunker;
 pub mod fast;
 pub mod parser;
+#[cfg(target_arch = "x86_64")]
+mod simd_line;
 pub mod source;

@@ -68,8 +68,8 @@ pub fn parse_items<'t>(
     let stop = range.end.min(bytes.len());
     let mut i = range.start;
     while i < stop {
-        let end = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
-        let flow = match fast::plain_line(&text[i..end], base + i as u32) {
+        let (end, line) = fast::line_at(text, i, base);
+        let flow = match line {
             fast::Line::Blank => ControlFlow::Continue(()),
             fast::Line::Command(plain) => {
                 let next = (end + 1).min(bytes.len());
