@@ -29,6 +29,8 @@ pub enum Line<'t> {
 
 /// The longest command the fast path takes; longer ones go to the grammar.
 const MAX_WORDS: usize = 16;
+/// The longest line the fast path takes, in bytes: its words' offsets are 16-bit.
+pub const MAX_LINE: usize = u16::MAX as usize;
 
 /// A line's command of plain words, as spans on the stack: the check pass binds and types them
 /// without building a syntax tree.
@@ -36,8 +38,8 @@ pub struct PlainWords<'t> {
     line: &'t str,
     /// The map offset of the line's first byte.
     base: u32,
-    /// Each word, as offsets in the line.
-    spans: [(u32, u32); MAX_WORDS],
+    /// Each word, as offsets in the line (kept small: a line is handed on by value).
+    spans: [(u16, u16); MAX_WORDS],
     n: usize,
 }
 
@@ -56,7 +58,7 @@ impl<'t> PlainWords<'t> {
     /// Word `i`'s span in the source map.
     pub fn span(&self, i: usize) -> Span {
         let (s, e) = self.spans[i];
-        Span::new(self.base + s, self.base + e)
+        Span::new(self.base + s as u32, self.base + e as u32)
     }
     /// The whole command's span.
     pub fn command_span(&self) -> Span {
@@ -119,7 +121,10 @@ pub fn plain_line(line: &str, base: u32) -> Line<'_> {
     // a CRLF file's lines end in `\r`; a `\r` anywhere else separates statements (the grammar's way)
     let bytes = line.as_bytes();
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let mut spans: [(u32, u32); MAX_WORDS] = [(0, 0); MAX_WORDS];
+    if bytes.len() > MAX_LINE {
+        return Line::Other;
+    }
+    let mut spans: [(u16, u16); MAX_WORDS] = [(0, 0); MAX_WORDS];
     let mut n = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -149,7 +154,7 @@ pub fn plain_line(line: &str, base: u32) -> Line<'_> {
         if n == spans.len() {
             return Line::Other; // a long command: the general path handles it
         }
-        spans[n] = (start as u32, i as u32);
+        spans[n] = (start as u16, i as u16);
         n += 1;
     }
     words_line(line, base, spans, n)
@@ -161,7 +166,7 @@ pub fn line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
     let bytes = text.as_bytes();
     #[cfg(target_arch = "x86_64")]
     {
-        let mut spans: [(u32, u32); MAX_WORDS] = [(0, 0); MAX_WORDS];
+        let mut spans: [(u16, u16); MAX_WORDS] = [(0, 0); MAX_WORDS];
         if let Some((end, n)) = super::simd_line::scan(bytes, at, &mut spans) {
             return (end, words_line(&text[at..end], base + at as u32, spans, n));
         }
@@ -171,7 +176,7 @@ pub fn line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
 }
 
 /// A line of `n` plain words at `spans`: blank, a command, or (led by a keyword) the grammar's.
-fn words_line(line: &str, base: u32, spans: [(u32, u32); MAX_WORDS], n: usize) -> Line<'_> {
+fn words_line(line: &str, base: u32, spans: [(u16, u16); MAX_WORDS], n: usize) -> Line<'_> {
     if n == 0 {
         return Line::Blank;
     }

@@ -3,6 +3,7 @@
 //! byte the scalar scanner treats specially (strings, variables, blocks, lists, escapes, comments,
 //! `\r`) makes it decline, and `fast::plain_line` reads the line instead.
 
+use super::fast::MAX_LINE;
 use core::arch::x86_64::{
     __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
     _mm_set1_epi8, _mm_setzero_si128, _mm_sub_epi8,
@@ -17,9 +18,9 @@ const DECLINE_BYTES: [u8; 2] = [b';', b'\r'];
 /// Scans the line that starts at `at`. With only plain words and blanks on it, returns where it ends
 /// (its newline, or the end of `bytes`) and how many words it has, their spans (offsets from `at`)
 /// in `spans`. Returns None for any other line, or one with more words than `spans` holds.
-pub fn scan(bytes: &[u8], at: usize, spans: &mut [(u32, u32)]) -> Option<(usize, usize)> {
+pub fn scan(bytes: &[u8], at: usize, spans: &mut [(u16, u16)]) -> Option<(usize, usize)> {
     let mut n = 0;
-    let mut start = 0u32; // the open word's first byte, from `at`
+    let mut start = 0u16; // the open word's first byte, from `at`
     let mut in_word = 0u32; // 1 when the chunk before ended inside a word
     let mut pos = at;
     loop {
@@ -37,13 +38,14 @@ pub fn scan(bytes: &[u8], at: usize, spans: &mut [(u32, u32)]) -> Option<(usize,
         let after_word = (word << 1 | in_word) & 0xffff; // bit j: byte j - 1 is in a word
         let starts = word & !after_word;
         let mut edges = starts | (after_word & !word);
-        let chunk_at = (pos - at) as u32;
+        // offsets are 16-bit: a longer line is declined (the scalar scanner declines it too)
+        let chunk_at = u16::try_from(pos - at).ok().filter(|&c| c as usize + 16 <= MAX_LINE)?;
         while edges != 0 {
             let j = edges.trailing_zeros();
             if starts >> j & 1 != 0 {
-                start = chunk_at + j;
+                start = chunk_at + j as u16;
             } else {
-                *spans.get_mut(n)? = (start, chunk_at + j);
+                *spans.get_mut(n)? = (start, chunk_at + j as u16);
                 n += 1;
             }
             edges &= edges - 1;
@@ -169,6 +171,11 @@ mod tests {
             "echo a#b\n# only a comment\n\t \n",
         ] {
             agree(text);
+        }
+        // offsets are 16-bit: the longest line the fast path takes, and one byte more
+        for len in [crate::syntax::fast::MAX_LINE, crate::syntax::fast::MAX_LINE + 1] {
+            let line = "echo a ".to_string() + &"x".repeat(len - 7);
+            assert_eq!(agree(&line), (len == crate::syntax::fast::MAX_LINE) as usize);
         }
     }
 }
