@@ -352,25 +352,27 @@ impl Checker {
                         continue;
                     }
                     let literal = words.literal(wi).filter(|_| slot != Slot::Rest);
-                    let val = match (b.slot_type(slot), literal) {
+                    // values go to the tape by reference: moving one out of its Result first
+                    // copied it in overlapping pieces, which stalled the load that read it back
+                    match (b.slot_type(slot), literal) {
                         (Some((ty, what)), Some((at, text))) => match ty.parse(text, what) {
-                            Ok(val) => Some(val),
-                            Err(e) => {
-                                self.errors.push(
-                                    Diag::new(e.code, inside(words.span(wi), at, e.at), e.message)
-                                        .label(format!("expected {}", ty.describe()))
-                                        .help_opt(e.help),
-                                );
-                                None
+                            Ok(ref val) => {
+                                if let Some(t) = tape.as_deref_mut() {
+                                    t.arg(slot, words.span(wi), val);
+                                }
                             }
+                            Err(e) => self.errors.push(
+                                Diag::new(e.code, inside(words.span(wi), at, e.at), e.message)
+                                    .label(format!("expected {}", ty.describe()))
+                                    .help_opt(e.help),
+                            ),
                         },
-                        (None, Some((_, text))) if tape.is_some() => {
-                            Some(bind::untyped(sig, slot, text.into()))
+                        (None, Some((_, text))) => {
+                            if let Some(t) = tape.as_deref_mut() {
+                                t.arg(slot, words.span(wi), &bind::untyped(sig, slot, text.into()));
+                            }
                         }
-                        _ => None,
-                    };
-                    if let (Some(val), Some(t)) = (val, tape.as_deref_mut()) {
-                        t.arg(slot, words.span(wi), &val);
+                        _ => {}
                     }
                 }
                 Some(b)

@@ -6,16 +6,14 @@
 use super::ast::{Stmt, StmtKind, Word, WordKind, Words};
 use super::source::Span;
 
-/// Words the grammar gives a form of its own: these always take the full parser.
-const KEYWORDS: &[&[u8]] = &[
-    b"let",
-    b"for",
-    b"if",
-    b"fn",
-    b"transaction",
-    b"else",
-    b"expect",
-];
+/// Words the grammar gives a form of its own: these always take the full parser. (A match, not a
+/// table: it compiles to a length switch and integer compares, for every line of a script.)
+fn is_keyword(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"let" | b"for" | b"if" | b"fn" | b"transaction" | b"else" | b"expect"
+    )
+}
 
 /// What one line of a file is, as far as the fast path can tell.
 pub enum Line<'t> {
@@ -181,7 +179,7 @@ fn words_line(line: &str, base: u32, spans: [(u16, u16); MAX_WORDS], n: usize) -
         return Line::Blank;
     }
     let first = &line.as_bytes()[spans[0].0 as usize..spans[0].1 as usize];
-    if KEYWORDS.contains(&first) {
+    if is_keyword(first) {
         return Line::Other;
     }
     Line::Command(PlainWords {

@@ -39,7 +39,9 @@ pub fn scan(bytes: &[u8], at: usize, spans: &mut [(u16, u16)]) -> Option<(usize,
         let starts = word & !after_word;
         let mut edges = starts | (after_word & !word);
         // offsets are 16-bit: a longer line is declined (the scalar scanner declines it too)
-        let chunk_at = u16::try_from(pos - at).ok().filter(|&c| c as usize + 16 <= MAX_LINE)?;
+        let chunk_at = u16::try_from(pos - at)
+            .ok()
+            .filter(|&c| c as usize + 16 <= MAX_LINE)?;
         while edges != 0 {
             let j = edges.trailing_zeros();
             if starts >> j & 1 != 0 {
@@ -173,9 +175,15 @@ mod tests {
             agree(text);
         }
         // offsets are 16-bit: the longest line the fast path takes, and one byte more
-        for len in [crate::syntax::fast::MAX_LINE, crate::syntax::fast::MAX_LINE + 1] {
+        for len in [
+            crate::syntax::fast::MAX_LINE,
+            crate::syntax::fast::MAX_LINE + 1,
+        ] {
             let line = "echo a ".to_string() + &"x".repeat(len - 7);
-            assert_eq!(agree(&line), (len == crate::syntax::fast::MAX_LINE) as usize);
+            assert_eq!(
+                agree(&line),
+                (len == crate::syntax::fast::MAX_LINE) as usize
+            );
         }
     }
 }
