@@ -262,12 +262,17 @@ impl<'b> Reader<'b> {
         self.at += N;
         s.try_into().ok()
     }
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
-        // nearly every offset and number on the tape is below 128: one byte
+        // nearly every offset and number on the tape is below 128: one byte, read inline
         let first = self.byte()?;
         if first < 0x80 {
             return Some(u64::from(first));
         }
+        self.long_varint(first)
+    }
+    #[cold]
+    fn long_varint(&mut self, first: u8) -> Option<u64> {
         let mut n = u64::from(first & 0x7f);
         let mut shift = 7;
         while shift < 64 {
