@@ -173,6 +173,9 @@ fn run(cli: Cli) -> i32 {
             return 2;
         }
     };
+    if cli.check {
+        session.check_only();
+    }
     let errors = session.check(file);
     if !errors.is_empty() {
         report(&errors, &session, cli.json);

@@ -34,6 +34,11 @@ impl Session {
         }
     }
 
+    /// For a check that no run follows (`--check`): the check pass writes no tape for a run.
+    pub fn check_only(&mut self) {
+        self.checker.tape = None;
+    }
+
     pub fn add(&mut self, name: &str, dir: &Path, text: String) -> Result<FileId, String> {
         self.map.add(name, dir, Arc::new(text))
     }
@@ -62,12 +67,9 @@ impl Session {
             ControlFlow::Continue(())
         });
         errors.extend(checker.finish(map, loader));
-        let tape = self
-            .checker
-            .tape
-            .replace(Box::default())
-            .unwrap_or_default();
-        self.tape = Some((file, tape.finish()));
+        if let Some(tape) = self.checker.tape.as_deref_mut() {
+            self.tape = Some((file, std::mem::take(tape).finish()));
+        }
         errors.sort_by_key(|d| (d.span.start, d.span.end));
         for (name, def) in &self.checker.procs {
             self.interp
