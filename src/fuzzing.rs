@@ -6,7 +6,8 @@ use crate::session::Session;
 use std::path::Path;
 
 /// Parses and checks arbitrary bytes as a script, as `netsh --check` would. Panics only on an
-/// internal inconsistency: the fast path building a different tree than the grammar.
+/// internal inconsistency: the fast path building a different tree than the grammar, its wide and
+/// scalar scanners reading a line differently, or the tape changing a dry run.
 pub fn parse_and_check(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -20,6 +21,18 @@ pub fn parse_and_check(data: &[u8]) {
                 "fast path and grammar disagree on {line:?}: {fast:?} vs {full:?}"
             );
         }
+    }
+    // the wide scanner reads every line as the scalar one does
+    let mut at = 0;
+    while at < text.len() {
+        let (end, scalar) = crate::syntax::fast::scalar_line_at(text, at, 0);
+        let (wide_end, wide) = crate::syntax::fast::line_at(text, at, 0);
+        assert_eq!(
+            (wide_end, wide.word_spans()),
+            (end, scalar.word_spans()),
+            "the scanners disagree on the line at {at} of {text:?}"
+        );
+        at = end + 1;
     }
     let mut session = Session::new(vec!["a".into(), "b".into()]);
     if let Ok(file) = session.add("fuzz.netsh", Path::new("/nonexistent"), text.to_string()) {

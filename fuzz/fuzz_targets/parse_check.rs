@@ -1,5 +1,6 @@
-//! Parse + check any bytes: never panic, the fast path agrees with the grammar, and a straight-line
-//! script dry-runs the same from the check pass's tape as parsed again.
+//! Parse + check any bytes: never panic, the fast path agrees with the grammar (and its wide scanner
+//! with its scalar one), and a straight-line script dry-runs the same from the check pass's tape as
+//! parsed again.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 

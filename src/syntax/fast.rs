@@ -169,8 +169,24 @@ pub fn line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
             return (end, words_line(&text[at..end], base + at as u32, spans, n));
         }
     }
-    let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+    scalar_line_at(text, at, base)
+}
+
+/// `line_at` by the scalar scanner alone: the definition the wide scanner agrees with.
+pub fn scalar_line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
+    let end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |n| at + n);
     (end, plain_line(&text[at..end], base + at as u32))
+}
+
+impl Line<'_> {
+    /// What the line is, in a form to compare: None for the grammar's, else its words' spans.
+    pub fn word_spans(&self) -> Option<Vec<Span>> {
+        match self {
+            Line::Blank => Some(Vec::new()),
+            Line::Command(words) => Some((0..words.len()).map(|i| words.span(i)).collect()),
+            Line::Other => None,
+        }
+    }
 }
 
 /// A line of `n` plain words at `spans`: blank, a command, or (led by a keyword) the grammar's.

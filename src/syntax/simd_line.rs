@@ -102,32 +102,18 @@ fn classify(c: __m128i) -> (u32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use crate::syntax::fast::{Line, line_at, plain_line};
+    use crate::syntax::fast::{Line, line_at, scalar_line_at};
 
-    /// What a line is, as a comparable value: None for the grammar's, else the words' spans.
-    fn shape(line: &Line) -> Option<Vec<(u32, u32)>> {
-        match line {
-            Line::Blank => Some(Vec::new()),
-            Line::Command(words) => Some(
-                (0..words.len())
-                    .map(|i| (words.span(i).start, words.span(i).end))
-                    .collect(),
-            ),
-            Line::Other => None,
-        }
-    }
-
-    /// Every line of `text`, read by `line_at` and by memchr with the scalar scanner: the same end
-    /// and the same words. Returns how many lines `line_at` took as plain words.
+    /// Every line of `text`, read by `line_at` and by the scalar scanner alone: the same end and
+    /// the same words. Returns how many lines were taken as plain words.
     fn agree(text: &str) -> usize {
         let mut plain = 0;
         let mut at = 0;
         while at < text.len() {
-            let end = text[at..].find('\n').map_or(text.len(), |n| at + n);
-            let scalar = plain_line(&text[at..end], 100 + at as u32);
+            let (end, scalar) = scalar_line_at(text, at, 100);
             let (fast_end, fast) = line_at(text, at, 100);
             assert_eq!(fast_end, end, "{text:?} at {at}");
-            assert_eq!(shape(&fast), shape(&scalar), "{text:?} at {at}");
+            assert_eq!(fast.word_spans(), scalar.word_spans(), "{text:?} at {at}");
             plain += matches!(fast, Line::Command(_)) as usize;
             at = end + 1;
         }
