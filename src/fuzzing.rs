@@ -22,18 +22,7 @@ pub fn parse_and_check(data: &[u8]) {
             );
         }
     }
-    // the wide scanner reads every line as the scalar one does
-    let mut at = 0;
-    while at < text.len() {
-        let (end, scalar) = crate::syntax::fast::scalar_line_at(text, at, 0);
-        let (wide_end, wide) = crate::syntax::fast::line_at(text, at, 0);
-        assert_eq!(
-            (wide_end, wide.word_spans()),
-            (end, scalar.word_spans()),
-            "the scanners disagree on the line at {at} of {text:?}"
-        );
-        at = end + 1;
-    }
+    scanners_agree(text);
     let mut session = Session::new(vec!["a".into(), "b".into()]);
     if let Ok(file) = session.add("fuzz.netsh", Path::new("/nonexistent"), text.to_string()) {
         let errors = session.check(file);
@@ -50,6 +39,25 @@ pub fn parse_and_check(data: &[u8]) {
     {
         assert_eq!(taped, untaped, "the tape changed the dry run of {text:?}");
     }
+}
+
+/// Reads every line of `text` with the fast path's wide scanner and with its scalar one, and panics
+/// unless both find the same end and the same words. Returns how many lines were plain commands.
+pub fn scanners_agree(text: &str) -> usize {
+    let mut commands = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let (end, scalar) = crate::syntax::fast::scalar_line_at(text, at, 100);
+        let (wide_end, wide) = crate::syntax::fast::line_at(text, at, 100);
+        assert_eq!(
+            (wide_end, wide.word_spans()),
+            (end, scalar.word_spans()),
+            "the scanners disagree on the line at {at} of {text:?}"
+        );
+        commands += matches!(wide, crate::syntax::fast::Line::Command(_)) as usize;
+        at = end + 1;
+    }
+    commands
 }
 
 /// A checked script's dry run (its output, then how it ended) twice: run from the check pass's tape

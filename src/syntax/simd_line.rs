@@ -38,7 +38,7 @@ pub fn scan(bytes: &[u8], at: usize, spans: &mut [(u16, u16)]) -> Option<(usize,
         let after_word = (word << 1 | in_word) & 0xffff; // bit j: byte j - 1 is in a word
         let starts = word & !after_word;
         let mut edges = starts | (after_word & !word);
-        // offsets are 16-bit: a longer line is declined (the scalar scanner declines it too)
+        // offsets are 16-bit: a line of nearly 64 KiB or more is left to the scalar scanner
         let chunk_at = u16::try_from(pos - at)
             .ok()
             .filter(|&c| c as usize + 16 <= MAX_LINE)?;
@@ -102,23 +102,7 @@ fn classify(c: __m128i) -> (u32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use crate::syntax::fast::{Line, line_at, scalar_line_at};
-
-    /// Every line of `text`, read by `line_at` and by the scalar scanner alone: the same end and
-    /// the same words. Returns how many lines were taken as plain words.
-    fn agree(text: &str) -> usize {
-        let mut plain = 0;
-        let mut at = 0;
-        while at < text.len() {
-            let (end, scalar) = scalar_line_at(text, at, 100);
-            let (fast_end, fast) = line_at(text, at, 100);
-            assert_eq!(fast_end, end, "{text:?} at {at}");
-            assert_eq!(fast.word_spans(), scalar.word_spans(), "{text:?} at {at}");
-            plain += matches!(fast, Line::Command(_)) as usize;
-            at = end + 1;
-        }
-        plain
-    }
+    use crate::fuzzing::scanners_agree as agree;
 
     #[test]
     fn the_wide_scanner_reads_lines_as_the_scalar_one_does() {
