@@ -19,4 +19,6 @@ pub mod session;
 pub mod store;
 pub mod syntax;
 pub mod tape;
+#[cfg(test)]
+mod test_rng;
 pub mod tunnel;

@@ -614,27 +614,28 @@ fn sysctl_key(text: &str) -> Result<(), TypeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Xorshift;
 
     /// Text made of the bytes IPv6 addresses are written with, shaped like them often enough.
-    fn address_like(seed: &mut u64) -> String {
-        let mut next = || {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            *seed
-        };
+    fn address_like(rng: &mut Xorshift) -> String {
         let alphabet = b"0123456789abcdefABCDEFg:::::.";
-        let len = (next() % 42) as usize;
+        let len = rng.below(42) as usize;
         let mut text: String = (0..len)
-            .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+            .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize] as char)
             .collect();
-        if next() % 2 == 0 {
+        if rng.below(2) == 0 {
             // a well-formed address with some groups zeroed, written with or without `::`
             let groups: Vec<u16> = (0..8)
-                .map(|_| if next() % 3 == 0 { 0 } else { next() as u16 })
+                .map(|_| {
+                    if rng.below(3) == 0 {
+                        0
+                    } else {
+                        rng.next_u64() as u16
+                    }
+                })
                 .collect();
             text = std::net::Ipv6Addr::from(<[u16; 8]>::try_from(groups).unwrap()).to_string();
-            if next() % 2 == 0 {
+            if rng.below(2) == 0 {
                 text = text.to_uppercase();
             }
         }
@@ -643,10 +644,10 @@ mod tests {
 
     #[test]
     fn the_quick_ipv6_reader_reads_what_std_reads_and_nothing_else() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
         let mut read = 0;
         for _ in 0..300_000 {
-            let text = address_like(&mut seed);
+            let text = address_like(&mut rng);
             if let Some(quick) = quick_ipv6(&text) {
                 assert_eq!(
                     text.parse::<std::net::Ipv6Addr>().ok(),

@@ -629,19 +629,13 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_are_written_as_std_writes_them() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..200_000 {
             // zero groups are common in real addresses and decide where `::` goes
-            let groups: [u16; 8] = std::array::from_fn(|_| match next() % 4 {
+            let groups: [u16; 8] = std::array::from_fn(|_| match rng.below(4) {
                 0 | 1 => 0,
-                2 => (next() % 16) as u16,
-                _ => next() as u16,
+                2 => rng.below(16) as u16,
+                _ => rng.next_u64() as u16,
             });
             let a = Ipv6Addr::from(groups);
             if a.to_ipv4_mapped().is_some() {

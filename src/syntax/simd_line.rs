@@ -106,13 +106,7 @@ mod tests {
 
     #[test]
     fn the_wide_scanner_reads_lines_as_the_scalar_one_does() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
         // mostly word bytes and blanks, so long plain lines are common; the rest decline
         let alphabet: Vec<char> =
             "abcdefgh0123456789./:-=%&|aaaaaaaaaaaaaa        \t\t\n\n\n#;{}[]()\"'$\\\rüü"
@@ -120,9 +114,9 @@ mod tests {
                 .collect();
         let mut plain = 0;
         for _ in 0..50_000 {
-            let len = (next() % 120) as usize;
+            let len = rng.below(120) as usize;
             let text: String = (0..len)
-                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
                 .collect();
             plain += agree(&text);
         }
