@@ -66,6 +66,10 @@ impl<'a> Args<'a> {
     pub fn must(&self, key: &str) -> Name {
         self.text(key).unwrap_or_default()
     }
+    /// A required argument of free text (a URL, a network's name).
+    pub fn must_string(&self, key: &str) -> String {
+        self.string(key).unwrap_or_default()
+    }
     pub fn flag(&self, key: &str) -> bool {
         self.get(key).is_some()
     }

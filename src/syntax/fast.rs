@@ -161,11 +161,10 @@ pub fn plain_line(line: &str, base: u32) -> Line<'_> {
 /// The line that starts at offset `at` of `text` (map offset `base + at`): where it ends (its
 /// newline, or the end of the text) and what it is.
 pub fn line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
-    let bytes = text.as_bytes();
     #[cfg(target_arch = "x86_64")]
     {
         let mut spans: [(u16, u16); MAX_WORDS] = [(0, 0); MAX_WORDS];
-        if let Some((end, n)) = super::simd_line::scan(bytes, at, &mut spans) {
+        if let Some((end, n)) = super::simd_line::scan(text.as_bytes(), at, &mut spans) {
             return (end, words_line(&text[at..end], base + at as u32, spans, n));
         }
     }

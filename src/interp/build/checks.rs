@@ -31,8 +31,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Id::ExpectReach => out.extend([expect(Check::Reach)]),
         Id::ExpectNoReach => out.extend([expect(Check::NoReach)]),
         Id::ExpectHttp => out.extend([expect(Check::Http {
-            url: a.string("url").unwrap_or_default(),
-            contains: a.string("contains").unwrap_or_default(),
+            url: a.must_string("url"),
+            contains: a.must_string("contains"),
         })]),
         Id::Exec => {
             let argv = argv(a.rest_words());
@@ -47,7 +47,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         }
         Id::Show => out.extend([Op::Show {
             ns: cx.ns.clone(),
-            what: a.string("what").unwrap_or_default(),
+            what: a.must_string("what"),
             json: a.flag("json"),
         }]),
         Id::Echo => out.extend([Op::Echo(a.rest_words().join(" "))]),

@@ -239,7 +239,7 @@ fn network(a: &Args) -> Result<Network, RunError> {
             .help("add `subnet 2003:ab11::/64` (or another IPv6 prefix)"));
     }
     Ok(Network {
-        name: a.string("name").unwrap_or_default(),
+        name: a.must_string("name"),
         driver: driver.to_string(),
         parent: a.string("parent"),
         mode,
