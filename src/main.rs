@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(netsh::cli::main());
+    std::process::exit(netsh::app::cli::main());
 }

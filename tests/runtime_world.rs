@@ -1,9 +1,9 @@
 //! RealWorld used as a library (as the REPL does): `exists` and `names` see the kernel's state.
 //! Uses a uniquely named namespace of its own and removes it.
 
+use netsh::engine::real::{Options, RealWorld};
 use netsh::interp::world::World;
 use netsh::ops::{LinkKind, Op};
-use netsh::runtime::real::{Options, RealWorld};
 
 #[test]
 fn exists_and_completion_names_see_live_links_and_namespaces() {

@@ -2,7 +2,7 @@
 //! (A run-time failure on a taped line points at its argument as before: runtime_networks.rs
 //! `host_dependent_errors_point_at_the_argument_responsible` runs such lines for real.)
 
-use netsh::fuzzing::dry_runs;
+use netsh::app::fuzzing::dry_runs;
 
 fn same(text: &str) {
     let (taped, untaped) = dry_runs(text).expect("the script checks");

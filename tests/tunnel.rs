@@ -2,7 +2,7 @@
 //! ways, the peer and inner-source checks, TTL, ICMP net unreachable, peers changing while running,
 //! and a TCP stream across two tunnels (TSO split, UDP GSO/GRO, GRO coalescing). Both data paths.
 
-use netsh::runtime::netns;
+use netsh::sys::netns;
 use netsh::tunnel::{Counter, DataPath, PeerTable, UdpBackend, UdpConfig, spawn_udp_backend, wire};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};

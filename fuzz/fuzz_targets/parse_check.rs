@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    netsh::fuzzing::parse_and_check(data);
+    netsh::app::fuzzing::parse_and_check(data);
 });

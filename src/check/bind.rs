@@ -4,10 +4,10 @@
 
 use super::signatures::{Keyword, OptKind, Sig};
 use super::types::{Ty, Val};
-use crate::diag::{Code, Diag, did_you_mean};
+use crate::base::diag::{Code, Diag, did_you_mean};
+use crate::base::source::{SourceMap, Span};
 use crate::syntax::ast::{Word, WordKind};
 use crate::syntax::fast::PlainWords;
-use crate::syntax::source::{SourceMap, Span};
 use smallvec::SmallVec;
 use std::borrow::Cow;
 

@@ -6,17 +6,19 @@
 //! program is known), but a call at the top level must come after the `fn`, as in a shell.
 
 pub mod bind;
+pub mod help;
 mod networks;
 pub mod signatures;
+pub mod tape;
 pub mod types;
 
-use crate::diag::{Code, Diag, did_you_mean};
-use crate::loader::Loader;
+use crate::base::diag::{Code, Diag, did_you_mean};
+use crate::base::source::SourceMap;
+use crate::check::tape::Tape;
 use crate::syntax::ast::*;
 use crate::syntax::fast::PlainWords;
+use crate::syntax::loader::Loader;
 use crate::syntax::parser::PlainLine;
-use crate::syntax::source::SourceMap;
-use crate::tape::Tape;
 use bind::{CommandWords, Slot, TreeWords, bind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
@@ -665,12 +667,12 @@ impl Checker {
 
 /// The span of one character inside a literal word's text (`at` bytes in), or the whole word.
 fn inside(
-    word: crate::syntax::source::Span,
-    text: crate::syntax::source::Span,
+    word: crate::base::source::Span,
+    text: crate::base::source::Span,
     at: Option<usize>,
-) -> crate::syntax::source::Span {
+) -> crate::base::source::Span {
     match at.and_then(|a| u32::try_from(a).ok()) {
-        Some(a) if text.start.saturating_add(a) < text.end => crate::syntax::source::Span {
+        Some(a) if text.start.saturating_add(a) < text.end => crate::base::source::Span {
             start: text.start + a,
             end: text.start + a + 1,
         },

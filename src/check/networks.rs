@@ -4,10 +4,10 @@
 //! depend on the host — one network per parent, a missing parent — are the runtime's.)
 
 use super::bind::{Bound, Slot};
-use crate::diag::{Code, Diag};
+use crate::base::diag::{Code, Diag};
+use crate::base::source::{SourceMap, Span};
 use crate::docker::network::{overlaps, vlan_of};
 use crate::syntax::ast::Word;
-use crate::syntax::source::{SourceMap, Span};
 use ipnet::IpNet;
 use std::net::IpAddr;
 

@@ -2,7 +2,7 @@
 //! check time on literal words and at run time on words whose variables have been expanded, so a value
 //! is judged the same way wherever it comes from.
 
-use crate::diag::{Code, did_you_mean};
+use crate::base::diag::{Code, did_you_mean};
 use ipnet::IpNet;
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -103,15 +103,11 @@ impl Val<'_> {
             Val::Float(f) => f.to_string(),
             Val::Ip(ip) => ip.to_string(),
             Val::Net(n) => n.to_string(),
-            Val::Mac(m) => format_mac(m),
+            Val::Mac(m) => crate::ops::format_mac(m),
             Val::Default => "default".into(),
             Val::Flag => String::new(),
         }
     }
-}
-
-pub fn format_mac(m: &[u8; 6]) -> String {
-    crate::ops::Mac(m).to_string()
 }
 
 /// Why a word is not of its type: the code, the message, and help.
@@ -614,7 +610,7 @@ fn sysctl_key(text: &str) -> Result<(), TypeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_rng::Xorshift;
+    use crate::base::test_rng::Xorshift;
 
     /// Text made of the bytes IPv6 addresses are written with, shaped like them often enough.
     fn address_like(rng: &mut Xorshift) -> String {

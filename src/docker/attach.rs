@@ -4,9 +4,9 @@
 //! ipvlan l3/l3s `default dev eth0`; none on an internal network).
 
 use super::network::NetworkState;
-use crate::interp::world::RunError;
+use crate::base::error::RunError;
+use crate::docker::naming::{docker_mac, docker_v6, veth_name};
 use crate::ops::{Container, Dest, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
-use crate::runtime::container::{docker_mac, docker_v6, veth_name};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

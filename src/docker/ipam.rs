@@ -3,7 +3,7 @@
 //! reservation. Pools sit behind `AddressPool` so a store-backed pool (store_pool.rs, shared by
 //! every host and netsh process of a `scope global` network) can take a local pool's place.
 
-use crate::interp::world::RunError;
+use crate::base::error::RunError;
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -3,10 +3,11 @@
 
 pub mod attach;
 pub mod ipam;
+pub mod naming;
 pub mod network;
 pub mod store_pool;
 
-use crate::interp::world::RunError;
+use crate::base::error::{Kind, RunError};
 use crate::ops::{Container, Network, Ns, Op};
 use attach::Attached;
 use network::{HostView, NetworkState};
@@ -26,7 +27,7 @@ fn unknown(host: &Ns, name: &str, key: &'static str) -> RunError {
         .as_deref()
         .map(|h| format!(" on {h}"))
         .unwrap_or_default();
-    RunError::new(format!("network {name} not found{on}"))
+    RunError::of(Kind::Gone, format!("network {name} not found{on}"))
         .at(key, name)
         .help("create it first with `network create NAME driver ... in HOST`")
 }

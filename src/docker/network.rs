@@ -3,7 +3,7 @@
 //! and the Ops that create and remove it.
 
 use super::ipam::{AddressPool, LocalPool};
-use crate::interp::world::RunError;
+use crate::base::error::RunError;
 use crate::ops::{LinkKind, Network, Ns, Op};
 use ipnet::IpNet;
 use std::net::IpAddr;

@@ -8,7 +8,7 @@
 //! store's connections live on (the flannel runtime, src/runtime/flannel.rs).
 
 use super::ipam::{AddressPool, LocalPool};
-use crate::interp::world::RunError;
+use crate::base::error::RunError;
 use crate::store::Store;
 use ipnet::IpNet;
 use std::net::IpAddr;

@@ -1,12 +1,13 @@
 //! A statement's arguments after expansion and typing, looked up by the names the signature gives them.
 
+use crate::base::error::ArgAt;
+use crate::base::source::Span;
 use crate::check::bind::Slot;
 use crate::check::signatures::Sig;
+use crate::check::tape::TapedArgs;
 use crate::check::types::Val;
 use crate::interp::value::Value;
-use crate::interp::world::ArgAt;
 use crate::ops::Name;
-use crate::syntax::source::Span;
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::net::IpAddr;
@@ -125,5 +126,21 @@ impl<'a> Args<'a> {
     }
     pub fn rest_words(&self) -> Vec<String> {
         self.rest.iter().map(Value::flat).collect()
+    }
+}
+
+impl<'a> TapedArgs<'a> for Args<'a> {
+    fn begin(&mut self, sig: &'static Sig) {
+        self.sig = sig;
+        self.vals.clear();
+        self.spans.clear();
+        self.rest.clear();
+        self.ns = None;
+    }
+    fn push(&mut self, slot: Slot, val: Val<'a>) {
+        self.vals.push((Args::key(self.sig, slot), val));
+    }
+    fn set_ns(&mut self, ns: Name) {
+        self.ns = Some(ns);
     }
 }

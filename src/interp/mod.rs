@@ -6,21 +6,22 @@ pub mod build;
 pub mod value;
 pub mod world;
 
+use crate::base::diag::{Code, Diag};
+use crate::base::error::RunError;
+use crate::base::source::SourceMap;
 use crate::check::bind::{self, Slot};
 use crate::check::signatures::{Id, TABLE, lookup};
+use crate::check::tape::Tape;
 use crate::check::{EXISTS_KINDS, Procs};
-use crate::diag::{Code, Diag};
-use crate::loader::Loader;
 use crate::syntax::ast::*;
+use crate::syntax::loader::Loader;
 use crate::syntax::parser::PlainLine;
-use crate::syntax::source::SourceMap;
-use crate::tape::Tape;
 use args::Args;
 use build::{Ctx, Names};
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use value::{Frame, Value};
-use world::{RunError, World};
+use world::World;
 
 /// How deep procedure calls may nest before the run stops (the check pass rejects recursion that
 /// never ends; this catches recursion whose end is too far away).
@@ -71,9 +72,11 @@ fn fail_in(span: Span, args: &Args, e: RunError) -> Diag {
 }
 
 fn labelled(span: Span, label: String, e: RunError) -> Diag {
-    Diag::new(e.code, span, e.message)
+    let mut d = Diag::new(e.code, span, e.message)
         .label(label)
-        .help_opt(e.help)
+        .help_opt(e.help);
+    d.kind = Some(e.kind);
+    d
 }
 
 impl Interp {
@@ -431,7 +434,7 @@ impl Interp {
             Id::Help => {
                 let topic = self.resolve(&b, words, env.map)?.rest_words().join(" ");
                 env.world
-                    .say(&crate::help::text(&topic, &self.procs, env.map));
+                    .say(&crate::check::help::text(&topic, &self.procs, env.map));
                 return Ok(());
             }
             _ => {}

@@ -2,7 +2,7 @@
 //! runtime); a dry run prints them as commands and keeps a model of what the script made, so that
 //! `if exists link ...` after creating the link sees it.
 
-use crate::diag::Code;
+use crate::base::error::RunError;
 use crate::ops::Op;
 use ipnet::IpNet;
 use rustc_hash::{FxHashSet, FxHasher};
@@ -10,61 +10,12 @@ use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::net::IpAddr;
 
-/// A failure while running, in words; the interpreter adds the span: the argument's named by
-/// `at` when the statement has it, else the whole statement's.
-#[derive(Debug, Clone)]
-pub struct RunError {
-    pub code: Code,
-    pub message: String,
-    pub help: Option<String>,
-    /// The argument the error is about, when the statement being run has it.
-    pub at: Option<ArgAt>,
-    /// The statement that failed, when it is not the one being run: a request pipelined by an
-    /// earlier statement whose answer came late (runtime/pipeline.rs).
-    pub stmt: Option<crate::syntax::source::Span>,
-}
-
-/// The argument a run-time error is about: its keyword, and its value (which of several `subnet`s).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArgAt {
-    pub key: &'static str,
-    pub value: String,
-}
-
-impl RunError {
-    pub fn new(message: impl Into<String>) -> RunError {
-        RunError {
-            code: Code::RunFailed,
-            message: message.into(),
-            help: None,
-            at: None,
-            stmt: None,
-        }
-    }
-    /// Points the diagnostic at the statement's `key` argument whose value is `value`.
-    pub fn at(mut self, key: &'static str, value: impl Into<String>) -> RunError {
-        self.at = Some(ArgAt {
-            key,
-            value: value.into(),
-        });
-        self
-    }
-    pub fn with_code(mut self, code: Code) -> RunError {
-        self.code = code;
-        self
-    }
-    pub fn help(mut self, help: impl Into<String>) -> RunError {
-        self.help = Some(help.into());
-        self
-    }
-}
-
 pub trait World {
     /// Carries out one Op (a dry run prints it).
     fn apply(&mut self, op: &Op) -> Result<(), RunError>;
     /// The statement whose Ops follow: a world that answers late (pipelining) blames its errors
     /// on it.
-    fn statement(&mut self, _at: crate::syntax::source::Span) {}
+    fn statement(&mut self, _at: crate::base::source::Span) {}
     /// Waits for every answer still due; the first failure, with its statement.
     fn settle(&mut self) -> Result<(), RunError> {
         Ok(())

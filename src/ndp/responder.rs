@@ -4,8 +4,8 @@
 //! loop only blocks on that one socket (with a timeout, so a stop is seen within 200 ms).
 
 use super::packet::{advertisement, parse_solicitation};
-use crate::interp::world::RunError;
-use crate::runtime::netns;
+use crate::base::error::RunError;
+use crate::sys::netns;
 use ipnet::Ipv6Net;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};

@@ -5,7 +5,7 @@
 mod render;
 pub mod script;
 
-pub use render::{Mac, shell_quote};
+pub use render::{Mac, format_mac, shell_quote};
 
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv6Addr};
@@ -13,6 +13,9 @@ use std::net::{IpAddr, Ipv6Addr};
 /// A namespace, link or sysctl name in an Op. Names are short (a link's at most 15 bytes), so they
 /// are kept inline: building an Op for the usual statement allocates nothing for its names.
 pub type Name = compact_str::CompactString;
+
+/// The longest interface name the kernel takes (IFNAMSIZ - 1).
+pub const IFNAMSIZ_MAX: usize = 15;
 
 /// The namespace an Op acts in: `None` is the one netsh runs in.
 pub type Ns = Option<Name>;

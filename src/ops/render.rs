@@ -113,6 +113,11 @@ pub fn shell_quote(s: &str) -> String {
     out
 }
 
+/// A MAC address as ip(8) writes it: 02:42:ac:11:00:02.
+pub fn format_mac(m: &[u8; 6]) -> String {
+    Mac(m).to_string()
+}
+
 /// A MAC address as `02:42:ac:11:00:02`.
 pub struct Mac<'a>(pub &'a [u8; 6]);
 
@@ -629,7 +634,7 @@ mod tests {
 
     #[test]
     fn ipv6_addresses_are_written_as_std_writes_them() {
-        let mut rng = crate::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::base::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..200_000 {
             // zero groups are common in real addresses and decide where `::` goes
             let groups: [u16; 8] = std::array::from_fn(|_| match rng.below(4) {

@@ -2,7 +2,7 @@
 //! both written in the language itself, so they can be read, edited and run like any script.
 
 use super::{Dest, LinkChange, LinkKind, Ns, Op, Route};
-use crate::check::types::format_mac;
+use crate::ops::format_mac;
 
 /// A word as the lexer reads it back: bare when it is one, else a raw `'...'` (or `"..."` when it
 /// holds a `'`, with `"`, `\` and `$` escaped).

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-pub use super::source::Span;
+pub use crate::base::source::Span;
 
 /// One word of a command: a bare word, a string, or a list.
 #[derive(Clone, Debug)]

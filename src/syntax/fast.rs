@@ -3,8 +3,8 @@
 //! strings, variables, lists, blocks, continuations) goes to the pest grammar. Both paths build the
 //! same tree: a test and the fuzz target compare them.
 
-use super::ast::{Stmt, StmtKind, Word, WordKind, Words};
-use super::source::Span;
+use crate::base::source::Span;
+use crate::syntax::ast::{Stmt, StmtKind, Word, WordKind, Words};
 
 /// Words the grammar gives a form of its own: these always take the full parser. (A match, not a
 /// table: it compiles to a length switch and integer compares, for every line of a script.)
@@ -164,7 +164,7 @@ pub fn line_at(text: &str, at: usize, base: u32) -> (usize, Line<'_>) {
     #[cfg(target_arch = "x86_64")]
     {
         let mut spans: [(u16, u16); MAX_WORDS] = [(0, 0); MAX_WORDS];
-        if let Some((end, n)) = super::simd_line::scan(text.as_bytes(), at, &mut spans) {
+        if let Some((end, n)) = crate::syntax::simd_line::scan(text.as_bytes(), at, &mut spans) {
             return (end, words_line(&text[at..end], base + at as u32, spans, n));
         }
     }
@@ -221,6 +221,25 @@ pub fn plain_command(text: &str, base: u32) -> Option<Stmt> {
         }
         _ => None,
     }
+}
+
+/// Reads every line of `text` with the fast path's wide scanner and with its scalar one, and panics
+/// unless both find the same end and the same words. Returns how many lines were plain commands.
+pub fn scanners_agree(text: &str) -> usize {
+    let mut commands = 0;
+    let mut at = 0;
+    while at < text.len() {
+        let (end, scalar) = scalar_line_at(text, at, 100);
+        let (wide_end, wide) = line_at(text, at, 100);
+        assert_eq!(
+            (wide_end, wide.word_spans()),
+            (end, scalar.word_spans()),
+            "the scanners disagree on the line at {at} of {text:?}"
+        );
+        commands += matches!(wide, Line::Command(_)) as usize;
+        at = end + 1;
+    }
+    commands
 }
 
 #[cfg(test)]

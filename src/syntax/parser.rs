@@ -1,10 +1,10 @@
 //! From text to syntax tree: the chunker splits, pest parses each chunk, and the pairs become AST nodes
 //! whose spans are offsets in the source map.
 
-use super::ast::*;
-use super::chunker::{self, ChunkError};
-use super::fast;
-use crate::diag::{Code, Diag};
+use crate::base::diag::{Code, Diag};
+use crate::syntax::ast::*;
+use crate::syntax::chunker::{self, ChunkError};
+use crate::syntax::fast;
 use pest::Parser;
 use pest::iterators::Pair;
 use std::ops::ControlFlow;

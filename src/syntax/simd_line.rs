@@ -3,7 +3,7 @@
 //! byte the scalar scanner treats specially (strings, variables, blocks, lists, escapes, comments,
 //! `\r`) makes it decline, and `fast::plain_line` reads the line instead.
 
-use super::fast::MAX_LINE;
+use crate::syntax::fast::MAX_LINE;
 use core::arch::x86_64::{
     __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
     _mm_set1_epi8, _mm_setzero_si128, _mm_sub_epi8,
@@ -102,11 +102,11 @@ fn classify(c: __m128i) -> (u32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use crate::fuzzing::scanners_agree as agree;
+    use crate::syntax::fast::scanners_agree as agree;
 
     #[test]
     fn the_wide_scanner_reads_lines_as_the_scalar_one_does() {
-        let mut rng = crate::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
+        let mut rng = crate::base::test_rng::Xorshift(0x2545_f491_4f6c_dd1d);
         // mostly word bytes and blanks, so long plain lines are common; the rest decline
         let alphabet: Vec<char> =
             "abcdefgh0123456789./:-=%&|aaaaaaaaaaaaaa        \t\t\n\n\n#;{}[]()\"'$\\\rüü"

@@ -26,7 +26,7 @@ pub mod wire;
 pub use counters::{Counter, Counters, Snapshot};
 pub use peers::PeerTable;
 
-use crate::interp::world::RunError;
+use crate::base::error::RunError;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -204,7 +204,7 @@ pub fn spawn_udp_backend(
         config.port,
         config.socket_buffer,
     );
-    let opened = crate::runtime::netns::run_in(ns, move || {
+    let opened = crate::sys::netns::run_in(ns, move || {
         let tun = device::open(
             &name,
             device::TunOptions {

@@ -1,9 +1,9 @@
 //! Checks and output: ping, expect, exec, show, echo, wait, dump.
 
 use super::Ctx;
+use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::interp::world::RunError;
 use crate::ops::{Check, Op};
 
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.

@@ -1,10 +1,10 @@
 //! Flannel and Docker networking: the store, the network config, leases, overlays, Docker networks.
 
 use super::Ctx;
+use crate::base::error::RunError;
 use crate::check::signatures::{IPVLAN_MODES, Id, MACVLAN_MODES};
 use crate::check::types::Val;
 use crate::interp::args::Args;
-use crate::interp::world::RunError;
 use crate::ops::{DockerOpts, EtcdSpec, Lease, Network, Op, Overlay, StoreSpec};
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;

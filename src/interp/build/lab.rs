@@ -2,10 +2,10 @@
 //! dry run shows every command), and the Docker-like statements the runtime carries out.
 
 use super::Ctx;
+use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
-use crate::interp::world::RunError;
 use crate::ops::{
     Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction,
 };

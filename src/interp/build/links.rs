@@ -1,9 +1,9 @@
 //! Namespaces and links.
 
 use super::Ctx;
+use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::interp::world::RunError;
 use crate::ops::{LinkChange, LinkKind, Name, Op, Vxlan};
 
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {

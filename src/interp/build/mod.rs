@@ -6,9 +6,9 @@ mod lab;
 mod links;
 mod net;
 
+use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::interp::world::RunError;
 use crate::ops::{Name, Ns, Op};
 use std::collections::HashMap;
 

@@ -1,10 +1,10 @@
 //! Addresses, routes, neighbours, forwarding entries, sysctls, NDP proxying.
 
 use super::Ctx;
+use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
-use crate::interp::world::RunError;
 use crate::ops::{Dest, Family, FdbAction, Op, Route, RouteAction};
 use ipnet::IpNet;
 use std::net::IpAddr;

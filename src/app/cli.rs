@@ -1,0 +1,292 @@
+//! The command line: `netsh FILE [ARGS]`, `netsh -c '...'`, `netsh -` (stdin), bare `netsh` (REPL).
+
+use crate::app::session::Session;
+use crate::base::diag::Diag;
+use crate::interp::world::{DryRun, World};
+use crate::syntax::loader::decode;
+use clap::Parser;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+const EXAMPLES: &str = "\
+Examples:
+  netsh --sandbox examples/ch09-macvlan-bridge.netsh   run a lab in a private network namespace
+  netsh --dry-run examples/ch08-flannel-vxlan.netsh    print the equivalent ip/etcdctl commands
+  netsh -c 'netns add ns1; veth v1 peer v2 peer-in ns1' --dry-run
+  netsh lab.netsh docker1 10.10.10.101/24              script arguments are $1, $2, $@
+  netsh                                                interactive shell (`help` lists statements)
+
+A script may start with `#!/usr/bin/env netsh` and run as a program.
+Exit status: 0 success, 1 a statement failed at run time (or an `expect` failed),
+2 the script does not parse or check (then nothing was applied).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "netsh",
+    version,
+    about = "A scriptable network shell: namespaces, links, addresses, routes, flannel overlays and Docker-style networks in a small language",
+    after_help = EXAMPLES,
+    trailing_var_arg = true
+)]
+pub struct Cli {
+    /// Run these statements instead of a file (`;` or newlines separate them)
+    #[arg(short = 'c', value_name = "STATEMENTS")]
+    pub command: Option<String>,
+    /// Print what would be done, as the equivalent ip/bridge/sysctl/etcdctl commands; touch nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Only parse and check the script; run nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Run in a fresh, private network and mount namespace: nothing outside is touched, and
+    /// everything made is gone when netsh exits
+    #[arg(long)]
+    pub sandbox: bool,
+    /// Machine-readable output (show, ping, expect, and diagnostics)
+    #[arg(long)]
+    pub json: bool,
+    /// Keep what a failing script did instead of undoing it
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Fail on what already exists, as ip(8) does
+    #[arg(long)]
+    pub strict: bool,
+    /// The script to run (`-` reads standard input); without one, netsh starts its interactive shell
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// Arguments for the script: $1, $2, ... and $@
+    #[arg(value_name = "ARGS", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+pub fn main() -> i32 {
+    // Off a terminal (pipes, CI logs, tests) diagnostics are not wrapped, so each stays greppable.
+    if !std::io::stderr().is_terminal() {
+        let _ = miette::set_hook(Box::new(|_| {
+            Box::new(
+                miette::MietteHandlerOpts::new()
+                    .wrap_lines(false)
+                    .color(false)
+                    .build(),
+            )
+        }));
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    run(cli)
+}
+
+/// A script to run: what diagnostics call it, the directory `source` paths start from, its bytes,
+/// and its arguments.
+type Input = (String, PathBuf, Vec<u8>, Vec<String>);
+
+/// Where the script text comes from, and the script's arguments; `None` means the REPL.
+fn input(cli: &Cli) -> Result<Option<Input>, String> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if let Some(cmd) = &cli.command {
+        let args = cli.file.iter().chain(&cli.args).cloned().collect();
+        return Ok(Some(("-c".into(), cwd, cmd.clone().into_bytes(), args)));
+    }
+    let read_stdin = || {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map(|_| buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))
+    };
+    match cli.file.as_deref() {
+        Some("-") => Ok(Some((
+            "<stdin>".into(),
+            cwd,
+            read_stdin()?,
+            cli.args.clone(),
+        ))),
+        Some(path) => {
+            let bytes = crate::syntax::loader::read_whole(Path::new(path))
+                .map_err(|e| format!("cannot read {path}: {e}"))?;
+            let dir = Path::new(path)
+                .parent()
+                .map(Path::to_path_buf)
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(cwd);
+            Ok(Some((path.to_string(), dir, bytes, cli.args.clone())))
+        }
+        None if !std::io::stdin().is_terminal() => {
+            Ok(Some(("<stdin>".into(), cwd, read_stdin()?, Vec::new())))
+        }
+        None => Ok(None),
+    }
+}
+
+fn run(cli: Cli) -> i32 {
+    // first, while netsh is still one thread: a sandbox cannot be entered once threads exist
+    if cli.sandbox
+        && !cli.dry_run
+        && !cli.check
+        && let Err(e) = crate::sys::sandbox::enter()
+    {
+        eprintln!("netsh: {e}");
+        return 1;
+    }
+    // `netsh down FILE`; a script named `down` runs as `./down`
+    if cli.command.is_none() && cli.file.as_deref() == Some("down") {
+        return match cli.args.as_slice() {
+            [script] => crate::app::down::down(script, cli.json),
+            _ => {
+                eprintln!(
+                    "netsh: usage: netsh down FILE (to run a script named down: netsh ./down)"
+                );
+                2
+            }
+        };
+    }
+    let (name, dir, bytes, args) = match input(&cli) {
+        Ok(Some(i)) => i,
+        Ok(None) => return crate::app::repl::run(&cli),
+        Err(e) => {
+            eprintln!("netsh: {e}");
+            return 2;
+        }
+    };
+    let text = match decode(bytes) {
+        Ok(t) => t,
+        Err(offset) => {
+            eprintln!(
+                "netsh: {name} is not UTF-8 text (invalid byte at offset {offset}); nothing was run"
+            );
+            return 2;
+        }
+    };
+    let mut session = Session::new(args);
+    if name != "-c" && name != "<stdin>" {
+        session.loader.set_main(Path::new(&name));
+    }
+    let file = match session.add(&name, &dir, text) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("netsh: {e}");
+            return 2;
+        }
+    };
+    if cli.check {
+        session.check_only();
+    }
+    let errors = session.check(file);
+    if !errors.is_empty() {
+        report(&errors, &session, cli.json);
+        eprintln!(
+            "netsh: {} error{} found; nothing was run",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
+        return 2;
+    }
+    if cli.check {
+        return 0;
+    }
+    let stdout = std::io::stdout();
+    let mut world: Box<dyn World> = if cli.dry_run {
+        let out = std::io::BufWriter::new(stdout.lock());
+        if session.checker.asks_exists {
+            Box::new(DryRun::new(out))
+        } else {
+            Box::new(DryRun::unmodelled(out))
+        }
+    } else {
+        match crate::app::real_world(&cli) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("netsh: {e}");
+                return 1;
+            }
+        }
+    };
+    if !cli.dry_run {
+        crate::sys::signals::install();
+    }
+    let result = session.run(file, world.as_mut());
+    let _ = std::io::stdout().flush();
+    let code = match &result {
+        Ok(()) => 0,
+        Err(d) => {
+            report(std::slice::from_ref(d), &session, cli.json);
+            // the whole script is one transaction (see docs/GUARANTEES.md)
+            if !cli.no_rollback
+                && let Some(r) = world.rollback(0)
+            {
+                eprintln!("{}", r.summary());
+            }
+            match crate::sys::signals::pending() {
+                Some(sig) => 128 + sig,
+                None => 1,
+            }
+        }
+    };
+    if let Some(n) = world.changes()
+        && (result.is_ok() || cli.no_rollback)
+    {
+        eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
+    }
+    drop(world);
+    code
+}
+
+/// How many diagnostics are shown in full; the rest are counted (rendering each one reads its file,
+/// so thousands of them from a huge generated script would take minutes and help nobody).
+pub const SHOWN_DIAGNOSTICS: usize = 50;
+
+/// Prints diagnostics: miette's graphical report, or one JSON object per line with --json.
+pub fn report(errors: &[Diag], session: &Session, json: bool) {
+    let mut err = std::io::stderr().lock();
+    if errors.len() > SHOWN_DIAGNOSTICS {
+        let _ = writeln!(
+            err,
+            "netsh: showing the first {SHOWN_DIAGNOSTICS} of {} errors",
+            errors.len()
+        );
+    }
+    for d in errors.iter().take(SHOWN_DIAGNOSTICS) {
+        if json {
+            let loc = session.map.locate(d.span);
+            let v = serde_json::json!({
+                "code": d.code.as_str(),
+                "message": d.message,
+                "location": loc,
+                "span": { "start": d.span.start - session.map.file_of(d.span).base, "end": d.span.end - session.map.file_of(d.span).base },
+                "label": d.label,
+                "help": d.help,
+            });
+            let _ = writeln!(err, "{v}");
+        } else {
+            let _ = writeln!(err, "{}", render_safely(d, session));
+        }
+    }
+}
+
+/// miette's graphical report, or a plain `file:line:col: message` when miette cannot draw it (it
+/// panics on a label past column 65535, as in a line of 100 000 characters).
+fn render_safely(d: &Diag, session: &Session) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        format!("{:?}", miette::Report::new(d.render(&session.map)))
+    }));
+    std::panic::set_hook(hook);
+    drawn.unwrap_or_else(|_| {
+        let mut s = format!(
+            "{}\n  × {}: {}",
+            d.code.as_str(),
+            session.map.locate(d.span),
+            d.message
+        );
+        if let Some(h) = &d.help {
+            s += &format!("\n  help: {h}");
+        }
+        s
+    })
+}

@@ -1,0 +1,214 @@
+//! The interactive shell. Every input (one line, or several while a block is open) becomes one
+//! source file `<repl:N>` of a single session, so variables, procedures and the `in` context
+//! carry from one input to the next; it is checked (nothing runs on an error) and then run.
+//! Errors are reported and the shell goes on; `exit`, `quit` and Ctrl-D leave it.
+
+pub mod completion;
+mod context;
+mod helper;
+mod history;
+mod prompt;
+
+use crate::app::cli::{Cli, report};
+use crate::app::session::Session;
+use crate::interp::world::{DryRun, World};
+use crate::syntax::chunker::is_incomplete;
+use context::ContextLine;
+use helper::NetshHelper;
+use rustyline::Editor;
+use rustyline::config::{CompletionType, Config};
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+type Shell = Editor<NetshHelper, FileHistory>;
+
+/// What one turn of reading produced.
+enum Read {
+    Input(String),
+    /// Ctrl-C: the input so far is dropped.
+    Cancelled,
+    /// Ctrl-D.
+    Eof,
+    Failed(ReadlineError),
+}
+
+pub fn run(cli: &Cli) -> i32 {
+    let world = Rc::new(RefCell::new(world(cli)));
+    let mut editor = match editor(world.clone()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("netsh: cannot start the interactive shell: {e}");
+            return 1;
+        }
+    };
+    let history = history::path();
+    if let Some(path) = &history {
+        load_history(&mut editor, path);
+    }
+    eprintln!(
+        "netsh interactive shell: `help` lists the statements, Tab completes, Ctrl-D or `exit` leaves"
+    );
+    let mut session = Session::new(Vec::new());
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let mut inputs = 0usize;
+    loop {
+        let text = match read(&mut editor, session.interp.context()) {
+            Read::Input(text) => text,
+            Read::Cancelled => continue,
+            Read::Eof => return 0,
+            Read::Failed(e) => {
+                eprintln!("netsh: cannot read the terminal: {e}");
+                return 1;
+            }
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        remember(&mut editor, &text, history.as_deref());
+        if matches!(text.trim(), "exit" | "quit") {
+            return 0;
+        }
+        match context::parse(&text) {
+            Some(Ok(ContextLine::Enter(ns))) => session.interp.set_base_context(Some(ns)),
+            Some(Ok(ContextLine::Leave)) => session.interp.set_base_context(None),
+            Some(Err(message)) => eprintln!("netsh: {message}"),
+            None => {
+                inputs += 1;
+                evaluate(
+                    &mut session,
+                    &format!("<repl:{inputs}>"),
+                    &cwd,
+                    text,
+                    &world,
+                    cli.json,
+                );
+            }
+        }
+        if let Some(h) = editor.helper_mut() {
+            h.known.procs = session.interp.procs.keys().cloned().collect();
+            h.known.vars = session.checker.variables().map(str::to_string).collect();
+        }
+    }
+}
+
+/// The world statements act on: the kernel's, or a dry run when asked for or when there is no
+/// runtime (said once, here).
+fn world(cli: &Cli) -> Box<dyn World> {
+    if !cli.dry_run {
+        match crate::app::real_world(cli) {
+            Ok(w) => return w,
+            Err(e) => eprintln!(
+                "netsh: {e}\nnetsh: the shell runs as a dry run: statements print their commands and change nothing"
+            ),
+        }
+    }
+    Box::new(DryRun::new(std::io::stdout()))
+}
+
+fn editor(world: Rc<RefCell<Box<dyn World>>>) -> rustyline::Result<Shell> {
+    let config = Config::builder()
+        .auto_add_history(false)
+        .history_ignore_dups(true)?
+        .history_ignore_space(true)
+        .max_history_size(10_000)?
+        .completion_type(CompletionType::List)
+        .build();
+    let mut editor = Shell::with_config(config)?;
+    editor.set_helper(Some(NetshHelper::new(world)));
+    Ok(editor)
+}
+
+fn load_history(editor: &mut Shell, path: &std::path::Path) {
+    if let Err(e) = history::prepare(path) {
+        eprintln!(
+            "netsh: history will not be kept: cannot create the directory of {}: {e}",
+            path.display()
+        );
+        return;
+    }
+    if path.exists()
+        && let Err(e) = editor.load_history(path)
+    {
+        eprintln!("netsh: cannot read the history in {}: {e}", path.display());
+    }
+}
+
+/// Adds an input to the history and appends it to the file at once, so a crash loses nothing.
+fn remember(editor: &mut Shell, text: &str, path: Option<&std::path::Path>) {
+    match editor.add_history_entry(text) {
+        Ok(true) => {}
+        _ => return,
+    }
+    if let Some(path) = path
+        && let Err(e) = editor.append_history(path)
+    {
+        eprintln!("netsh: cannot save the history to {}: {e}", path.display());
+    }
+}
+
+/// Reads one input: a line, plus continuation lines while a block, list or string is open.
+fn read(editor: &mut Shell, context: Option<&str>) -> Read {
+    let mut text = String::new();
+    loop {
+        let prompt = if text.is_empty() {
+            prompt::primary(context)
+        } else {
+            prompt::continuation(context)
+        };
+        if let Some(h) = editor.helper_mut() {
+            h.pending.clone_from(&text);
+        }
+        match editor.readline(&prompt) {
+            Ok(line) => {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&line);
+                if !is_incomplete(&text) {
+                    return Read::Input(text);
+                }
+            }
+            Err(ReadlineError::Interrupted) => return Read::Cancelled,
+            Err(ReadlineError::Eof) => return Read::Eof,
+            Err(e) => return Read::Failed(e),
+        }
+    }
+}
+
+/// Checks an input and, when it has no error, runs it. Procedures of an input that does not check
+/// are forgotten, so the corrected `fn` can be entered again.
+fn evaluate(
+    session: &mut Session,
+    name: &str,
+    dir: &std::path::Path,
+    text: String,
+    world: &Rc<RefCell<Box<dyn World>>>,
+    json: bool,
+) {
+    let file = match session.add(name, dir, text) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("netsh: {e}");
+            return;
+        }
+    };
+    let procs = (session.checker.procs.clone(), session.interp.procs.clone());
+    let errors = session.check(file);
+    if !errors.is_empty() {
+        (session.checker.procs, session.interp.procs) = procs;
+        report(&errors, session, json);
+        return;
+    }
+    let result = match world.try_borrow_mut() {
+        Ok(mut w) => session.run(file, w.as_mut()),
+        Err(_) => return,
+    };
+    let _ = std::io::stdout().flush();
+    if let Err(d) = result {
+        report(std::slice::from_ref(&d), session, json);
+    }
+}

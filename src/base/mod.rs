@@ -1,0 +1,7 @@
+//! What every layer uses: source text and spans, diagnostics, the run-time error, big buffers.
+pub mod diag;
+pub mod error;
+pub mod pages;
+pub mod source;
+#[cfg(test)]
+pub(crate) mod test_rng;

@@ -1,0 +1,1001 @@
+//! Transactions: every Op a real run applies goes through `RealWorld::tracked`, which tells whether the
+//! kernel changed (an `add` of what exists is no change: that is what makes re-runs report
+//! "0 changes") and records the Op's inverse, read from the kernel before the Op ran. A rollback runs
+//! the inverses newest first. A deletion (and an overlay) is undone from the kernel's state read
+//! before and after it (restore.rs); store keys, leases, overlays and Docker networks by their
+//! runtimes (flannel.rs, docker/).
+
+use crate::base::error::{Kind, RunError};
+use crate::engine::real::RealWorld;
+use crate::engine::restore;
+use crate::interp::world::Rollback;
+use crate::netlink::addrs;
+use crate::netlink::errors;
+use crate::netlink::handle::{CHANGE, Netlink};
+use crate::netlink::links;
+use crate::netlink::neigh;
+use crate::netlink::routes;
+use crate::ops::{Dest, Family, FdbAction, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
+use crate::sys::netns;
+use crate::sys::signals;
+use crate::sys::sysctl;
+use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
+use rtnetlink::packet_route::route::{RouteAttribute, RouteFlags, RouteMessage};
+use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use std::collections::HashMap;
+use std::net::Ipv6Addr;
+
+/// How to undo one applied change.
+#[derive(Debug, Clone)]
+pub enum Undo {
+    /// Apply this Op (a delete for an add, the old value for a set).
+    Op(Op),
+    /// Remove a proxy-NDP entry (no statement removes one, so it is no Op).
+    ProxyDel { ns: Ns, addr: Ipv6Addr, dev: String },
+    /// Move a link back into the namespace netsh started in.
+    MoveHome { ns: String, name: String },
+    /// A service (a thread of this process): it stops when netsh exits after the rollback.
+    Service(String),
+    /// A change with no inverse, in words.
+    Kept(String),
+    /// Rebuild what an Op (`what`) took or changed: these steps, in order.
+    Restore { what: String, steps: Vec<Undo> },
+    /// Put a store key back: delete it (`old` is `None`: the run created it) or set its old value.
+    StoreKey {
+        key: String,
+        old: Option<crate::store::KeyValue>,
+    },
+    /// Give back a lease the run took, and put back what taking it replaced.
+    Lease {
+        host: Ns,
+        subnet: String,
+        before: Box<crate::engine::flannel::LeaseBefore>,
+    },
+    /// Stop a host's overlay service (it withdraws what it installed for the other hosts).
+    OverlayStop { host: Ns },
+    /// Forget a Docker network the run created (`back: false`), or bring back one it removed.
+    Network { host: Ns, name: String, back: bool },
+}
+
+impl std::fmt::Display for Undo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Undo {
+    /// The step as a journal line: a statement, or a comment when the language has none for it.
+    fn line(&self) -> String {
+        match self {
+            Undo::Op(op) => crate::ops::script::statement(op)
+                .unwrap_or_else(|| format!("# cannot replay: {op}")),
+            Undo::Kept(what) => format!("# cannot be undone: {}", what.replace('\n', " ")),
+            // `down` runs lines newest first: the rebuild's last step goes first
+            Undo::Restore { steps, .. } => steps
+                .iter()
+                .rev()
+                .map(Undo::line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => format!("# cannot replay: {}", other.describe()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Undo::Op(op) => op.to_string(),
+            Undo::ProxyDel { ns, addr, dev } => {
+                format!("{}ip -6 neigh del proxy {addr} dev {dev}", ns_prefix(ns))
+            }
+            Undo::MoveHome { ns, name } => format!("ip -n {ns} link set {name} netns 1"),
+            Undo::Service(what) | Undo::Kept(what) => what.clone(),
+            Undo::Restore { what, steps } => {
+                let steps: Vec<String> = steps.iter().map(Undo::describe).collect();
+                format!("{what}, reversed: {}", steps.join("; "))
+            }
+            Undo::StoreKey { key, old: None } => format!("etcdctl del {key}"),
+            Undo::StoreKey { key, old: Some(kv) } => format!(
+                "etcdctl put {key} {}",
+                crate::ops::shell_quote(&String::from_utf8_lossy(&kv.value))
+            ),
+            Undo::Lease { host, subnet, .. } => {
+                format!("released the lease on {subnet} of {}", host_words(host))
+            }
+            Undo::OverlayStop { host } => format!("stopped the overlay of {}", host_words(host)),
+            Undo::Network { host, name, back } => format!(
+                "{} Docker network {name}{}",
+                if *back { "brought back" } else { "forgot" },
+                host.as_deref()
+                    .map(|h| format!(" on {h}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn host_words(host: &Ns) -> String {
+    host.clone()
+        .unwrap_or_else(|| "this host".into())
+        .to_string()
+}
+
+fn ns_prefix(ns: &Ns) -> String {
+    ns.as_ref()
+        .map(|n| format!("ip netns exec {n} "))
+        .unwrap_or_default()
+}
+
+/// The undo steps of a run, oldest first, and how many Ops changed the kernel. A step is marked
+/// when it is the first of an Op that counted as a change, so a rollback can take the change back
+/// off the count.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub steps: Vec<(Undo, bool)>,
+    pub changes: usize,
+    /// The steps on disk, for `netsh down` (a script file's real run).
+    pub file: Option<crate::engine::journal::Journal>,
+}
+
+impl Journal {
+    fn lines(steps: &[(Undo, bool)]) -> Vec<String> {
+        steps.iter().map(|(u, _)| u.line()).collect()
+    }
+}
+
+/// The result of applying one Op: did the kernel change, and how to undo it.
+pub(super) struct Applied {
+    pub(super) changed: bool,
+    pub(super) undo: Vec<Undo>,
+}
+
+impl Applied {
+    pub(super) fn none() -> Applied {
+        Applied {
+            changed: false,
+            undo: Vec::new(),
+        }
+    }
+    pub(super) fn changed(undo: Vec<Undo>) -> Applied {
+        Applied {
+            changed: true,
+            undo,
+        }
+    }
+}
+
+/// A link's settings that `link set` can change, read before the change.
+pub(super) struct LinkState {
+    up: bool,
+    mtu: Option<u32>,
+    master: Option<String>,
+    address: Option<[u8; 6]>,
+}
+
+/// A link's settings from its message; the master's name, which needs a lookup, is left out.
+pub(super) fn state_of(l: &LinkMessage) -> LinkState {
+    let mut st = LinkState {
+        up: links::is_up(l),
+        mtu: None,
+        master: None,
+        address: None,
+    };
+    for a in &l.attributes {
+        match a {
+            LinkAttribute::Mtu(m) => st.mtu = Some(*m),
+            LinkAttribute::Address(b) if b.len() == 6 => {
+                let mut mac = [0u8; 6];
+                mac.copy_from_slice(b);
+                st.address = Some(mac);
+            }
+            _ => {}
+        }
+    }
+    st
+}
+
+/// A link's settings from a link message read by hand (pipeline.rs); the master is left out.
+pub(super) fn state_of_brief(l: &crate::netlink::link_reply::LinkBrief) -> LinkState {
+    LinkState {
+        up: l.up,
+        mtu: l.mtu,
+        master: None,
+        address: l.address,
+    }
+}
+
+fn kind_name(l: &LinkMessage) -> Option<String> {
+    l.attributes.iter().find_map(|a| match a {
+        LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+            LinkInfo::Kind(k) => Some(match k {
+                InfoKind::Other(s) => s.clone(),
+                k => k.to_string(),
+            }),
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// The destination as `routes::dest_of` prints it, to find the kernel's route for a statement's.
+fn dest_text(d: &Dest) -> String {
+    match d {
+        Dest::Default(_) => "default".into(),
+        Dest::Net(n) if n.prefix_len() == n.max_prefix_len() => n.addr().to_string(),
+        Dest::Net(n) => n.trunc().to_string(),
+    }
+}
+
+/// A kernel route as a statement's Route (names for interface indexes).
+pub(super) fn route_of(m: &RouteMessage, names: &HashMap<u32, String>, fam: Family) -> Route {
+    let mut r = Route {
+        dest: Dest::Default(fam),
+        via: None,
+        dev: None,
+        onlink: m.header.flags.contains(RouteFlags::Onlink),
+        metric: None,
+        table: None,
+        src: None,
+    };
+    let table = routes::table_of(m);
+    if table != 254 {
+        r.table = Some(table);
+    }
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Destination(d) => {
+                if let Some(ip) = routes::addr_of(d)
+                    && let Ok(n) = ipnet::IpNet::new(ip, m.header.destination_prefix_length)
+                {
+                    r.dest = Dest::Net(n);
+                }
+            }
+            RouteAttribute::Gateway(g) => r.via = routes::addr_of(g),
+            RouteAttribute::Oif(i) => r.dev = names.get(i).map(|n| n.as_str().into()),
+            RouteAttribute::Priority(p) => r.metric = Some(*p),
+            RouteAttribute::PrefSource(s) => r.src = routes::addr_of(s),
+            _ => {}
+        }
+    }
+    r
+}
+
+impl RealWorld {
+    /// Applies one Op and records its inverse (see the module's comment). An Op that needs no
+    /// answer before the next one goes out is pipelined (pipeline.rs); any other waits for what is
+    /// in flight first.
+    pub(super) fn tracked(&mut self, op: &Op) -> Result<(), RunError> {
+        if let Some(sig) = signals::pending() {
+            return Err(RunError::new(format!(
+                "interrupted by {}",
+                signals::name(sig)
+            )));
+        }
+        // the parts of a composite Op (a container, docker0) are not pipelined: its code handles
+        // their errors as they come
+        if self.depth == 0
+            && let Some(r) = self.pipelined(op)
+        {
+            return r;
+        }
+        self.settle_flights()?;
+        if !crate::netlink::ifindex::keeps_names(op) {
+            self.handles.forget_names();
+        }
+        self.depth += 1;
+        let applied = self.apply_recording(op);
+        self.depth -= 1;
+        self.record(applied?);
+        Ok(())
+    }
+
+    /// Counts an applied Op's change and keeps its undo steps (in memory and in the file).
+    pub(super) fn record(&mut self, applied: Applied) {
+        self.record_all(vec![applied]);
+    }
+
+    /// `record` for several Ops (a window of pipelined requests), in one write to the file.
+    pub(super) fn record_all(&mut self, all: Vec<Applied>) {
+        let mut lines = Vec::new();
+        for applied in all {
+            if applied.changed {
+                self.journal.changes += 1;
+            }
+            let mut first = applied.changed;
+            for step in applied.undo {
+                if self.journal.file.is_some() {
+                    lines.push(step.line());
+                }
+                self.journal.steps.push((step, first));
+                first = false;
+            }
+        }
+        if let Some(f) = &mut self.journal.file
+            && !lines.is_empty()
+        {
+            f.append(&lines);
+        }
+    }
+
+    fn link_state(&mut self, ns: &Ns, name: &str) -> Result<Option<LinkState>, RunError> {
+        let nl = self.nl(ns)?;
+        let kernel = |e| errors::kernel(format!("cannot look up link {name}"), &e);
+        let Some(l) = self.rt.block_on(links::find(&nl, name)).map_err(kernel)? else {
+            return Ok(None);
+        };
+        let mut st = state_of(&l);
+        if let Some(i) = l.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Controller(i) => Some(*i),
+            _ => None,
+        }) {
+            let all = self.rt.block_on(links::dump(&nl)).map_err(kernel)?;
+            st.master = all
+                .iter()
+                .find(|m| m.header.index == i)
+                .and_then(links::name_of)
+                .map(str::to_string);
+        }
+        Ok(Some(st))
+    }
+
+    fn link_kind(&mut self, ns: &Ns, name: &str) -> Option<String> {
+        let nl = self.nl(ns).ok()?;
+        let l = self.rt.block_on(links::find(&nl, name)).ok()??;
+        kind_name(&l)
+    }
+
+    /// The kernel's route that a statement's route would replace or delete, if any.
+    fn route_now(&mut self, ns: &Ns, r: &Route) -> Result<Option<Route>, RunError> {
+        let nl = self.nl(ns)?;
+        let fam = routes::family(r);
+        let kernel = |e| errors::kernel("cannot read the routes", &e);
+        let all = self.rt.block_on(routes::dump(&nl, fam)).map_err(kernel)?;
+        let want = dest_text(&r.dest);
+        let table = r.table.unwrap_or(254);
+        let Some(m) = all.iter().find(|m| {
+            routes::dest_of(m) == want
+                && routes::table_of(m) == table
+                && r.metric.is_none_or(|p| {
+                    m.attributes.contains(&RouteAttribute::Priority(p))
+                        || (p == 0
+                            && !m
+                                .attributes
+                                .iter()
+                                .any(|a| matches!(a, RouteAttribute::Priority(_))))
+                })
+        }) else {
+            return Ok(None);
+        };
+        let names: HashMap<u32, String> = self
+            .rt
+            .block_on(links::dump(&nl))
+            .map_err(kernel)?
+            .iter()
+            .filter_map(|l| links::name_of(l).map(|n| (l.header.index, n.to_string())))
+            .collect();
+        Ok(Some(route_of(m, &names, fam)))
+    }
+
+    fn apply_recording(&mut self, op: &Op) -> Result<Applied, RunError> {
+        let strict = self.opts.strict;
+        match op {
+            Op::NetnsAdd { name } => {
+                if netns::add(name, strict)? {
+                    Ok(Applied::changed(vec![Undo::Op(Op::NetnsDel {
+                        name: name.clone(),
+                    })]))
+                } else {
+                    Ok(Applied::none())
+                }
+            }
+            Op::LinkAdd { ns, name, kind } => {
+                let created = if *kind == LinkKind::Tun {
+                    // a TUN device is made through /dev/net/tun, which does not say whether it existed
+                    let existed = self.link_kind(ns, name).is_some();
+                    if !existed {
+                        crate::sys::tun::add(ns.as_deref(), name)?;
+                    }
+                    !existed
+                } else {
+                    let nl = self.nl(ns)?;
+                    self.rt.block_on(links::add(&nl, name, kind, &nl, strict))?
+                };
+                self.link_added(ns, name, kind, created)
+            }
+            Op::LinkSet { ns, name, change } => self.link_set(ns, name, change, op),
+            Op::AddrAdd {
+                ns,
+                dev,
+                addr,
+                nodad,
+            } => {
+                let nl = self.nl(ns)?;
+                if self
+                    .rt
+                    .block_on(addrs::add(&nl, dev, *addr, *nodad, strict))?
+                {
+                    Ok(Applied::changed(vec![Undo::Op(Op::AddrDel {
+                        ns: ns.clone(),
+                        dev: dev.clone(),
+                        addr: *addr,
+                    })]))
+                } else {
+                    Ok(Applied::none())
+                }
+            }
+            // routes through the address go with it: rebuilt from the state read before
+            Op::AddrDel { ns, .. } => self.deletion(op, vec![ns.clone()], None),
+            Op::Route { ns, action, route } => self.route(ns, *action, route),
+            Op::NeighAdd {
+                ns,
+                addr,
+                lladdr,
+                dev,
+                router,
+                ..
+            } => {
+                let nl = self.nl(ns)?;
+                if self
+                    .rt
+                    .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))?
+                {
+                    Ok(Applied::changed(vec![Undo::Op(Op::NeighDel {
+                        ns: ns.clone(),
+                        addr: *addr,
+                        dev: dev.clone(),
+                    })]))
+                } else {
+                    Ok(Applied::none())
+                }
+            }
+            Op::NeighProxyAdd { ns, addr, dev } => {
+                let nl = self.nl(ns)?;
+                // the kernel answers a proxy entry that exists with success, not EEXIST: look first
+                let existed = self.proxy_exists(&nl, *addr, dev)?;
+                if existed && strict {
+                    return Err(RunError::new(format!(
+                        "proxy entry {addr} on {dev} exists already"
+                    )));
+                }
+                if !existed
+                    && self
+                        .rt
+                        .block_on(neigh::proxy_add(&nl, *addr, dev, strict))?
+                {
+                    Ok(Applied::changed(vec![Undo::ProxyDel {
+                        ns: ns.clone(),
+                        addr: *addr,
+                        dev: dev.to_string(),
+                    }]))
+                } else {
+                    Ok(Applied::none())
+                }
+            }
+            Op::Fdb {
+                ns,
+                action: FdbAction::Del,
+                ..
+            } => self.deletion(op, vec![ns.clone()], None),
+            Op::Fdb {
+                ns,
+                action,
+                mac,
+                dev,
+                dst,
+            } => {
+                let nl = self.nl(ns)?;
+                // an append of an entry that is there succeeds again: look first
+                if *action == FdbAction::Append && self.fdb_exists(&nl, *mac, dev, *dst)? {
+                    return Ok(Applied::none());
+                }
+                let changed = self
+                    .rt
+                    .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))?;
+                if !changed {
+                    return Ok(Applied::none());
+                }
+                Ok(Applied::changed(vec![Undo::Op(Op::Fdb {
+                    ns: ns.clone(),
+                    action: FdbAction::Del,
+                    mac: *mac,
+                    dev: dev.clone(),
+                    dst: *dst,
+                })]))
+            }
+            Op::SysctlSet { ns, key, value } => {
+                let old = sysctl::get(ns.as_deref(), key)?;
+                if old.trim() == value.trim() {
+                    return Ok(Applied::none());
+                }
+                sysctl::set(ns.as_deref(), key, value)?;
+                Ok(Applied::changed(vec![Undo::Op(Op::SysctlSet {
+                    ns: ns.clone(),
+                    key: key.clone(),
+                    value: old.trim().into(),
+                })]))
+            }
+            Op::NetnsDel { name } => {
+                let ns = Some(name.clone());
+                let spaces = self.reach(&ns);
+                let lead = Op::NetnsAdd { name: name.clone() };
+                self.deletion(op, spaces, Some(lead))
+            }
+            Op::LinkDel { ns, .. } => {
+                let spaces = self.reach(ns);
+                self.deletion(op, spaces, None)
+            }
+            Op::NeighDel { ns, .. } => self.deletion(op, vec![ns.clone()], None),
+            Op::StoreSelect(_) => {
+                self.dispatch(op)?;
+                Ok(Applied::none())
+            }
+            Op::NetworkConfig { prefix, json } => {
+                let (key, old) = self.flannel()?.network_config(prefix, json)?;
+                if old.as_ref().is_some_and(|kv| kv.value == json.as_bytes()) {
+                    return Ok(Applied::none());
+                }
+                Ok(Applied::changed(vec![Undo::StoreKey { key, old }]))
+            }
+            Op::LeaseAcquire { host, lease } => {
+                let before = self.flannel()?.lease(host, lease)?;
+                Ok(Applied::changed(vec![Undo::Lease {
+                    host: host.clone(),
+                    subnet: before.subnet.to_string(),
+                    before: Box::new(before),
+                }]))
+            }
+            Op::LeaseRelease { host } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Kept(format!(
+                    "lease release{}: the subnet went back to the store, where another host may take it",
+                    host.as_deref()
+                        .map(|h| format!(" in {h}"))
+                        .unwrap_or_default()
+                ))]))
+            }
+            Op::Overlay { host, overlay } => {
+                let mut published = None;
+                let mut undo = self.with_inverse(op, vec![host.clone()], None, |w| {
+                    published = Some(w.flannel()?.overlay(host, overlay)?);
+                    Ok(())
+                })?;
+                // run newest first: the service stops (and withdraws its routes), the lease's
+                // value is put back, then the kernel state of the host is
+                undo.extend(published.map(|(key, kv)| Undo::StoreKey { key, old: Some(kv) }));
+                undo.push(Undo::OverlayStop { host: host.clone() });
+                Ok(Applied::changed(undo))
+            }
+            // the network's links and containers are undone through their own Ops (applied
+            // through `tracked`); this step keeps the run's registry of networks in line
+            Op::NetworkCreate { host, network } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Network {
+                    host: host.clone(),
+                    name: network.name.clone(),
+                    back: false,
+                }]))
+            }
+            Op::NetworkRm { host, name } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Network {
+                    host: host.clone(),
+                    name: name.to_string(),
+                    back: true,
+                }]))
+            }
+            Op::ServeHttp { .. } | Op::NdpResponder { .. } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Service(format!(
+                    "{op} (stops when netsh exits)"
+                ))]))
+            }
+            Op::Exec { argv, .. } => {
+                self.dispatch(op)?;
+                Ok(Applied {
+                    changed: false,
+                    undo: vec![Undo::Kept(format!("whatever `{}` changed", argv.join(" ")))],
+                })
+            }
+            // composite Ops (containers, docker0) apply their parts through `tracked` themselves
+            _ => {
+                self.dispatch(op)?;
+                Ok(Applied::none())
+            }
+        }
+    }
+
+    /// After a `link add`: a created link is undone by deleting it; one that existed must be of
+    /// the kind asked for.
+    pub(super) fn link_added(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        kind: &LinkKind,
+        created: bool,
+    ) -> Result<Applied, RunError> {
+        if created {
+            return Ok(Applied::changed(vec![Undo::Op(Op::LinkDel {
+                ns: ns.clone(),
+                name: name.into(),
+            })]));
+        }
+        let want = kind.kernel_kind().0;
+        match self.link_kind(ns, name) {
+            Some(have) if have != want => Err(RunError::new(format!(
+                "link {name} exists as a {have}, not a {want}"
+            ))
+            .help(format!(
+                "delete it first (`link del {name}`), or give the new link another name"
+            ))),
+            _ => Ok(Applied::none()),
+        }
+    }
+
+    /// A deletion: undone by rebuilding what it took (restore.rs).
+    fn deletion(
+        &mut self,
+        op: &Op,
+        spaces: Vec<Ns>,
+        lead: Option<Op>,
+    ) -> Result<Applied, RunError> {
+        let mut undo = self.with_inverse(op, spaces, lead, |w| w.dispatch(op))?;
+        if undo.is_empty() {
+            undo.push(Undo::Kept(format!(
+                "{op}: what it removed is not state netsh rebuilds (a learned entry comes back by itself)"
+            )));
+        }
+        Ok(Applied::changed(undo))
+    }
+
+    fn link_set(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        change: &LinkChange,
+        op: &Op,
+    ) -> Result<Applied, RunError> {
+        let Some(before) = self.link_state(ns, name)? else {
+            // let the runtime say that it is missing, in its words
+            self.dispatch(op)?;
+            return Ok(Applied::none());
+        };
+        if unchanged(change, &before) {
+            return Ok(Applied::none());
+        }
+        self.dispatch(op)?;
+        Ok(set_undo(ns, name, change, &before))
+    }
+
+    fn route(&mut self, ns: &Ns, action: RouteAction, r: &Route) -> Result<Applied, RunError> {
+        let strict = self.opts.strict;
+        let before = match action {
+            RouteAction::Add => None,
+            _ => self.route_now(ns, r)?,
+        };
+        if action == RouteAction::Replace
+            && let Some(b) = &before
+        {
+            let same = b.via == r.via
+                && r.dev.as_ref().is_none_or(|d| Some(d) == b.dev.as_ref())
+                && b.onlink == r.onlink
+                && r.src.is_none_or(|s| Some(s) == b.src);
+            if same {
+                return Ok(Applied::none());
+            }
+        }
+        let nl = self.nl(ns)?;
+        let changed = self.rt.block_on(routes::apply(&nl, action, r, strict))?;
+        if !changed {
+            return Ok(Applied::none());
+        }
+        Ok(Applied::changed(vec![route_undo(ns, action, r, before)]))
+    }
+
+    /// Runs the undo steps recorded since `mark`, newest first, and forgets them.
+    pub(super) fn undo_since(&mut self, mark: usize) -> Rollback {
+        let steps: Vec<(Undo, bool)> = self
+            .journal
+            .steps
+            .drain(mark.min(self.journal.steps.len())..)
+            .collect();
+        if let Some(f) = &mut self.journal.file {
+            f.rewrite(&Journal::lines(&self.journal.steps));
+        }
+        let mut report = Rollback::default();
+        // a rollback converges: what is there already is no error, even under --strict
+        let strict = std::mem::replace(&mut self.opts.strict, false);
+        for (step, counted) in steps.into_iter().rev() {
+            if counted {
+                self.journal.changes = self.journal.changes.saturating_sub(1);
+            }
+            let what = step.describe();
+            if let Undo::Kept(_) = step {
+                report.kept.push(what);
+                continue;
+            }
+            match self.run_step(&step) {
+                Ok(()) => report.undone.push(what),
+                // already gone with its namespace or its link: nothing is left to undo
+                Err(e) if e.is(Kind::Gone) && !matches!(step, Undo::Restore { .. }) => {
+                    report.undone.push(what)
+                }
+                Err(e) => report.failed.push(format!("{what}: {}", e.message)),
+            }
+        }
+        self.opts.strict = strict;
+        report
+    }
+
+    /// Runs one undo step.
+    pub(super) fn run_step(&mut self, step: &Undo) -> Result<(), RunError> {
+        // undo steps delete and move links: the indexes learned may be gone
+        self.handles.forget_names();
+        match step {
+            Undo::Kept(_) | Undo::Service(_) => Ok(()),
+            Undo::Op(op) => self.dispatch(op),
+            Undo::ProxyDel { ns, addr, dev } => self.proxy_del(ns, *addr, dev),
+            Undo::MoveHome { ns, name } => self.move_home(ns, name),
+            Undo::Restore { steps, .. } => self.rebuild(steps),
+            Undo::StoreKey { key, old } => self.flannel()?.restore_key(key, old.as_ref()),
+            Undo::Lease { host, before, .. } => self.flannel()?.unlease(host, before),
+            Undo::OverlayStop { host } => self.flannel()?.stop_overlay(host),
+            Undo::Network { host, name, back } => self.network_undo(host, name, *back),
+        }
+    }
+
+    /// Runs the steps of a rebuild, all of them, and says which failed. Taking away what is
+    /// gone already is no failure.
+    fn rebuild(&mut self, steps: &[Undo]) -> Result<(), RunError> {
+        let mut failed = Vec::new();
+        for s in steps {
+            match self.run_step(s) {
+                Ok(()) => {}
+                Err(e) if restore::is_removal(s) && e.is(Kind::Gone) => {}
+                Err(e) => failed.push(format!("{s}: {}", e.message)),
+            }
+        }
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(RunError::new(failed.join("; ")))
+        }
+    }
+
+    fn proxy_exists(&mut self, nl: &Netlink, addr: Ipv6Addr, dev: &str) -> Result<bool, RunError> {
+        let kernel = |e| errors::kernel("cannot read the proxy entries", &e);
+        self.rt.block_on(async {
+            let idx = links::index(nl, dev).await?;
+            let all = neigh::dump(nl, AddressFamily::Inet6, true)
+                .await
+                .map_err(kernel)?;
+            Ok(all.iter().any(|m| {
+                m.header.ifindex == idx
+                    && m.attributes.iter().any(|a| {
+                        matches!(a, NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) if *ip == addr)
+                    })
+            }))
+        })
+    }
+
+    fn fdb_exists(
+        &mut self,
+        nl: &Netlink,
+        mac: [u8; 6],
+        dev: &str,
+        dst: Option<std::net::IpAddr>,
+    ) -> Result<bool, RunError> {
+        let kernel = |e| errors::kernel("cannot read the forwarding database", &e);
+        self.rt.block_on(async {
+            let idx = links::index(nl, dev).await?;
+            let all = neigh::dump(nl, AddressFamily::Bridge, false)
+                .await
+                .map_err(kernel)?;
+            Ok(all.iter().any(|m| {
+                let has = |want: &NeighbourAttribute| m.attributes.contains(want);
+                m.header.ifindex == idx
+                    && has(&NeighbourAttribute::LinkLayerAddress(mac.to_vec()))
+                    && dst.is_none_or(|d| {
+                        m.attributes.iter().any(|a| match a {
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                                std::net::IpAddr::V4(*v4) == d
+                            }
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                                std::net::IpAddr::V6(*v6) == d
+                            }
+                            // in an AF_BRIDGE dump the destination may come as raw bytes
+                            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                                match d {
+                                    std::net::IpAddr::V4(v4) => b[..] == v4.octets()[..],
+                                    std::net::IpAddr::V6(v6) => b[..] == v6.octets()[..],
+                                }
+                            }
+                            _ => false,
+                        })
+                    })
+            }))
+        })
+    }
+
+    fn proxy_del(&mut self, ns: &Ns, addr: Ipv6Addr, dev: &str) -> Result<(), RunError> {
+        let nl = self.nl(ns)?;
+        self.rt.block_on(async {
+            let idx = links::index(&nl, dev).await?;
+            nl.ack(
+                RouteNetlinkMessage::DelNeighbour(neigh::proxy_message(idx, addr)),
+                CHANGE,
+            )
+            .await
+            .map_err(|e| errors::kernel(format!("cannot delete proxy entry {addr}"), &e))
+        })
+    }
+
+    fn move_home(&mut self, ns: &str, name: &str) -> Result<(), RunError> {
+        let nl: Netlink = self.nl(&Some(ns.into()))?;
+        // /proc/self is the main thread, which never leaves the namespace netsh started in
+        let home = std::fs::File::open("/proc/self/ns/net")
+            .map_err(|e| RunError::os("cannot open this namespace", &e))?;
+        self.rt.block_on(async {
+            use std::os::fd::AsRawFd;
+            let idx = links::index(&nl, name).await?;
+            nl.ack(
+                RouteNetlinkMessage::SetLink(links::move_message(idx, home.as_raw_fd())),
+                CHANGE,
+            )
+            .await
+            .map_err(|e| errors::kernel(format!("cannot move link {name} back"), &e))
+        })
+    }
+}
+
+/// Whether a `link set` would leave the link as it is.
+pub(super) fn unchanged(change: &LinkChange, before: &LinkState) -> bool {
+    change.netns.is_none()
+        && change.rename.is_none()
+        && change.up.is_none_or(|u| u == before.up)
+        && change.mtu.is_none_or(|m| Some(m) == before.mtu)
+        && change.address.is_none_or(|a| Some(a) == before.address)
+        && change
+            .master
+            .as_ref()
+            .is_none_or(|m| m.as_deref() == before.master.as_deref())
+}
+
+/// The undo steps of a `link set` that changed the link, from its settings read before.
+pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkState) -> Applied {
+    // where the link is now, and under which name
+    let now_ns: Ns = change.netns.clone().or_else(|| ns.clone());
+    let now_name = change.rename.clone().unwrap_or_else(|| name.into());
+    let mut undo = Vec::new();
+    let settings = LinkChange {
+        up: change.up.map(|_| before.up),
+        mtu: change.mtu.and(before.mtu),
+        master: change
+            .master
+            .as_ref()
+            .map(|_| before.master.as_deref().map(Into::into)),
+        address: change.address.and(before.address),
+        netns: None,
+        rename: change.rename.as_ref().map(|_| name.into()),
+    };
+    // undone newest first: settings (and the name) back where the link is now, then the move
+    match (&change.netns, ns) {
+        (Some(_), Some(home)) => undo.push(Undo::Op(Op::LinkSet {
+            ns: now_ns.clone(),
+            name: name.into(),
+            change: Box::new(LinkChange {
+                netns: Some(home.clone()),
+                ..LinkChange::default()
+            }),
+        })),
+        (Some(there), None) => undo.push(Undo::MoveHome {
+            ns: there.to_string(),
+            name: name.to_string(),
+        }),
+        _ => {}
+    }
+    if settings != LinkChange::default() {
+        undo.push(Undo::Op(Op::LinkSet {
+            ns: now_ns,
+            name: now_name,
+            change: Box::new(settings),
+        }));
+    }
+    Applied::changed(undo)
+}
+
+/// The inverse of a route change, from the route it replaced or deleted (`before`).
+pub(super) fn route_undo(ns: &Ns, action: RouteAction, r: &Route, before: Option<Route>) -> Undo {
+    match (action, before) {
+        (RouteAction::Del, Some(b)) => Undo::Op(Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Add,
+            route: Box::new(b),
+        }),
+        (RouteAction::Del, None) => Undo::Kept(format!("route del {}", dest_text(&r.dest))),
+        (RouteAction::Replace, Some(b)) => Undo::Op(Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Replace,
+            route: Box::new(b),
+        }),
+        (RouteAction::Add | RouteAction::Replace, _) => Undo::Op(Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Del,
+            route: Box::new(r.clone()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_read_back_from_its_message_is_the_route_that_made_it() {
+        let names: HashMap<u32, String> = [(4, "eth0".to_string())].into();
+        let r = Route {
+            dest: Dest::Net("10.100.0.0/16".parse().unwrap()),
+            via: Some("10.10.10.1".parse().unwrap()),
+            dev: Some("eth0".into()),
+            onlink: true,
+            metric: Some(50),
+            table: Some(1000),
+            src: Some("10.10.10.5".parse().unwrap()),
+        };
+        let m = routes::message(&r, RouteAction::Add, Some(4));
+        assert_eq!(route_of(&m, &names, Family::V4), r);
+        let d = Route {
+            dest: Dest::Default(Family::V6),
+            via: Some("2001:db8::1".parse().unwrap()),
+            dev: None,
+            onlink: false,
+            metric: None,
+            table: None,
+            src: None,
+        };
+        let m = routes::message(&d, RouteAction::Add, None);
+        assert_eq!(route_of(&m, &names, Family::V6), d);
+    }
+
+    #[test]
+    fn destinations_are_written_as_the_kernel_dump_writes_them() {
+        assert_eq!(dest_text(&Dest::Default(Family::V4)), "default");
+        assert_eq!(
+            dest_text(&Dest::Net("10.1.2.3/16".parse().unwrap())),
+            "10.1.0.0/16"
+        );
+        assert_eq!(
+            dest_text(&Dest::Net("10.1.2.3/32".parse().unwrap())),
+            "10.1.2.3"
+        );
+    }
+
+    #[test]
+    fn only_missing_objects_count_as_already_undone() {
+        use crate::netlink::errors::{KernelError, kernel};
+        assert!(links::missing("v1").is(Kind::Gone));
+        let esrch = KernelError::from_errno(libc::ESRCH);
+        assert!(kernel("cannot delete route", &esrch).is(Kind::Gone));
+        let eperm = KernelError::from_errno(libc::EPERM);
+        assert!(!kernel("cannot add address", &eperm).is(Kind::Gone));
+    }
+
+    #[test]
+    fn journal_lines_are_statements_or_comments() {
+        let del = Undo::Op(Op::LinkDel {
+            ns: Some("n1".into()),
+            name: "v1".into(),
+        });
+        assert_eq!(del.line(), "link del v1 in n1");
+        assert!(
+            Undo::Kept("whatever `x` changed".into())
+                .line()
+                .starts_with('#')
+        );
+        let proxy = Undo::ProxyDel {
+            ns: None,
+            addr: "2001:db8::5".parse().unwrap(),
+            dev: "br0".into(),
+        };
+        assert!(proxy.line().starts_with("# cannot replay"));
+    }
+}

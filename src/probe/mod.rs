@@ -1,0 +1,4 @@
+//! Looking at a lab: `ping` and the reachability checks, `expect http` and `serve http`, `show`.
+pub mod http;
+pub mod ping;
+pub mod show;

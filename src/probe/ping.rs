@@ -1,0 +1,227 @@
+//! ICMP echo without a ping binary: a raw ICMP (or ICMPv6) socket opened on a helper thread inside
+//! the source namespace (netsh runs as root; unprivileged ICMP sockets depend on
+//! net.ipv4.ping_group_range, which is off in new namespaces). Replies are matched by identifier,
+//! sequence and source.
+
+use crate::base::error::RunError;
+use crate::sys::netns;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
+
+/// How a series of probes went.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub sent: u32,
+    pub received: u32,
+    /// Round-trip times of the replies, in order.
+    pub rtts: Vec<Duration>,
+    /// Why probes could not be sent (`Network is unreachable`), when that happened.
+    pub send_error: Option<String>,
+}
+
+/// What to send.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    pub target: IpAddr,
+    pub src: Option<IpAddr>,
+    /// Probes to send at most.
+    pub count: u32,
+    /// Time between probes.
+    pub interval: Duration,
+    /// How long to wait for the last probe's reply (and, with `until_reply`, for any reply).
+    pub wait: Duration,
+    /// Stop at the first reply (expect reach / no-reach).
+    pub until_reply: bool,
+}
+
+static NEXT_ID: AtomicU16 = AtomicU16::new(0);
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for chunk in data.chunks(2) {
+        let word = u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]);
+        sum = sum.wrapping_add(word as u32);
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An echo request: type, code, checksum, identifier, sequence, 32 bytes of payload.
+pub fn echo_request(v6: bool, id: u16, seq: u16) -> Vec<u8> {
+    let mut p = vec![if v6 { 128 } else { 8 }, 0, 0, 0];
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend((0..32u8).map(|i| b'a' + (i % 26)));
+    if !v6 {
+        // the kernel fills in ICMPv6 checksums itself (it needs the pseudo-header)
+        let c = checksum(&p);
+        p[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
+/// The (identifier, sequence) of an echo reply, given the packet as the socket returns it (IPv4 raw
+/// sockets include the IP header).
+pub fn parse_reply(v6: bool, packet: &[u8]) -> Option<(u16, u16)> {
+    let icmp = if v6 {
+        packet
+    } else {
+        let ihl = (*packet.first()? & 0x0f) as usize * 4;
+        packet.get(ihl..)?
+    };
+    let reply_type = if v6 { 129 } else { 0 };
+    if icmp.len() < 8 || icmp[0] != reply_type || icmp[1] != 0 {
+        return None;
+    }
+    Some((
+        u16::from_be_bytes([icmp[4], icmp[5]]),
+        u16::from_be_bytes([icmp[6], icmp[7]]),
+    ))
+}
+
+fn sockaddr(ip: IpAddr) -> nix::sys::socket::SockaddrStorage {
+    nix::sys::socket::SockaddrStorage::from(SocketAddr::new(ip, 0))
+}
+
+fn open(v6: bool, src: Option<IpAddr>) -> std::io::Result<OwnedFd> {
+    let (domain, proto) = if v6 {
+        (libc::AF_INET6, libc::IPPROTO_ICMPV6)
+    } else {
+        (libc::AF_INET, libc::IPPROTO_ICMP)
+    };
+    // SAFETY: plain socket(2); the fd is owned at once.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is fresh and ours.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    if let Some(src) = src {
+        nix::sys::socket::bind(fd.as_raw_fd(), &sockaddr(src)).map_err(std::io::Error::from)?;
+    }
+    Ok(fd)
+}
+
+/// Sends probes from namespace `ns` and collects replies.
+pub fn run(ns: Option<&str>, p: Probe) -> Result<Outcome, RunError> {
+    netns::run_in(ns, move || probe(p))?
+}
+
+fn probe(p: Probe) -> Result<Outcome, RunError> {
+    let v6 = p.target.is_ipv6();
+    if p.src.is_some_and(|s| s.is_ipv6() != v6) {
+        return Err(RunError::new(format!(
+            "the source address and {} are of different address families",
+            p.target
+        )));
+    }
+    let fd = open(v6, p.src).map_err(|e| {
+        RunError::new(format!(
+            "cannot open an ICMP socket: {}",
+            crate::base::error::io_text(&e)
+        ))
+    })?;
+    let id = (std::process::id() as u16)
+        .wrapping_add(NEXT_ID.fetch_add(1, Ordering::Relaxed).wrapping_mul(7919));
+    let dest = sockaddr(p.target);
+    let mut out = Outcome::default();
+    let mut sent_at: Vec<Instant> = Vec::new();
+    let mut next_send = Instant::now();
+    let mut buf = [0u8; 2048];
+    loop {
+        let now = Instant::now();
+        if out.sent < p.count && now >= next_send {
+            let pkt = echo_request(v6, id, out.sent as u16 + 1);
+            if let Err(e) = nix::sys::socket::sendto(
+                fd.as_raw_fd(),
+                &pkt,
+                &dest,
+                nix::sys::socket::MsgFlags::empty(),
+            ) {
+                out.send_error = Some(e.desc().to_string());
+                // no route: nothing will change while probing, so the answer is known now
+                if e == nix::errno::Errno::ENETUNREACH && p.until_reply {
+                    out.sent += 1;
+                    break;
+                }
+            }
+            out.sent += 1;
+            sent_at.push(now);
+            next_send = now + p.interval;
+        }
+        // after the last probe, wait `wait` for replies; before it, until the next probe is due
+        let until = match sent_at.last() {
+            Some(last) if out.sent >= p.count => *last + p.wait,
+            _ => next_send,
+        };
+        let now = Instant::now();
+        if out.sent >= p.count && now >= until {
+            break;
+        }
+        let ms = until
+            .saturating_duration_since(now)
+            .as_millis()
+            .min(i32::MAX as u128) as i32;
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            continue;
+        }
+        let (n, from) = match nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(
+            fd.as_raw_fd(),
+            &mut buf,
+        ) {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        let from_ip = from.and_then(|a| {
+            a.as_sockaddr_in()
+                .map(|s| IpAddr::V4(s.ip()))
+                .or_else(|| a.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())))
+        });
+        if from_ip != Some(p.target) {
+            continue;
+        }
+        if let Some((rid, seq)) = parse_reply(v6, &buf[..n])
+            && rid == id
+            && seq >= 1
+            && (seq as usize) <= sent_at.len()
+        {
+            out.received += 1;
+            out.rtts.push(sent_at[seq as usize - 1].elapsed());
+            if p.until_reply {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_echo_request_checksums_to_zero_and_a_reply_parses() {
+        let req = echo_request(false, 0x1234, 7);
+        assert_eq!(checksum(&req), 0);
+        let mut reply = vec![0x45u8; 20];
+        let mut icmp = req.clone();
+        icmp[0] = 0;
+        reply.extend(icmp);
+        assert_eq!(parse_reply(false, &reply), Some((0x1234, 7)));
+        let mut v6 = echo_request(true, 9, 1);
+        v6[0] = 129;
+        assert_eq!(parse_reply(true, &v6), Some((9, 1)));
+        assert_eq!(parse_reply(true, &[129, 0]), None);
+        assert_eq!(parse_reply(false, &[]), None);
+    }
+}
