@@ -3,7 +3,7 @@
 
 use netsh::engine::real::{Options, RealWorld};
 use netsh::interp::world::World;
-use netsh::ops::{LinkKind, Op};
+use netsh::ops::{LinkKind, ObjectKind, Op};
 
 #[test]
 fn exists_and_completion_names_see_live_links_and_namespaces() {
@@ -27,9 +27,9 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
         },
     });
     let names = w.names();
-    let exists_link = w.exists("link", "wv0", Some(&ns));
-    let exists_ns = w.exists("netns", &ns, None);
-    let missing = w.exists("link", "wv0", None);
+    let exists_link = w.exists(ObjectKind::Link, "wv0", Some(&ns));
+    let exists_ns = w.exists(ObjectKind::Netns, &ns, None);
+    let missing = w.exists(ObjectKind::Link, "wv0", None);
     w.apply(&Op::NetnsDel {
         name: ns.as_str().into(),
     })
@@ -43,5 +43,5 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
     assert_eq!(exists_link.ok(), Some(true));
     assert_eq!(exists_ns.ok(), Some(true));
     assert_eq!(missing.ok(), Some(false));
-    assert!(!w.exists("netns", &ns, None).unwrap_or(true));
+    assert!(!w.exists(ObjectKind::Netns, &ns, None).unwrap_or(true));
 }

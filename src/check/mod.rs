@@ -26,7 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use types::Ty;
 
-pub const EXISTS_KINDS: &[&str] = &["link", "netns", "addr", "route"];
+pub const EXISTS_KINDS: &[&str] = crate::ops::ObjectKind::WORDS;
 
 /// What the check pass learns that the evaluator needs: every procedure of the program.
 pub type Procs = FxHashMap<String, Rc<FnDef>>;

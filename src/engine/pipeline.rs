@@ -27,7 +27,8 @@ use crate::netlink::link_reply::{self, LinkBrief};
 use crate::netlink::links;
 use crate::netlink::routes;
 use crate::netlink::wire::{self, Answer, Wire};
-use crate::ops::{LinkChange, LinkKind, Ns, Op, RouteAction};
+use crate::ops::{LinkChange, LinkKind, Name, Ns, Op, Route, RouteAction};
+use ipnet::IpNet;
 use nix::errno::Errno;
 use rtnetlink::packet_core::NLM_F_ECHO;
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -40,7 +41,7 @@ const WINDOW: usize = 64;
 pub(super) struct InFlight {
     /// The statement that sent it.
     at: Option<Span>,
-    op: Op,
+    request: Request,
     /// The lookup of the link's state sent just before a `link set` (its settings before the change).
     before: Option<u32>,
     /// The request's sequence number on its namespace's socket (wire.rs).
@@ -51,14 +52,109 @@ pub(super) struct InFlight {
     _peer_ns: Option<std::fs::File>,
 }
 
-/// Whether an Op can go out without waiting for the answers before it.
-fn pipelinable(op: &Op) -> bool {
-    match op {
-        Op::LinkAdd { kind, .. } => *kind != LinkKind::Tun,
-        Op::AddrAdd { .. } => true,
-        Op::Route { action, .. } => *action == RouteAction::Add,
-        Op::LinkSet { change, .. } => simple(change),
-        _ => false,
+/// An Op that can go out without waiting for the answers before it.
+enum Request {
+    /// Not a TUN device (made through /dev/net/tun, not netlink).
+    LinkAdd {
+        ns: Ns,
+        name: Name,
+        kind: LinkKind,
+    },
+    AddrAdd {
+        ns: Ns,
+        dev: Name,
+        addr: IpNet,
+        nodad: bool,
+    },
+    RouteAdd {
+        ns: Ns,
+        route: Box<Route>,
+    },
+    /// A `simple` change.
+    LinkSet {
+        ns: Ns,
+        name: Name,
+        change: Box<LinkChange>,
+    },
+}
+
+impl Request {
+    /// The request of `op`, when it can be pipelined.
+    fn of(op: &Op) -> Option<Request> {
+        Some(match op {
+            Op::LinkAdd { ns, name, kind } if *kind != LinkKind::Tun => Request::LinkAdd {
+                ns: ns.clone(),
+                name: name.clone(),
+                kind: kind.clone(),
+            },
+            Op::AddrAdd {
+                ns,
+                dev,
+                addr,
+                nodad,
+            } => Request::AddrAdd {
+                ns: ns.clone(),
+                dev: dev.clone(),
+                addr: *addr,
+                nodad: *nodad,
+            },
+            Op::Route {
+                ns,
+                action: RouteAction::Add,
+                route,
+            } => Request::RouteAdd {
+                ns: ns.clone(),
+                route: route.clone(),
+            },
+            Op::LinkSet { ns, name, change } if simple(change) => Request::LinkSet {
+                ns: ns.clone(),
+                name: name.clone(),
+                change: change.clone(),
+            },
+            // they need an answer (or a state read) first, or are not kernel requests
+            Op::LinkAdd { .. }
+            | Op::LinkSet { .. }
+            | Op::Route { .. }
+            | Op::NetnsAdd { .. }
+            | Op::NetnsDel { .. }
+            | Op::NetnsList
+            | Op::LinkDel { .. }
+            | Op::AddrDel { .. }
+            | Op::NeighAdd { .. }
+            | Op::NeighDel { .. }
+            | Op::NeighProxyAdd { .. }
+            | Op::Fdb { .. }
+            | Op::SysctlSet { .. }
+            | Op::SysctlShow { .. }
+            | Op::Exec { .. }
+            | Op::Show { .. }
+            | Op::Echo(_)
+            | Op::Ping { .. }
+            | Op::Expect { .. }
+            | Op::ServeHttp { .. }
+            | Op::NdpResponder { .. }
+            | Op::Dump { .. }
+            | Op::Wait
+            | Op::StoreSelect(_)
+            | Op::NetworkConfig { .. }
+            | Op::LeaseAcquire { .. }
+            | Op::LeaseRelease { .. }
+            | Op::Overlay { .. }
+            | Op::DockerOpts { .. }
+            | Op::NetworkCreate { .. }
+            | Op::NetworkRm { .. }
+            | Op::ContainerAdd { .. }
+            | Op::DockerBridge { .. } => return None,
+        })
+    }
+
+    fn ns(&self) -> &Ns {
+        match self {
+            Request::LinkAdd { ns, .. }
+            | Request::AddrAdd { ns, .. }
+            | Request::RouteAdd { ns, .. }
+            | Request::LinkSet { ns, .. } => ns,
+        }
     }
 }
 
@@ -72,27 +168,15 @@ fn simple(c: &LinkChange) -> bool {
         && (c.up.is_some() || c.mtu.is_some())
 }
 
-fn op_ns(op: &Op) -> &Ns {
-    match op {
-        Op::LinkAdd { ns, .. }
-        | Op::AddrAdd { ns, .. }
-        | Op::Route { ns, .. }
-        | Op::LinkSet { ns, .. } => ns,
-        _ => &None,
-    }
-}
-
 impl RealWorld {
     /// Sends `op` without waiting, when it can be (`None`: it cannot; nothing was done).
     pub(super) fn pipelined(&mut self, op: &Op) -> Option<Result<(), RunError>> {
-        if !pipelinable(op) {
-            return None;
-        }
-        let ns = op_ns(op).clone();
+        let request = Request::of(op)?;
+        let ns = request.ns().clone();
         // a `link set` goes out only when nothing before it can have failed: one sent after a
         // failure could not be taken back exactly (bringing a link up attaches its qdisc, and
         // down, up or a small MTU drop IPv6 addresses, which the inverse does not bring back)
-        let first = matches!(op, Op::LinkSet { .. });
+        let first = matches!(request, Request::LinkSet { .. });
         if !self.flights.is_empty()
             && (first || self.flight_ns != ns)
             && let Err(e) = self.settle_flights()
@@ -100,7 +184,7 @@ impl RealWorld {
             return Some(Err(e));
         }
         self.flight_ns = ns;
-        let sent = self.send(op);
+        let sent = self.send(request);
         Some(match sent {
             Ok(f) => {
                 self.flights.push(f);
@@ -118,13 +202,13 @@ impl RealWorld {
     /// Puts the request of a pipelinable Op on its namespace's socket (queued: it goes out with
     /// the window, or when an answer is needed). Lookups it needs (an interface index) go out
     /// after every request before them, so they see their effects.
-    fn send(&mut self, op: &Op) -> Result<InFlight, RunError> {
-        let wire = self.handles.wire(op_ns(op).as_deref())?;
+    fn send(&mut self, request: Request) -> Result<InFlight, RunError> {
+        let wire = self.handles.wire(request.ns().as_deref())?;
         let mut before = None;
         let mut after = None;
         let mut peer_ns = None;
-        let ack = match op {
-            Op::LinkAdd { name, kind, .. } => {
+        let ack = match &request {
+            Request::LinkAdd { name, kind, .. } => {
                 let parent = match links::parent_of(kind) {
                     Some(p) => Some(index_of(wire, p)?),
                     None => None,
@@ -134,22 +218,22 @@ impl RealWorld {
                 // the kernel sends the new link back: its index, for the statements on it
                 wire.queue(msg, CREATE | NLM_F_ECHO, Some(name))
             }
-            Op::AddrAdd {
+            Request::AddrAdd {
                 dev, addr, nodad, ..
             } => {
                 let idx = index_of(wire, dev)?;
                 let msg = addrs::message(idx, *addr, *nodad);
                 wire.queue(RouteNetlinkMessage::NewAddress(msg), CREATE, None)
             }
-            Op::Route { action, route, .. } => {
+            Request::RouteAdd { route, .. } => {
                 let oif = match &route.dev {
                     Some(d) => Some(index_of(wire, d)?),
                     None => None,
                 };
-                let (msg, flags) = routes::request_with(*action, route, oif);
+                let (msg, flags) = routes::request_with(RouteAction::Add, route, oif);
                 wire.queue(msg, flags, None)
             }
-            Op::LinkSet { name, change, .. } => {
+            Request::LinkSet { name, change, .. } => {
                 // the link's settings before the change come back ahead of the change's ACK
                 if let Some(find) = links::find_message(name) {
                     before = Some(wire.queue(find, QUERY, Some(name)));
@@ -166,11 +250,10 @@ impl RealWorld {
                 }
                 ack
             }
-            _ => return Err(RunError::new(format!("`{op}` cannot be pipelined"))),
         };
         Ok(InFlight {
             at: self.at,
-            op: op.clone(),
+            request,
             before,
             ack,
             after,
@@ -215,50 +298,58 @@ impl RealWorld {
     /// What one request did, from its answers.
     fn land(&mut self, f: InFlight) -> Result<Applied, RunError> {
         let strict = self.opts.strict;
-        let wire = self.handles.wire(op_ns(&f.op).as_deref())?;
+        let wire = self.handles.wire(f.request.ns().as_deref())?;
         let before = f.before.map(|seq| wire.answer(seq));
         let ack = wire.answer(f.ack).map(drop);
         if let Some(seq) = f.after {
             let _ = wire.answer(seq);
         }
-        match &f.op {
-            Op::LinkAdd { ns, name, kind } => {
-                let created = links::add_outcome(name, kind, strict, ack)?;
-                self.link_added(ns, name, kind, created)
+        match f.request {
+            Request::LinkAdd { ns, name, kind } => {
+                let created = links::add_outcome(&name, &kind, strict, ack)?;
+                self.link_added(&ns, &name, &kind, created)
             }
-            Op::AddrAdd { ns, dev, addr, .. } => {
-                if !addrs::add_outcome(dev, *addr, strict, ack)? {
+            Request::AddrAdd {
+                ns,
+                dev,
+                addr,
+                nodad,
+            } => {
+                if !addrs::add_outcome(&dev, addr, strict, ack)? {
                     return Ok(Applied::none());
                 }
-                Ok(Applied::changed(vec![Undo::Op(Op::AddrDel {
-                    ns: ns.clone(),
-                    dev: dev.clone(),
-                    addr: *addr,
-                })]))
+                Ok(Applied::removed_by(&Op::AddrAdd {
+                    ns,
+                    dev,
+                    addr,
+                    nodad,
+                }))
             }
-            Op::Route { ns, action, route } => {
-                if !routes::outcome(*action, route, strict, ack)? {
+            Request::RouteAdd { ns, route } => {
+                if !routes::outcome(RouteAction::Add, &route, strict, ack)? {
                     return Ok(Applied::none());
                 }
                 Ok(Applied::changed(vec![undo::route_undo(
-                    ns, *action, route, None,
+                    &ns,
+                    RouteAction::Add,
+                    &route,
+                    None,
                 )]))
             }
-            Op::LinkSet { ns, name, change } => {
-                links::set_outcome(name, ack)?;
+            Request::LinkSet { ns, name, change } => {
+                links::set_outcome(&name, ack)?;
                 let link = before
                     .map(link_in)
                     .transpose()
                     .map_err(|e| errors::kernel(format!("cannot look up link {name}"), &e))?
                     .flatten()
-                    .ok_or_else(|| links::missing(name))?;
+                    .ok_or_else(|| links::missing(&name))?;
                 let before = undo::state_of_brief(&link);
-                if undo::unchanged(change, &before) {
+                if undo::unchanged(&change, &before) {
                     return Ok(Applied::none());
                 }
-                Ok(undo::set_undo(ns, name, change, &before))
+                Ok(undo::set_undo(&ns, &name, &change, &before))
             }
-            _ => Ok(Applied::none()),
         }
     }
 }

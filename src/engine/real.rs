@@ -16,7 +16,7 @@ use crate::netlink::handle::{Handles, Netlink};
 use crate::netlink::links;
 use crate::netlink::neigh;
 use crate::netlink::routes;
-use crate::ops::{Check, LinkKind, Ns, Op};
+use crate::ops::{Check, LinkKind, Ns, ObjectKind, Op};
 use crate::probe::http;
 use crate::probe::ping::{Outcome, Probe};
 use crate::probe::show;
@@ -763,9 +763,14 @@ impl World for RealWorld {
         Some(self.journal.changes)
     }
 
-    fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
+    fn exists(
+        &mut self,
+        kind: ObjectKind,
+        target: &str,
+        ns: Option<&str>,
+    ) -> Result<bool, RunError> {
         self.settle_flights()?;
-        if kind == "netns" {
+        if kind == ObjectKind::Netns {
             return Ok(netns::exists(target));
         }
         if ns.is_some_and(|n| !netns::exists(n)) {
@@ -774,12 +779,13 @@ impl World for RealWorld {
         let nl = self.nl(&ns.map(Into::into))?;
         let kernel = |e| errors::kernel("cannot read the kernel's tables", &e);
         match kind {
-            "link" => Ok(self
+            ObjectKind::Netns => Ok(netns::exists(target)),
+            ObjectKind::Link => Ok(self
                 .rt
                 .block_on(links::find(&nl, target))
                 .map_err(kernel)?
                 .is_some()),
-            "addr" => {
+            ObjectKind::Addr => {
                 let want_net = target.parse::<ipnet::IpNet>().ok();
                 let want_ip = target.parse::<IpAddr>().ok().or(want_net.map(|n| n.addr()));
                 let Some(want_ip) = want_ip else {
@@ -791,7 +797,7 @@ impl World for RealWorld {
                     .filter_map(addrs::net_of)
                     .any(|n| n.addr() == want_ip && want_net.is_none_or(|w| w == n)))
             }
-            "route" => {
+            ObjectKind::Route => {
                 let want = match target {
                     "default" => "default".to_string(),
                     t => match t.parse::<ipnet::IpNet>() {
@@ -815,9 +821,6 @@ impl World for RealWorld {
                     .filter(|r| routes::table_of(r) != 255)
                     .any(|r| routes::dest_of(r) == want))
             }
-            other => Err(RunError::new(format!(
-                "cannot test whether a `{other}` exists"
-            ))),
         }
     }
 

@@ -35,35 +35,92 @@ fn link_of(op: &Op) -> Option<(&Ns, String)> {
     }
 }
 
-/// The step that takes away what `op` built.
-fn removal(op: &Op) -> Option<Undo> {
-    Some(Undo::Op(match op.clone() {
-        Op::LinkAdd { ns, name, .. } => Op::LinkDel { ns, name },
-        Op::AddrAdd { ns, dev, addr, .. } => Op::AddrDel { ns, dev, addr },
-        Op::Route { ns, route, .. } => Op::Route {
-            ns,
-            action: RouteAction::Del,
-            route,
+/// The step that takes away what `op` built: the inverse of every Op that adds one object
+/// (written once, here, for rollback, pipelined requests and state diffs alike).
+pub(super) fn removal(op: &Op) -> Option<Undo> {
+    let del = match op {
+        Op::LinkAdd { ns, name, .. } => Op::LinkDel {
+            ns: ns.clone(),
+            name: name.clone(),
         },
-        Op::NeighAdd { ns, addr, dev, .. } => Op::NeighDel { ns, addr, dev },
-        Op::Fdb {
-            ns, mac, dev, dst, ..
-        } => Op::Fdb {
+        Op::AddrAdd { ns, dev, addr, .. } => Op::AddrDel {
+            ns: ns.clone(),
+            dev: dev.clone(),
+            addr: *addr,
+        },
+        Op::Route {
             ns,
-            action: FdbAction::Del,
+            action: RouteAction::Add | RouteAction::Replace,
+            route,
+        } => Op::Route {
+            ns: ns.clone(),
+            action: RouteAction::Del,
+            route: route.clone(),
+        },
+        Op::NeighAdd { ns, addr, dev, .. } => Op::NeighDel {
+            ns: ns.clone(),
+            addr: *addr,
+            dev: dev.clone(),
+        },
+        Op::Fdb {
+            ns,
+            action: FdbAction::Add | FdbAction::Append,
             mac,
             dev,
             dst,
+        } => Op::Fdb {
+            ns: ns.clone(),
+            action: FdbAction::Del,
+            mac: *mac,
+            dev: dev.clone(),
+            dst: *dst,
         },
+        Op::NetnsAdd { name } => Op::NetnsDel { name: name.clone() },
         Op::NeighProxyAdd { ns, addr, dev } => {
             return Some(Undo::ProxyDel {
-                ns,
-                addr,
+                ns: ns.clone(),
+                addr: *addr,
                 dev: dev.to_string(),
             });
         }
-        _ => return None,
-    }))
+        // deletions, settings and the rest: their inverse is not a removal
+        Op::NetnsDel { .. }
+        | Op::NetnsList
+        | Op::LinkSet { .. }
+        | Op::LinkDel { .. }
+        | Op::AddrDel { .. }
+        | Op::Route {
+            action: RouteAction::Del,
+            ..
+        }
+        | Op::NeighDel { .. }
+        | Op::Fdb {
+            action: FdbAction::Del,
+            ..
+        }
+        | Op::SysctlSet { .. }
+        | Op::SysctlShow { .. }
+        | Op::Exec { .. }
+        | Op::Show { .. }
+        | Op::Echo(_)
+        | Op::Ping { .. }
+        | Op::Expect { .. }
+        | Op::ServeHttp { .. }
+        | Op::NdpResponder { .. }
+        | Op::Dump { .. }
+        | Op::Wait
+        | Op::StoreSelect(_)
+        | Op::NetworkConfig { .. }
+        | Op::LeaseAcquire { .. }
+        | Op::LeaseRelease { .. }
+        | Op::Overlay { .. }
+        | Op::DockerOpts { .. }
+        | Op::NetworkCreate { .. }
+        | Op::NetworkRm { .. }
+        | Op::ContainerAdd { .. }
+        | Op::DockerBridge { .. } => return None,
+    };
+    Some(Undo::Op(del))
 }
 
 /// Whether a step takes something away (one whose object is gone already has nothing to do).

@@ -162,6 +162,10 @@ impl Applied {
             undo,
         }
     }
+    /// A change that `op` made by adding one object, undone by taking it away.
+    pub(super) fn removed_by(op: &Op) -> Applied {
+        Applied::changed(restore::removal(op).into_iter().collect())
+    }
 }
 
 /// A link's settings that `link set` can change, read before the change.
@@ -381,9 +385,7 @@ impl RealWorld {
         match op {
             Op::NetnsAdd { name } => {
                 if netns::add(name, strict)? {
-                    Ok(Applied::changed(vec![Undo::Op(Op::NetnsDel {
-                        name: name.clone(),
-                    })]))
+                    Ok(Applied::removed_by(op))
                 } else {
                     Ok(Applied::none())
                 }
@@ -414,11 +416,7 @@ impl RealWorld {
                     .rt
                     .block_on(addrs::add(&nl, dev, *addr, *nodad, strict))?
                 {
-                    Ok(Applied::changed(vec![Undo::Op(Op::AddrDel {
-                        ns: ns.clone(),
-                        dev: dev.clone(),
-                        addr: *addr,
-                    })]))
+                    Ok(Applied::removed_by(op))
                 } else {
                     Ok(Applied::none())
                 }
@@ -439,11 +437,7 @@ impl RealWorld {
                     .rt
                     .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))?
                 {
-                    Ok(Applied::changed(vec![Undo::Op(Op::NeighDel {
-                        ns: ns.clone(),
-                        addr: *addr,
-                        dev: dev.clone(),
-                    })]))
+                    Ok(Applied::removed_by(op))
                 } else {
                     Ok(Applied::none())
                 }
@@ -462,11 +456,7 @@ impl RealWorld {
                         .rt
                         .block_on(neigh::proxy_add(&nl, *addr, dev, strict))?
                 {
-                    Ok(Applied::changed(vec![Undo::ProxyDel {
-                        ns: ns.clone(),
-                        addr: *addr,
-                        dev: dev.to_string(),
-                    }]))
+                    Ok(Applied::removed_by(op))
                 } else {
                     Ok(Applied::none())
                 }
@@ -494,13 +484,7 @@ impl RealWorld {
                 if !changed {
                     return Ok(Applied::none());
                 }
-                Ok(Applied::changed(vec![Undo::Op(Op::Fdb {
-                    ns: ns.clone(),
-                    action: FdbAction::Del,
-                    mac: *mac,
-                    dev: dev.clone(),
-                    dst: *dst,
-                })]))
+                Ok(Applied::removed_by(op))
             }
             Op::SysctlSet { ns, key, value } => {
                 let old = sysctl::get(ns.as_deref(), key)?;
@@ -597,7 +581,24 @@ impl RealWorld {
                 })
             }
             // composite Ops (containers, docker0) apply their parts through `tracked` themselves
-            _ => {
+            Op::ContainerAdd { .. } | Op::DockerBridge { .. } => {
+                self.dispatch(op)?;
+                Ok(Applied::none())
+            }
+            // the options file is derived from subnet.env, which the lease's undo takes back
+            Op::DockerOpts { .. } => {
+                self.dispatch(op)?;
+                Ok(Applied::none())
+            }
+            // they show or check, and change nothing
+            Op::NetnsList
+            | Op::SysctlShow { .. }
+            | Op::Show { .. }
+            | Op::Echo(_)
+            | Op::Ping { .. }
+            | Op::Expect { .. }
+            | Op::Dump { .. }
+            | Op::Wait => {
                 self.dispatch(op)?;
                 Ok(Applied::none())
             }

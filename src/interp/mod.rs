@@ -304,21 +304,21 @@ impl Interp {
                 span,
             } => {
                 let kind = self.expand(kind, env.map)?.flat();
-                if !EXISTS_KINDS.contains(&kind.as_str()) {
+                let Some(kind) = crate::ops::ObjectKind::from_word(&kind) else {
                     return Err(Diag::new(
                         Code::BadChoice,
                         *span,
                         format!("cannot test whether a `{kind}` exists"),
                     )
                     .help(format!("`exists` takes one of {}", EXISTS_KINDS.join(", "))));
-                }
+                };
                 let target = self.expand(target, env.map)?.flat();
                 let ns = match ns {
                     Some(w) => Some(self.expand(w, env.map)?.flat()),
                     None => self.context().map(str::to_string),
                 };
                 env.world
-                    .exists(&kind, &target, ns.as_deref())
+                    .exists(kind, &target, ns.as_deref())
                     .map_err(|e| fail(*span, e))?
             }
             Cond::Compare { lhs, op, rhs } => {

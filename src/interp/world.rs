@@ -3,7 +3,7 @@
 //! `if exists link ...` after creating the link sees it.
 
 use crate::base::error::RunError;
-use crate::ops::Op;
+use crate::ops::{ObjectKind, Op};
 use ipnet::IpNet;
 use rustc_hash::{FxHashSet, FxHasher};
 use std::hash::{Hash, Hasher};
@@ -21,7 +21,12 @@ pub trait World {
         Ok(())
     }
     /// `exists link|netns|addr|route TARGET [in NS]`
-    fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError>;
+    fn exists(
+        &mut self,
+        kind: ObjectKind,
+        target: &str,
+        ns: Option<&str>,
+    ) -> Result<bool, RunError>;
     /// Runs a program and returns what it printed (`let out = exec ...`).
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError>;
     /// Prints text for the user (help, echo in a real run).
@@ -211,28 +216,30 @@ impl<W: Write> World for DryRun<W> {
         self.flush()
     }
 
-    fn exists(&mut self, kind: &str, target: &str, ns: Option<&str>) -> Result<bool, RunError> {
-        let kind = match kind {
-            "link" => "link",
-            "netns" => "netns",
-            "addr" => "addr",
-            _ => "route",
-        };
-        let ns = if kind == "netns" { None } else { ns };
+    fn exists(
+        &mut self,
+        kind: ObjectKind,
+        target: &str,
+        ns: Option<&str>,
+    ) -> Result<bool, RunError> {
+        let word = kind.word();
         let k = match kind {
-            "addr" => match target.split('/').next().unwrap_or(target).parse::<IpAddr>() {
-                Ok(a) => key(kind, ns, a),
-                Err(_) => return Ok(false),
-            },
-            "route" if target == "default" => key(kind, ns, "default"),
-            "route" => match target.parse::<IpNet>() {
+            ObjectKind::Netns => key(word, None, target),
+            ObjectKind::Link => key(word, ns, target),
+            ObjectKind::Addr => {
+                match target.split('/').next().unwrap_or(target).parse::<IpAddr>() {
+                    Ok(a) => key(word, ns, a),
+                    Err(_) => return Ok(false),
+                }
+            }
+            ObjectKind::Route if target == "default" => key(word, ns, "default"),
+            ObjectKind::Route => match target.parse::<IpNet>() {
                 Ok(n) => route_key(ns, &crate::ops::Dest::Net(n)),
                 Err(_) => match target.parse::<IpAddr>() {
                     Ok(a) => route_key(ns, &crate::ops::Dest::Net(IpNet::from(a))),
                     Err(_) => return Ok(false),
                 },
             },
-            _ => key(kind, ns, target),
         };
         Ok(self.made.contains(&k))
     }

@@ -53,6 +53,22 @@ pub fn keeps_names(op: &Op) -> bool {
         | Op::Ping { .. }
         | Op::Expect { .. }
         | Op::Dump { .. } => true,
-        _ => false,
+        // they delete namespaces or links, run programs, or another runtime carries them out
+        Op::NetnsDel { .. }
+        | Op::LinkDel { .. }
+        | Op::Exec { .. }
+        | Op::ServeHttp { .. }
+        | Op::NdpResponder { .. }
+        | Op::Wait
+        | Op::StoreSelect(_)
+        | Op::NetworkConfig { .. }
+        | Op::LeaseAcquire { .. }
+        | Op::LeaseRelease { .. }
+        | Op::Overlay { .. }
+        | Op::DockerOpts { .. }
+        | Op::NetworkCreate { .. }
+        | Op::NetworkRm { .. }
+        | Op::ContainerAdd { .. }
+        | Op::DockerBridge { .. } => false,
     }
 }

@@ -226,6 +226,39 @@ pub struct DockerBridge {
     pub mtu: Option<u32>,
 }
 
+/// The kinds of object `exists KIND TARGET` asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectKind {
+    Link,
+    Netns,
+    Addr,
+    Route,
+}
+
+impl ObjectKind {
+    /// The words the language uses for them.
+    pub const WORDS: &'static [&'static str] = &["link", "netns", "addr", "route"];
+
+    pub fn from_word(word: &str) -> Option<ObjectKind> {
+        Some(match word {
+            "link" => ObjectKind::Link,
+            "netns" => ObjectKind::Netns,
+            "addr" => ObjectKind::Addr,
+            "route" => ObjectKind::Route,
+            _ => return None,
+        })
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            ObjectKind::Link => "link",
+            ObjectKind::Netns => "netns",
+            ObjectKind::Addr => "addr",
+            ObjectKind::Route => "route",
+        }
+    }
+}
+
 /// One operation. `ns` is where it acts (for lab statements: the host).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
@@ -395,17 +428,41 @@ impl Op {
 
     /// Does this Op change anything (as opposed to showing or checking)?
     pub fn changes_state(&self) -> bool {
-        !matches!(
-            self,
+        match self {
             Op::NetnsList
-                | Op::SysctlShow { .. }
-                | Op::Show { .. }
-                | Op::Echo(_)
-                | Op::Ping { .. }
-                | Op::Expect { .. }
-                | Op::Dump { .. }
-                | Op::Wait
-                | Op::DockerOpts { .. }
-        )
+            | Op::SysctlShow { .. }
+            | Op::Show { .. }
+            | Op::Echo(_)
+            | Op::Ping { .. }
+            | Op::Expect { .. }
+            | Op::Dump { .. }
+            | Op::Wait
+            | Op::DockerOpts { .. } => false,
+            Op::NetnsAdd { .. }
+            | Op::NetnsDel { .. }
+            | Op::LinkAdd { .. }
+            | Op::LinkSet { .. }
+            | Op::LinkDel { .. }
+            | Op::AddrAdd { .. }
+            | Op::AddrDel { .. }
+            | Op::Route { .. }
+            | Op::NeighAdd { .. }
+            | Op::NeighDel { .. }
+            | Op::NeighProxyAdd { .. }
+            | Op::Fdb { .. }
+            | Op::SysctlSet { .. }
+            | Op::Exec { .. }
+            | Op::ServeHttp { .. }
+            | Op::NdpResponder { .. }
+            | Op::StoreSelect(_)
+            | Op::NetworkConfig { .. }
+            | Op::LeaseAcquire { .. }
+            | Op::LeaseRelease { .. }
+            | Op::Overlay { .. }
+            | Op::NetworkCreate { .. }
+            | Op::NetworkRm { .. }
+            | Op::ContainerAdd { .. }
+            | Op::DockerBridge { .. } => true,
+        }
     }
 }

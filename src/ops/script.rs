@@ -219,7 +219,28 @@ pub fn statement(op: &Op) -> Option<String> {
         Op::SysctlSet { ns, key, value } => {
             format!("sysctl {} = {}{}", word(key), word(value), in_ns(ns))
         }
-        _ => return None,
+        // undo steps and `dump` never hold these: they are not kernel state a statement rebuilds
+        Op::NetnsList
+        | Op::SysctlShow { .. }
+        | Op::Exec { .. }
+        | Op::Show { .. }
+        | Op::Echo(_)
+        | Op::Ping { .. }
+        | Op::Expect { .. }
+        | Op::ServeHttp { .. }
+        | Op::NdpResponder { .. }
+        | Op::Dump { .. }
+        | Op::Wait
+        | Op::StoreSelect(_)
+        | Op::NetworkConfig { .. }
+        | Op::LeaseAcquire { .. }
+        | Op::LeaseRelease { .. }
+        | Op::Overlay { .. }
+        | Op::DockerOpts { .. }
+        | Op::NetworkCreate { .. }
+        | Op::NetworkRm { .. }
+        | Op::ContainerAdd { .. }
+        | Op::DockerBridge { .. } => return None,
     })
 }
 
