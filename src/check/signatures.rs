@@ -339,8 +339,8 @@ const fn sig(
     }
 }
 
-pub const MACVLAN_MODES: &[&str] = &["vepa", "bridge", "private", "passthru"];
-pub const IPVLAN_MODES: &[&str] = &["l2", "l3", "l3s"];
+pub const MACVLAN_MODES: &[&str] = crate::ops::MacvlanMode::WORDS;
+pub const IPVLAN_MODES: &[&str] = crate::ops::IpvlanMode::WORDS;
 pub const BACKENDS: &[&str] = &["udp", "vxlan", "host-gw"];
 pub const DRIVERS: &[&str] = &["bridge", "macvlan", "ipvlan"];
 pub const SHOW_WHAT: &[&str] = &[

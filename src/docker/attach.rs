@@ -6,7 +6,10 @@
 use super::network::NetworkState;
 use crate::base::error::RunError;
 use crate::docker::naming::{docker_mac, docker_v6, veth_name};
-use crate::ops::{Container, Dest, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
+use crate::ops::{
+    Container, Dest, Family, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Ns, Op, Route,
+    RouteAction,
+};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -232,16 +235,18 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
             // made beside the parent under a temporary name, then moved in and renamed eth0
             let temp =
                 host_side.replacen("veth", if driver == "macvlan" { "mv" } else { "ipv" }, 1);
+            // the network's mode was checked (or defaulted) when it was created
             let mode = n.mode.clone().unwrap_or_default();
+            let unknown = || RunError::new(format!("`{mode}` is not a {driver} mode"));
             let kind = if driver == "macvlan" {
                 LinkKind::Macvlan {
                     parent: parent.as_str().into(),
-                    mode: mode.into(),
+                    mode: MacvlanMode::from_word(&mode).ok_or_else(unknown)?,
                 }
             } else {
                 LinkKind::Ipvlan {
                     parent: parent.as_str().into(),
-                    mode: mode.into(),
+                    mode: IpvlanMode::from_word(&mode).ok_or_else(unknown)?,
                 }
             };
             ops.push(Op::LinkAdd {

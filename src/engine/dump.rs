@@ -13,14 +13,16 @@ use crate::netlink::links;
 use crate::netlink::neigh;
 use crate::netlink::routes;
 use crate::ops::script::statement;
-use crate::ops::{Family, FdbAction, LinkChange, LinkKind, Ns, Op, RouteAction, Vxlan};
+use crate::ops::{
+    Family, FdbAction, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Ns, Op, RouteAction, Vxlan,
+};
 use crate::sys::netns;
 use crate::sys::sysctl;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags};
 use rtnetlink::packet_route::link::{
-    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVlan, InfoVxlan, LinkAttribute, LinkInfo,
-    LinkMessage, MacVlanMode,
+    InfoData, InfoIpVlan, InfoKind, InfoMacVlan, InfoVlan, InfoVxlan, IpVlanMode, LinkAttribute,
+    LinkInfo, LinkMessage, MacVlanMode,
 };
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -147,27 +149,29 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 _ => None,
             };
             let mode = match mode {
-                Some(MacVlanMode::Private) => "private",
-                Some(MacVlanMode::Bridge) => "bridge",
-                Some(MacVlanMode::Passthrough) => "passthru",
-                _ => "vepa",
+                Some(MacVlanMode::Private) => MacvlanMode::Private,
+                Some(MacVlanMode::Bridge) => MacvlanMode::Bridge,
+                Some(MacVlanMode::Passthrough) => MacvlanMode::Passthru,
+                _ => MacvlanMode::Vepa,
             };
             LinkKind::Macvlan {
                 parent: parent()?.into(),
-                mode: mode.into(),
+                mode,
             }
         }
         Some(InfoKind::IpVlan) => {
             let mode = match data {
                 Some(InfoData::IpVlan(d)) => d.iter().find_map(|x| match x {
-                    InfoIpVlan::Mode(m) => Some(format!("{m:?}").to_lowercase()),
+                    InfoIpVlan::Mode(IpVlanMode::L2) => Some(IpvlanMode::L2),
+                    InfoIpVlan::Mode(IpVlanMode::L3S) => Some(IpvlanMode::L3s),
+                    InfoIpVlan::Mode(_) => Some(IpvlanMode::L3),
                     _ => None,
                 }),
                 _ => None,
             };
             LinkKind::Ipvlan {
                 parent: parent()?.into(),
-                mode: mode.unwrap_or_else(|| "l3".into()).into(),
+                mode: mode.unwrap_or(IpvlanMode::L3),
             }
         }
         Some(InfoKind::Vlan) => {

@@ -4,7 +4,7 @@
 use crate::base::error::{Kind, RunError};
 use crate::netlink::errors::{self, KernelError};
 use crate::netlink::handle::{CHANGE, CREATE, Netlink};
-use crate::ops::{LinkChange, LinkKind, Vxlan};
+use crate::ops::{IpvlanMode, LinkChange, LinkKind, MacvlanMode, Vxlan};
 use crate::sys::netns;
 use nix::errno::Errno;
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -19,32 +19,21 @@ use rtnetlink::{
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
-pub fn macvlan_mode(mode: &str) -> Result<MacVlanMode, RunError> {
-    Ok(match mode {
-        "vepa" => MacVlanMode::Vepa,
-        "bridge" => MacVlanMode::Bridge,
-        "private" => MacVlanMode::Private,
-        "passthru" | "passthrough" => MacVlanMode::Passthrough,
-        "source" => MacVlanMode::Source,
-        other => {
-            return Err(RunError::new(format!(
-                "`{other}` is not a macvlan mode (vepa, bridge, private, passthru)"
-            )));
-        }
-    })
+pub fn macvlan_mode(mode: MacvlanMode) -> MacVlanMode {
+    match mode {
+        MacvlanMode::Vepa => MacVlanMode::Vepa,
+        MacvlanMode::Bridge => MacVlanMode::Bridge,
+        MacvlanMode::Private => MacVlanMode::Private,
+        MacvlanMode::Passthru => MacVlanMode::Passthrough,
+    }
 }
 
-pub fn ipvlan_mode(mode: &str) -> Result<IpVlanMode, RunError> {
-    Ok(match mode {
-        "l2" => IpVlanMode::L2,
-        "l3" => IpVlanMode::L3,
-        "l3s" => IpVlanMode::L3S,
-        other => {
-            return Err(RunError::new(format!(
-                "`{other}` is not an ipvlan mode (l2, l3, l3s)"
-            )));
-        }
-    })
+pub fn ipvlan_mode(mode: IpvlanMode) -> IpVlanMode {
+    match mode {
+        IpvlanMode::L2 => IpVlanMode::L2,
+        IpvlanMode::L3 => IpVlanMode::L3,
+        IpvlanMode::L3s => IpVlanMode::L3S,
+    }
 }
 
 /// What a link message needs from the kernel besides the Op: the parent's index (macvlan, ipvlan,
@@ -79,10 +68,10 @@ pub fn add_message(name: &str, kind: &LinkKind, r: Resolved) -> Result<LinkMessa
             ));
         }
         LinkKind::Macvlan { mode, .. } => {
-            LinkMacVlan::new(name, parent()?, macvlan_mode(mode)?).build()
+            LinkMacVlan::new(name, parent()?, macvlan_mode(*mode)).build()
         }
         LinkKind::Ipvlan { mode, .. } => {
-            LinkIpVlan::new(name, parent()?, ipvlan_mode(mode)?).build()
+            LinkIpVlan::new(name, parent()?, ipvlan_mode(*mode)).build()
         }
         LinkKind::Vlan { id, .. } => LinkVlan::new(name, parent()?, *id).build(),
         LinkKind::Vxlan(v) => vxlan_message(name, v, r.parent),
@@ -443,7 +432,7 @@ mod tests {
             "ipvl1",
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
-                mode: "l2".into(),
+                mode: IpvlanMode::L2,
             },
             r,
         )
@@ -455,7 +444,7 @@ mod tests {
             "i",
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
-                mode: "l3s".into(),
+                mode: IpvlanMode::L3s,
             },
             r,
         )
@@ -490,25 +479,23 @@ mod tests {
             peer_ns_fd: None,
         };
         for (mode, want) in [
-            ("vepa", "Vepa"),
-            ("bridge", "Bridge"),
-            ("private", "Private"),
-            ("passthru", "Passthrough"),
+            (MacvlanMode::Vepa, "Vepa"),
+            (MacvlanMode::Bridge, "Bridge"),
+            (MacvlanMode::Private, "Private"),
+            (MacvlanMode::Passthru, "Passthrough"),
         ] {
             let m = add_message(
                 "mv",
                 &LinkKind::Macvlan {
                     parent: "eth0".into(),
-                    mode: mode.into(),
+                    mode,
                 },
                 r,
             )
             .unwrap();
             assert_eq!(kind_of(&m), Some(InfoKind::MacVlan));
-            assert!(format!("{:?}", data_of(&m)).contains(want), "{mode}");
+            assert!(format!("{:?}", data_of(&m)).contains(want), "{mode:?}");
         }
-        assert!(macvlan_mode("nope").is_err());
-        assert!(ipvlan_mode("l4").is_err());
     }
 
     #[test]
@@ -580,7 +567,7 @@ mod tests {
             "ipvlan1",
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
-                mode: "l3".into(),
+                mode: IpvlanMode::L3,
             },
             &e,
         );

@@ -20,6 +20,66 @@ pub const IFNAMSIZ_MAX: usize = 15;
 /// The namespace an Op acts in: `None` is the one netsh runs in.
 pub type Ns = Option<Name>;
 
+/// The four macvlan modes the book uses (the kernel's `source` mode has no statement).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacvlanMode {
+    Vepa,
+    Bridge,
+    Private,
+    Passthru,
+}
+
+impl MacvlanMode {
+    pub const WORDS: &'static [&'static str] = &["vepa", "bridge", "private", "passthru"];
+
+    pub fn from_word(word: &str) -> Option<MacvlanMode> {
+        Some(match word {
+            "vepa" => MacvlanMode::Vepa,
+            "bridge" => MacvlanMode::Bridge,
+            "private" => MacvlanMode::Private,
+            "passthru" => MacvlanMode::Passthru,
+            _ => return None,
+        })
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            MacvlanMode::Vepa => "vepa",
+            MacvlanMode::Bridge => "bridge",
+            MacvlanMode::Private => "private",
+            MacvlanMode::Passthru => "passthru",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpvlanMode {
+    L2,
+    L3,
+    L3s,
+}
+
+impl IpvlanMode {
+    pub const WORDS: &'static [&'static str] = &["l2", "l3", "l3s"];
+
+    pub fn from_word(word: &str) -> Option<IpvlanMode> {
+        Some(match word {
+            "l2" => IpvlanMode::L2,
+            "l3" => IpvlanMode::L3,
+            "l3s" => IpvlanMode::L3s,
+            _ => return None,
+        })
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            IpvlanMode::L2 => "l2",
+            IpvlanMode::L3 => "l3",
+            IpvlanMode::L3s => "l3s",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum LinkKind {
     /// The peer is created directly in `peer_ns` (or beside the link when `None`).
@@ -32,11 +92,11 @@ pub enum LinkKind {
     Tun,
     Macvlan {
         parent: Name,
-        mode: Name,
+        mode: MacvlanMode,
     },
     Ipvlan {
         parent: Name,
-        mode: Name,
+        mode: IpvlanMode,
     },
     Vlan {
         parent: Name,

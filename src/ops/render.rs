@@ -284,9 +284,13 @@ fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
         LinkKind::Bridge => put!(out, ip, " link add ", name, " type bridge"),
         LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
         LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
-        LinkKind::Macvlan { parent, mode } | LinkKind::Ipvlan { parent, mode } => {
+        LinkKind::Macvlan { parent, mode } => {
             child_of(out, ip, name, parent);
-            put!(out, kind.kernel_kind().0, " mode ", mode)
+            put!(out, kind.kernel_kind().0, " mode ", mode.word())
+        }
+        LinkKind::Ipvlan { parent, mode } => {
+            child_of(out, ip, name, parent);
+            put!(out, kind.kernel_kind().0, " mode ", mode.word())
         }
         LinkKind::Vlan { parent, id } => {
             child_of(out, ip, name, parent);

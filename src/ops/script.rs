@@ -112,9 +112,11 @@ fn link_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
         LinkKind::Dummy => format!("dummy {n}"),
         LinkKind::Tun => format!("tun {n}"),
         LinkKind::Macvlan { parent, mode } => {
-            format!("macvlan {mode} on {} name {n}", word(parent))
+            format!("macvlan {} on {} name {n}", mode.word(), word(parent))
         }
-        LinkKind::Ipvlan { parent, mode } => format!("ipvlan {mode} on {} name {n}", word(parent)),
+        LinkKind::Ipvlan { parent, mode } => {
+            format!("ipvlan {} on {} name {n}", mode.word(), word(parent))
+        }
         LinkKind::Vlan { parent, id } => format!("vlan {id} on {} name {n}", word(parent)),
         LinkKind::Vxlan(v) => {
             let mut s = format!("vxlan {n} vni {}", v.vni);

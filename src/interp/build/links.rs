@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::ops::{LinkChange, LinkKind, Name, Op, Vxlan};
+use crate::ops::{IpvlanMode, LinkChange, LinkKind, MacvlanMode, Name, Op, Vxlan};
 
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let name = || a.must("name");
@@ -37,7 +37,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         }]),
         Id::Macvlan => {
             let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan"));
-            let mode = a.text("mode").unwrap_or_else(|| "vepa".into());
+            let mode = match a.text("mode") {
+                None => MacvlanMode::Vepa,
+                Some(m) => MacvlanMode::from_word(&m).ok_or_else(|| bad_mode("macvlan", &m))?,
+            };
             child(
                 a,
                 cx,
@@ -51,7 +54,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         }
         Id::Ipvlan => {
             let link = a.text("name").unwrap_or_else(|| cx.names.next("ipvlan"));
-            let mode = a.text("mode").unwrap_or_else(|| "l3".into());
+            let mode = match a.text("mode") {
+                None => IpvlanMode::L3,
+                Some(m) => IpvlanMode::from_word(&m).ok_or_else(|| bad_mode("ipvlan", &m))?,
+            };
             child(
                 a,
                 cx,
@@ -124,6 +130,11 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
 
 /// A link made on a parent (macvlan, ipvlan, vlan): created beside the parent, then moved to its
 /// `in NS`, as the book does with `ip link add ... link eth0` and `ip link set ... netns`.
+/// A mode word the checker's type did not allow (it types interpolated words the same way).
+fn bad_mode(kind: &str, mode: &str) -> RunError {
+    RunError::new(format!("`{mode}` is not a {kind} mode")).at("mode", mode)
+}
+
 fn child(a: &Args, cx: &Ctx, out: &mut Vec<Op>, link: Name, kind: LinkKind) {
     out.push(Op::LinkAdd {
         ns: cx.outer.clone(),
