@@ -10,7 +10,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use netsh::flannel::{BackendType, LeaseRequest, Registry};
+use netsh::flannel::{LeaseRequest, Registry};
+use netsh::ops::BackendType;
 use netsh::store::{EmbeddedStore, EtcdOptions, EtcdStore, Store};
 
 /// A /8 with /24 subnets: 65535 subnets, room for any H we run.

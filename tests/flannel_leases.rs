@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use ipnet::Ipv4Net;
-use netsh::flannel::{
-    BackendType, LeaseError, LeaseEvent, LeaseOrigin, LeaseRequest, NetworkConfig, Registry,
-};
+use netsh::flannel::{LeaseError, LeaseEvent, LeaseOrigin, LeaseRequest, NetworkConfig, Registry};
+use netsh::ops::BackendType;
 use support::Fixture;
 
 both_stores!(

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use netsh::flannel::{BackendType, LeaseEvent, LeaseRequest, Registry};
+use netsh::flannel::{LeaseEvent, LeaseRequest, Registry};
+use netsh::ops::BackendType;
 use netsh::store::{EmbeddedStore, Store};
 
 const ROLE: &str = "NETSH_TEST_CHILD_ROLE";

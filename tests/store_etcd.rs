@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use futures::StreamExt;
-use netsh::flannel::{BackendType, LeaseEvent, LeaseRequest, Registry};
+use netsh::flannel::{LeaseEvent, LeaseRequest, Registry};
+use netsh::ops::BackendType;
 use netsh::store::{EtcdAuth, EtcdOptions, EtcdStore, EtcdTls, EventKind, Store, StoreError};
 use support::etcd::{EtcdServer, free_port};
 

@@ -341,7 +341,7 @@ const fn sig(
 
 pub const MACVLAN_MODES: &[&str] = crate::ops::MacvlanMode::WORDS;
 pub const IPVLAN_MODES: &[&str] = crate::ops::IpvlanMode::WORDS;
-pub const BACKENDS: &[&str] = &["udp", "vxlan", "host-gw"];
+pub const BACKENDS: &[&str] = crate::ops::BackendType::NAMES;
 pub const DRIVERS: &[&str] = &["bridge", "macvlan", "ipvlan"];
 pub const SHOW_WHAT: &[&str] = &[
     "links", "addrs", "routes", "neigh", "fdb", "leases", "networks", "config", "tunnel", "netns",

@@ -10,8 +10,9 @@ use crate::engine::overlay::{Kind, Names, udp, vxlan};
 use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
 use crate::flannel::subnet_env::SubnetEnv;
-use crate::flannel::{AcquiredLease, BackendType, LeaseError, LeaseRequest, Registry};
+use crate::flannel::{AcquiredLease, LeaseError, LeaseRequest, Registry};
 use crate::netlink::handle::Netlink;
+use crate::ops::BackendType;
 use crate::ops::{DockerOpts, Lease, Ns, Overlay, StoreSpec};
 use crate::store::{
     DEFAULT_EMBEDDED_PATH, EmbeddedStore, EtcdAuth, EtcdOptions, EtcdStore, EtcdTls, KeyValue,
@@ -440,13 +441,9 @@ impl Flannel {
         }
         let reg = self.registry()?;
         let (config, _) = self.rt.block_on(reg.config()).map_err(lease_error)?;
-        let backend = spec
-            .backend
-            .clone()
-            .unwrap_or_else(|| config.backend.kind.name().to_string());
-        let kind = match backend.as_str() {
-            "host-gw" => Kind::HostGw,
-            "vxlan" => {
+        let kind = match spec.backend.unwrap_or(config.backend.kind) {
+            BackendType::HostGw => Kind::HostGw,
+            BackendType::Vxlan => {
                 let from_config = config.backend.kind == BackendType::Vxlan;
                 Kind::Vxlan {
                     vni: spec
@@ -461,14 +458,9 @@ impl Flannel {
                         || (from_config && config.backend.direct_routing),
                 }
             }
-            "udp" => Kind::Udp {
+            BackendType::Udp => Kind::Udp {
                 peers: crate::tunnel::peers::PeerTable::new(),
             },
-            other => {
-                return Err(RunError::new(format!(
-                    "there is no `{other}` overlay: use vxlan, host-gw or udp"
-                )));
-            }
         };
         let nl = self.nl(host)?;
         let (ext, public_ip, own, key, store_lease) = {

@@ -1,39 +1,13 @@
 //! Flannel's network config (`<prefix>/config`): parsed and checked as flanneld does
 //! (`ParseConfig` + `CheckNetworkConfig`), with the defaults it fills in, and errors in words.
 
+use crate::ops::BackendType;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::{Map, Value, json};
 
 use super::json_fields::{kind, present};
-
-/// The overlay backends netsh runs. Flannel has more; netsh refuses those at config time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendType {
-    Udp,
-    Vxlan,
-    HostGw,
-}
-
-impl BackendType {
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendType::Udp => "udp",
-            BackendType::Vxlan => "vxlan",
-            BackendType::HostGw => "host-gw",
-        }
-    }
-
-    /// The UDP port flannel uses for the backend when the config names none.
-    pub fn default_port(self) -> u16 {
-        match self {
-            BackendType::Udp => 8285,
-            BackendType::Vxlan => 8472,
-            BackendType::HostGw => 0,
-        }
-    }
-}
 
 /// The `Backend` object: its type and the options netsh understands. `raw` keeps all of it.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,10 +13,11 @@ use std::time::Duration;
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde_json::{Map, Value};
 
-use super::config::{BackendType, NetworkConfig};
+use super::config::NetworkConfig;
 use super::json_fields::present;
 use super::keys::{parse_subnet_key, subnet_key};
 use super::registry::Registry;
+use crate::ops::BackendType;
 use crate::store::{KeyValue, LeaseId, Revision, StoreError};
 
 /// flanneld's lease time: 24 hours, renewed before it runs out.

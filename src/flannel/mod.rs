@@ -11,7 +11,7 @@ pub mod registry;
 pub mod subnet_env;
 mod view;
 
-pub use config::{Backend, BackendType, ConfigError, NetworkConfig};
+pub use config::{Backend, ConfigError, NetworkConfig};
 pub use docker_opts::{DEFAULT_DOCKER_ENV_FILE, DockerOptsFlags};
 pub use keys::DEFAULT_PREFIX;
 pub use lease::{

@@ -235,10 +235,49 @@ pub struct Lease {
     pub subnet_file: Option<String>,
 }
 
+/// The overlay backends netsh runs. Flannel has more; netsh refuses those at config time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendType {
+    Udp,
+    Vxlan,
+    HostGw,
+}
+
+impl BackendType {
+    /// The words the language and flannel's config use for them.
+    pub const NAMES: &'static [&'static str] = &["udp", "vxlan", "host-gw"];
+
+    pub fn from_name(name: &str) -> Option<BackendType> {
+        Some(match name {
+            "udp" => BackendType::Udp,
+            "vxlan" => BackendType::Vxlan,
+            "host-gw" => BackendType::HostGw,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendType::Udp => "udp",
+            BackendType::Vxlan => "vxlan",
+            BackendType::HostGw => "host-gw",
+        }
+    }
+
+    /// The UDP port flannel uses for the backend when the config names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            BackendType::Udp => 8285,
+            BackendType::Vxlan => 8472,
+            BackendType::HostGw => 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Overlay {
-    /// udp, vxlan or host-gw; `None` takes the network config's.
-    pub backend: Option<String>,
+    /// `None` takes the network config's.
+    pub backend: Option<BackendType>,
     pub vni: Option<u32>,
     pub port: Option<u16>,
     pub direct_routing: bool,

@@ -574,7 +574,7 @@ impl Op {
                 put!(
                     out,
                     "# netsh: run the ",
-                    overlay.backend.as_deref().unwrap_or("configured"),
+                    overlay.backend.map_or("configured", BackendType::name),
                     " overlay for ",
                     host_or_this(host)
                 );

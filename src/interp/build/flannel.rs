@@ -5,7 +5,7 @@ use crate::base::error::RunError;
 use crate::check::signatures::{IPVLAN_MODES, Id, MACVLAN_MODES};
 use crate::check::types::Val;
 use crate::interp::args::Args;
-use crate::ops::{DockerOpts, EtcdSpec, Lease, Network, Op, Overlay, StoreSpec};
+use crate::ops::{BackendType, DockerOpts, EtcdSpec, Lease, Network, Op, Overlay, StoreSpec};
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 
@@ -62,7 +62,15 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Id::Overlay => out.extend([Op::Overlay {
             host,
             overlay: Box::new(Overlay {
-                backend: a.string("backend"),
+                backend: match a.text("backend") {
+                    None => None,
+                    Some(b) => Some(BackendType::from_name(&b).ok_or_else(|| {
+                        RunError::new(format!(
+                            "there is no `{b}` overlay: use vxlan, host-gw or udp"
+                        ))
+                        .at("backend", b.as_str())
+                    })?),
+                },
                 vni: a.int("vni").map(|v| v as u32),
                 port: a.int("port").map(|p| p as u16),
                 direct_routing: a.flag("direct-routing"),
