@@ -13,7 +13,7 @@ pub fn parse_and_check(data: &[u8]) {
         return;
     };
     for line in text.split('\n') {
-        if let Some(fast) = crate::syntax::fast::plain_command(line, 0) {
+        if let Some(fast) = crate::syntax::plain::plain_command(line, 0) {
             let full = crate::syntax::parser::parse_chunk(line, 0);
             let same = matches!(&full, Ok(stmts) if stmts.len() == 1 && format!("{:?}", stmts[0]) == format!("{fast:?}"));
             assert!(
@@ -22,7 +22,7 @@ pub fn parse_and_check(data: &[u8]) {
             );
         }
     }
-    crate::syntax::fast::scanners_agree(text);
+    crate::syntax::plain::scanners_agree(text);
     let mut session = Session::new(vec!["a".into(), "b".into()]);
     if let Ok(file) = session.add("fuzz.netsh", Path::new("/nonexistent"), text.to_string()) {
         let errors = session.check(file);

@@ -7,7 +7,7 @@ use super::types::{Ty, Val};
 use crate::base::diag::{Code, Diag, did_you_mean};
 use crate::base::source::{SourceMap, Span};
 use crate::syntax::ast::{Word, WordKind};
-use crate::syntax::fast::PlainWords;
+use crate::syntax::plain::PlainWords;
 use smallvec::SmallVec;
 use std::borrow::Cow;
 
@@ -60,7 +60,7 @@ pub fn bare<'m>(w: &Word, map: &'m SourceMap) -> Option<&'m str> {
 }
 
 /// A command's words as binding and typing see them. The syntax tree's words are one kind; a line of
-/// plain words still on the stack (`fast::PlainWords`) is the other, so the check pass's common case
+/// plain words still on the stack (`plain::PlainWords`) is the other, so the check pass's common case
 /// builds no tree.
 pub trait CommandWords {
     fn count(&self) -> usize;

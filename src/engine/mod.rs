@@ -9,7 +9,7 @@
 
 pub mod container;
 pub mod dump;
-pub mod flannel;
+pub mod flannel_runtime;
 pub mod journal;
 pub mod overlay;
 pub mod pipeline;

@@ -21,12 +21,12 @@ use crate::base::source::Span;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{self, Applied, Undo};
 use crate::netlink::addrs;
+use crate::netlink::batch::{self, Answer, Wire};
 use crate::netlink::errors::{self, KernelError};
 use crate::netlink::handle::{CHANGE, CREATE, QUERY};
 use crate::netlink::link_reply::{self, LinkBrief};
 use crate::netlink::links;
 use crate::netlink::routes;
-use crate::netlink::wire::{self, Answer, Wire};
 use crate::ops::{LinkChange, LinkKind, Name, Ns, Op, Route, RouteAction};
 use ipnet::IpNet;
 use nix::errno::Errno;
@@ -359,7 +359,7 @@ fn link_in(answer: Answer) -> Result<Option<LinkBrief>, KernelError> {
     match answer {
         Ok(replies) => Ok(replies
             .iter()
-            .filter(|r| r.kind == wire::RTM_NEWLINK)
+            .filter(|r| r.kind == batch::RTM_NEWLINK)
             .find_map(|r| link_reply::parse(&r.body))),
         Err(e) if e.is(Errno::ENODEV) => Ok(None),
         Err(e) => Err(e),

@@ -8,7 +8,7 @@ use crate::docker::ipam::AddressPool;
 use crate::docker::network::GlobalPool;
 use crate::docker::store_pool::{IPAM_PREFIX, StorePool};
 use crate::engine::container::{self, Bridge, Made};
-use crate::engine::flannel::Flannel;
+use crate::engine::flannel_runtime::Flannel;
 use crate::interp::world::World;
 use crate::netlink::addrs;
 use crate::netlink::errors;
@@ -43,7 +43,7 @@ pub struct RealWorld {
     pub(super) handles: Handles,
     pub(super) opts: Options,
     /// What this run changed and how to undo it (undo.rs).
-    pub(super) journal: crate::engine::undo::Journal,
+    pub(super) undo: crate::engine::undo::UndoLog,
     containers: HashMap<String, Made>,
     bridges: HashMap<Ns, Bridge>,
     /// Web servers started (they run until the process exits).
@@ -91,7 +91,7 @@ impl RealWorld {
             rt,
             handles: Handles::default(),
             opts,
-            journal: Default::default(),
+            undo: Default::default(),
             containers: HashMap::new(),
             bridges: HashMap::new(),
             services: 0,
@@ -108,7 +108,7 @@ impl RealWorld {
 
     /// Keeps the run's undo steps on disk too, for `netsh down FILE`.
     pub fn keep_journal(&mut self, file: crate::engine::journal::Journal) {
-        self.journal.file = Some(file);
+        self.undo.file = Some(file);
     }
 
     pub(super) fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
@@ -748,7 +748,7 @@ impl World for RealWorld {
     }
 
     fn mark(&self) -> usize {
-        self.journal.steps.len()
+        self.undo.steps.len()
     }
 
     fn rollback(&mut self, mark: usize) -> Option<crate::interp::world::Rollback> {
@@ -760,7 +760,7 @@ impl World for RealWorld {
     }
 
     fn changes(&self) -> Option<usize> {
-        Some(self.journal.changes)
+        Some(self.undo.changes)
     }
 
     fn exists(

@@ -50,7 +50,7 @@ pub enum Undo {
     Lease {
         host: Ns,
         subnet: String,
-        before: Box<crate::engine::flannel::LeaseBefore>,
+        before: Box<crate::engine::flannel_runtime::LeaseBefore>,
     },
     /// Stop a host's overlay service (it withdraws what it installed for the other hosts).
     OverlayStop { host: Ns },
@@ -130,14 +130,14 @@ fn ns_prefix(ns: &Ns) -> String {
 /// when it is the first of an Op that counted as a change, so a rollback can take the change back
 /// off the count.
 #[derive(Debug, Default)]
-pub struct Journal {
+pub struct UndoLog {
     pub steps: Vec<(Undo, bool)>,
     pub changes: usize,
     /// The steps on disk, for `netsh down` (a script file's real run).
     pub file: Option<crate::engine::journal::Journal>,
 }
 
-impl Journal {
+impl UndoLog {
     fn lines(steps: &[(Undo, bool)]) -> Vec<String> {
         steps.iter().map(|(u, _)| u.line()).collect()
     }
@@ -303,18 +303,18 @@ impl RealWorld {
         let mut lines = Vec::new();
         for applied in all {
             if applied.changed {
-                self.journal.changes += 1;
+                self.undo.changes += 1;
             }
             let mut first = applied.changed;
             for step in applied.undo {
-                if self.journal.file.is_some() {
+                if self.undo.file.is_some() {
                     lines.push(step.line());
                 }
-                self.journal.steps.push((step, first));
+                self.undo.steps.push((step, first));
                 first = false;
             }
         }
-        if let Some(f) = &mut self.journal.file
+        if let Some(f) = &mut self.undo.file
             && !lines.is_empty()
         {
             f.append(&lines);
@@ -695,19 +695,19 @@ impl RealWorld {
     /// Runs the undo steps recorded since `mark`, newest first, and forgets them.
     pub(super) fn undo_since(&mut self, mark: usize) -> Rollback {
         let steps: Vec<(Undo, bool)> = self
-            .journal
+            .undo
             .steps
-            .drain(mark.min(self.journal.steps.len())..)
+            .drain(mark.min(self.undo.steps.len())..)
             .collect();
-        if let Some(f) = &mut self.journal.file {
-            f.rewrite(&Journal::lines(&self.journal.steps));
+        if let Some(f) = &mut self.undo.file {
+            f.rewrite(&UndoLog::lines(&self.undo.steps));
         }
         let mut report = Rollback::default();
         // a rollback converges: what is there already is no error, even under --strict
         let strict = std::mem::replace(&mut self.opts.strict, false);
         for (step, counted) in steps.into_iter().rev() {
             if counted {
-                self.journal.changes = self.journal.changes.saturating_sub(1);
+                self.undo.changes = self.undo.changes.saturating_sub(1);
             }
             let what = step.describe();
             if let Undo::Kept(_) = step {

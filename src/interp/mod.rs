@@ -91,7 +91,7 @@ impl Interp {
             base: None,
             args,
             names: Names::default(),
-            prefix: build::flannel::DEFAULT_PREFIX.to_string(),
+            prefix: build::flannel_ops::DEFAULT_PREFIX.to_string(),
             changes: 0,
         }
     }
@@ -571,7 +571,7 @@ impl Interp {
         let sig = lookup("exec", None).expect("exec is a statement");
         let b = bind_words(sig, words, span, env.map)?;
         let args = self.resolve(&b, words, env.map)?;
-        let argv = build::checks::argv(args.rest_words());
+        let argv = build::check_ops::argv(args.rest_words());
         let ns = args.ns.clone().or_else(|| self.context().map(Into::into));
         env.world
             .capture(ns.as_deref(), &argv)
@@ -683,8 +683,8 @@ impl Interp {
         let mut words = Words::new();
         let at = text.get(line.start..line.next).unwrap_or_default();
         let at = at.strip_suffix('\n').unwrap_or(at);
-        let span = match crate::syntax::fast::plain_line(at, base + line.start as u32) {
-            crate::syntax::fast::Line::Command(plain) => {
+        let span = match crate::syntax::plain::plain_line(at, base + line.start as u32) {
+            crate::syntax::plain::Line::Command(plain) => {
                 plain.fill(&mut words);
                 plain.command_span()
             }

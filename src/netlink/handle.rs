@@ -4,8 +4,8 @@
 //! extended acks (the kernel's error text) and capped acks (errors echo only the request header).
 
 use crate::base::error::RunError;
+use crate::netlink::batch::Wire;
 use crate::netlink::errors::KernelError;
-use crate::netlink::wire::Wire;
 use crate::sys::netns;
 use futures::{Stream, StreamExt};
 use rtnetlink::packet_core::{

@@ -11,4 +11,4 @@ pub mod link_reply;
 pub mod links;
 pub mod neigh;
 pub mod routes;
-pub mod wire;
+pub mod batch;

@@ -1,7 +1,7 @@
 //! Text to syntax tree: reading files, the chunker, the line fast path, the pest grammar and the AST.
 pub mod ast;
 pub mod chunker;
-pub mod fast;
+pub mod plain;
 pub mod loader;
 pub mod parser;
 #[cfg(target_arch = "x86_64")]

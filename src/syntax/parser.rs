@@ -4,7 +4,7 @@
 use crate::base::diag::{Code, Diag};
 use crate::syntax::ast::*;
 use crate::syntax::chunker::{self, ChunkError};
-use crate::syntax::fast;
+use crate::syntax::plain;
 use pest::Parser;
 use pest::iterators::Pair;
 use std::ops::ControlFlow;
@@ -32,7 +32,7 @@ pub struct PlainLine {
 /// A top-level statement as `parse_items` hands it out.
 pub enum Parsed<'a, 't> {
     /// A whole line of plain words, not yet a syntax tree, and where it lies.
-    Plain(&'a fast::PlainWords<'t>, PlainLine),
+    Plain(&'a plain::PlainWords<'t>, PlainLine),
     Stmt(&'a Stmt),
     Err(Diag),
 }
@@ -57,7 +57,7 @@ pub fn parse_lines(
     });
 }
 
-/// `parse_lines`, with lines of plain words handed out as they are (see `fast::PlainWords`).
+/// `parse_lines`, with lines of plain words handed out as they are (see `plain::PlainWords`).
 pub fn parse_items<'t>(
     text: &'t str,
     base: u32,
@@ -68,14 +68,14 @@ pub fn parse_items<'t>(
     let stop = range.end.min(bytes.len());
     let mut i = range.start;
     while i < stop {
-        let (end, line) = fast::line_at(text, i, base);
+        let (end, line) = plain::line_at(text, i, base);
         let flow = match line {
-            fast::Line::Blank => ControlFlow::Continue(()),
-            fast::Line::Command(plain) => {
+            plain::Line::Blank => ControlFlow::Continue(()),
+            plain::Line::Command(plain) => {
                 let next = (end + 1).min(bytes.len());
                 each(Parsed::Plain(&plain, PlainLine { start: i, next }))
             }
-            fast::Line::Other => {
+            plain::Line::Other => {
                 // strings, blocks, lists, `;`, `\`: the scanner finds where this statement ends
                 let (items, next) = chunker::Scanner::at(text, i).one();
                 i = next;

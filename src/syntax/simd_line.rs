@@ -1,9 +1,9 @@
 //! The fast path's scanner, sixteen bytes at a time (SSE2, which every x86-64 has): one pass finds
 //! where a line ends and where its words lie. It takes only lines of plain words and blanks; any
 //! byte the scalar scanner treats specially (strings, variables, blocks, lists, escapes, comments,
-//! `\r`) makes it decline, and `fast::plain_line` reads the line instead.
+//! `\r`) makes it decline, and `plain::plain_line` reads the line instead.
 
-use crate::syntax::fast::MAX_LINE;
+use crate::syntax::plain::MAX_LINE;
 use core::arch::x86_64::{
     __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
     _mm_set1_epi8, _mm_setzero_si128, _mm_sub_epi8,
@@ -102,7 +102,7 @@ fn classify(c: __m128i) -> (u32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use crate::syntax::fast::scanners_agree as agree;
+    use crate::syntax::plain::scanners_agree as agree;
 
     #[test]
     fn the_wide_scanner_reads_lines_as_the_scalar_one_does() {
@@ -140,13 +140,13 @@ mod tests {
         }
         // offsets are 16-bit: the longest line the fast path takes, and one byte more
         for len in [
-            crate::syntax::fast::MAX_LINE,
-            crate::syntax::fast::MAX_LINE + 1,
+            crate::syntax::plain::MAX_LINE,
+            crate::syntax::plain::MAX_LINE + 1,
         ] {
             let line = "echo a ".to_string() + &"x".repeat(len - 7);
             assert_eq!(
                 agree(&line),
-                (len == crate::syntax::fast::MAX_LINE) as usize
+                (len == crate::syntax::plain::MAX_LINE) as usize
             );
         }
     }

@@ -11,7 +11,7 @@
 pub mod external;
 pub mod hostgw;
 pub mod service;
-pub mod udp;
+pub mod udp_backend;
 pub mod vxlan;
 
 use std::collections::HashMap;

@@ -1,10 +1,10 @@
 //! From a typed statement to the Ops that carry it out, one file per family of statements.
 
-pub mod checks;
-pub mod flannel;
-mod lab;
-mod links;
-mod net;
+pub mod check_ops;
+pub mod flannel_ops;
+mod lab_ops;
+mod link_ops;
+mod net_ops;
 
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
@@ -42,15 +42,17 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
     use Id::*;
     match id {
         NetnsAdd | NetnsDel | NetnsList | Veth | Bridge | Dummy | Tun | Macvlan | Ipvlan | Vlan
-        | Vxlan | LinkSet | LinkDel => links::ops(id, a, cx, out),
+        | Vxlan | LinkSet | LinkDel => link_ops::ops(id, a, cx, out),
         AddrAdd | AddrDel | RouteAdd | RouteReplace | RouteDel | NeighAdd | NeighDel | FdbAdd
-        | FdbAppend | FdbDel | Sysctl | Forwarding | ProxyNdp => net::ops(id, a, cx, out),
-        Switch | Host | Router | Container | ServeHttp | DockerBridge => lab::ops(id, a, cx, out),
+        | FdbAppend | FdbDel | Sysctl | Forwarding | ProxyNdp => net_ops::ops(id, a, cx, out),
+        Switch | Host | Router | Container | ServeHttp | DockerBridge => {
+            lab_ops::ops(id, a, cx, out)
+        }
         Ping | ExpectReach | ExpectNoReach | ExpectHttp | Exec | Show | Echo | Wait | Dump => {
-            checks::ops(id, a, cx, out)
+            check_ops::ops(id, a, cx, out)
         }
         StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts
-        | NetworkCreate | NetworkRm => flannel::ops(id, a, cx, out),
+        | NetworkCreate | NetworkRm => flannel_ops::ops(id, a, cx, out),
         Help | Source => Ok(()),
     }
 }

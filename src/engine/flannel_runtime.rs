@@ -6,7 +6,7 @@
 use crate::base::error::{self, RunError};
 use crate::engine::overlay::external::{self, External};
 use crate::engine::overlay::service::Service;
-use crate::engine::overlay::{Kind, Names, udp, vxlan};
+use crate::engine::overlay::{Kind, Names, udp_backend, vxlan};
 use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
 use crate::flannel::subnet_env::SubnetEnv;
@@ -496,7 +496,7 @@ impl Flannel {
                 let network = config.network.ok_or_else(|| {
                     RunError::new("the udp overlay needs an IPv4 Network in the config")
                 })?;
-                udp_backend = Some(self.rt.block_on(udp::setup(
+                udp_backend = Some(self.rt.block_on(udp_backend::setup(
                     host.as_deref(),
                     &nl,
                     port,
