@@ -3,10 +3,10 @@
 //! applies nothing: each is also run for real in a private network namespace whose state must be
 //! the same afterwards.
 
-mod txn_common;
+mod util;
 
 use std::process::Command;
-use txn_common::{first_difference, private, sections};
+use util::private_world::{first_difference, private, sections};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bad");
 
@@ -56,7 +56,7 @@ fn every_bad_script_answers_with_its_exit_code_and_span() {
     for r in rows() {
         let path = format!("{DIR}/{}", r.file);
         let how = if r.sandbox { "--sandbox" } else { "--check" };
-        let out = Command::new(txn_common::NETSH)
+        let out = Command::new(util::private_world::NETSH)
             .args(["--json", how, &path])
             .output()
             .expect("netsh runs");

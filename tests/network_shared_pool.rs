@@ -2,11 +2,11 @@
 //! own --sandbox, on one embedded store file: distinct addresses, the holder recorded in the
 //! store, an exhausted shared pool's error, and addresses given back when a sandbox ends.
 
-mod runtime_common;
-use runtime_common::*;
+mod util;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use util::*;
 
 /// One host of the shared network in its own sandbox: `store`, a lab host, the network, then
 /// `rest` (a container attach, checks).

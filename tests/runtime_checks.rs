@@ -1,8 +1,8 @@
 //! The built-in checks (ping, expect reach/no-reach/http) against labs built in a sandbox: they
 //! pass on a right network and fail, with exit 1 and words on the line, on a wrong one.
 
-mod runtime_common;
-use runtime_common::*;
+mod util;
+use util::*;
 
 const TWO_HOSTS: &str = "switch lan
 host h1 on lan addr 10.0.0.1/24 addr 2003:ab11::1/64

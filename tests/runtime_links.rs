@@ -1,7 +1,7 @@
 //! Links made by netsh, checked with `ip -j` run inside the same sandbox.
 
-mod runtime_common;
-use runtime_common::*;
+mod util;
+use util::*;
 
 #[test]
 fn a_veth_peer_is_created_directly_in_its_namespace() {

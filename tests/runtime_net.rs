@@ -1,7 +1,7 @@
 //! Addresses, routes, neighbours, sysctls, exec and show, checked with `ip -j` in the same sandbox.
 
-mod runtime_common;
-use runtime_common::*;
+mod util;
+use util::*;
 
 #[test]
 fn v4_and_v6_addresses_are_added_and_deleted() {

@@ -1,8 +1,8 @@
 //! Docker-style networks under --sandbox: `network create/rm`, containers on them, IPAM, Docker's
 //! errors, and the NDP prefix responder; kernel state read back with `ip -j` in the same sandbox.
 
-mod runtime_common;
-use runtime_common::*;
+mod util;
+use util::*;
 
 #[test]
 fn a_bridge_network_attaches_containers_and_rm_removes_everything() {

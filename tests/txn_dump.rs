@@ -1,9 +1,9 @@
 //! `dump`: build a lab, dump it, tear it down, run the dump, and compare every namespace's state
-//! through `ip -j` (in a private network namespace, see txn_common).
+//! through `ip -j` (in a private network namespace, see util::private_world).
 
-mod txn_common;
+mod util;
 
-use txn_common::{first_difference, normalized, private, sections};
+use util::private_world::{first_difference, normalized, private, sections};
 
 fn round_trip(lab: &str) {
     let out = private(&format!(

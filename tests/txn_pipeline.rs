@@ -1,11 +1,11 @@
 //! Pipelined netlink requests (src/runtime/pipeline.rs), each test in a private network namespace
-//! of its own (txn_common): a pipelined script builds the same kernel state as one run a request at
+//! of its own (util::private_world): a pipelined script builds the same kernel state as one run a request at
 //! a time; a failure in the middle of a window is reported on its line in the kernel's words and
 //! rollback leaves nothing; `--no-rollback` keeps exactly what the lines before the failure made.
 
-mod txn_common;
+mod util;
 
-use txn_common::{first_difference, normalized, private, sections};
+use util::private_world::{first_difference, normalized, private, sections};
 
 /// `n` veth pairs with an address, up, an MTU and a route through a gateway on their subnet; every
 /// fourth also gets a pair into namespace `lab` set up there (the window moves between two

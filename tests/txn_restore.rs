@@ -1,12 +1,12 @@
 //! Rollback of what has no inverse of its own: deletions (rebuilt from the state read before
 //! them), store keys, leases, overlays and Docker networks. Each test runs in a private network
-//! and mount namespace (txn_common), makes a change that a later line makes fail, and compares the
+//! and mount namespace (util::private_world), makes a change that a later line makes fail, and compares the
 //! state after the rollback with the state before: `ip -j` of every namespace, and the store read
 //! from its file by the store library in this process.
 
-mod txn_common;
+mod util;
 
-use txn_common::{first_difference, normalized, private, sections, snap_functions};
+use util::private_world::{first_difference, normalized, private, sections, snap_functions};
 
 /// A lab with something of every kind a deletion can take with it: a bridge with a port, its
 /// addresses, a permanent neighbour, a proxy entry, a VXLAN device on it with an FDB entry, a route

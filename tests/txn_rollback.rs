@@ -1,10 +1,10 @@
 //! Transactions against the kernel, each test in a private network namespace of its own (see
-//! txn_common): a failing script leaves every namespace as it found it, a re-run changes nothing,
+//! util::private_world): a failing script leaves every namespace as it found it, a re-run changes nothing,
 //! `down` undoes a run (also one killed with -9), signals roll back.
 
-mod txn_common;
+mod util;
 
-use txn_common::{first_difference, normalized, private, sections};
+use util::private_world::{first_difference, normalized, private, sections};
 
 const LAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/txn/lab.netsh");
 const CHANGES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/txn/changes.netsh");

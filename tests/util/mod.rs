@@ -1,6 +1,11 @@
-//! One builder for running the netsh binary in tests, after casey/just's `Test`:
-//! `Netsh::new().args(["--dry-run"]).script("netns add a").run().code(0).stdout_is("ip netns add a\n")`.
+//! The one harness of the integration tests, after casey/just's `Test`: a builder for running the
+//! netsh binary (`Netsh::new().args(["--dry-run"]).script("netns add a").run().code(0)
+//! .stdout_is("ip netns add a\n")`), `netsh`/`sandbox` for a quick run, helpers that read iproute2's
+//! JSON, and `private_world` (shell steps in a private network and mount namespace, with `ip -j`
+//! snapshots to compare).
 #![allow(dead_code)]
+
+pub mod private_world;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,6 +52,10 @@ impl Netsh {
     pub fn args<const N: usize>(mut self, a: [&str; N]) -> Netsh {
         self.args.extend(a.iter().map(|s| s.to_string()));
         self
+    }
+    /// Runs in a private network and mount namespace that vanishes with the run (`--sandbox`).
+    pub fn sandbox(self) -> Netsh {
+        self.arg("--sandbox")
     }
     pub fn env(mut self, k: &str, v: &str) -> Netsh {
         self.env.push((k.into(), v.into()));
@@ -109,6 +118,47 @@ impl Netsh {
 }
 
 impl Out {
+    /// Asserts success, showing the output when it was not.
+    pub fn ok(self) -> Out {
+        assert_eq!(
+            self.code, 0,
+            "netsh failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts a run-time failure (exit 1) whose diagnostic mentions `text`.
+    pub fn fails_with(self, text: &str) -> Out {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        // miette wraps long messages across lines framed by `│`; compare the words
+        let flat = |s: &str| {
+            s.replace(['│', '×'], " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(
+            flat(&self.stderr).contains(&flat(text)),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Every stdout line that is a JSON array or object (what `ip -j` and `show ... json` print).
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with('[') || l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l:?}: {e}")))
+            .collect()
+    }
+
     pub fn code(self, code: i32) -> Out {
         assert_eq!(
             self.code, code,
@@ -177,4 +227,61 @@ pub fn errors_of(text: &str) -> (i32, Vec<(String, String, String)>) {
         })
         .collect();
     (out.code, diags)
+}
+
+/// Runs netsh with `args` in the test's own working directory.
+pub fn netsh(args: &[&str]) -> Out {
+    let out = Command::new(bin()).args(args).output().expect("netsh runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs a script in a private network and mount namespace.
+pub fn sandbox(script: &str) -> Out {
+    netsh(&["--sandbox", "-c", script])
+}
+
+/// The objects of one `ip -j` listing whose `key` is `value`.
+pub fn find<'a>(
+    list: &'a serde_json::Value,
+    key: &str,
+    value: &str,
+) -> Option<&'a serde_json::Value> {
+    list.as_array()?.iter().find(|o| o[key] == value)
+}
+
+/// The addresses (`local/prefixlen`) in an `ip -j addr show` listing.
+pub fn addresses(list: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for link in list.as_array().into_iter().flatten() {
+        for a in link["addr_info"].as_array().into_iter().flatten() {
+            out.push(format!(
+                "{}/{}",
+                a["local"].as_str().unwrap_or(""),
+                a["prefixlen"]
+            ));
+        }
+    }
+    out
+}
+
+/// Runs `script` under --sandbox with --json diagnostics; returns the run, its first diagnostic
+/// and the part of the script the diagnostic's span covers.
+pub fn sandbox_diagnostic(script: &str) -> (Out, serde_json::Value, String) {
+    let r = netsh(&["--sandbox", "--json", "-c", script]);
+    let d: serde_json::Value = r
+        .stderr
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON diagnostic in:\n{}", r.stderr));
+    let (start, end) = (d["span"]["start"].as_u64(), d["span"]["end"].as_u64());
+    let spanned = match (start, end) {
+        (Some(s), Some(e)) => script.get(s as usize..e as usize).unwrap_or("<bad span>"),
+        _ => "<no span>",
+    }
+    .to_string();
+    (r, d, spanned)
 }

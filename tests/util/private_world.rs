@@ -1,7 +1,7 @@
-//! Helpers for the transaction tests: run shell steps in a private network and mount namespace of
-//! their own (`unshare`), take `ip -j` snapshots of every namespace there, and compare them.
-#![allow(dead_code)]
+//! Shell steps in a private network and mount namespace of their own (`unshare`), `ip -j`
+//! snapshots of every namespace there, and their comparison (the transaction tests).
 
+use super::Out;
 use std::process::Command;
 
 pub const NETSH: &str = env!("CARGO_BIN_EXE_netsh");
@@ -34,12 +34,6 @@ snap() {
   done
 }
 "#;
-
-pub struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
 
 /// The shell functions `run` and `snap`, for a script that a netsh run executes itself.
 pub fn snap_functions() -> &'static str {
