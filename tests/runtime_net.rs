@@ -219,3 +219,35 @@ fn adding_what_exists_converges_unless_strict() {
     ])
     .fails_with("File exists");
 }
+
+#[test]
+fn a_proxy_entry_is_deleted_and_a_failure_brings_it_back() {
+    // deleted, then the script goes on: the entry is gone
+    let r = sandbox(
+        "veth eth0 peer p0
+         proxy-ndp 2003:ab11::2 on eth0
+         proxy-ndp 2003:ab11::3 on eth0
+         neigh del 2003:ab11::2 dev eth0 proxy
+         exec \"ip -j -6 neigh show proxy\"",
+    )
+    .ok();
+    let j = r.json();
+    assert!(find(&j[0], "dst", "2003:ab11::2").is_none(), "{j:?}");
+    assert!(find(&j[0], "dst", "2003:ab11::3").is_some(), "{j:?}");
+    // a proxy entry is an IPv6 address
+    sandbox("veth eth0 peer p0\nneigh del 10.0.0.2 dev eth0 proxy")
+        .fails_with("a proxy entry is an IPv6 address");
+    // a failure after the deletion brings the entry back (outside a sandbox, in a private
+    // network namespace, so the state can be read after netsh exits)
+    let out = util::private_world::private(
+        "$NETSH -c 'veth eth0 peer p0
+proxy-ndp 2003:ab11::2 on eth0' >/dev/null 2>&1
+run fails $NETSH -c 'neigh del 2003:ab11::2 dev eth0 proxy
+link del no-such-link'
+run after ip -6 neigh show proxy",
+    );
+    let s = util::private_world::sections(&out.stdout);
+    assert!(s.contains_key("fails 1"), "{}\n{}", out.stdout, out.stderr);
+    let after = s.get("after 0").expect("the proxy entries after");
+    assert!(after.contains("2003:ab11::2 dev eth0"), "{}", out.stdout);
+}

@@ -186,6 +186,11 @@ dry!(
     "ip neigh del 10.100.15.0 dev flannel.1"
 );
 dry!(
+    neigh_del_proxy,
+    "neigh del 2003:ab11::2 dev eth0 proxy in h1",
+    "ip -n h1 -6 neigh del proxy 2003:ab11::2 dev eth0"
+);
+dry!(
     fdb_add,
     "fdb add 02:42:ac:11:00:02 dev flannel.1 dst 10.10.10.102",
     "bridge fdb add 02:42:ac:11:00:02 dev flannel.1 dst 10.10.10.102"

@@ -562,11 +562,11 @@ pub static TABLE: &[Sig] = &[
     },
     Sig {
         pos: &[p("address", Ty::Ip)],
-        opts: &[req("dev", Ty::Ifname)],
+        opts: &[req("dev", Ty::Ifname), switch("proxy")],
         ..sig(
             Id::NeighDel,
             &["neigh", "del"],
-            "delete a neighbour entry",
+            "delete a neighbour entry (`proxy`: a proxy-NDP entry, as `proxy-ndp ADDR on DEV` adds)",
             "neigh del 10.100.15.0 dev flannel.1",
         )
     },

@@ -123,6 +123,7 @@ impl Request {
             | Op::NeighAdd { .. }
             | Op::NeighDel { .. }
             | Op::NeighProxyAdd { .. }
+            | Op::NeighProxyDel { .. }
             | Op::Fdb { .. }
             | Op::SysctlSet { .. }
             | Op::SysctlShow { .. }

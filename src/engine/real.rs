@@ -529,6 +529,10 @@ impl RealWorld {
                     .block_on(neigh::proxy_add(&nl, *addr, dev, strict))
                     .map(drop)
             }
+            Op::NeighProxyDel { ns, addr, dev } => {
+                let nl = self.nl(ns)?;
+                self.rt.block_on(neigh::proxy_del(&nl, *addr, dev))
+            }
             Op::Fdb {
                 ns,
                 action,

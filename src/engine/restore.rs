@@ -23,6 +23,7 @@ fn link_of(op: &Op) -> Option<(&Ns, String)> {
         Op::AddrAdd { ns, dev, .. }
         | Op::NeighAdd { ns, dev, .. }
         | Op::NeighProxyAdd { ns, dev, .. }
+        | Op::NeighProxyDel { ns, dev, .. }
         | Op::Fdb { ns, dev, .. } => Some((ns, dev.to_string())),
         Op::Route { ns, route, .. } => route.dev.as_ref().map(|d| (ns, d.to_string())),
         // net.ipv6.conf.<link>.proxy_ndp, the link's dots written as slashes
@@ -76,13 +77,11 @@ pub(super) fn removal(op: &Op) -> Option<Undo> {
             dst: *dst,
         },
         Op::NetnsAdd { name } => Op::NetnsDel { name: name.clone() },
-        Op::NeighProxyAdd { ns, addr, dev } => {
-            return Some(Undo::ProxyDel {
-                ns: ns.clone(),
-                addr: *addr,
-                dev: dev.to_string(),
-            });
-        }
+        Op::NeighProxyAdd { ns, addr, dev } => Op::NeighProxyDel {
+            ns: ns.clone(),
+            addr: *addr,
+            dev: dev.clone(),
+        },
         // deletions, settings and the rest: their inverse is not a removal
         Op::NetnsDel { .. }
         | Op::NetnsList
@@ -94,6 +93,7 @@ pub(super) fn removal(op: &Op) -> Option<Undo> {
             ..
         }
         | Op::NeighDel { .. }
+        | Op::NeighProxyDel { .. }
         | Op::Fdb {
             action: FdbAction::Del,
             ..
@@ -126,12 +126,12 @@ pub(super) fn removal(op: &Op) -> Option<Undo> {
 /// Whether a step takes something away (one whose object is gone already has nothing to do).
 pub(super) fn is_removal(step: &Undo) -> bool {
     match step {
-        Undo::ProxyDel { .. } => true,
         Undo::Op(op) => matches!(
             op,
             Op::LinkDel { .. }
                 | Op::AddrDel { .. }
                 | Op::NeighDel { .. }
+                | Op::NeighProxyDel { .. }
                 | Op::NetnsDel { .. }
                 | Op::Route {
                     action: RouteAction::Del,

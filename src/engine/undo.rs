@@ -31,8 +31,6 @@ use std::net::Ipv6Addr;
 pub enum Undo {
     /// Apply this Op (a delete for an add, the old value for a set).
     Op(Op),
-    /// Remove a proxy-NDP entry (no statement removes one, so it is no Op).
-    ProxyDel { ns: Ns, addr: Ipv6Addr, dev: String },
     /// Move a link back into the namespace netsh started in.
     MoveHome { ns: String, name: String },
     /// A service (a thread of this process): it stops when netsh exits after the rollback.
@@ -85,9 +83,6 @@ impl Undo {
     fn describe(&self) -> String {
         match self {
             Undo::Op(op) => op.to_string(),
-            Undo::ProxyDel { ns, addr, dev } => {
-                format!("{}ip -6 neigh del proxy {addr} dev {dev}", ns_prefix(ns))
-            }
             Undo::MoveHome { ns, name } => format!("ip -n {ns} link set {name} netns 1"),
             Undo::Service(what) | Undo::Kept(what) => what.clone(),
             Undo::Restore { what, steps } => {
@@ -118,12 +113,6 @@ fn host_words(host: &Ns) -> String {
     host.clone()
         .unwrap_or_else(|| "this host".into())
         .to_string()
-}
-
-fn ns_prefix(ns: &Ns) -> String {
-    ns.as_ref()
-        .map(|n| format!("ip netns exec {n} "))
-        .unwrap_or_default()
 }
 
 /// The undo steps of a run, oldest first, and how many Ops changed the kernel. A step is marked
@@ -466,6 +455,15 @@ impl RealWorld {
                 action: FdbAction::Del,
                 ..
             } => self.deletion(op, vec![ns.clone()], None),
+            // the entry is not in any state dump reads back: its inverse is known from the Op
+            Op::NeighProxyDel { ns, addr, dev } => {
+                self.dispatch(op)?;
+                Ok(Applied::changed(vec![Undo::Op(Op::NeighProxyAdd {
+                    ns: ns.clone(),
+                    addr: *addr,
+                    dev: dev.clone(),
+                })]))
+            }
             Op::Fdb {
                 ns,
                 action,
@@ -734,7 +732,6 @@ impl RealWorld {
         match step {
             Undo::Kept(_) | Undo::Service(_) => Ok(()),
             Undo::Op(op) => self.dispatch(op),
-            Undo::ProxyDel { ns, addr, dev } => self.proxy_del(ns, *addr, dev),
             Undo::MoveHome { ns, name } => self.move_home(ns, name),
             Undo::Restore { steps, .. } => self.rebuild(steps),
             Undo::StoreKey { key, old } => self.flannel()?.restore_key(key, old.as_ref()),
@@ -814,19 +811,6 @@ impl RealWorld {
                         })
                     })
             }))
-        })
-    }
-
-    fn proxy_del(&mut self, ns: &Ns, addr: Ipv6Addr, dev: &str) -> Result<(), RunError> {
-        let nl = self.nl(ns)?;
-        self.rt.block_on(async {
-            let idx = links::index(&nl, dev).await?;
-            nl.ack(
-                RouteNetlinkMessage::DelNeighbour(neigh::proxy_message(idx, addr)),
-                CHANGE,
-            )
-            .await
-            .map_err(|e| errors::kernel(format!("cannot delete proxy entry {addr}"), &e))
         })
     }
 
@@ -992,11 +976,13 @@ mod tests {
                 .line()
                 .starts_with('#')
         );
-        let proxy = Undo::ProxyDel {
+        // a proxy entry's removal is a statement too, so `netsh down` can replay it
+        let proxy = restore::removal(&Op::NeighProxyAdd {
             ns: None,
             addr: "2001:db8::5".parse().unwrap(),
             dev: "br0".into(),
-        };
-        assert!(proxy.line().starts_with("# cannot replay"));
+        })
+        .expect("a proxy entry is taken away");
+        assert_eq!(proxy.line(), "neigh del 2001:db8::5 dev br0 proxy");
     }
 }

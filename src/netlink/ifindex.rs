@@ -43,6 +43,7 @@ pub fn keeps_names(op: &Op) -> bool {
         | Op::NeighAdd { .. }
         | Op::NeighDel { .. }
         | Op::NeighProxyAdd { .. }
+        | Op::NeighProxyDel { .. }
         | Op::Fdb { .. }
         | Op::SysctlSet { .. }
         | Op::SysctlShow { .. }

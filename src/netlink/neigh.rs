@@ -129,6 +129,17 @@ pub async fn proxy_add(
     }
 }
 
+/// `ip -6 neigh del proxy IP dev DEV`.
+pub async fn proxy_del(nl: &Netlink, ip: Ipv6Addr, dev: &str) -> Result<(), RunError> {
+    let idx = links::index(nl, dev).await?;
+    nl.ack(
+        RouteNetlinkMessage::DelNeighbour(proxy_message(idx, ip)),
+        CHANGE,
+    )
+    .await
+    .map_err(|e| errors::kernel(format!("cannot delete proxy entry {ip}"), &e))
+}
+
 pub async fn fdb(
     nl: &Netlink,
     action: FdbAction,

@@ -417,6 +417,11 @@ pub enum Op {
         addr: Ipv6Addr,
         dev: Name,
     },
+    NeighProxyDel {
+        ns: Ns,
+        addr: Ipv6Addr,
+        dev: Name,
+    },
     Fdb {
         ns: Ns,
         action: FdbAction,
@@ -548,6 +553,7 @@ impl Op {
             | Op::NeighAdd { .. }
             | Op::NeighDel { .. }
             | Op::NeighProxyAdd { .. }
+            | Op::NeighProxyDel { .. }
             | Op::Fdb { .. }
             | Op::SysctlSet { .. }
             | Op::Exec { .. }

@@ -460,6 +460,16 @@ impl Op {
                     dev
                 )
             }
+            Op::NeighProxyDel { ns, addr, dev } => {
+                put!(
+                    out,
+                    IpCmd(ns),
+                    " -6 neigh del proxy ",
+                    Shown(addr),
+                    " dev ",
+                    dev
+                )
+            }
             Op::Fdb {
                 ns,
                 action,

@@ -202,6 +202,9 @@ pub fn statement(op: &Op) -> Option<String> {
         Op::NeighProxyAdd { ns, addr, dev } => {
             format!("proxy-ndp {addr} on {}{}", word(dev), in_ns(ns))
         }
+        Op::NeighProxyDel { ns, addr, dev } => {
+            format!("neigh del {addr} dev {} proxy{}", word(dev), in_ns(ns))
+        }
         Op::Fdb {
             ns,
             action,

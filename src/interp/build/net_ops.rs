@@ -43,6 +43,20 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             permanent: a.flag("permanent"),
             router: a.flag("router"),
         }]),
+        Id::NeighDel if a.flag("proxy") => match a.ip("address") {
+            Some(IpAddr::V6(addr)) => out.extend([Op::NeighProxyDel {
+                ns,
+                addr,
+                dev: a.must("dev"),
+            }]),
+            other => {
+                let shown = other.map(|ip| ip.to_string()).unwrap_or_default();
+                return Err(RunError::new(format!(
+                    "a proxy entry is an IPv6 address, not {shown}"
+                ))
+                .at("address", shown));
+            }
+        },
         Id::NeighDel => out.extend([Op::NeighDel {
             ns,
             addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])),
