@@ -1,6 +1,7 @@
 //! What every layer uses: source text and spans, diagnostics, the run-time error, big buffers.
 pub mod diag;
 pub mod error;
+pub mod hash;
 pub mod pages;
 pub mod source;
 #[cfg(test)]

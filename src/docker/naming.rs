@@ -24,9 +24,7 @@ pub fn docker_v6(prefix: Ipv6Net, mac: [u8; 6]) -> Ipv6Addr {
 /// The host-side veth name: `veth` and 7 hex digits, as Docker names them (stable per container).
 pub fn veth_name(host: &Ns, name: &str) -> String {
     let seed = format!("{}/{name}", host.as_deref().unwrap_or(""));
-    let hash = seed.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ b as u32).wrapping_mul(0x0100_0193)
-    });
+    let hash = crate::base::hash::fnv1a_32(seed.as_bytes());
     format!("veth{:07x}", hash & 0x0fff_ffff)
 }
 

@@ -51,9 +51,7 @@ pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 /// Docker's short id: 12 hex digits (here a hash of the host and the name, so reruns agree).
 pub fn short_id(host: &Ns, name: &str) -> String {
     let seed = format!("{}/{name}", host.as_deref().unwrap_or(""));
-    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let hash = crate::base::hash::fnv1a_64(seed.as_bytes());
     format!("{:012x}", hash & 0xffff_ffff_ffff)
 }
 
