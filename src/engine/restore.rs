@@ -21,7 +21,9 @@ fn link_of(op: &Op) -> Option<(&Ns, String)> {
     match op {
         Op::LinkAdd { ns, name, .. } | Op::LinkSet { ns, name, .. } => Some((ns, name.to_string())),
         Op::AddrAdd { ns, dev, .. }
+        | Op::AddrDel { ns, dev, .. }
         | Op::NeighAdd { ns, dev, .. }
+        | Op::NeighDel { ns, dev, .. }
         | Op::NeighProxyAdd { ns, dev, .. }
         | Op::NeighProxyDel { ns, dev, .. }
         | Op::Fdb { ns, dev, .. } => Some((ns, dev.to_string())),
@@ -32,7 +34,31 @@ fn link_of(op: &Op) -> Option<(&Ns, String)> {
             .and_then(|k| k.strip_suffix(".proxy_ndp"))
             .filter(|l| !matches!(*l, "all" | "default"))
             .map(|l| (ns, l.replace('/', "."))),
-        _ => None,
+        // namespaces, services, checks and the runtimes' Ops sit on no one link
+        Op::NetnsAdd { .. }
+        | Op::NetnsDel { .. }
+        | Op::NetnsList
+        | Op::LinkDel { .. }
+        | Op::SysctlShow { .. }
+        | Op::Exec { .. }
+        | Op::Show { .. }
+        | Op::Echo(_)
+        | Op::Ping { .. }
+        | Op::Expect { .. }
+        | Op::ServeHttp { .. }
+        | Op::NdpResponder { .. }
+        | Op::Dump { .. }
+        | Op::Wait
+        | Op::StoreSelect(_)
+        | Op::NetworkConfig { .. }
+        | Op::LeaseAcquire { .. }
+        | Op::LeaseRelease { .. }
+        | Op::Overlay { .. }
+        | Op::DockerOpts { .. }
+        | Op::NetworkCreate { .. }
+        | Op::NetworkRm { .. }
+        | Op::ContainerAdd { .. }
+        | Op::DockerBridge { .. } => None,
     }
 }
 

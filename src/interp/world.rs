@@ -197,7 +197,35 @@ impl<W: Write> DryRun<W> {
                     self.made.insert(k);
                 }
             }
-            _ => {}
+            // `exists` asks about namespaces, links, addresses and routes only
+            Op::LinkSet { .. }
+            | Op::NetnsList
+            | Op::NeighAdd { .. }
+            | Op::NeighDel { .. }
+            | Op::NeighProxyAdd { .. }
+            | Op::NeighProxyDel { .. }
+            | Op::Fdb { .. }
+            | Op::SysctlSet { .. }
+            | Op::SysctlShow { .. }
+            | Op::Exec { .. }
+            | Op::Show { .. }
+            | Op::Echo(_)
+            | Op::Ping { .. }
+            | Op::Expect { .. }
+            | Op::ServeHttp { .. }
+            | Op::NdpResponder { .. }
+            | Op::Dump { .. }
+            | Op::Wait
+            | Op::StoreSelect(_)
+            | Op::NetworkConfig { .. }
+            | Op::LeaseAcquire { .. }
+            | Op::LeaseRelease { .. }
+            | Op::Overlay { .. }
+            | Op::DockerOpts { .. }
+            | Op::NetworkCreate { .. }
+            | Op::NetworkRm { .. }
+            | Op::ContainerAdd { .. }
+            | Op::DockerBridge { .. } => {}
         }
     }
 }
