@@ -133,6 +133,33 @@ fn the_prefix_responder_answers_solicitations_from_the_far_side() {
 }
 
 #[test]
+fn a_real_host_owning_an_address_of_the_prefix_keeps_its_entry_at_the_router() {
+    // both the real host and the responder answer the router's solicitation for ::9; the proxy's
+    // answer carries no Override flag, so it never replaces the real host's MAC
+    let r = sandbox(
+        "switch lan
+         host router on lan addr 10.10.10.1/24
+         host real on lan addr 10.10.10.2/24
+         host proxy on lan addr 10.10.10.3/24
+         addr add 2003:ab11::1/64 dev eth0 nodad in router
+         addr add 2003:ab11::8000:0:0:9/64 dev eth0 nodad in real
+         addr add 2003:ab11::3/64 dev eth0 nodad in proxy
+         proxy-ndp 2003:ab11:0:0:8000::/65 on eth0 in proxy
+         expect reach 2003:ab11::8000:0:0:9 from router
+         exec \"ip -j -6 neigh show dev eth0\" in router
+         exec \"ip -j link show dev eth0\" in real
+         exec \"ip -j link show dev eth0\" in proxy",
+    )
+    .ok();
+    let j = r.json();
+    let real_mac = j[1][0]["address"].as_str().unwrap().to_string();
+    let proxy_mac = j[2][0]["address"].as_str().unwrap().to_string();
+    assert_ne!(real_mac, proxy_mac);
+    let entry = find(&j[0], "dst", "2003:ab11::8000:0:0:9").expect("a neighbour entry");
+    assert_eq!(entry["lladdr"], real_mac.as_str(), "{entry}");
+}
+
+#[test]
 fn a_global_network_shares_its_pool_between_hosts() {
     let r = sandbox(
         "switch lan

@@ -7,9 +7,10 @@ use super::packet::{advertisement, parse_solicitation};
 use crate::base::error::RunError;
 use crate::sys::netns;
 use ipnet::Ipv6Net;
+use std::net::Ipv6Addr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const ETH_P_IPV6: u16 = 0x86dd;
 const PACKET_OUTGOING: u8 = 4;
@@ -31,6 +32,42 @@ impl Drop for Responder {
     }
 }
 
+/// Classic BPF over the Ethernet frame: IPv6 (ethertype at 12), next header ICMPv6 (at 14 + 6) and
+/// ICMPv6 type 135 (at 14 + 40) pass whole, everything else is dropped in the kernel. A solicitation
+/// behind extension headers fails the next-header test, as the parser would drop it anyway.
+pub(crate) fn solicitation_filter() -> [libc::sock_filter; 8] {
+    const LDH: u16 = (libc::BPF_LD | libc::BPF_H | libc::BPF_ABS) as u16;
+    const LDB: u16 = (libc::BPF_LD | libc::BPF_B | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    [
+        op(LDH, 0, 0, 12),
+        op(JEQ, 0, 5, u32::from(ETH_P_IPV6)),
+        op(LDB, 0, 0, 20),
+        op(JEQ, 0, 3, 58),
+        op(LDB, 0, 0, 54),
+        op(JEQ, 0, 1, 135),
+        op(RET, 0, 0, 0x40000),
+        op(RET, 0, 0, 0),
+    ]
+}
+
+/// The address answers come from (RFC 4861 §4.4: one of the sending interface's): its link-local
+/// address, else any other IPv6 address it has.
+fn own_address(dev: &str) -> Option<Ipv6Addr> {
+    let addrs: Vec<Ipv6Addr> = nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter(|a| a.interface_name == dev)
+        .filter_map(|a| a.address.and_then(|s| s.as_sockaddr_in6().map(|s| s.ip())))
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_unicast_link_local())
+        .or_else(|| addrs.first())
+        .copied()
+}
+
 /// A packet socket on `dev` for IPv6 frames, and the link's MAC.
 fn open(dev: &str) -> Result<(std::os::fd::OwnedFd, i32, [u8; 6]), String> {
     use std::os::fd::FromRawFd;
@@ -44,14 +81,9 @@ fn open(dev: &str) -> Result<(std::os::fd::OwnedFd, i32, [u8; 6]), String> {
                 .and_then(|s| s.as_link_addr().and_then(|l| l.addr()))
         })
         .ok_or_else(|| format!("link {dev} has no MAC address"))?;
+    // protocol 0: no frames are queued until bind, by which time the filter is in place
     // SAFETY: plain socket(2); the fd is owned at once
-    let raw = unsafe {
-        libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            ETH_P_IPV6.to_be() as i32,
-        )
-    };
+    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if raw < 0 {
         return Err(format!(
             "cannot open a packet socket: {}",
@@ -60,11 +92,32 @@ fn open(dev: &str) -> Result<(std::os::fd::OwnedFd, i32, [u8; 6]), String> {
     }
     // SAFETY: raw is a fresh, valid descriptor nobody else owns
     let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+    use std::os::fd::AsRawFd;
+    let filter = solicitation_filter();
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: prog points at `filter`, alive for the call; the kernel copies it
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &prog as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as u32,
+        )
+    };
+    if rc < 0 {
+        return Err(format!(
+            "cannot filter the packet socket: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     sll.sll_family = libc::AF_PACKET as u16;
     sll.sll_protocol = ETH_P_IPV6.to_be();
     sll.sll_ifindex = index;
-    use std::os::fd::AsRawFd;
     // SAFETY: sll is a properly sized sockaddr_ll
     let rc = unsafe {
         libc::bind(
@@ -97,6 +150,7 @@ fn open(dev: &str) -> Result<(std::os::fd::OwnedFd, i32, [u8; 6]), String> {
 }
 
 fn serve(
+    dev: &str,
     fd: std::os::fd::OwnedFd,
     index: i32,
     mac: [u8; 6],
@@ -106,6 +160,8 @@ fn serve(
 ) {
     use std::os::fd::AsRawFd;
     let mut buf = [0u8; 2048];
+    let mut from_addr = own_address(dev);
+    let mut looked_up = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
@@ -123,7 +179,7 @@ fn serve(
         if n <= 0 || from.sll_pkttype == PACKET_OUTGOING {
             continue; // a timeout, or our own frame
         }
-        let Some(ns) = parse_solicitation(&buf[..n as usize]) else {
+        let Some(ns) = parse_solicitation(&buf[..n as usize], mac) else {
             continue;
         };
         let ours = prefixes
@@ -133,7 +189,13 @@ fn serve(
         if !ours {
             continue;
         }
-        let frame = advertisement(&ns, mac);
+        // a link just brought up may get its link-local address after the responder started
+        if from_addr.is_none() && looked_up.elapsed() >= Duration::from_secs(1) {
+            from_addr = own_address(dev);
+            looked_up = Instant::now();
+        }
+        // no address on the link at all: the target is the only source left
+        let frame = advertisement(&ns, mac, from_addr.unwrap_or(ns.target));
         let mut to: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         to.sll_family = libc::AF_PACKET as u16;
         to.sll_protocol = ETH_P_IPV6.to_be();
@@ -182,7 +244,7 @@ impl Responder {
                 match open(&dev_name) {
                     Ok((fd, index, mac)) => {
                         let _ = ready.send(Ok(()));
-                        serve(fd, index, mac, p, s, a);
+                        serve(&dev_name, fd, index, mac, p, s, a);
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -214,5 +276,80 @@ impl Responder {
         {
             p.push(prefix.trunc());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs a classic BPF program of loads, equality jumps and returns over `frame`, as the kernel
+    /// would: the accepted length, 0 for a drop (also for a load past the frame's end).
+    fn run_filter(prog: &[libc::sock_filter], frame: &[u8]) -> u32 {
+        let mut a: u32 = 0;
+        let mut pc = 0;
+        while let Some(i) = prog.get(pc) {
+            let k = i.k as usize;
+            match u32::from(i.code) {
+                c if c == libc::BPF_LD | libc::BPF_H | libc::BPF_ABS => match frame.get(k..k + 2) {
+                    Some(b) => a = u32::from(u16::from_be_bytes([b[0], b[1]])),
+                    None => return 0,
+                },
+                c if c == libc::BPF_LD | libc::BPF_B | libc::BPF_ABS => match frame.get(k) {
+                    Some(b) => a = u32::from(*b),
+                    None => return 0,
+                },
+                c if c == libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K => {
+                    pc += usize::from(if a == i.k { i.jt } else { i.jf });
+                }
+                c if c == libc::BPF_RET | libc::BPF_K => return i.k,
+                c => panic!("opcode {c:#x} is not interpreted here"),
+            }
+            pc += 1;
+        }
+        panic!("the program ran off its end");
+    }
+
+    /// An Ethernet frame with IPv6 next header `next` whose payload starts with `first`.
+    fn frame(ethertype: u16, next: u8, first: u8) -> Vec<u8> {
+        let mut f = vec![0x33, 0x33, 0xff, 0, 0, 1, 2, 0, 0, 0, 0, 1];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(&[0x60, 0, 0, 0, 0, 32, next, 255]);
+        f.extend_from_slice(&[0; 32]);
+        f.push(first);
+        f.extend_from_slice(&[0; 31]);
+        f
+    }
+
+    #[test]
+    fn the_socket_filter_passes_only_neighbour_solicitations() {
+        let prog = solicitation_filter();
+        assert!(
+            run_filter(&prog, &frame(0x86dd, 58, 135)) > 1500,
+            "a solicitation"
+        );
+        assert_eq!(
+            run_filter(&prog, &frame(0x86dd, 58, 136)),
+            0,
+            "an advertisement"
+        );
+        assert_eq!(
+            run_filter(&prog, &frame(0x86dd, 58, 128)),
+            0,
+            "an echo request"
+        );
+        assert_eq!(run_filter(&prog, &frame(0x86dd, 17, 135)), 0, "UDP");
+        // a solicitation behind a hop-by-hop header
+        assert_eq!(
+            run_filter(&prog, &frame(0x86dd, 0, 58)),
+            0,
+            "extension header"
+        );
+        assert_eq!(run_filter(&prog, &frame(0x0800, 58, 135)), 0, "IPv4");
+        assert_eq!(
+            run_filter(&prog, &frame(0x86dd, 58, 135)[..40]),
+            0,
+            "cut short"
+        );
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::base::error::RunError;
 use crate::sys::netns;
+use pnet_packet::Packet;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -38,28 +39,40 @@ pub struct Probe {
 
 static NEXT_ID: AtomicU16 = AtomicU16::new(0);
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for chunk in data.chunks(2) {
-        let word = u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]);
-        sum = sum.wrapping_add(word as u32);
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+const PAYLOAD_LEN: usize = 32;
+/// Type, code, checksum, identifier, sequence.
+const ECHO_HDR: usize = 8;
+
+/// The payload of every probe: "abc...z" and "abcdef" again.
+fn payload() -> [u8; PAYLOAD_LEN] {
+    std::array::from_fn(|i| b'a' + (i % 26) as u8)
 }
 
 /// An echo request: type, code, checksum, identifier, sequence, 32 bytes of payload.
 pub fn echo_request(v6: bool, id: u16, seq: u16) -> Vec<u8> {
-    let mut p = vec![if v6 { 128 } else { 8 }, 0, 0, 0];
-    p.extend_from_slice(&id.to_be_bytes());
-    p.extend_from_slice(&seq.to_be_bytes());
-    p.extend((0..32u8).map(|i| b'a' + (i % 26)));
-    if !v6 {
-        // the kernel fills in ICMPv6 checksums itself (it needs the pseudo-header)
-        let c = checksum(&p);
-        p[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut p = vec![0u8; ECHO_HDR + PAYLOAD_LEN];
+    if v6 {
+        use pnet_packet::icmpv6::Icmpv6Types;
+        use pnet_packet::icmpv6::echo_request::{Icmpv6Codes, MutableEchoRequestPacket};
+        let mut e = MutableEchoRequestPacket::new(&mut p).expect("sized for an echo request");
+        e.set_icmpv6_type(Icmpv6Types::EchoRequest);
+        e.set_icmpv6_code(Icmpv6Codes::NoCode);
+        e.set_identifier(id);
+        e.set_sequence_number(seq);
+        e.set_payload(&payload());
+        // the checksum stays 0: the kernel fills in ICMPv6 checksums itself (it needs the
+        // pseudo-header)
+    } else {
+        use pnet_packet::icmp::echo_request::{IcmpCodes, MutableEchoRequestPacket};
+        use pnet_packet::icmp::{IcmpPacket, IcmpTypes, checksum};
+        let mut e = MutableEchoRequestPacket::new(&mut p).expect("sized for an echo request");
+        e.set_icmp_type(IcmpTypes::EchoRequest);
+        e.set_icmp_code(IcmpCodes::NoCode);
+        e.set_identifier(id);
+        e.set_sequence_number(seq);
+        e.set_payload(&payload());
+        let sum = checksum(&IcmpPacket::new(e.packet()).expect("sized above"));
+        e.set_checksum(sum);
     }
     p
 }
@@ -67,20 +80,28 @@ pub fn echo_request(v6: bool, id: u16, seq: u16) -> Vec<u8> {
 /// The (identifier, sequence) of an echo reply, given the packet as the socket returns it (IPv4 raw
 /// sockets include the IP header).
 pub fn parse_reply(v6: bool, packet: &[u8]) -> Option<(u16, u16)> {
-    let icmp = if v6 {
-        packet
+    if v6 {
+        use pnet_packet::icmpv6::Icmpv6Types;
+        use pnet_packet::icmpv6::echo_reply::{EchoReplyPacket, Icmpv6Codes};
+        let r = EchoReplyPacket::new(packet)?;
+        if r.get_icmpv6_type() != Icmpv6Types::EchoReply
+            || r.get_icmpv6_code() != Icmpv6Codes::NoCode
+        {
+            return None;
+        }
+        Some((r.get_identifier(), r.get_sequence_number()))
     } else {
-        let ihl = (*packet.first()? & 0x0f) as usize * 4;
-        packet.get(ihl..)?
-    };
-    let reply_type = if v6 { 129 } else { 0 };
-    if icmp.len() < 8 || icmp[0] != reply_type || icmp[1] != 0 {
-        return None;
+        use pnet_packet::icmp::IcmpTypes;
+        use pnet_packet::icmp::echo_reply::{EchoReplyPacket, IcmpCodes};
+        use pnet_packet::ipv4::Ipv4Packet;
+        // the header length as the header says, not as pnet's payload bounds it
+        let ihl = usize::from(Ipv4Packet::new(packet)?.get_header_length()) * 4;
+        let r = EchoReplyPacket::new(packet.get(ihl..)?)?;
+        if r.get_icmp_type() != IcmpTypes::EchoReply || r.get_icmp_code() != IcmpCodes::NoCode {
+            return None;
+        }
+        Some((r.get_identifier(), r.get_sequence_number()))
     }
-    Some((
-        u16::from_be_bytes([icmp[4], icmp[5]]),
-        u16::from_be_bytes([icmp[6], icmp[7]]),
-    ))
 }
 
 fn sockaddr(ip: IpAddr) -> nix::sys::socket::SockaddrStorage {
@@ -209,19 +230,41 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
 mod tests {
     use super::*;
 
+    /// Echo requests as the hand-written builder made them (id 0x1234, sequence 7): the bytes on
+    /// the wire stay the same.
+    const KNOWN_V4: [u8; 40] = [
+        8, 0, 0x2c, 0xfc, 0x12, 0x34, 0, 7, b'a', b'b', b'c', b'd', b'e', b'f', b'g', b'h', b'i',
+        b'j', b'k', b'l', b'm', b'n', b'o', b'p', b'q', b'r', b's', b't', b'u', b'v', b'w', b'x',
+        b'y', b'z', b'a', b'b', b'c', b'd', b'e', b'f',
+    ];
+
     #[test]
-    fn an_echo_request_checksums_to_zero_and_a_reply_parses() {
-        let req = echo_request(false, 0x1234, 7);
-        assert_eq!(checksum(&req), 0);
+    fn echo_requests_are_the_known_good_bytes() {
+        assert_eq!(echo_request(false, 0x1234, 7), KNOWN_V4.to_vec());
+        let mut v6 = KNOWN_V4;
+        v6[0] = 128;
+        v6[2..4].copy_from_slice(&[0, 0]);
+        assert_eq!(echo_request(true, 0x1234, 7), v6.to_vec());
+    }
+
+    #[test]
+    fn replies_parse_and_other_packets_do_not() {
         let mut reply = vec![0x45u8; 20];
-        let mut icmp = req.clone();
+        let mut icmp = echo_request(false, 0x1234, 7);
         icmp[0] = 0;
         reply.extend(icmp);
         assert_eq!(parse_reply(false, &reply), Some((0x1234, 7)));
+        // the request itself is no reply
+        let mut request = vec![0x45u8; 20];
+        request.extend(echo_request(false, 0x1234, 7));
+        assert_eq!(parse_reply(false, &request), None);
         let mut v6 = echo_request(true, 9, 1);
         v6[0] = 129;
         assert_eq!(parse_reply(true, &v6), Some((9, 1)));
+        assert_eq!(parse_reply(true, &echo_request(true, 9, 1)), None);
         assert_eq!(parse_reply(true, &[129, 0]), None);
         assert_eq!(parse_reply(false, &[]), None);
+        // a header length past the packet's end
+        assert_eq!(parse_reply(false, &[0x4f; 30]), None);
     }
 }
