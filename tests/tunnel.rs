@@ -92,6 +92,7 @@ impl Lab {
         let config = UdpConfig {
             mtu: 1472,
             path,
+            local_subnet: Some(format!("{local}/24").parse().unwrap()),
             ..UdpConfig::default()
         };
         let t = spawn_udp_backend(Some(ns), config, table).expect("tunnel starts");
@@ -361,6 +362,66 @@ fn fast_path_wire_format_and_checks() {
 #[test]
 fn simple_path_wire_format_and_checks() {
     wire_format_and_checks(DataPath::Simple);
+}
+
+/// A leased peer (its PublicIP can be spoofed) sends packets whose inner destination is outside
+/// this host's subnet: here the host's own underlay address. They must be dropped and counted,
+/// not handed to the kernel, which would deliver them to the host (or route them on).
+fn only_the_own_subnet_is_a_destination(path: DataPath) {
+    let lab = Lab::new();
+    let t = lab.tunnel(&lab.a, "10.5.1.0", &[("10.5.2.0/24", "192.168.77.2")], path);
+    // one socket for the would-be destination (192.168.77.1) and the marker (10.5.1.0) alike
+    let listener = lab.udp(&lab.a, "0.0.0.0:9001");
+    let peer = lab.udp(&lab.b, "192.168.77.2:8285");
+    let to_a = "192.168.77.1:8285";
+
+    let foreign = udp_packet("10.5.2.5", "192.168.77.1", 64, 1234, 9001, b"foreign");
+    for _ in 0..3 {
+        peer.send_to(&foreign, to_a).unwrap();
+    }
+    wait_counter(&t, Counter::DropForeignDst, 3);
+    // the tunnel handles one sender's datagrams in order and the kernel takes its TUN writes in
+    // order, so when the marker arrives a delivered foreign packet would have arrived before it
+    let marker = udp_packet("10.5.2.5", "10.5.1.0", 64, 1234, 9001, b"marker");
+    peer.send_to(&marker, to_a).unwrap();
+    let mut buf = [0u8; 100];
+    let (n, _) = listener
+        .recv_from(&mut buf)
+        .expect("the marker is delivered");
+    assert_eq!(
+        &buf[..n],
+        b"marker",
+        "a packet for the host's underlay address came through the tunnel"
+    );
+    listener.set_nonblocking(true).unwrap();
+    assert!(
+        listener.recv_from(&mut buf).is_err(),
+        "more than the marker arrived"
+    );
+    // counters are published when a thread idles, not with each packet
+    wait_counter(&t, Counter::RxPackets, 1);
+
+    // an empty datagram is counted (as truncated); bytes past the total length as trailing
+    peer.send_to(&[], to_a).unwrap();
+    wait_counter(&t, Counter::DropTruncated, 1);
+    let mut long = marker.clone();
+    long.extend_from_slice(b"junk");
+    peer.send_to(&long, to_a).unwrap();
+    wait_counter(&t, Counter::DropTrailing, 1);
+    let c = t.counters();
+    assert_eq!(c.get(Counter::DropOversized), 0);
+    assert_eq!(c.get(Counter::RxPackets), 1);
+    assert_eq!(c.to_json()["drop_foreign_dst"], 3);
+}
+
+#[test]
+fn fast_path_delivers_only_into_its_subnet() {
+    only_the_own_subnet_is_a_destination(DataPath::Fast);
+}
+
+#[test]
+fn simple_path_delivers_only_into_its_subnet() {
+    only_the_own_subnet_is_a_destination(DataPath::Simple);
 }
 
 fn tcp_across_two_tunnels(path: DataPath, bytes: usize) {

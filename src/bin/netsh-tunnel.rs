@@ -2,8 +2,10 @@
 //! `overlay udp` starts the same thing as a service). Runs until SIGINT/SIGTERM, then prints the
 //! counters and the peak RSS as one JSON line on stdout.
 //!
-//! netsh-tunnel [--ns NS] [--tun flannel0] [--port 8285] [--mtu 1472] [--icmp-source IP]
-//!              [--peer SUBNET=PUBLICIP]... [--socket-buffer BYTES] [--simple]
+//! netsh-tunnel --subnet SUBNET [--ns NS] [--tun flannel0] [--port 8285] [--mtu 1472]
+//!              [--icmp-source IP] [--peer SUBNET=PUBLICIP]... [--socket-buffer BYTES] [--simple]
+//!
+//! `--subnet` is this host's own lease: received packets are delivered only to it.
 
 use netsh::tunnel::{DataPath, PeerTable, UdpConfig, spawn_udp_backend};
 use nix::sys::signal::{SigSet, Signal};
@@ -11,8 +13,8 @@ use nix::sys::signal::{SigSet, Signal};
 fn usage(msg: &str) -> ! {
     eprintln!("netsh-tunnel: {msg}");
     eprintln!(
-        "usage: netsh-tunnel [--ns NS] [--tun NAME] [--port N] [--mtu N] [--icmp-source IP] \
-         [--peer SUBNET=PUBLICIP]... [--socket-buffer BYTES] [--simple]"
+        "usage: netsh-tunnel --subnet SUBNET [--ns NS] [--tun NAME] [--port N] [--mtu N] \
+         [--icmp-source IP] [--peer SUBNET=PUBLICIP]... [--socket-buffer BYTES] [--simple]"
     );
     std::process::exit(2)
 }
@@ -62,9 +64,16 @@ fn main() {
                     .parse()
                     .unwrap_or_else(|_| usage("bad --socket-buffer"))
             }
+            "--subnet" => {
+                config.local_subnet = Some(val().parse().unwrap_or_else(|_| usage("bad --subnet")))
+            }
             "--simple" => config.path = DataPath::Simple,
             _ => usage(&format!("unknown argument {a}")),
         }
+    }
+    if config.local_subnet.is_none() {
+        // without it every received packet would be dropped as foreign
+        usage("--subnet is required (this host's own subnet)");
     }
     // block the signals before any thread starts, then wait for one here
     let mut set = SigSet::empty();

@@ -17,7 +17,13 @@ pub enum Counter {
     DropUnknownPeer,
     /// An inner source address outside the sending peer's subnet.
     DropBadSource,
+    /// An inner destination outside this host's own subnet: the tunnel relays only into it.
+    DropForeignDst,
+    /// Empty, or shorter than its IPv4 header or total length.
     DropTruncated,
+    /// Bytes beyond the IPv4 total length.
+    DropTrailing,
+    /// Larger than flannel0's MTU.
     DropOversized,
     DropNotIpv4,
     /// TTL reached zero.
@@ -31,7 +37,7 @@ pub enum Counter {
     DropTunError,
 }
 
-pub const COUNT: usize = 15;
+pub const COUNT: usize = 17;
 
 impl Counter {
     pub const ALL: [Counter; COUNT] = [
@@ -41,7 +47,9 @@ impl Counter {
         Counter::RxBytes,
         Counter::DropUnknownPeer,
         Counter::DropBadSource,
+        Counter::DropForeignDst,
         Counter::DropTruncated,
+        Counter::DropTrailing,
         Counter::DropOversized,
         Counter::DropNotIpv4,
         Counter::DropTtl,
@@ -61,7 +69,9 @@ impl Counter {
             Counter::RxBytes => "rx_bytes",
             Counter::DropUnknownPeer => "drop_unknown_peer",
             Counter::DropBadSource => "drop_bad_source",
+            Counter::DropForeignDst => "drop_foreign_dst",
             Counter::DropTruncated => "drop_truncated",
+            Counter::DropTrailing => "drop_trailing_bytes",
             Counter::DropOversized => "drop_oversized",
             Counter::DropNotIpv4 => "drop_not_ipv4",
             Counter::DropTtl => "drop_ttl_expired",

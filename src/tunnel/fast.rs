@@ -296,19 +296,26 @@ pub fn deliver<'a>(
     from: Ipv4Addr,
     data: &'a mut [u8],
     segment: usize,
-    max_len: usize,
+    rules: &checks::RxRules,
     vnet: bool,
     co: &mut Coalescer<'a>,
     local: &mut Local,
     write: &mut TunWrite,
 ) {
+    if data.is_empty() {
+        // a 0-byte datagram has no chunk below, but it is still checked and counted
+        if let Err(c) = checks::check_rx(snap, from, data, rules) {
+            local.add(c, 1);
+        }
+        return;
+    }
     let seg = if segment == 0 {
         data.len().max(1)
     } else {
         segment
     };
     for d in data.chunks_mut(seg) {
-        if let Err(c) = checks::check_rx(snap, from, d, max_len) {
+        if let Err(c) = checks::check_rx(snap, from, d, rules) {
             local.add(c, 1);
             continue;
         }
@@ -355,7 +362,7 @@ fn writev_fd(fd: RawFd, iov: &[IoSlice<'_>]) -> bool {
 
 /// UDP → TUN. With `vnet` the TUN takes virtio headers, so TCP segments are merged.
 pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
-    let max_len = sh.config.max_packet();
+    let rules = sh.config.rx_rules();
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
     let mut batch = RecvBatch::new(RX_BATCH, wire::MAX_PACKET + 1);
@@ -382,7 +389,7 @@ pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
             }
             let from = *r.from.ip();
             deliver(
-                snap, from, r.data, r.segment, max_len, vnet, &mut co, &mut local, &mut write,
+                snap, from, r.data, r.segment, &rules, vnet, &mut co, &mut local, &mut write,
             );
         }
         finish_rx(&mut co, vnet, &mut local, &mut write);

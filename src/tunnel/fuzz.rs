@@ -1,8 +1,10 @@
 //! The fuzz target's body (fuzz/fuzz_targets/tunnel_rx.rs), kept in the library so it builds and
 //! is unit-tested with it: the receive path on any bytes from any sender, and the TSO splitter on
 //! any vnet header. Panics only when an invariant breaks: something other than a whole IPv4
-//! packet from the sender's own subnet reaching the TUN, or a merged packet that is not sound.
+//! packet from the sender's own subnet to this host's reaching the TUN, or a merged packet that
+//! is not sound.
 
+use super::checks::RxRules;
 use super::counters::{Counter, Local};
 use super::fast::{deliver, finish_rx};
 use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
@@ -35,6 +37,8 @@ pub fn tunnel_rx(data: &[u8]) {
     };
     let segment = usize::from(u16::from_be_bytes([data[1], data[2]]));
     let max_len = [1472usize, 9000, 65535, 20][usize::from(data[3] % 4)];
+    let own = ipnet::Ipv4Net::new(Ipv4Addr::new(10, 5, 1, 0), 24).ok();
+    let rules = RxRules::new(max_len, own);
     let mut buf = data[4..].to_vec();
     for vnet in [true, false] {
         let mut data = buf.clone();
@@ -60,12 +64,13 @@ pub fn tunnel_rx(data: &[u8]) {
                 snap.owns(from, info.src),
                 "a source outside the sender's subnet"
             );
+            assert!(rules.is_own(info.dst), "a destination outside this host");
             assert!(info.ttl >= 1);
             written += 1;
             true
         };
         deliver(
-            &snap, from, &mut data, segment, max_len, vnet, &mut co, &mut local, &mut write,
+            &snap, from, &mut data, segment, &rules, vnet, &mut co, &mut local, &mut write,
         );
         finish_rx(&mut co, vnet, &mut local, &mut write);
         let shared = super::Counters::default();

@@ -60,6 +60,9 @@ pub struct UdpConfig {
     pub path: DataPath,
     /// Socket send and receive buffer size.
     pub socket_buffer: usize,
+    /// This host's own subnet (its lease): received packets are delivered only when their inner
+    /// destination lies in it. None delivers nothing (counted as `drop_foreign_dst`).
+    pub local_subnet: Option<ipnet::Ipv4Net>,
 }
 
 impl Default for UdpConfig {
@@ -72,6 +75,7 @@ impl Default for UdpConfig {
             icmp_source: None,
             path: DataPath::Fast,
             socket_buffer: 4 << 20,
+            local_subnet: None,
         }
     }
 }
@@ -79,6 +83,11 @@ impl Default for UdpConfig {
 impl UdpConfig {
     pub(crate) fn max_packet(&self) -> usize {
         (self.mtu as usize).clamp(wire::IPV4_MIN_HEADER, wire::MAX_PACKET)
+    }
+
+    /// What the receive path checks datagrams against.
+    pub(crate) fn rx_rules(&self) -> checks::RxRules {
+        checks::RxRules::new(self.max_packet(), self.local_subnet)
     }
 }
 

@@ -36,7 +36,7 @@ fn recv_from(fd: RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Ipv4Addr, boo
 
 pub(super) fn run(tun: RawFd, sock: RawFd, sh: Shared) {
     let cfg = &sh.config;
-    let max_len = cfg.max_packet();
+    let rules = cfg.rx_rules();
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
     let mut buf = vec![0u8; wire::MAX_PACKET + 1];
@@ -105,7 +105,7 @@ pub(super) fn run(tun: RawFd, sock: RawFd, sh: Shared) {
                 local.add(Counter::DropOversized, 1);
                 continue;
             }
-            match checks::check_rx(peers.refresh(), from, pkt, max_len) {
+            match checks::check_rx(peers.refresh(), from, pkt, &rules) {
                 Err(c) => local.add(c, 1),
                 Ok(_) => {
                     icmp::decrement_ttl(pkt);

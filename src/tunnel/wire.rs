@@ -54,10 +54,10 @@ pub struct Ipv4Info {
 pub enum Malformed {
     /// Not version 4 (IPv6, garbage).
     NotIpv4,
-    /// Shorter than its header or than its own total length.
+    /// Empty, or shorter than its header or than its own total length.
     Truncated,
-    /// Longer than its total length says, or than the tunnel's MTU.
-    Oversized,
+    /// Bytes after the end its total length gives: not one whole packet either, whatever its size.
+    Trailing,
 }
 
 /// Reads and validates an IPv4 header: version 4, a header length of at least 20 bytes that fits,
@@ -81,7 +81,7 @@ pub fn parse_ipv4(pkt: &[u8]) -> Result<Ipv4Info, Malformed> {
         return Err(Malformed::Truncated);
     }
     if pkt.len() > total_len {
-        return Err(Malformed::Oversized);
+        return Err(Malformed::Trailing);
     }
     Ok(Ipv4Info {
         header_len,
@@ -147,7 +147,7 @@ mod tests {
         assert_eq!(parse_ipv4(&p[..27]), Err(Malformed::Truncated));
         let mut longer = p.clone();
         longer.push(0);
-        assert_eq!(parse_ipv4(&longer), Err(Malformed::Oversized));
+        assert_eq!(parse_ipv4(&longer), Err(Malformed::Trailing));
         let mut bad_ihl = p.clone();
         bad_ihl[0] = 0x44;
         assert_eq!(parse_ipv4(&bad_ihl), Err(Malformed::Truncated));

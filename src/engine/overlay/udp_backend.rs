@@ -28,6 +28,8 @@ pub async fn setup(
         tun: DEVICE.into(),
         port,
         mtu,
+        // the tunnel delivers only into this host's lease
+        local_subnet: Some(own.trunc()),
         ..UdpConfig::default()
     };
     let backend = spawn_udp_backend(ns, config, peers)?;
