@@ -190,13 +190,18 @@ fn settings_back(was: &LinkChange, now: &LinkChange) -> LinkChange {
 }
 
 fn settings_of<'a>(state: &'a State, ns: &Ns, name: &str) -> Option<&'a LinkChange> {
-    state.ops.iter().find_map(|op| match op {
-        Op::LinkSet {
+    state.ops.iter().find_map(|op| {
+        if let Op::LinkSet {
             ns: n,
             name: l,
             change,
-        } if n == ns && l == name => Some(&**change),
-        _ => None,
+        } = op
+            && n == ns
+            && l == name
+        {
+            return Some(&**change);
+        }
+        None
     })
 }
 
@@ -205,15 +210,17 @@ fn made(state: &State) -> HashSet<(&Ns, &str)> {
     state
         .ops
         .iter()
-        .filter_map(|op| match op {
-            Op::LinkAdd { ns, name, kind } => Some(match kind {
+        .filter_map(|op| {
+            let Op::LinkAdd { ns, name, kind } = op else {
+                return None;
+            };
+            Some(match kind {
                 LinkKind::Veth { peer, peer_ns } => vec![
                     (ns, name.as_str()),
                     (if peer_ns.is_some() { peer_ns } else { ns }, peer.as_str()),
                 ],
                 _ => vec![(ns, name.as_str())],
-            }),
-            _ => None,
+            })
         })
         .flatten()
         .collect()
