@@ -247,3 +247,59 @@ fn exists_in_a_file_sourced_through_a_variable_sees_what_the_dry_run_made() {
     let script = format!("netns add ns1\nlet f = \"{}\"\nsource $f", probe.display());
     assert_eq!(dry(&script), "ip netns add ns1\necho seen\n");
 }
+
+#[test]
+fn malformed_descending_and_huge_ranges_are_check_errors_not_words() {
+    for (script, code, says) in [
+        (
+            "for n in 1...3 { netns add ns$n }",
+            "netsh::check::bad_value",
+            "`1...3` is not a range",
+        ),
+        (
+            "for n in 3..1 { netns add ns$n }",
+            "netsh::check::bad_value",
+            "`3..1` counts down",
+        ),
+        (
+            "let l = [a, 1..]",
+            "netsh::check::bad_value",
+            "`1..` is not a range",
+        ),
+        (
+            "for i in 1..1000002 { echo $i }",
+            "netsh::check::too_large",
+            "holds 1000002 numbers",
+        ),
+    ] {
+        Netsh::dry(script)
+            .run()
+            .code(2)
+            .stderr_has(code)
+            .stderr_has(says);
+    }
+    // words that do not start like a range stay words
+    dry("for p in ../lib a..b { echo $p }");
+}
+
+#[test]
+fn a_range_known_only_at_run_time_is_checked_when_walked() {
+    Netsh::dry("let n = 0\nfor i in 1..$n { netns add ns$i }")
+        .run()
+        .code(1)
+        .stderr_has(":2:10: `1..0` counts down")
+        .stdout_is("");
+}
+
+#[test]
+fn a_list_or_word_doubled_in_a_loop_stops_with_a_located_error() {
+    Netsh::dry("let x = [a]\nfor i in 1..40 { let x = [$x, $x] }")
+        .run()
+        .code(1)
+        .stderr_has("netsh::check::too_large")
+        .stderr_has(":2:26: this list grows past 1000000 items");
+    Netsh::dry("let x = a\nfor i in 1..40 { let x = \"$x$x\" }")
+        .run()
+        .code(1)
+        .stderr_has(":2:26: this word grows to");
+}
