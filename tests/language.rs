@@ -303,3 +303,50 @@ fn a_list_or_word_doubled_in_a_loop_stops_with_a_located_error() {
         .code(1)
         .stderr_has(":2:26: this word grows to");
 }
+
+#[test]
+fn a_byte_order_mark_at_the_start_is_skipped() {
+    Netsh::new()
+        .arg("--dry-run")
+        .script(b"\xEF\xBB\xBFnetns add a\nvlan 5000 on eth1\n")
+        .run()
+        .code(2)
+        // columns count from the first character after the mark
+        .stderr_has("main.netsh:2:6: VLAN id 5000 is out of range");
+    Netsh::new()
+        .arg("--dry-run")
+        .script(b"\xEF\xBB\xBFnetns add a\n")
+        .run()
+        .code(0)
+        .stdout_is("ip netns add a\n");
+}
+
+#[test]
+fn binary_input_is_located_by_line_and_column() {
+    Netsh::new()
+        .arg("--check")
+        .script(b"netns add a\necho h\xC3\xA9\xFF\n")
+        .run()
+        .code(2)
+        .stderr_has("main.netsh:2:8: the script is not UTF-8 text (invalid byte at offset 20)");
+    Netsh::dry("source bin.netsh")
+        .file("bin.netsh", b"echo a\n\xFF")
+        .run()
+        .code(2)
+        .stderr_has("invalid byte at line 2, column 1, byte offset 7");
+}
+
+#[test]
+fn source_reads_regular_files_only() {
+    Netsh::dry("source /dev/zero")
+        .run()
+        .code(2)
+        .stderr_has("netsh::check::source_not_found")
+        .stderr_has("`/dev/zero` is not a regular file");
+    // a path known only at run time: the run stops there and nothing after it runs
+    Netsh::dry("netns add a\nlet d = /dev\nsource $d/zero\nnetns add b")
+        .run()
+        .code(1)
+        .stderr_has("`/dev/zero` is not a regular file")
+        .stdout_is("ip netns add a\n");
+}
