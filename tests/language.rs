@@ -247,3 +247,106 @@ fn exists_in_a_file_sourced_through_a_variable_sees_what_the_dry_run_made() {
     let script = format!("netns add ns1\nlet f = \"{}\"\nsource $f", probe.display());
     assert_eq!(dry(&script), "ip netns add ns1\necho seen\n");
 }
+
+#[test]
+fn malformed_descending_and_huge_ranges_are_check_errors_not_words() {
+    for (script, code, says) in [
+        (
+            "for n in 1...3 { netns add ns$n }",
+            "netsh::check::bad_value",
+            "`1...3` is not a range",
+        ),
+        (
+            "for n in 3..1 { netns add ns$n }",
+            "netsh::check::bad_value",
+            "`3..1` counts down",
+        ),
+        (
+            "let l = [a, 1..]",
+            "netsh::check::bad_value",
+            "`1..` is not a range",
+        ),
+        (
+            "for i in 1..1000002 { echo $i }",
+            "netsh::check::too_large",
+            "holds 1000002 numbers",
+        ),
+    ] {
+        Netsh::dry(script)
+            .run()
+            .code(2)
+            .stderr_has(code)
+            .stderr_has(says);
+    }
+    // words that do not start like a range stay words
+    dry("for p in ../lib a..b { echo $p }");
+}
+
+#[test]
+fn a_range_known_only_at_run_time_is_checked_when_walked() {
+    Netsh::dry("let n = 0\nfor i in 1..$n { netns add ns$i }")
+        .run()
+        .code(1)
+        .stderr_has(":2:10: `1..0` counts down")
+        .stdout_is("");
+}
+
+#[test]
+fn a_list_or_word_doubled_in_a_loop_stops_with_a_located_error() {
+    Netsh::dry("let x = [a]\nfor i in 1..40 { let x = [$x, $x] }")
+        .run()
+        .code(1)
+        .stderr_has("netsh::check::too_large")
+        .stderr_has(":2:26: this list grows past 1000000 items");
+    Netsh::dry("let x = a\nfor i in 1..40 { let x = \"$x$x\" }")
+        .run()
+        .code(1)
+        .stderr_has(":2:26: this word grows to");
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_is_skipped() {
+    Netsh::new()
+        .arg("--dry-run")
+        .script(b"\xEF\xBB\xBFnetns add a\nvlan 5000 on eth1\n")
+        .run()
+        .code(2)
+        // columns count from the first character after the mark
+        .stderr_has("main.netsh:2:6: VLAN id 5000 is out of range");
+    Netsh::new()
+        .arg("--dry-run")
+        .script(b"\xEF\xBB\xBFnetns add a\n")
+        .run()
+        .code(0)
+        .stdout_is("ip netns add a\n");
+}
+
+#[test]
+fn binary_input_is_located_by_line_and_column() {
+    Netsh::new()
+        .arg("--check")
+        .script(b"netns add a\necho h\xC3\xA9\xFF\n")
+        .run()
+        .code(2)
+        .stderr_has("main.netsh:2:8: the script is not UTF-8 text (invalid byte at offset 20)");
+    Netsh::dry("source bin.netsh")
+        .file("bin.netsh", b"echo a\n\xFF")
+        .run()
+        .code(2)
+        .stderr_has("invalid byte at line 2, column 1, byte offset 7");
+}
+
+#[test]
+fn source_reads_regular_files_only() {
+    Netsh::dry("source /dev/zero")
+        .run()
+        .code(2)
+        .stderr_has("netsh::check::source_not_found")
+        .stderr_has("`/dev/zero` is not a regular file");
+    // a path known only at run time: the run stops there and nothing after it runs
+    Netsh::dry("netns add a\nlet d = /dev\nsource $d/zero\nnetns add b")
+        .run()
+        .code(1)
+        .stderr_has("`/dev/zero` is not a regular file")
+        .stdout_is("ip netns add a\n");
+}

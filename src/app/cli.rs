@@ -155,9 +155,10 @@ fn run(cli: Cli) -> i32 {
     };
     let text = match decode(bytes) {
         Ok(t) => t,
-        Err(offset) => {
+        Err(bad) => {
             eprintln!(
-                "netsh: {name} is not UTF-8 text (invalid byte at offset {offset}); nothing was run"
+                "netsh: {name}:{}:{}: the script is not UTF-8 text (invalid byte at offset {}); nothing was run",
+                bad.line, bad.column, bad.offset
             );
             return 2;
         }

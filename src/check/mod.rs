@@ -102,7 +102,10 @@ impl Checker {
                 self.define(map.text(*name).to_string());
             }
             StmtKind::For { var, items, body } => {
-                items.iter().for_each(|w| self.word(w, map));
+                items.iter().for_each(|w| {
+                    self.word(w, map);
+                    self.walked(w, map);
+                });
                 self.scopes
                     .push(FxHashSet::from_iter([map.text(*var).to_string()]));
                 self.block(body, map, loader);
@@ -492,11 +495,27 @@ impl Checker {
         }
     }
 
+    /// A literal word that is walked (a `for` item, a list item) and starts like a range must be one.
+    fn walked(&mut self, w: &Word, map: &SourceMap) {
+        if let Some(text) = w.literal_span()
+            && let Err(e) = crate::syntax::range::range(map.text(text))
+        {
+            self.errors.push(
+                Diag::new(e.code, w.span, e.message)
+                    .label("not a range")
+                    .help(e.help),
+            );
+        }
+    }
+
     /// Checks that every variable a word refers to is known.
     fn word(&mut self, w: &Word, map: &SourceMap) {
         match &w.kind {
             WordKind::Plain { .. } => {}
-            WordKind::List(items) => items.iter().for_each(|i| self.word(i, map)),
+            WordKind::List(items) => items.iter().for_each(|i| {
+                self.word(i, map);
+                self.walked(i, map);
+            }),
             WordKind::Parts { parts, .. } => {
                 for p in parts.iter() {
                     if let Part::Var(span) = p {

@@ -57,6 +57,29 @@ type Res<T = ()> = Result<T, Diag>;
 
 /// A run-time error as a diagnostic on its statement: `span`, unless the error names an earlier one
 /// (a pipelined request whose answer came late).
+/// The items a walked value stands for (ranges expanded), or why a range in it is not one.
+fn walked(v: Value, span: Span) -> Res<Vec<Value>> {
+    v.items().map_err(|e| {
+        Diag::new(e.code, span, e.message)
+            .label("walked here")
+            .help(e.help)
+    })
+}
+
+/// Stops a list past `MAX_ITEMS` strings (a list doubled in a loop grows without end).
+fn too_many(count: usize, span: Span) -> Res {
+    if count > value::MAX_ITEMS {
+        return Err(Diag::new(
+            Code::TooLarge,
+            span,
+            format!("this list grows past {} items", value::MAX_ITEMS),
+        )
+        .label("too many items")
+        .help("a list holds at most 1,000,000 items"));
+    }
+    Ok(())
+}
+
 pub(crate) fn fail(span: Span, e: RunError) -> Diag {
     let span = e.stmt.unwrap_or(span);
     labelled(span, "this statement failed".into(), e)
@@ -130,7 +153,8 @@ impl Interp {
                 let name = env.map.text(*var).to_string();
                 let mut list = Vec::new();
                 for w in items.iter() {
-                    list.extend(self.expand(w, env.map)?.items());
+                    list.extend(walked(self.expand(w, env.map)?, w.span)?);
+                    too_many(list.len(), w.span)?;
                 }
                 for item in list {
                     self.set(name.clone(), item);
@@ -241,12 +265,21 @@ impl Interp {
             WordKind::Plain { text, .. } => Ok(Value::Str(map.text(*text).to_string())),
             WordKind::List(items) => {
                 let mut out = Vec::new();
+                let mut leaves = 0;
                 for i in items.iter() {
                     let v = self.expand(i, map)?;
                     match (&i.kind, v) {
-                        (WordKind::List(_), v) => out.push(v),
-                        (_, v) => out.extend(v.items()),
+                        (WordKind::List(_), v) => {
+                            leaves += v.leaves();
+                            out.push(v);
+                        }
+                        (_, v) => {
+                            let items = walked(v, i.span)?;
+                            leaves += items.iter().map(Value::leaves).sum::<usize>();
+                            out.extend(items);
+                        }
                     }
+                    too_many(leaves, w.span)?;
                 }
                 Ok(Value::List(out))
             }
@@ -262,6 +295,15 @@ impl Interp {
                         Part::Escaped(c) => s.push(*c),
                         Part::Var(span) => s.push_str(&self.var(*span, map)?.flat()),
                     }
+                }
+                if s.len() > value::MAX_WORD {
+                    return Err(Diag::new(
+                        Code::TooLarge,
+                        w.span,
+                        format!("this word grows to {} bytes", s.len()),
+                    )
+                    .label("too long")
+                    .help("a word holds at most 16 MiB"));
                 }
                 Ok(Value::Str(s))
             }

@@ -1,5 +1,7 @@
 //! Values and variables: what `$name` holds, and how words expand.
 
+use crate::syntax::range::{BadRange, range};
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(String),
@@ -16,13 +18,30 @@ impl Value {
     }
 
     /// The items a `for` loop walks: a list's items, a range's numbers, or the value itself.
-    pub fn items(self) -> Vec<Value> {
+    pub fn items(self) -> Result<Vec<Value>, BadRange> {
+        let mut out = Vec::new();
+        self.walk_into(&mut out)?;
+        Ok(out)
+    }
+
+    fn walk_into(self, out: &mut Vec<Value>) -> Result<(), BadRange> {
         match self {
-            Value::List(items) => items.into_iter().flat_map(Value::items).collect(),
-            Value::Str(s) => match range(&s) {
-                Some((a, b)) => (a..=b).map(|n| Value::Str(n.to_string())).collect(),
-                None => vec![Value::Str(s)],
-            },
+            Value::List(items) => items.into_iter().try_for_each(|v| v.walk_into(out)),
+            Value::Str(s) => {
+                match range(&s)? {
+                    Some((a, b)) => out.extend((a..=b).map(|n| Value::Str(n.to_string()))),
+                    None => out.push(Value::Str(s)),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// How many strings the value holds, nested lists included.
+    pub fn leaves(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(items) => items.iter().map(Value::leaves).sum(),
         }
     }
 
@@ -35,15 +54,10 @@ impl Value {
     }
 }
 
-/// The largest range a script may write: far above any lab, far below what would exhaust memory.
-pub const MAX_RANGE: i64 = 1_000_000;
-
-/// `1..4` → (1, 4); only ranges a script can sensibly iterate.
-pub fn range(s: &str) -> Option<(i64, i64)> {
-    let (a, b) = s.split_once("..")?;
-    let (a, b) = (a.parse::<i64>().ok()?, b.parse::<i64>().ok()?);
-    (a <= b && b - a <= MAX_RANGE).then_some((a, b))
-}
+/// The most strings a list may hold (nested lists included), and the longest a word may grow by
+/// interpolation: a list or word doubled in a loop stops here instead of exhausting memory.
+pub const MAX_ITEMS: usize = 1_000_000;
+pub const MAX_WORD: usize = 16 << 20;
 
 /// One level of variables: the script's globals, or a procedure call's parameters and locals.
 #[derive(Default, Debug)]
@@ -57,15 +71,15 @@ mod tests {
 
     #[test]
     fn ranges_and_lists_expand_for_loops() {
-        let items = Value::Str("1..4".into()).items();
+        let items = Value::Str("1..4".into()).items().unwrap();
         assert_eq!(
             items.iter().map(Value::flat).collect::<Vec<_>>(),
             ["1", "2", "3", "4"]
         );
         let l = Value::List(vec![Value::Str("a".into()), Value::Str("2..3".into())]);
-        assert_eq!(l.items().len(), 3);
-        assert_eq!(range("4..1"), None);
-        assert_eq!(range("1..99999999999"), None);
+        assert_eq!(l.leaves(), 2);
+        assert_eq!(l.items().unwrap().len(), 3);
+        assert!(Value::Str("4..1".into()).items().is_err());
         assert!(!Value::Str("0".into()).truthy());
     }
 }

@@ -25,7 +25,16 @@ pub enum ChunkError {
         at: usize,
         bracket: char,
     },
+    /// Nesting past `MAX_DEPTH` at `at`: the parser, checker and evaluator recurse once per level.
+    TooDeep {
+        at: usize,
+    },
 }
+
+/// How deep one statement may nest: blocks, lists and parentheses, plus the `not` and `else` words
+/// (each is one more level of recursion in the parser). Far beyond what a person writes, far below
+/// what overflows the stack (about 2,500 levels).
+pub const MAX_DEPTH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
@@ -47,6 +56,17 @@ fn closer(open: u8) -> u8 {
         b'[' => b']',
         _ => b')',
     }
+}
+
+/// `not` or `else` as a whole word at the start of `rest`.
+fn is_nesting_word(rest: &[u8]) -> bool {
+    let word = |w: &[u8]| {
+        rest.starts_with(w)
+            && rest
+                .get(w.len())
+                .is_none_or(|b| b" \t\r\n;{}[]()\"'\\".contains(b))
+    };
+    word(b"not") || word(b"else")
 }
 
 /// Scans `text` into chunks. Blank and comment-only stretches produce no chunk.
@@ -99,6 +119,9 @@ impl<'t> Scanner<'t> {
         let mut content = false;
         let mut broken = false;
         let mut word_start = true;
+        // `not` and `else` words seen in this statement: they nest without brackets
+        let mut chained = 0;
+        let mut too_deep = false;
         let mut i = self.i;
         while i < bytes.len() {
             let b = bytes[i];
@@ -140,6 +163,11 @@ impl<'t> Scanner<'t> {
                 b'{' | b'[' | b'(' => {
                     content = true;
                     open.push((i, b));
+                    if open.len() + chained > MAX_DEPTH && !too_deep {
+                        too_deep = true;
+                        broken = true;
+                        self.pending.push_back(Err(ChunkError::TooDeep { at: i }));
+                    }
                 }
                 b'}' | b']' | b')' => {
                     content = true;
@@ -189,6 +217,15 @@ impl<'t> Scanner<'t> {
                     continue;
                 }
                 b' ' | b'\t' | b'\r' | b'\n' | b';' => {}
+                b'n' | b'e' if word_start && is_nesting_word(&bytes[i..]) => {
+                    content = true;
+                    chained += 1;
+                    if open.len() + chained > MAX_DEPTH && !too_deep {
+                        too_deep = true;
+                        broken = true;
+                        self.pending.push_back(Err(ChunkError::TooDeep { at: i }));
+                    }
+                }
                 _ => content = true,
             }
             word_start = matches!(

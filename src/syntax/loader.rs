@@ -15,18 +15,66 @@ pub struct Loader {
 /// Turns bytes into script text, or says where the first invalid UTF-8 byte is.
 /// A whole file, as `std::fs::read` reads it, into a buffer whose pages are made present first
 /// (see pages.rs).
+/// Stops at `MAX_SCRIPT` bytes (`/dev/zero` would otherwise be read until memory runs out).
 pub fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let size = file.metadata().map_or(0, |m| m.len() as usize);
+    let file = std::fs::File::open(path)?;
+    let size = file
+        .metadata()
+        .map_or(0, |m| m.len() as usize)
+        .min(MAX_SCRIPT);
     let mut bytes = Vec::with_capacity(size + 1);
     crate::base::pages::populate(&mut bytes, size);
-    file.read_to_end(&mut bytes)?;
+    file.take(MAX_SCRIPT as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_SCRIPT {
+        return Err(std::io::Error::other("it is larger than 256 MiB"));
+    }
     Ok(bytes)
 }
 
-pub fn decode(bytes: Vec<u8>) -> Result<String, usize> {
-    String::from_utf8(bytes).map_err(|e| e.utf8_error().valid_up_to())
+/// The largest script or sourced file netsh reads.
+pub const MAX_SCRIPT: usize = 256 << 20;
+
+/// Where text stops being UTF-8: the byte offset, and the line and column (1-based) of that byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub offset: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let NotUtf8 {
+            offset,
+            line,
+            column,
+        } = self;
+        write!(
+            f,
+            "invalid byte at line {line}, column {column}, byte offset {offset}"
+        )
+    }
+}
+
+/// Script text from bytes; a UTF-8 byte-order mark at the start is dropped (editors on Windows
+/// write one), so spans and columns count from the first character after it.
+pub fn decode(mut bytes: Vec<u8>) -> Result<String, NotUtf8> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let good = &e.as_bytes()[..offset];
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // the prefix is valid UTF-8: count characters, not bytes, for the column
+        let column = std::str::from_utf8(&good[line_start..]).map_or(0, |t| t.chars().count()) + 1;
+        NotUtf8 {
+            offset,
+            line: good.iter().filter(|&&b| b == b'\n').count() + 1,
+            column,
+        }
+    })
 }
 
 impl Loader {
@@ -83,6 +131,15 @@ impl Loader {
             let f = map.file(id);
             return Ok((f.text.clone(), f.base));
         }
+        if !canon.is_file() {
+            return Err(Diag::new(
+                Code::SourceNotFound,
+                at,
+                format!("`{path}` is not a regular file"),
+            )
+            .label("sourced here")
+            .help("`source` reads script files only"));
+        }
         let bytes = read_whole(&canon).map_err(|e| {
             Diag::new(
                 Code::SourceNotFound,
@@ -91,11 +148,11 @@ impl Loader {
             )
             .label("sourced here")
         })?;
-        let text = decode(bytes).map_err(|offset| {
+        let text = decode(bytes).map_err(|bad| {
             Diag::new(
                 Code::InvalidUtf8,
                 at,
-                format!("`{path}` is not UTF-8 text (invalid byte at offset {offset})"),
+                format!("`{path}` is not UTF-8 text ({bad})"),
             )
             .label("sourced here")
         })?;

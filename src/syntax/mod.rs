@@ -4,5 +4,6 @@ pub mod chunker;
 pub mod plain;
 pub mod loader;
 pub mod parser;
+pub mod range;
 #[cfg(target_arch = "x86_64")]
 mod simd_line;

@@ -173,6 +173,16 @@ fn chunk_error(e: &ChunkError, base: u32) -> Diag {
         )
         .label("this does not close what is open")
         .related(at(open, 1), "opened here"),
+        ChunkError::TooDeep { at: i } => Diag::new(
+            Code::TooDeep,
+            at(i, 1),
+            format!(
+                "this statement nests more than {} levels deep",
+                chunker::MAX_DEPTH
+            ),
+        )
+        .label("one level too many")
+        .help("split it into procedures, or flatten the conditions"),
     }
 }
 
