@@ -3,6 +3,7 @@ pub mod diag;
 pub mod error;
 pub mod hash;
 pub mod pages;
+pub mod safe_file;
 pub mod source;
 #[cfg(test)]
 pub(crate) mod test_rng;

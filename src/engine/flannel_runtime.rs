@@ -325,9 +325,6 @@ impl Flannel {
             BackendType::HostGw => ext.mtu,
         };
         let env = SubnetEnv::for_lease(&config, subnet, acquired.lease.ipv6_subnet, mtu, false);
-        if let Some(dir) = env_path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
         env.write(&env_path)
             .map_err(|e| RunError::os(format!("cannot write {}", env_path.display()), &e))?;
         let whose = host
@@ -399,7 +396,8 @@ impl Flannel {
         self.give_back(host)?;
         let path = &before.env_path;
         let env = match &before.env {
-            Some(text) => std::fs::write(path, text),
+            // the same safe write as the lease's: a symlink put at the path meanwhile is replaced
+            Some(text) => crate::flannel::subnet_env::write_atomically(path, text.as_bytes()),
             None => std::fs::remove_file(path).or_else(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => Ok(()),
                 _ => Err(e),
@@ -584,9 +582,6 @@ impl Flannel {
             .file
             .clone()
             .map_or_else(|| default_docker_opts_path(host), PathBuf::from);
-        if let Some(dir) = file.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
         docker_opts::write(&file, &out)
             .map_err(|e| RunError::os(format!("cannot write {}", file.display()), &e))?;
         self.print(&out);

@@ -97,7 +97,7 @@ pub fn render(subnet_env: &str, flags: &DockerOptsFlags) -> String {
     out
 }
 
-/// Writes the docker env file (the script's `-d FILE`).
+/// Writes the docker env file (the script's `-d FILE`), mode 0644, as subnet.env is written.
 pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
     super::subnet_env::write_atomically(path, text.as_bytes())
 }

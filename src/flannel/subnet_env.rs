@@ -11,13 +11,13 @@
 //! The subnet is written as its first address (flannel's `IncrementIP`), which is what docker's
 //! `--bip` wants; reading it back gives the subnet itself, as flanneld does for reuse.
 
-use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use ipnet::{Ipv4Net, Ipv6Net};
 
 use super::config::NetworkConfig;
+use crate::base::safe_file;
 
 /// flanneld's default `--subnet-file`.
 pub const DEFAULT_SUBNET_FILE: &str = "/run/flannel/subnet.env";
@@ -124,23 +124,13 @@ impl SubnetEnv {
     }
 }
 
-/// Writes `bytes` to `path` via `<path>.tmp` and a rename, creating the directory if needed.
+/// Writes `bytes` to `path` (mode 0644) through `base::safe_file`, creating the directory (0755)
+/// if needed: root writes these files, often in directories others can write to.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        safe_file::create_dir(dir, 0o755)?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    safe_file::write_atomic(path, bytes, 0o644)
 }
 
 fn first_v4(subnet: Ipv4Net) -> String {

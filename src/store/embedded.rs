@@ -10,6 +10,7 @@
 //! have seen. Expired leases are swept by whichever process writes next or watches, and are hidden
 //! from reads before the sweep happens, so a key never outlives its lease.
 
+use crate::base::safe_file;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,10 +107,24 @@ impl EmbeddedStore {
 
 impl Inner {
     fn open(path: PathBuf, options: EmbeddedOptions) -> Result<Inner, StoreError> {
+        // the store holds the run's leases and keys: root's alone (0700 directory, 0600 file),
+        // whatever the umask
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            safe_file::create_dir(dir, 0o700).map_err(|e| {
                 embedded_error(&path, format!("cannot create {}: {e}", dir.display()))
             })?;
+        }
+        // redb would create the file 0666 less the umask; it takes an empty file as a new store.
+        // A file that is there (another process's store) keeps its mode.
+        match safe_file::create_new(&path, 0o600) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(embedded_error(
+                    &path,
+                    format!("cannot create {}: {e}", path.display()),
+                ));
+            }
         }
         let db = Database::builder()
             .set_concurrency_mode(ConcurrencyMode::MultiWriter)
