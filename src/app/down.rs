@@ -2,7 +2,7 @@
 
 use crate::app::session::Session;
 use crate::base::error::Kind;
-use crate::engine::journal::{path_for, read};
+use crate::engine::journal::{path_for, read_trusted};
 use crate::engine::real::{Options, RealWorld};
 use std::path::Path;
 
@@ -17,7 +17,14 @@ pub fn down(script: &str, json: bool) -> i32 {
             return 2;
         }
     };
-    let steps = read(&path);
+    // the steps run as root: a journal others could have written is refused, and nothing runs
+    let steps = match read_trusted(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("netsh down: refusing the journal: {e}");
+            return 2;
+        }
+    };
     if steps.is_empty() {
         eprintln!("netsh down: no journal for {script}: nothing to undo");
         return 0;

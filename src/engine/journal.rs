@@ -7,6 +7,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::base::safe_file;
+
 pub const DIR: &str = "/run/netsh/journal";
 
 const HEADER: &str =
@@ -58,22 +60,20 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// A journal someone else could have written is not taken over (its steps would run as root
+    /// at `down`): the run goes on without one.
     pub fn open(script: &Path) -> Result<Journal, String> {
         let path = path_for(script)?;
-        std::fs::create_dir_all(DIR)
+        safe_file::create_dir(Path::new(DIR), 0o700)
             .map_err(|e| format!("cannot create {DIR}: {}", crate::base::error::io_text(&e)))?;
-        let prior = read(&path);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| {
-                format!(
-                    "cannot open {}: {}",
-                    path.display(),
-                    crate::base::error::io_text(&e)
-                )
-            })?;
+        let prior = read_trusted(&path)?;
+        let file = safe_file::open_append(&path, 0o600).map_err(|e| {
+            format!(
+                "cannot open {}: {}",
+                path.display(),
+                crate::base::error::io_text(&e)
+            )
+        })?;
         let mut j = Journal { path, prior, file };
         j.rewrite(&[]);
         Ok(j)
@@ -97,10 +97,8 @@ impl Journal {
             text += s;
             text.push('\n');
         }
-        let tmp = self.path.with_extension("tmp");
-        if std::fs::write(&tmp, text).is_ok()
-            && std::fs::rename(&tmp, &self.path).is_ok()
-            && let Ok(f) = std::fs::OpenOptions::new().append(true).open(&self.path)
+        if safe_file::write_atomic(&self.path, text.as_bytes(), 0o600).is_ok()
+            && let Ok(f) = safe_file::open_append(&self.path, 0o600)
         {
             self.file = f;
         }
@@ -118,9 +116,30 @@ impl Drop for Journal {
 
 /// The steps in a journal file (none when there is no file).
 pub fn read(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
+    steps(&std::fs::read_to_string(path).unwrap_or_default())
+}
+
+/// The steps in a journal file that only root or this user could have written (see
+/// `safe_file::open_trusted`); none when there is no file. The error names the file and what
+/// is wrong with it.
+pub fn read_trusted(path: &Path) -> Result<Vec<String>, String> {
+    use std::io::Read;
+    let Some(mut file) = safe_file::open_trusted(path)? else {
+        return Ok(Vec::new());
+    };
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| {
+        format!(
+            "cannot read {}: {}",
+            path.display(),
+            crate::base::error::io_text(&e)
+        )
+    })?;
+    Ok(steps(&text))
+}
+
+fn steps(text: &str) -> Vec<String> {
+    text.lines()
         .filter(|l| !l.trim().is_empty() && *l != HEADER)
         .map(str::to_string)
         .collect()
