@@ -195,3 +195,136 @@ fn help_statement_lists_statements() {
         assert!(out.stdout.contains(part), "help lacks {part:?}");
     }
 }
+
+#[test]
+fn help_from_the_shell_lists_the_statements() {
+    Netsh::new()
+        .arg("help")
+        .run()
+        .code(0)
+        .stdout_has("statements (`help STATEMENT` for one):")
+        .stdout_has("macvlan")
+        .stdout_has("for X in LIST");
+}
+
+#[test]
+fn help_from_the_shell_prints_a_statements_usage() {
+    Netsh::new()
+        .args(["help", "macvlan"])
+        .run()
+        .code(0)
+        .stdout_has("macvlan [vepa|bridge|private|passthru] on PARENT")
+        .stdout_has("example: macvlan");
+}
+
+#[test]
+fn help_for_an_unknown_topic_suggests_one() {
+    Netsh::new()
+        .args(["help", "macvaln"])
+        .run()
+        .code(2)
+        .stderr_has("no statement `macvaln`; did you mean `macvlan`?");
+}
+
+#[test]
+fn a_command_word_after_a_flag_or_a_file_is_a_script_argument() {
+    // `help` only means the command as netsh's first word; here it is the script's $1
+    Netsh::new()
+        .args(["--dry-run", "-c", "echo $1", "help"])
+        .run()
+        .code(0)
+        .stdout_is("echo help\n");
+}
+
+#[test]
+fn bash_completion_parses_and_offers_statements_after_help() {
+    let out = Netsh::new().args(["completions", "bash"]).run().code(0);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("netsh.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "bash -n rejects the script: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        out.stdout.contains("macvlan"),
+        "no statement in:\n{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("--dry-run"),
+        "no flag in:\n{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn zsh_and_fish_completions_offer_statements() {
+    for shell in ["zsh", "fish"] {
+        let out = Netsh::new().args(["completions", shell]).run().code(0);
+        assert!(
+            // fish names long flags without their dashes: `-l sandbox`
+            out.stdout.contains("proxy-ndp") && out.stdout.contains("sandbox"),
+            "{shell} completion lacks a statement or a flag:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    Netsh::new()
+        .args(["completions", "tcsh"])
+        .run()
+        .code(2)
+        .stderr_has("invalid value 'tcsh'");
+}
+
+#[test]
+fn the_man_page_is_roff_that_lists_the_statements() {
+    let out = Netsh::new().arg("man").run().code(0);
+    assert!(
+        out.stdout.starts_with(".TH netsh 1"),
+        "not roff:\n{}",
+        out.stdout
+    );
+    // a statement only the statement table names (roff escapes the `-` of most others)
+    assert!(
+        out.stdout.contains("network create"),
+        "no statement in:\n{}",
+        out.stdout
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("netsh.1");
+    std::fs::write(&page, &out.stdout).unwrap();
+    // render it as man(1) would, with whichever formatter this machine has
+    let rendered = ["man", "groff"].iter().find_map(|tool| {
+        let mut cmd = Command::new(tool);
+        match *tool {
+            "man" => cmd
+                .arg("-l")
+                .arg(&page)
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "100"),
+            // plain text: no bold or underline escapes
+            _ => cmd.args(["-man", "-Tascii", "-P", "-cbou"]).arg(&page),
+        };
+        cmd.output().ok().map(|o| (tool, o))
+    });
+    let Some((tool, o)) = rendered else {
+        println!("neither man nor groff is installed: the page is not rendered");
+        return;
+    };
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("network rm NAME") && text.contains("DESCRIPTION"),
+        "{tool} cannot render the page:\n{text}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -1,14 +1,16 @@
-//! The command line: `netsh FILE [ARGS]`, `netsh -c '...'`, `netsh -` (stdin), bare `netsh` (REPL).
+//! The command line: `netsh FILE [ARGS]`, `netsh -c '...'`, `netsh -` (stdin), bare `netsh` (REPL),
+//! and the commands that describe netsh (`help`, `completions`, `man`; see manual.rs).
 
+use crate::app::manual::Topic;
 use crate::app::session::Session;
 use crate::base::diag::Diag;
 use crate::interp::world::{DryRun, World};
 use crate::syntax::loader::decode;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-const EXAMPLES: &str = "\
+pub const EXAMPLES: &str = "\
 Examples:
   netsh --sandbox examples/ch09-macvlan-bridge.netsh   run a lab in a private network namespace
   netsh --dry-run examples/ch08-flannel-vxlan.netsh    print the equivalent ip/etcdctl commands
@@ -16,7 +18,8 @@ Examples:
   netsh lab.netsh docker1 10.10.10.101/24              script arguments are $1, $2, $@
   netsh                                                interactive shell (`help` lists statements)
 
-A script may start with `#!/usr/bin/env netsh` and run as a program.
+A script may start with `#!/usr/bin/env netsh` and run as a program; one named like a
+command (help, completions, man, down) runs as `netsh ./help`.
 Exit status: 0 success, 1 a statement failed at run time (or an `expect` failed),
 2 the script does not parse or check (then nothing was applied).";
 
@@ -26,7 +29,11 @@ Exit status: 0 success, 1 a statement failed at run time (or an `expect` failed)
     version,
     about = "A scriptable network shell: namespaces, links, addresses, routes, flannel overlays and Docker-style networks in a small language",
     after_help = EXAMPLES,
-    trailing_var_arg = true
+    trailing_var_arg = true,
+    // a command is only a first word: `netsh lab.netsh help` and `netsh -n help` run scripts
+    args_conflicts_with_subcommands = true,
+    // `help` is netsh's own: the statements, not clap's help for subcommands
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// Run these statements instead of a file (`;` or newlines separate them)
@@ -52,11 +59,32 @@ pub struct Cli {
     #[arg(long)]
     pub strict: bool,
     /// The script to run (`-` reads standard input); without one, netsh starts its interactive shell
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<String>,
     /// Arguments for the script: $1, $2, ... and $@
     #[arg(value_name = "ARGS", allow_hyphen_values = true)]
     pub args: Vec<String>,
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+}
+
+/// The commands that describe netsh rather than run a script.
+#[derive(Subcommand, Debug)]
+pub enum Tool {
+    /// Print the statements, or one statement's usage and example, as the interactive `help` does
+    Help {
+        /// A statement (`macvlan`, `link set`) or language keyword; none lists them all
+        #[arg(value_name = "STATEMENT", value_parser = Topic, hide_possible_values = true)]
+        topic: Vec<String>,
+    },
+    /// Print a completion script for SHELL to standard output
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page netsh(1), in roff
+    #[command(alias = "manpage")]
+    Man,
 }
 
 pub fn main() -> i32 {
@@ -78,6 +106,9 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    if let Some(tool) = cli.tool {
+        return crate::app::manual::run(tool);
+    }
     run(cli)
 }
 

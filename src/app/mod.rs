@@ -1,8 +1,9 @@
 //! The program around the language: the command line, the REPL, sessions (check then run),
-//! and the fuzzing entry points.
+//! `help`/`completions`/`man` for the shell, and the fuzzing entry points.
 pub mod cli;
 pub mod down;
 pub mod fuzzing;
+pub mod manual;
 pub mod repl;
 pub mod session;
 

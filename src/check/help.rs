@@ -5,7 +5,8 @@ use crate::base::source::SourceMap;
 use crate::check::Procs;
 use crate::check::signatures::{TABLE, statement_words, subcommands};
 
-const LANGUAGE: &str = "\
+/// The language's own constructs, which are not in the statement table (the man page shows them too).
+pub const LANGUAGE: &str = "\
 language:
   let NAME = VALUE            variables; $NAME or ${NAME} in words and \"strings\"; 'raw strings'
   for X in LIST { ... }       LIST: [a, b, c], a range 1..4, or $var
@@ -18,8 +19,14 @@ language:
   let out = exec \"CMD\" [in NS] a program's output as a value
   source FILE                 run another script's statements here";
 
-/// The help text for `topic` ("" for the overview).
+/// The help text for `topic` ("" for the overview); for an unknown topic, what `lookup` says.
 pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
+    lookup(topic, procs, map).unwrap_or_else(|unknown| unknown)
+}
+
+/// The help text for `topic` ("" for the overview), or, when nothing is called that, a message
+/// with a suggestion (`netsh help TOPIC` exits 2 with it; the REPL's `help` just prints it).
+pub fn lookup(topic: &str, procs: &Procs, map: &SourceMap) -> Result<String, String> {
     let topic = topic.trim();
     if topic.is_empty() {
         let mut s = String::from("statements (`help STATEMENT` for one):\n");
@@ -28,7 +35,7 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
         }
         s += "\n";
         s += LANGUAGE;
-        return s;
+        return Ok(s);
     }
     let words: Vec<&str> = topic.split_whitespace().collect();
     let matches: Vec<_> = TABLE
@@ -38,7 +45,7 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
         })
         .collect();
     if !matches.is_empty() {
-        return matches
+        return Ok(matches
             .iter()
             .map(|sig| {
                 format!(
@@ -49,16 +56,16 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
                 )
             })
             .collect::<Vec<_>>()
-            .join("\n\n");
+            .join("\n\n"));
     }
     if let Some(def) = procs.get(words[0]) {
         let params: Vec<&str> = def.params.iter().map(|p| map.text(*p)).collect();
-        return format!(
+        return Ok(format!(
             "procedure {}({}), defined at {}",
             words[0],
             params.join(", "),
             map.locate(def.name)
-        );
+        ));
     }
     if [
         "let",
@@ -72,15 +79,15 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
     ]
     .contains(&words[0])
     {
-        return LANGUAGE.to_string();
+        return Ok(LANGUAGE.to_string());
     }
     let subs = subcommands(words[0]);
     if !subs.is_empty() {
-        return format!("`{}` takes one of: {}", words[0], subs.join(", "));
+        return Ok(format!("`{}` takes one of: {}", words[0], subs.join(", ")));
     }
     let hint =
         did_you_mean(words[0], statement_words()).unwrap_or_else(|| "`help` lists them all".into());
-    format!("no statement `{}`; {hint}", words[0])
+    Err(format!("no statement `{}`; {hint}", words[0]))
 }
 
 /// The statement reference in Markdown (docs/STATEMENTS.md is this text; a test keeps them equal).
