@@ -347,3 +347,48 @@ fn help_text_names_the_alternatives() {
     assert!(plain.contains("vepa|bridge|private|passthru"), "{plain}");
     assert!(plain.contains("a state is one of on, off"), "{plain}");
 }
+
+// a bare address used to mean /32 or /128 silently
+diag!(
+    addr_add_needs_a_prefix,
+    "addr add 10.0.0.1 dev v1",
+    "check::bad_cidr",
+    "1:10",
+    "10.0.0.1"
+);
+diag!(
+    addr_add_v6_needs_a_prefix,
+    "netns add a\naddr add 2001:db8::1 dev v1 in a",
+    "check::bad_cidr",
+    "2:10",
+    "2001:db8::1"
+);
+// what the literals decide fails before anything runs, not halfway through
+diag!(
+    route_v6_via_v4_gateway,
+    "netns add a\nroute add 2001:db8::/64 via 10.0.0.1 dev v1",
+    "check::bad_address",
+    "2:29",
+    "10.0.0.1"
+);
+diag!(
+    route_v4_via_v6_gateway,
+    "route replace 10.0.0.0/8 via 2001:db8::1",
+    "check::bad_address",
+    "1:30",
+    "2001:db8::1"
+);
+diag!(
+    sysctl_equals_without_value,
+    "netns add a\nsysctl net.ipv4.ip_forward =",
+    "check::missing_argument",
+    "2:28",
+    "="
+);
+diag!(
+    show_unknown_thing,
+    "show linsk",
+    "check::bad_choice",
+    "1:6",
+    "linsk"
+);

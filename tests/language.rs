@@ -350,3 +350,73 @@ fn source_reads_regular_files_only() {
         .stderr_has("`/dev/zero` is not a regular file")
         .stdout_is("ip netns add a\n");
 }
+
+#[test]
+fn a_bare_address_names_the_prefix_to_write() {
+    Netsh::dry("addr add 10.0.0.1 dev v1")
+        .run()
+        .code(2)
+        .stderr_has("`10.0.0.1` has no prefix length")
+        .stderr_has("write 10.0.0.1/32 for a single address")
+        .stdout_is("");
+    Netsh::dry("addr add 2001:db8::1 dev v1")
+        .run()
+        .code(2)
+        .stderr_has("write 2001:db8::1/128 for a single address");
+    // an explicit host prefix is what the bare address used to mean
+    assert_eq!(
+        dry("addr add 10.0.0.1/32 dev v1"),
+        "ip addr add 10.0.0.1/32 dev v1\n"
+    );
+}
+
+#[test]
+fn mixed_route_families_and_empty_sysctls_fail_the_check() {
+    Netsh::dry("netns add a\nroute add 2001:db8::/64 via 10.0.0.1")
+        .run()
+        .code(2)
+        .stderr_has("the gateway `10.0.0.1` is IPv4 but the destination `2001:db8::/64` is IPv6")
+        .stdout_is("");
+    Netsh::dry("netns add a\nsysctl net.ipv4.ip_forward =")
+        .run()
+        .code(2)
+        .stderr_has("`sysctl KEY =` needs a value")
+        .stdout_is("");
+    // a variable decides at run time; the check lets it through
+    assert_eq!(
+        dry("let gw = 10.0.0.1\nroute add 10.1.0.0/16 via $gw"),
+        "ip route add 10.1.0.0/16 via 10.0.0.1\n"
+    );
+}
+
+#[test]
+fn a_url_keeps_its_brackets() {
+    let script = "expect http http://[2001:db8::1]:8080/x from a contains hi";
+    assert_eq!(
+        dry(script),
+        "ip netns exec a curl -s -m 3 'http://[2001:db8::1]:8080/x' | grep -qF hi || exit 1\n"
+    );
+    Netsh::new().arg("--check").script(script).run().code(0);
+    // lists elsewhere are lists still, also next to a URL
+    assert_eq!(
+        dry("for u in [http://[::1]/, http://10.0.0.1/] { echo $u }"),
+        "echo 'http://[::1]/'\necho http://10.0.0.1/\n"
+    );
+}
+
+#[test]
+fn mistyped_words_get_plain_messages_and_suggestions() {
+    for (script, says) in [
+        ("show linsk", "`linsk` is not a thing to show"),
+        ("show linsk", "did you mean `links`?"),
+        ("if exists linsk x { echo a }", "did you mean `link`?"),
+        ("macvlan brige on eth0", "did you mean `bridge`?"),
+        ("link set v1 mtuu 1400", "did you mean `mtu`?"),
+        ("netns ad x", "did you mean `add`?"),
+        ("lnk set v1 up", "did you mean `link`?"),
+    ] {
+        let out = Netsh::new().arg("--check").script(script).run().code(2);
+        assert!(!out.stderr.contains("a what"), "{script}: {}", out.stderr);
+        out.stderr_has(says);
+    }
+}

@@ -121,8 +121,8 @@ dry!(
     "ip -n net1 addr add 2003:ab11::1/64 dev eth0 nodad"
 );
 dry!(
-    addr_add_bare_is_host,
-    "addr add 10.0.0.1 dev eth0",
+    addr_add_host,
+    "addr add 10.0.0.1/32 dev eth0",
     "ip addr add 10.0.0.1/32 dev eth0"
 );
 dry!(

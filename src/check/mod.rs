@@ -24,7 +24,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use signatures::{Id, lookup, statement_words, subcommands};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use types::Ty;
+use types::{Ty, Val};
 
 pub const EXISTS_KINDS: &[&str] = crate::ops::ObjectKind::WORDS;
 
@@ -380,12 +380,75 @@ impl Checker {
                         _ => {}
                     }
                 }
+                if matches!(
+                    sig.id,
+                    Id::RouteAdd | Id::RouteReplace | Id::RouteDel | Id::Sysctl
+                ) {
+                    self.literal_rules(&b, words);
+                }
                 Some(b)
             }
             Err(errs) => {
                 self.errors.extend(errs);
                 None
             }
+        }
+    }
+
+    /// What literal words already decide across arguments, so it fails before anything runs.
+    fn literal_rules(&mut self, b: &bind::Bound, words: &impl CommandWords) {
+        let word = |slot: Slot| {
+            b.args
+                .iter()
+                .find(|(s, _)| *s == slot)
+                .map(|&(_, wi)| wi as usize)
+        };
+        if b.sig.id == Id::Sysctl {
+            // `sysctl KEY =` with nothing after the `=`
+            if let (Some(eq), None) = (word(Slot::Pos(1)), word(Slot::Pos(2))) {
+                self.errors.push(
+                    Diag::new(
+                        Code::MissingArgument,
+                        words.span(eq),
+                        "`sysctl KEY =` needs a value",
+                    )
+                    .label("nothing follows")
+                    .help("write `sysctl KEY = VALUE`, or `sysctl KEY` to print it"),
+                );
+            }
+            return;
+        }
+        let Some((via, _)) = b.sig.opt("via") else {
+            return;
+        };
+        let (Some(dest), Some(gw)) = (word(Slot::Pos(0)), word(Slot::Opt(via as u8))) else {
+            return;
+        };
+        let (Some((_, d)), Some((_, g))) = (words.literal(dest), words.literal(gw)) else {
+            return;
+        };
+        // both were typed above; only well-formed ones are compared
+        let (Ok(Val::Net(n)), Ok(Val::Ip(g))) = (
+            Ty::RouteDest.parse(d, "destination"),
+            Ty::Ip.parse(g, "gateway"),
+        ) else {
+            return;
+        };
+        if n.addr().is_ipv4() != g.is_ipv4() {
+            let (dfam, gfam) = if n.addr().is_ipv4() {
+                ("IPv4", "IPv6")
+            } else {
+                ("IPv6", "IPv4")
+            };
+            self.errors.push(
+                Diag::new(
+                    Code::BadAddress,
+                    words.span(gw),
+                    format!("the gateway `{g}` is {gfam} but the destination `{d}` is {dfam}"),
+                )
+                .label(format!("expected an {dfam} gateway"))
+                .help("an IPv4 route needs an IPv4 gateway, an IPv6 route an IPv6 one"),
+            );
         }
     }
 

@@ -798,7 +798,7 @@ pub static TABLE: &[Sig] = &[
         )
     },
     Sig {
-        pos: &[p("what", Ty::Choice(SHOW_WHAT))],
+        pos: &[p("thing to show", Ty::Choice(SHOW_WHAT))],
         opts: &[switch("json")],
         ..sig(
             Id::Show,

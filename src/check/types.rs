@@ -28,7 +28,7 @@ pub enum Ty {
     Ip,
     Ip4,
     Ip6,
-    /// An address with its prefix length (`10.0.0.1/24`); a bare address means /32 or /128.
+    /// An address with its prefix length (`10.0.0.1/24`); a bare address is an error.
     Cidr,
     /// A network prefix: no host bits set (`10.0.0.0/24`).
     Prefix,
@@ -517,10 +517,17 @@ fn ip(text: &str) -> Result<IpAddr, TypeError> {
 
 fn cidr(text: &str) -> Result<IpNet, TypeError> {
     let Some(slash) = memchr::memchr(b'/', text.as_bytes()) else {
-        return ip(text).map(IpNet::from).map_err(|e| TypeError {
+        // a bare address once meant /32 or /128 silently; the usage asks for the length
+        let addr = ip(text).map_err(|e| TypeError {
             code: Code::BadCidr,
             ..e
-        });
+        })?;
+        let len = if addr.is_ipv4() { 32 } else { 128 };
+        return Err(err(
+            Code::BadCidr,
+            format!("`{text}` has no prefix length"),
+            Some(format!("write {text}/{len} for a single address")),
+        ));
     };
     // the address as `ip` reads it, the length by hand: several times faster than ipnet's parser
     let (addr, len) = (&text[..slash], &text[slash + 1..]);

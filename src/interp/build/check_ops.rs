@@ -47,7 +47,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         }
         Id::Show => out.extend([Op::Show {
             ns: cx.ns.clone(),
-            what: a.must_string("what"),
+            what: a.must_string("thing to show"),
             json: a.flag("json"),
         }]),
         Id::Echo => out.extend([Op::Echo(a.rest_words().join(" "))]),
