@@ -695,10 +695,10 @@ mod tests {
             Ty::Cidr.parse("10.10.10.101/24", "").unwrap(),
             Val::Net("10.10.10.101/24".parse().unwrap())
         );
-        assert_eq!(
-            Ty::Cidr.parse("10.0.0.1", "").unwrap(),
-            Val::Net("10.0.0.1/32".parse().unwrap())
-        );
+        // a bare address needs its prefix written out
+        let bare = Ty::Cidr.parse("10.0.0.1", "").unwrap_err();
+        assert_eq!(bare.code, Code::BadCidr);
+        assert!(bare.help.unwrap_or_default().contains("10.0.0.1/32"));
         assert_eq!(
             Ty::Cidr.parse("10.0.0.1/33", "").unwrap_err().code,
             Code::BadCidr
