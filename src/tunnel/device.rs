@@ -4,6 +4,7 @@
 //! target namespace: the device is created in the namespace of the thread that opens it. The device
 //! is not made persistent: it goes away with the fd, so a stopped tunnel leaves nothing behind.
 
+use crate::sys::tun::TunFlags;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -12,12 +13,6 @@ const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
 const TUN_F_CSUM: libc::c_uint = 0x01;
 const TUN_F_TSO4: libc::c_uint = 0x02;
 const TUN_F_USO4: libc::c_uint = 0x20;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TunOptions {
-    pub vnet_hdr: bool,
-    pub multi_queue: bool,
-}
 
 /// An open TUN queue and what the kernel agreed to.
 #[derive(Debug)]
@@ -34,14 +29,8 @@ fn ioctl_err(what: &str, name: &str) -> io::Error {
 }
 
 /// Opens (creating if needed) TUN device `name` in the calling thread's namespace, non-blocking.
-pub fn open(name: &str, opts: TunOptions) -> io::Result<Tun> {
-    let file = crate::sys::tun::open(
-        name,
-        crate::sys::tun::TunFlags {
-            vnet_hdr: opts.vnet_hdr,
-            multi_queue: opts.multi_queue,
-        },
-    )?;
+pub fn open(name: &str, opts: TunFlags) -> io::Result<Tun> {
+    let file = crate::sys::tun::open(name, opts)?;
     let fd = file.as_raw_fd();
     let (mut tso, mut uso) = (false, false);
     if opts.vnet_hdr {

@@ -216,7 +216,7 @@ pub fn spawn_udp_backend(
     let opened = crate::sys::netns::run_in(ns, move || {
         let tun = device::open(
             &name,
-            device::TunOptions {
+            crate::sys::tun::TunFlags {
                 vnet_hdr: fast,
                 multi_queue: false,
             },
