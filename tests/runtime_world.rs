@@ -4,6 +4,7 @@
 use netsh::engine::real::{Options, RealWorld};
 use netsh::interp::world::World;
 use netsh::ops::{LinkKind, ObjectKind, Op};
+use netsh::ops::{LinkOp, NetnsOp};
 
 #[test]
 fn exists_and_completion_names_see_live_links_and_namespaces() {
@@ -14,25 +15,25 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
         sandbox: false,
     })
     .expect("runtime starts");
-    w.apply(&Op::NetnsAdd {
+    w.apply(&Op::Netns(NetnsOp::Add {
         name: ns.as_str().into(),
-    })
+    }))
     .expect("netns add");
-    let made = w.apply(&Op::LinkAdd {
+    let made = w.apply(&Op::Link(LinkOp::Add {
         ns: Some(ns.as_str().into()),
         name: "wv0".into(),
         kind: LinkKind::Veth {
             peer: "wv1".into(),
             peer_ns: None,
         },
-    });
+    }));
     let names = w.names();
     let exists_link = w.exists(ObjectKind::Link, "wv0", Some(&ns));
     let exists_ns = w.exists(ObjectKind::Netns, &ns, None);
     let missing = w.exists(ObjectKind::Link, "wv0", None);
-    w.apply(&Op::NetnsDel {
+    w.apply(&Op::Netns(NetnsOp::Del {
         name: ns.as_str().into(),
-    })
+    }))
     .expect("netns del");
     made.expect("veth in the namespace");
     assert!(names.contains(&ns), "{names:?}");

@@ -6,6 +6,7 @@
 use super::network::NetworkState;
 use crate::base::error::RunError;
 use crate::docker::naming::{docker_mac, docker_v6, veth_name};
+use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp};
 use crate::ops::{
     Container, Dest, Family, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Ns, Op, Route,
     RouteAction,
@@ -190,30 +191,30 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
         _ => None,
     });
     let mut ops = vec![
-        Op::NetnsAdd {
+        Op::Netns(NetnsOp::Add {
             name: c.name.as_str().into(),
-        },
-        Op::LinkSet {
+        }),
+        Op::Link(LinkOp::Set {
             ns: inside.clone(),
             name: "lo".into(),
             change: Box::new(LinkChange {
                 up: Some(true),
                 ..Default::default()
             }),
-        },
+        }),
     ];
     let host_side = veth_name(host, &c.name);
     match (n.spec.driver.as_str(), &n.bridge, &n.parent) {
         ("bridge", Some(br), _) => {
-            ops.push(Op::LinkAdd {
+            ops.push(Op::Link(LinkOp::Add {
                 ns: host.clone(),
                 name: host_side.as_str().into(),
                 kind: LinkKind::Veth {
                     peer: "eth0".into(),
                     peer_ns: inside.clone(),
                 },
-            });
-            ops.push(Op::LinkSet {
+            }));
+            ops.push(Op::Link(LinkOp::Set {
                 ns: host.clone(),
                 name: host_side.into(),
                 change: Box::new(LinkChange {
@@ -221,15 +222,15 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                     master: Some(Some(br.as_str().into())),
                     ..Default::default()
                 }),
-            });
-            ops.push(Op::LinkSet {
+            }));
+            ops.push(Op::Link(LinkOp::Set {
                 ns: inside.clone(),
                 name: "eth0".into(),
                 change: Box::new(LinkChange {
                     address: mac,
                     ..Default::default()
                 }),
-            });
+            }));
         }
         (driver @ ("macvlan" | "ipvlan"), _, Some(parent)) => {
             // made beside the parent under a temporary name, then moved in and renamed eth0
@@ -249,12 +250,12 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                     mode: IpvlanMode::from_word(&mode).ok_or_else(unknown)?,
                 }
             };
-            ops.push(Op::LinkAdd {
+            ops.push(Op::Link(LinkOp::Add {
                 ns: host.clone(),
                 name: temp.as_str().into(),
                 kind,
-            });
-            ops.push(Op::LinkSet {
+            }));
+            ops.push(Op::Link(LinkOp::Set {
                 ns: host.clone(),
                 name: temp.into(),
                 change: Box::new(LinkChange {
@@ -264,7 +265,7 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                     address: if driver == "macvlan" { mac } else { None },
                     ..Default::default()
                 }),
-            });
+            }));
         }
         _ => {
             release(n, addrs.iter().map(|a| a.addr()));
@@ -275,21 +276,21 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
         }
     }
     for a in &addrs {
-        ops.push(Op::AddrAdd {
+        ops.push(Op::Addr(AddrOp::Add {
             ns: inside.clone(),
             dev: "eth0".into(),
             addr: *a,
             nodad: a.addr().is_ipv6(),
-        });
+        }));
     }
-    ops.push(Op::LinkSet {
+    ops.push(Op::Link(LinkOp::Set {
         ns: inside.clone(),
         name: "eth0".into(),
         change: Box::new(LinkChange {
             up: Some(true),
             ..Default::default()
         }),
-    });
+    }));
     let l3 = n.spec.driver == "ipvlan" && matches!(n.mode.as_deref(), Some("l3" | "l3s"));
     if !n.spec.internal {
         for a in &addrs {
@@ -309,11 +310,11 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
         let dev = n.ndp_dev();
         for a in &addrs {
             if let IpAddr::V6(v6) = a.addr() {
-                ops.push(Op::NeighProxyAdd {
+                ops.push(Op::Neigh(NeighOp::ProxyAdd {
                     ns: host.clone(),
                     addr: v6,
                     dev: dev.as_str().into(),
-                });
+                }));
             }
         }
     }
@@ -359,7 +360,7 @@ mod tests {
         let mut n = network("macvlan", &["10.10.10.0/24"], None);
         let a = plan_attach(&Some("h".into()), &mut n, &c("web1")).unwrap();
         assert_eq!(a.v4(), Some(Ipv4Addr::new(10, 10, 10, 2)));
-        assert!(a.ops.iter().any(|o| matches!(o, Op::LinkSet { change, .. }
+        assert!(a.ops.iter().any(|o| matches!(o, Op::Link(LinkOp::Set { change, .. })
             if change.rename.as_deref() == Some("eth0") && change.address == Some([2, 0x42, 10, 10, 10, 2]))));
         assert!(a.ops.iter().any(|o| matches!(o, Op::Route { route, .. }
             if route.via == Some("10.10.10.1".parse().unwrap()))));

@@ -4,6 +4,7 @@
 
 use super::ipam::{AddressPool, LocalPool};
 use crate::base::error::RunError;
+use crate::ops::{AddrOp, LinkOp, NetnsOp, SysctlOp};
 use crate::ops::{LinkKind, Network, Ns, Op};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -209,20 +210,20 @@ pub fn plan_create(
     match spec.driver.as_str() {
         "bridge" => {
             let br = format!("br-{id}");
-            ops.push(Op::LinkAdd {
+            ops.push(Op::Link(LinkOp::Add {
                 ns: host.clone(),
                 name: br.as_str().into(),
                 kind: LinkKind::Bridge,
-            });
+            }));
             for (s, gw) in subnets.iter().zip(&gateways) {
                 let addr =
                     IpNet::new(*gw, s.prefix_len()).map_err(|e| RunError::new(e.to_string()))?;
-                ops.push(Op::AddrAdd {
+                ops.push(Op::Addr(AddrOp::Add {
                     ns: host.clone(),
                     dev: br.as_str().into(),
                     addr,
                     nodad: gw.is_ipv6(),
-                });
+                }));
             }
             ops.push(Op::link_up(host, &br));
             ops.push(sysctl(host, "net.ipv4.ip_forward", "1"));
@@ -246,11 +247,11 @@ pub fn plan_create(
                     // Docker: no parent (or an internal network) gets a dummy link named dm-<id>
                     made_parent = true;
                     let dm = format!("dm-{id}");
-                    ops.push(Op::LinkAdd {
+                    ops.push(Op::Link(LinkOp::Add {
                         ns: host.clone(),
                         name: dm.as_str().into(),
                         kind: LinkKind::Dummy,
-                    });
+                    }));
                     ops.push(Op::link_up(host, &dm));
                     dm
                 }
@@ -271,14 +272,14 @@ pub fn plan_create(
                 match vlan_of(&link).map_err(|e| e.at("parent", link.clone()))? {
                     Some((base, vid)) => {
                         made_parent = true;
-                        ops.push(Op::LinkAdd {
+                        ops.push(Op::Link(LinkOp::Add {
                             ns: host.clone(),
                             name: link.as_str().into(),
                             kind: LinkKind::Vlan {
                                 parent: base.into(),
                                 id: vid,
                             },
-                        });
+                        }));
                         ops.push(Op::link_up(host, &link));
                     }
                     None => {
@@ -331,11 +332,11 @@ pub fn plan_create(
 }
 
 fn sysctl(ns: &Ns, key: &str, value: &str) -> Op {
-    Op::SysctlSet {
+    Op::Sysctl(SysctlOp::Set {
         ns: ns.clone(),
         key: key.into(),
         value: value.into(),
-    }
+    })
 }
 
 /// The Ops that remove a network: its containers first (their namespaces, and so their links), then
@@ -344,21 +345,23 @@ pub fn rm_ops(n: &NetworkState) -> Vec<Op> {
     let mut ops: Vec<Op> = n
         .containers
         .iter()
-        .map(|(c, _)| Op::NetnsDel {
-            name: c.as_str().into(),
+        .map(|(c, _)| {
+            Op::Netns(NetnsOp::Del {
+                name: c.as_str().into(),
+            })
         })
         .collect();
     if let Some(br) = &n.bridge {
-        ops.push(Op::LinkDel {
+        ops.push(Op::Link(LinkOp::Del {
             ns: n.host.clone(),
             name: br.as_str().into(),
-        });
+        }));
     }
     if let (true, Some(p)) = (n.made_parent, &n.parent) {
-        ops.push(Op::LinkDel {
+        ops.push(Op::Link(LinkOp::Del {
             ns: n.host.clone(),
             name: p.as_str().into(),
-        });
+        }));
     }
     ops
 }
@@ -446,11 +449,11 @@ mod tests {
         let (s, ops) = plan_create(&None, &n, &view(false)).unwrap();
         assert_eq!(s.mode.as_deref(), Some("l2"));
         assert!(s.made_parent);
-        assert!(ops.iter().any(|o| matches!(o, Op::LinkAdd { kind: LinkKind::Vlan { parent, id: 19 }, .. } if parent == "eth1")));
+        assert!(ops.iter().any(|o| matches!(o, Op::Link(LinkOp::Add { kind: LinkKind::Vlan { parent, id: 19 }, .. }) if parent == "eth1")));
         assert!(
             rm_ops(&s)
                 .iter()
-                .any(|o| matches!(o, Op::LinkDel { name, .. } if name == "eth1.19"))
+                .any(|o| matches!(o, Op::Link(LinkOp::Del { name, .. }) if name == "eth1.19"))
         );
         n.parent = Some("eth1.4095".into());
         assert!(
@@ -474,7 +477,7 @@ mod tests {
         n.parent = None;
         let (s, ops) = plan_create(&None, &n, &view(false)).unwrap();
         assert!(
-            matches!(&ops[0], Op::LinkAdd { kind: LinkKind::Dummy, name, .. } if name.starts_with("dm-") && name.len() == 15)
+            matches!(&ops[0], Op::Link(LinkOp::Add { kind: LinkKind::Dummy, name, .. }) if name.starts_with("dm-") && name.len() == 15)
         );
         let (first, _) = plan_create(&None, &net(&["10.2.0.0/24"]), &view(true)).unwrap();
         let mut second = net(&["10.3.0.0/24"]);
@@ -509,7 +512,7 @@ mod tests {
         let addrs: Vec<String> = ops
             .iter()
             .filter_map(|o| match o {
-                Op::AddrAdd { addr, .. } => Some(addr.to_string()),
+                Op::Addr(AddrOp::Add { addr, .. }) => Some(addr.to_string()),
                 _ => None,
             })
             .collect();

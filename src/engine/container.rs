@@ -5,6 +5,7 @@
 
 use crate::base::error::RunError;
 use crate::docker::naming::{docker_mac, docker_v6, veth_name};
+use crate::ops::{AddrOp, LinkOp, NetnsOp, SysctlOp};
 use crate::ops::{
     Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction,
 };
@@ -66,50 +67,50 @@ impl Made {
 /// The Ops that create docker0 with this bridge's settings.
 pub fn bridge_ops(host: &Ns, b: &Bridge) -> Vec<Op> {
     let mut ops = vec![
-        Op::LinkAdd {
+        Op::Link(LinkOp::Add {
             ns: host.clone(),
             name: BRIDGE.into(),
             kind: LinkKind::Bridge,
-        },
-        Op::AddrAdd {
+        }),
+        Op::Addr(AddrOp::Add {
             ns: host.clone(),
             dev: BRIDGE.into(),
             addr: IpNet::V4(b.bip),
             nodad: false,
-        },
+        }),
     ];
     if let Some(v6) = b.v6 {
         let gw = Ipv6Addr::from(u128::from(v6.network()) | 1);
         if let Ok(net) = Ipv6Net::new(gw, v6.prefix_len()) {
-            ops.push(Op::AddrAdd {
+            ops.push(Op::Addr(AddrOp::Add {
                 ns: host.clone(),
                 dev: BRIDGE.into(),
                 addr: IpNet::V6(net),
                 nodad: true,
-            });
+            }));
         }
-        ops.push(Op::SysctlSet {
+        ops.push(Op::Sysctl(SysctlOp::Set {
             ns: host.clone(),
             key: "net.ipv6.conf.all.forwarding".into(),
             value: "1".into(),
-        });
+        }));
     }
     if let Some(mtu) = b.mtu {
-        ops.push(Op::LinkSet {
+        ops.push(Op::Link(LinkOp::Set {
             ns: host.clone(),
             name: BRIDGE.into(),
             change: Box::new(LinkChange {
                 mtu: Some(mtu),
                 ..Default::default()
             }),
-        });
+        }));
     }
     ops.push(Op::link_up(host, BRIDGE));
-    ops.push(Op::SysctlSet {
+    ops.push(Op::Sysctl(SysctlOp::Set {
         ns: host.clone(),
         key: "net.ipv4.ip_forward".into(),
         value: "1".into(),
-    });
+    }));
     ops
 }
 
@@ -195,19 +196,19 @@ pub fn container_ops(
     let inside: Ns = Some(name.as_str().into());
     let veth = veth_name(host, &name);
     let mut ops = vec![
-        Op::NetnsAdd {
+        Op::Netns(NetnsOp::Add {
             name: name.as_str().into(),
-        },
+        }),
         Op::link_up(&inside, "lo"),
-        Op::LinkAdd {
+        Op::Link(LinkOp::Add {
             ns: host.clone(),
             name: veth.as_str().into(),
             kind: LinkKind::Veth {
                 peer: "eth0".into(),
                 peer_ns: inside.clone(),
             },
-        },
-        Op::LinkSet {
+        }),
+        Op::Link(LinkOp::Set {
             ns: host.clone(),
             name: veth.into(),
             change: Box::new(LinkChange {
@@ -216,8 +217,8 @@ pub fn container_ops(
                 mtu: b.mtu,
                 ..Default::default()
             }),
-        },
-        Op::LinkSet {
+        }),
+        Op::Link(LinkOp::Set {
             ns: inside.clone(),
             name: "eth0".into(),
             change: Box::new(LinkChange {
@@ -225,25 +226,25 @@ pub fn container_ops(
                 mtu: b.mtu,
                 ..Default::default()
             }),
-        },
-        Op::AddrAdd {
+        }),
+        Op::Addr(AddrOp::Add {
             ns: inside.clone(),
             dev: "eth0".into(),
             addr: IpNet::V4(
                 Ipv4Net::new(v4, b.bip.prefix_len()).map_err(|e| RunError::new(e.to_string()))?,
             ),
             nodad: false,
-        },
+        }),
     ];
     if let Some(a) = v6 {
         let len = b.v6.map(|p| p.prefix_len()).unwrap_or(64);
         let net = Ipv6Net::new(a, len).map_err(|e| RunError::new(e.to_string()))?;
-        ops.push(Op::AddrAdd {
+        ops.push(Op::Addr(AddrOp::Add {
             ns: inside.clone(),
             dev: "eth0".into(),
             addr: IpNet::V6(net),
             nodad: true,
-        });
+        }));
     }
     ops.push(Op::link_up(&inside, "eth0"));
     let route = |via: IpAddr, f| Op::Route {
@@ -287,7 +288,7 @@ mod tests {
         assert_eq!(two.v4, Ipv4Addr::new(172, 17, 0, 3));
         assert!(
             ops.iter()
-                .any(|o| matches!(o, Op::NetnsAdd { name } if name == "b"))
+                .any(|o| matches!(o, Op::Netns(NetnsOp::Add { name }) if name == "b"))
         );
         let taken = Container {
             name: "c".into(),

@@ -13,6 +13,7 @@ use crate::netlink::links;
 use crate::netlink::neigh;
 use crate::netlink::routes;
 use crate::ops::script::statement;
+use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp, SysctlOp};
 use crate::ops::{
     Family, FdbAction, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Ns, Op, RouteAction, Vxlan,
 };
@@ -285,9 +286,9 @@ impl RealWorld {
             names.push(None);
             for n in netns::list() {
                 out.push(
-                    statement(&Op::NetnsAdd {
+                    statement(&Op::Netns(NetnsOp::Add {
                         name: n.as_str().into(),
-                    })
+                    }))
                     .unwrap_or_default(),
                 );
                 names.push(Some(n.into()));
@@ -344,7 +345,7 @@ impl RealWorld {
                         Some((sj, m)) => {
                             paired.insert((si, l.header.index));
                             paired.insert((sj, m.header.index));
-                            ops.push(Op::LinkAdd {
+                            ops.push(Op::Link(LinkOp::Add {
                                 ns: sp.ns.clone(),
                                 name: name.into(),
                                 kind: LinkKind::Veth {
@@ -355,7 +356,7 @@ impl RealWorld {
                                         spaces[sj].ns.clone()
                                     },
                                 },
-                            });
+                            }));
                         }
                         None => comments.push(format!(
                             "{name}: a veth whose peer is outside the dumped namespaces"
@@ -365,16 +366,16 @@ impl RealWorld {
                 }
                 match kind_of(l, sp, &spaces) {
                     Ok(Some(kind @ (LinkKind::Bridge | LinkKind::Dummy | LinkKind::Tun))) => ops
-                        .push(Op::LinkAdd {
+                        .push(Op::Link(LinkOp::Add {
                             ns: sp.ns.clone(),
                             name: name.into(),
                             kind,
-                        }),
-                    Ok(Some(kind)) => later.push(Op::LinkAdd {
+                        })),
+                    Ok(Some(kind)) => later.push(Op::Link(LinkOp::Add {
                         ns: sp.ns.clone(),
                         name: name.into(),
                         kind,
-                    }),
+                    })),
                     Ok(None) if name == "lo" => {}
                     Ok(None) => comments.push(format!(
                         "{name}: a device netsh cannot make (it has no link kind)"
@@ -417,11 +418,11 @@ impl RealWorld {
                     ..LinkChange::default()
                 };
                 if change != LinkChange::default() {
-                    ops.push(Op::LinkSet {
+                    ops.push(Op::Link(LinkOp::Set {
                         ns: sp.ns.clone(),
                         name: name.into(),
                         change: Box::new(change),
-                    });
+                    }));
                 }
             }
         }
@@ -453,11 +454,11 @@ impl RealWorld {
             if let Ok(v) = sysctl::get(ns.as_deref(), &key)
                 && v.trim() != "0"
             {
-                ops.push(Op::SysctlSet {
+                ops.push(Op::Sysctl(SysctlOp::Set {
                     ns: ns.clone(),
                     key: key.into(),
                     value: v.trim().into(),
-                });
+                }));
             }
         }
         for a in self.rt.block_on(addrs::dump(&nl)).map_err(kernel)? {
@@ -477,12 +478,12 @@ impl RealWorld {
                 AddressAttribute::Flags(f) => f.contains(AddressFlags::Nodad),
                 _ => false,
             });
-            ops.push(Op::AddrAdd {
+            ops.push(Op::Addr(AddrOp::Add {
                 ns: ns.clone(),
                 dev: dev.into(),
                 addr: net,
                 nodad,
-            });
+            }));
         }
         let names: HashMap<u32, String> = sp
             .links
@@ -528,14 +529,14 @@ impl RealWorld {
                 if m.header.state != NeighbourState::Permanent {
                     continue;
                 }
-                ops.push(Op::NeighAdd {
+                ops.push(Op::Neigh(NeighOp::Add {
                     ns: ns.clone(),
                     addr: ip,
                     lladdr: ll,
                     dev: dev.into(),
                     permanent: true,
                     router: m.header.flags.contains(NeighbourFlags::Router),
-                });
+                }));
             }
         }
         for m in self
@@ -544,11 +545,11 @@ impl RealWorld {
             .map_err(kernel)?
         {
             if let (Some(IpAddr::V6(ip)), Some(dev)) = (neigh_ip(&m), sp.name(m.header.ifindex)) {
-                ops.push(Op::NeighProxyAdd {
+                ops.push(Op::Neigh(NeighOp::ProxyAdd {
                     ns: ns.clone(),
                     addr: ip,
                     dev: dev.into(),
-                });
+                }));
             }
         }
         let mut seen = HashSet::new();
@@ -570,13 +571,13 @@ impl RealWorld {
             } else {
                 FdbAction::Append
             };
-            ops.push(Op::Fdb {
+            ops.push(Op::Neigh(NeighOp::Fdb {
                 ns: ns.clone(),
                 action,
                 mac: ll,
                 dev: dev.into(),
                 dst: Some(dst),
-            });
+            }));
         }
         Ok(())
     }

@@ -27,6 +27,9 @@ use crate::netlink::handle::{CHANGE, CREATE, QUERY};
 use crate::netlink::link_reply::{self, LinkBrief};
 use crate::netlink::links;
 use crate::netlink::routes;
+use crate::ops::{
+    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
+};
 use crate::ops::{LinkChange, LinkKind, Name, Ns, Op, Route, RouteAction};
 use ipnet::IpNet;
 use nix::errno::Errno;
@@ -82,17 +85,19 @@ impl Request {
     /// The request of `op`, when it can be pipelined.
     fn of(op: &Op) -> Option<Request> {
         Some(match op {
-            Op::LinkAdd { ns, name, kind } if *kind != LinkKind::Tun => Request::LinkAdd {
-                ns: ns.clone(),
-                name: name.clone(),
-                kind: kind.clone(),
-            },
-            Op::AddrAdd {
+            Op::Link(LinkOp::Add { ns, name, kind }) if *kind != LinkKind::Tun => {
+                Request::LinkAdd {
+                    ns: ns.clone(),
+                    name: name.clone(),
+                    kind: kind.clone(),
+                }
+            }
+            Op::Addr(AddrOp::Add {
                 ns,
                 dev,
                 addr,
                 nodad,
-            } => Request::AddrAdd {
+            }) => Request::AddrAdd {
                 ns: ns.clone(),
                 dev: dev.clone(),
                 addr: *addr,
@@ -106,46 +111,46 @@ impl Request {
                 ns: ns.clone(),
                 route: route.clone(),
             },
-            Op::LinkSet { ns, name, change } if simple(change) => Request::LinkSet {
+            Op::Link(LinkOp::Set { ns, name, change }) if simple(change) => Request::LinkSet {
                 ns: ns.clone(),
                 name: name.clone(),
                 change: change.clone(),
             },
             // they need an answer (or a state read) first, or are not kernel requests
-            Op::LinkAdd { .. }
-            | Op::LinkSet { .. }
+            Op::Link(LinkOp::Add { .. })
+            | Op::Link(LinkOp::Set { .. })
             | Op::Route { .. }
-            | Op::NetnsAdd { .. }
-            | Op::NetnsDel { .. }
-            | Op::NetnsList
-            | Op::LinkDel { .. }
-            | Op::AddrDel { .. }
-            | Op::NeighAdd { .. }
-            | Op::NeighDel { .. }
-            | Op::NeighProxyAdd { .. }
-            | Op::NeighProxyDel { .. }
-            | Op::Fdb { .. }
-            | Op::SysctlSet { .. }
-            | Op::SysctlShow { .. }
-            | Op::Exec { .. }
-            | Op::Show { .. }
-            | Op::Echo(_)
-            | Op::Ping { .. }
-            | Op::Expect { .. }
-            | Op::ServeHttp { .. }
-            | Op::NdpResponder { .. }
-            | Op::Dump { .. }
-            | Op::Wait
-            | Op::StoreSelect(_)
-            | Op::NetworkConfig { .. }
-            | Op::LeaseAcquire { .. }
-            | Op::LeaseRelease { .. }
-            | Op::Overlay { .. }
-            | Op::DockerOpts { .. }
-            | Op::NetworkCreate { .. }
-            | Op::NetworkRm { .. }
-            | Op::ContainerAdd { .. }
-            | Op::DockerBridge { .. } => return None,
+            | Op::Netns(NetnsOp::Add { .. })
+            | Op::Netns(NetnsOp::Del { .. })
+            | Op::Netns(NetnsOp::List)
+            | Op::Link(LinkOp::Del { .. })
+            | Op::Addr(AddrOp::Del { .. })
+            | Op::Neigh(NeighOp::Add { .. })
+            | Op::Neigh(NeighOp::Del { .. })
+            | Op::Neigh(NeighOp::ProxyAdd { .. })
+            | Op::Neigh(NeighOp::ProxyDel { .. })
+            | Op::Neigh(NeighOp::Fdb { .. })
+            | Op::Sysctl(SysctlOp::Set { .. })
+            | Op::Sysctl(SysctlOp::Show { .. })
+            | Op::Probe(ProbeOp::Exec { .. })
+            | Op::Probe(ProbeOp::Show { .. })
+            | Op::Probe(ProbeOp::Echo(_))
+            | Op::Probe(ProbeOp::Ping { .. })
+            | Op::Probe(ProbeOp::Expect { .. })
+            | Op::Service(ServiceOp::Http { .. })
+            | Op::Service(ServiceOp::Ndp { .. })
+            | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Service(ServiceOp::Wait)
+            | Op::Flannel(FlannelOp::Store(_))
+            | Op::Flannel(FlannelOp::Config { .. })
+            | Op::Flannel(FlannelOp::Lease { .. })
+            | Op::Flannel(FlannelOp::Release { .. })
+            | Op::Flannel(FlannelOp::Overlay { .. })
+            | Op::Flannel(FlannelOp::DockerOpts { .. })
+            | Op::Docker(DockerOp::NetworkCreate { .. })
+            | Op::Docker(DockerOp::NetworkRm { .. })
+            | Op::Docker(DockerOp::Container { .. })
+            | Op::Docker(DockerOp::Bridge { .. }) => return None,
         })
     }
 
@@ -319,12 +324,12 @@ impl RealWorld {
                 if !addrs::add_outcome(&dev, addr, strict, ack)? {
                     return Ok(Applied::none());
                 }
-                Ok(Applied::removed_by(&Op::AddrAdd {
+                Ok(Applied::removed_by(&Op::Addr(AddrOp::Add {
                     ns,
                     dev,
                     addr,
                     nodad,
-                }))
+                })))
             }
             Request::RouteAdd { ns, route } => {
                 if !routes::outcome(RouteAction::Add, &route, strict, ack)? {

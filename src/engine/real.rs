@@ -16,6 +16,9 @@ use crate::netlink::handle::{Handles, Netlink};
 use crate::netlink::links;
 use crate::netlink::neigh;
 use crate::netlink::routes;
+use crate::ops::{
+    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
+};
 use crate::ops::{Check, LinkKind, Ns, ObjectKind, Op};
 use crate::probe::http;
 use crate::probe::ping::{Outcome, Probe};
@@ -444,8 +447,8 @@ impl RealWorld {
     pub(super) fn dispatch(&mut self, op: &Op) -> Result<(), RunError> {
         let strict = self.opts.strict;
         match op {
-            Op::NetnsAdd { name } => netns::add(name, strict).map(drop),
-            Op::NetnsDel { name } => {
+            Op::Netns(NetnsOp::Add { name }) => netns::add(name, strict).map(drop),
+            Op::Netns(NetnsOp::Del { name }) => {
                 self.handles.forget(name);
                 // a container deleted by hand gives its network addresses back
                 self.docker.container_gone(name);
@@ -454,7 +457,7 @@ impl RealWorld {
                 }
                 netns::del(name)
             }
-            Op::NetnsList => {
+            Op::Netns(NetnsOp::List) => {
                 let names = netns::list();
                 if self.opts.json {
                     self.print(
@@ -471,8 +474,8 @@ impl RealWorld {
                 }
                 Ok(())
             }
-            Op::LinkAdd { ns, name, kind } => self.link_add(ns, name, kind),
-            Op::LinkSet { ns, name, change } => {
+            Op::Link(LinkOp::Add { ns, name, kind }) => self.link_add(ns, name, kind),
+            Op::Link(LinkOp::Set { ns, name, change }) => {
                 let nl = self.nl(ns)?;
                 let target = match &change.netns {
                     Some(t) => Some(self.nl(&Some(t.clone()))?),
@@ -481,22 +484,22 @@ impl RealWorld {
                 self.rt
                     .block_on(links::set(&nl, name, change, target.as_ref()))
             }
-            Op::LinkDel { ns, name } => {
+            Op::Link(LinkOp::Del { ns, name }) => {
                 let nl = self.nl(ns)?;
                 self.rt.block_on(links::del(&nl, name))
             }
-            Op::AddrAdd {
+            Op::Addr(AddrOp::Add {
                 ns,
                 dev,
                 addr,
                 nodad,
-            } => {
+            }) => {
                 let nl = self.nl(ns)?;
                 self.rt
                     .block_on(addrs::add(&nl, dev, *addr, *nodad, strict))
                     .map(drop)
             }
-            Op::AddrDel { ns, dev, addr } => {
+            Op::Addr(AddrOp::Del { ns, dev, addr }) => {
                 let nl = self.nl(ns)?;
                 self.rt.block_on(addrs::del(&nl, dev, *addr))
             }
@@ -506,47 +509,47 @@ impl RealWorld {
                     .block_on(routes::apply(&nl, *action, route, strict))
                     .map(drop)
             }
-            Op::NeighAdd {
+            Op::Neigh(NeighOp::Add {
                 ns,
                 addr,
                 lladdr,
                 dev,
                 router,
                 ..
-            } => {
+            }) => {
                 let nl = self.nl(ns)?;
                 self.rt
                     .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))
                     .map(drop)
             }
-            Op::NeighDel { ns, addr, dev } => {
+            Op::Neigh(NeighOp::Del { ns, addr, dev }) => {
                 let nl = self.nl(ns)?;
                 self.rt.block_on(neigh::del(&nl, *addr, dev))
             }
-            Op::NeighProxyAdd { ns, addr, dev } => {
+            Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
                 let nl = self.nl(ns)?;
                 self.rt
                     .block_on(neigh::proxy_add(&nl, *addr, dev, strict))
                     .map(drop)
             }
-            Op::NeighProxyDel { ns, addr, dev } => {
+            Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
                 let nl = self.nl(ns)?;
                 self.rt.block_on(neigh::proxy_del(&nl, *addr, dev))
             }
-            Op::Fdb {
+            Op::Neigh(NeighOp::Fdb {
                 ns,
                 action,
                 mac,
                 dev,
                 dst,
-            } => {
+            }) => {
                 let nl = self.nl(ns)?;
                 self.rt
                     .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))
                     .map(drop)
             }
-            Op::SysctlSet { ns, key, value } => sysctl::set(ns.as_deref(), key, value),
-            Op::SysctlShow { ns, key } => {
+            Op::Sysctl(SysctlOp::Set { ns, key, value }) => sysctl::set(ns.as_deref(), key, value),
+            Op::Sysctl(SysctlOp::Show { ns, key }) => {
                 let v = sysctl::get(ns.as_deref(), key)?;
                 if self.opts.json {
                     self.print(&serde_json::json!({ key.as_str(): v }).to_string());
@@ -555,32 +558,34 @@ impl RealWorld {
                 }
                 Ok(())
             }
-            Op::Exec { ns, argv } => exec::run(ns.as_deref(), argv, self.hosts.as_deref()),
-            Op::Show { ns, what, json } => self.show(ns, what, *json),
-            Op::Echo(text) => {
+            Op::Probe(ProbeOp::Exec { ns, argv }) => {
+                exec::run(ns.as_deref(), argv, self.hosts.as_deref())
+            }
+            Op::Probe(ProbeOp::Show { ns, what, json }) => self.show(ns, what, *json),
+            Op::Probe(ProbeOp::Echo(text)) => {
                 self.print(text);
                 Ok(())
             }
-            Op::Ping {
+            Op::Probe(ProbeOp::Ping {
                 from,
                 target,
                 src,
                 count,
                 timeout,
-            } => self.ping(from, target, *src, *count, *timeout),
-            Op::Expect {
+            }) => self.ping(from, target, *src, *count, *timeout),
+            Op::Probe(ProbeOp::Expect {
                 from,
                 target,
                 src,
                 timeout,
                 check,
-            } => self.expect(from, target, *src, *timeout, check),
-            Op::ServeHttp { ns, port, text } => {
+            }) => self.expect(from, target, *src, *timeout, check),
+            Op::Service(ServiceOp::Http { ns, port, text }) => {
                 http::serve(ns.as_deref(), *port, text)?;
                 self.services += 1;
                 Ok(())
             }
-            Op::Wait => {
+            Op::Service(ServiceOp::Wait) => {
                 let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
                 if self.services + overlays == 0 {
                     self.print("netsh: no services are running; nothing to wait for");
@@ -602,7 +607,7 @@ impl RealWorld {
                     }
                 }
             }
-            Op::ContainerAdd { host, container: c } if c.network.is_some() => {
+            Op::Docker(DockerOp::Container { host, container: c }) if c.network.is_some() => {
                 let attached = self.docker.attach(host, c)?;
                 for op in &attached.ops {
                     if let Err(e) = self.apply(op) {
@@ -619,7 +624,7 @@ impl RealWorld {
                 self.containers.insert(c.name.clone(), made);
                 self.write_hosts()
             }
-            Op::ContainerAdd { host, container: c } => {
+            Op::Docker(DockerOp::Container { host, container: c }) => {
                 let mut b = self.bridge_for(host)?;
                 let (ops, made) = container::container_ops(host, c, &mut b)?;
                 for op in &ops {
@@ -629,7 +634,7 @@ impl RealWorld {
                 self.containers.insert(c.name.clone(), made);
                 self.write_hosts()
             }
-            Op::DockerBridge { host, bridge } => {
+            Op::Docker(DockerOp::Bridge { host, bridge }) => {
                 let mut b = container::bridge_from(bridge)?;
                 if bridge.bip.is_none() {
                     // `--bip=${FLANNEL_SUBNET} --mtu=${FLANNEL_MTU}` when the host holds a lease
@@ -662,21 +667,27 @@ impl RealWorld {
                 self.bridges.insert(host.clone(), b);
                 Ok(())
             }
-            Op::NdpResponder { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
-            Op::Dump { ns } => {
+            Op::Service(ServiceOp::Ndp { ns, prefix, dev }) => self.ndp_responder(ns, *prefix, dev),
+            Op::Probe(ProbeOp::Dump { ns }) => {
                 let text = self.dump_script(ns)?;
                 self.print(&text);
                 Ok(())
             }
-            Op::StoreSelect(spec) => self.flannel()?.select(spec),
-            Op::NetworkConfig { prefix, json } => {
+            Op::Flannel(FlannelOp::Store(spec)) => self.flannel()?.select(spec),
+            Op::Flannel(FlannelOp::Config { prefix, json }) => {
                 self.flannel()?.network_config(prefix, json).map(drop)
             }
-            Op::LeaseAcquire { host, lease } => self.flannel()?.lease(host, lease).map(drop),
-            Op::LeaseRelease { host } => self.flannel()?.release(host),
-            Op::Overlay { host, overlay } => self.flannel()?.overlay(host, overlay).map(drop),
-            Op::DockerOpts { host, opts } => self.flannel()?.docker_opts(host, opts),
-            Op::NetworkCreate { host, network } => {
+            Op::Flannel(FlannelOp::Lease { host, lease }) => {
+                self.flannel()?.lease(host, lease).map(drop)
+            }
+            Op::Flannel(FlannelOp::Release { host }) => self.flannel()?.release(host),
+            Op::Flannel(FlannelOp::Overlay { host, overlay }) => {
+                self.flannel()?.overlay(host, overlay).map(drop)
+            }
+            Op::Flannel(FlannelOp::DockerOpts { host, opts }) => {
+                self.flannel()?.docker_opts(host, opts)
+            }
+            Op::Docker(DockerOp::NetworkCreate { host, network }) => {
                 let parent_exists = match &network.parent {
                     Some(p) => {
                         let nl = self.nl(host)?;
@@ -715,7 +726,7 @@ impl RealWorld {
                 self.docker.commit_create(state);
                 Ok(())
             }
-            Op::NetworkRm { host, name } => {
+            Op::Docker(DockerOp::NetworkRm { host, name }) => {
                 let (ops, gone) = self.docker.remove(host, name)?;
                 for c in &gone {
                     self.containers.remove(c);
@@ -724,7 +735,7 @@ impl RealWorld {
                 for op in &ops {
                     match op {
                         // containers already deleted by hand (`netns del`) are skipped
-                        Op::NetnsDel { name } if !netns::exists(name) => {}
+                        Op::Netns(NetnsOp::Del { name }) if !netns::exists(name) => {}
                         _ => self.apply(op)?,
                     }
                 }

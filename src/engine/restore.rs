@@ -11,6 +11,9 @@ use crate::engine::dump::State;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::Undo;
 use crate::netlink::links;
+use crate::ops::{
+    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
+};
 use crate::ops::{FdbAction, LinkChange, LinkKind, Ns, Op, RouteAction};
 use crate::sys::netns;
 use rtnetlink::packet_route::link::LinkAttribute;
@@ -19,46 +22,48 @@ use std::collections::HashSet;
 /// The link an Op acts on (for an address, route, entry or per-link sysctl: the link it is on).
 fn link_of(op: &Op) -> Option<(&Ns, String)> {
     match op {
-        Op::LinkAdd { ns, name, .. } | Op::LinkSet { ns, name, .. } => Some((ns, name.to_string())),
-        Op::AddrAdd { ns, dev, .. }
-        | Op::AddrDel { ns, dev, .. }
-        | Op::NeighAdd { ns, dev, .. }
-        | Op::NeighDel { ns, dev, .. }
-        | Op::NeighProxyAdd { ns, dev, .. }
-        | Op::NeighProxyDel { ns, dev, .. }
-        | Op::Fdb { ns, dev, .. } => Some((ns, dev.to_string())),
+        Op::Link(LinkOp::Add { ns, name, .. }) | Op::Link(LinkOp::Set { ns, name, .. }) => {
+            Some((ns, name.to_string()))
+        }
+        Op::Addr(AddrOp::Add { ns, dev, .. })
+        | Op::Addr(AddrOp::Del { ns, dev, .. })
+        | Op::Neigh(NeighOp::Add { ns, dev, .. })
+        | Op::Neigh(NeighOp::Del { ns, dev, .. })
+        | Op::Neigh(NeighOp::ProxyAdd { ns, dev, .. })
+        | Op::Neigh(NeighOp::ProxyDel { ns, dev, .. })
+        | Op::Neigh(NeighOp::Fdb { ns, dev, .. }) => Some((ns, dev.to_string())),
         Op::Route { ns, route, .. } => route.dev.as_ref().map(|d| (ns, d.to_string())),
         // net.ipv6.conf.<link>.proxy_ndp, the link's dots written as slashes
-        Op::SysctlSet { ns, key, .. } => key
+        Op::Sysctl(SysctlOp::Set { ns, key, .. }) => key
             .strip_prefix("net.ipv6.conf.")
             .and_then(|k| k.strip_suffix(".proxy_ndp"))
             .filter(|l| !matches!(*l, "all" | "default"))
             .map(|l| (ns, l.replace('/', "."))),
         // namespaces, services, checks and the runtimes' Ops sit on no one link
-        Op::NetnsAdd { .. }
-        | Op::NetnsDel { .. }
-        | Op::NetnsList
-        | Op::LinkDel { .. }
-        | Op::SysctlShow { .. }
-        | Op::Exec { .. }
-        | Op::Show { .. }
-        | Op::Echo(_)
-        | Op::Ping { .. }
-        | Op::Expect { .. }
-        | Op::ServeHttp { .. }
-        | Op::NdpResponder { .. }
-        | Op::Dump { .. }
-        | Op::Wait
-        | Op::StoreSelect(_)
-        | Op::NetworkConfig { .. }
-        | Op::LeaseAcquire { .. }
-        | Op::LeaseRelease { .. }
-        | Op::Overlay { .. }
-        | Op::DockerOpts { .. }
-        | Op::NetworkCreate { .. }
-        | Op::NetworkRm { .. }
-        | Op::ContainerAdd { .. }
-        | Op::DockerBridge { .. } => None,
+        Op::Netns(NetnsOp::Add { .. })
+        | Op::Netns(NetnsOp::Del { .. })
+        | Op::Netns(NetnsOp::List)
+        | Op::Link(LinkOp::Del { .. })
+        | Op::Sysctl(SysctlOp::Show { .. })
+        | Op::Probe(ProbeOp::Exec { .. })
+        | Op::Probe(ProbeOp::Show { .. })
+        | Op::Probe(ProbeOp::Echo(_))
+        | Op::Probe(ProbeOp::Ping { .. })
+        | Op::Probe(ProbeOp::Expect { .. })
+        | Op::Service(ServiceOp::Http { .. })
+        | Op::Service(ServiceOp::Ndp { .. })
+        | Op::Probe(ProbeOp::Dump { .. })
+        | Op::Service(ServiceOp::Wait)
+        | Op::Flannel(FlannelOp::Store(_))
+        | Op::Flannel(FlannelOp::Config { .. })
+        | Op::Flannel(FlannelOp::Lease { .. })
+        | Op::Flannel(FlannelOp::Release { .. })
+        | Op::Flannel(FlannelOp::Overlay { .. })
+        | Op::Flannel(FlannelOp::DockerOpts { .. })
+        | Op::Docker(DockerOp::NetworkCreate { .. })
+        | Op::Docker(DockerOp::NetworkRm { .. })
+        | Op::Docker(DockerOp::Container { .. })
+        | Op::Docker(DockerOp::Bridge { .. }) => None,
     }
 }
 
@@ -66,15 +71,15 @@ fn link_of(op: &Op) -> Option<(&Ns, String)> {
 /// (written once, here, for rollback, pipelined requests and state diffs alike).
 pub(super) fn removal(op: &Op) -> Option<Undo> {
     let del = match op {
-        Op::LinkAdd { ns, name, .. } => Op::LinkDel {
+        Op::Link(LinkOp::Add { ns, name, .. }) => Op::Link(LinkOp::Del {
             ns: ns.clone(),
             name: name.clone(),
-        },
-        Op::AddrAdd { ns, dev, addr, .. } => Op::AddrDel {
+        }),
+        Op::Addr(AddrOp::Add { ns, dev, addr, .. }) => Op::Addr(AddrOp::Del {
             ns: ns.clone(),
             dev: dev.clone(),
             addr: *addr,
-        },
+        }),
         Op::Route {
             ns,
             action: RouteAction::Add | RouteAction::Replace,
@@ -84,67 +89,67 @@ pub(super) fn removal(op: &Op) -> Option<Undo> {
             action: RouteAction::Del,
             route: route.clone(),
         },
-        Op::NeighAdd { ns, addr, dev, .. } => Op::NeighDel {
+        Op::Neigh(NeighOp::Add { ns, addr, dev, .. }) => Op::Neigh(NeighOp::Del {
             ns: ns.clone(),
             addr: *addr,
             dev: dev.clone(),
-        },
-        Op::Fdb {
+        }),
+        Op::Neigh(NeighOp::Fdb {
             ns,
             action: FdbAction::Add | FdbAction::Append,
             mac,
             dev,
             dst,
-        } => Op::Fdb {
+        }) => Op::Neigh(NeighOp::Fdb {
             ns: ns.clone(),
             action: FdbAction::Del,
             mac: *mac,
             dev: dev.clone(),
             dst: *dst,
-        },
-        Op::NetnsAdd { name } => Op::NetnsDel { name: name.clone() },
-        Op::NeighProxyAdd { ns, addr, dev } => Op::NeighProxyDel {
+        }),
+        Op::Netns(NetnsOp::Add { name }) => Op::Netns(NetnsOp::Del { name: name.clone() }),
+        Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => Op::Neigh(NeighOp::ProxyDel {
             ns: ns.clone(),
             addr: *addr,
             dev: dev.clone(),
-        },
+        }),
         // deletions, settings and the rest: their inverse is not a removal
-        Op::NetnsDel { .. }
-        | Op::NetnsList
-        | Op::LinkSet { .. }
-        | Op::LinkDel { .. }
-        | Op::AddrDel { .. }
+        Op::Netns(NetnsOp::Del { .. })
+        | Op::Netns(NetnsOp::List)
+        | Op::Link(LinkOp::Set { .. })
+        | Op::Link(LinkOp::Del { .. })
+        | Op::Addr(AddrOp::Del { .. })
         | Op::Route {
             action: RouteAction::Del,
             ..
         }
-        | Op::NeighDel { .. }
-        | Op::NeighProxyDel { .. }
-        | Op::Fdb {
+        | Op::Neigh(NeighOp::Del { .. })
+        | Op::Neigh(NeighOp::ProxyDel { .. })
+        | Op::Neigh(NeighOp::Fdb {
             action: FdbAction::Del,
             ..
-        }
-        | Op::SysctlSet { .. }
-        | Op::SysctlShow { .. }
-        | Op::Exec { .. }
-        | Op::Show { .. }
-        | Op::Echo(_)
-        | Op::Ping { .. }
-        | Op::Expect { .. }
-        | Op::ServeHttp { .. }
-        | Op::NdpResponder { .. }
-        | Op::Dump { .. }
-        | Op::Wait
-        | Op::StoreSelect(_)
-        | Op::NetworkConfig { .. }
-        | Op::LeaseAcquire { .. }
-        | Op::LeaseRelease { .. }
-        | Op::Overlay { .. }
-        | Op::DockerOpts { .. }
-        | Op::NetworkCreate { .. }
-        | Op::NetworkRm { .. }
-        | Op::ContainerAdd { .. }
-        | Op::DockerBridge { .. } => return None,
+        })
+        | Op::Sysctl(SysctlOp::Set { .. })
+        | Op::Sysctl(SysctlOp::Show { .. })
+        | Op::Probe(ProbeOp::Exec { .. })
+        | Op::Probe(ProbeOp::Show { .. })
+        | Op::Probe(ProbeOp::Echo(_))
+        | Op::Probe(ProbeOp::Ping { .. })
+        | Op::Probe(ProbeOp::Expect { .. })
+        | Op::Service(ServiceOp::Http { .. })
+        | Op::Service(ServiceOp::Ndp { .. })
+        | Op::Probe(ProbeOp::Dump { .. })
+        | Op::Service(ServiceOp::Wait)
+        | Op::Flannel(FlannelOp::Store(_))
+        | Op::Flannel(FlannelOp::Config { .. })
+        | Op::Flannel(FlannelOp::Lease { .. })
+        | Op::Flannel(FlannelOp::Release { .. })
+        | Op::Flannel(FlannelOp::Overlay { .. })
+        | Op::Flannel(FlannelOp::DockerOpts { .. })
+        | Op::Docker(DockerOp::NetworkCreate { .. })
+        | Op::Docker(DockerOp::NetworkRm { .. })
+        | Op::Docker(DockerOp::Container { .. })
+        | Op::Docker(DockerOp::Bridge { .. }) => return None,
     };
     Some(Undo::Op(del))
 }
@@ -154,19 +159,19 @@ pub(super) fn is_removal(step: &Undo) -> bool {
     match step {
         Undo::Op(op) => matches!(
             op,
-            Op::LinkDel { .. }
-                | Op::AddrDel { .. }
-                | Op::NeighDel { .. }
-                | Op::NeighProxyDel { .. }
-                | Op::NetnsDel { .. }
+            Op::Link(LinkOp::Del { .. })
+                | Op::Addr(AddrOp::Del { .. })
+                | Op::Neigh(NeighOp::Del { .. })
+                | Op::Neigh(NeighOp::ProxyDel { .. })
+                | Op::Netns(NetnsOp::Del { .. })
                 | Op::Route {
                     action: RouteAction::Del,
                     ..
                 }
-                | Op::Fdb {
+                | Op::Neigh(NeighOp::Fdb {
                     action: FdbAction::Del,
                     ..
-                }
+                })
         ),
         _ => false,
     }
@@ -191,11 +196,11 @@ fn settings_back(was: &LinkChange, now: &LinkChange) -> LinkChange {
 
 fn settings_of<'a>(state: &'a State, ns: &Ns, name: &str) -> Option<&'a LinkChange> {
     state.ops.iter().find_map(|op| {
-        if let Op::LinkSet {
+        if let Op::Link(LinkOp::Set {
             ns: n,
             name: l,
             change,
-        } = op
+        }) = op
             && n == ns
             && l == name
         {
@@ -211,7 +216,7 @@ fn made(state: &State) -> HashSet<(&Ns, &str)> {
         .ops
         .iter()
         .filter_map(|op| {
-            let Op::LinkAdd { ns, name, kind } = op else {
+            let Op::Link(LinkOp::Add { ns, name, kind }) = op else {
                 return None;
             };
             Some(match kind {
@@ -236,7 +241,7 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
         .filter(|l| !made_before.contains(l))
         .collect();
     let on_new_link = |op: &Op| {
-        !matches!(op, Op::LinkAdd { .. })
+        !matches!(op, Op::Link(LinkOp::Add { .. }))
             && link_of(op).is_some_and(|(ns, l)| appeared.contains(&(ns, l.as_str())))
     };
     let mut steps = Vec::new();
@@ -246,28 +251,30 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
         }
         match op {
             // a link that only now has settings (`lo` brought up): down again
-            Op::LinkSet { ns, name, change } if settings_of(before, ns, name).is_none() => {
+            Op::Link(LinkOp::Set { ns, name, change })
+                if settings_of(before, ns, name).is_none() =>
+            {
                 let back = settings_back(&LinkChange::default(), change);
                 if back != LinkChange::default() {
-                    steps.push(Undo::Op(Op::LinkSet {
+                    steps.push(Undo::Op(Op::Link(LinkOp::Set {
                         ns: ns.clone(),
                         name: name.clone(),
                         change: Box::new(back),
-                    }));
+                    })));
                 }
             }
-            Op::LinkSet { .. } => {} // set back below
+            Op::Link(LinkOp::Set { .. }) => {} // set back below
             // dump writes the sysctls that are not 0: one that appeared was 0
-            Op::SysctlSet { ns, key, .. } => {
+            Op::Sysctl(SysctlOp::Set { ns, key, .. }) => {
                 let had = before.ops.iter().any(
-                    |b| matches!(b, Op::SysctlSet { ns: n, key: k, .. } if n == ns && k == key),
+                    |b| matches!(b, Op::Sysctl(SysctlOp::Set { ns: n, key: k, .. }) if n == ns && k == key),
                 );
                 if !had {
-                    steps.push(Undo::Op(Op::SysctlSet {
+                    steps.push(Undo::Op(Op::Sysctl(SysctlOp::Set {
                         ns: ns.clone(),
                         key: key.clone(),
                         value: "0".into(),
-                    }));
+                    })));
                 }
             }
             other => steps.extend(removal(other)),
@@ -296,20 +303,20 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
             continue;
         }
         match op {
-            Op::LinkAdd { ns, name, .. } if settings_of(after, ns, name).is_some() => {
+            Op::Link(LinkOp::Add { ns, name, .. }) if settings_of(after, ns, name).is_some() => {
                 steps.extend(removal(op));
                 steps.push(Undo::Op(op.clone()));
             }
-            Op::LinkSet { ns, name, change } if !on_remade(op) => {
+            Op::Link(LinkOp::Set { ns, name, change }) if !on_remade(op) => {
                 match settings_of(after, ns, name) {
                     Some(now) => {
                         let back = settings_back(change, now);
                         if back != LinkChange::default() {
-                            steps.push(Undo::Op(Op::LinkSet {
+                            steps.push(Undo::Op(Op::Link(LinkOp::Set {
                                 ns: ns.clone(),
                                 name: name.clone(),
                                 change: Box::new(back),
-                            }));
+                            })));
                         }
                     }
                     None => steps.push(Undo::Op(op.clone())),
@@ -419,11 +426,11 @@ mod tests {
     }
 
     fn set(name: &str, change: LinkChange) -> Op {
-        Op::LinkSet {
+        Op::Link(LinkOp::Set {
             ns: ns("n1"),
             name: name.into(),
             change: Box::new(change),
-        }
+        })
     }
 
     fn up_in(master: Option<&str>) -> LinkChange {
@@ -436,32 +443,32 @@ mod tests {
     }
 
     fn addr(dev: &str, a: &str) -> Op {
-        Op::AddrAdd {
+        Op::Addr(AddrOp::Add {
             ns: ns("n1"),
             dev: dev.into(),
             addr: a.parse().unwrap(),
             nodad: false,
-        }
+        })
     }
 
     fn veth() -> Op {
-        Op::LinkAdd {
+        Op::Link(LinkOp::Add {
             ns: ns("n1"),
             name: "v1".into(),
             kind: LinkKind::Veth {
                 peer: "v2".into(),
                 peer_ns: None,
             },
-        }
+        })
     }
 
     #[test]
     fn a_deleted_port_is_rebuilt_with_its_settings_and_addresses_after_its_link() {
-        let bridge = Op::LinkAdd {
+        let bridge = Op::Link(LinkOp::Add {
             ns: ns("n1"),
             name: "br0".into(),
             kind: LinkKind::Bridge,
-        };
+        });
         let before = State {
             ops: vec![
                 bridge.clone(),
@@ -493,11 +500,11 @@ mod tests {
 
     #[test]
     fn what_appeared_is_taken_away_and_what_changed_is_set_back() {
-        let vx = Op::LinkAdd {
+        let vx = Op::Link(LinkOp::Add {
             ns: ns("n1"),
             name: "flannel.1".into(),
             kind: LinkKind::Vxlan(Box::default()),
-        };
+        });
         let route = |dev: &str| Op::Route {
             ns: ns("n1"),
             action: RouteAction::Add,
@@ -511,11 +518,11 @@ mod tests {
                 src: None,
             }),
         };
-        let forward = Op::SysctlSet {
+        let forward = Op::Sysctl(SysctlOp::Set {
             ns: ns("n1"),
             key: "net.ipv4.ip_forward".into(),
             value: "1".into(),
-        };
+        });
         let before = State {
             ops: vec![set("eth0", up_in(Some("br9")))],
             notes: vec!["x: kept".into()],
@@ -560,17 +567,17 @@ mod tests {
 
     #[test]
     fn per_link_sysctls_belong_to_their_link() {
-        let op = Op::SysctlSet {
+        let op = Op::Sysctl(SysctlOp::Set {
             ns: None,
             key: "net.ipv6.conf.eth1/19.proxy_ndp".into(),
             value: "1".into(),
-        };
+        });
         assert_eq!(link_of(&op).map(|(_, l)| l), Some("eth1.19".to_string()));
-        let all = Op::SysctlSet {
+        let all = Op::Sysctl(SysctlOp::Set {
             ns: None,
             key: "net.ipv6.conf.all.forwarding".into(),
             value: "1".into(),
-        };
+        });
         assert_eq!(link_of(&all), None);
     }
 }

@@ -15,6 +15,9 @@ use crate::netlink::handle::{CHANGE, Netlink};
 use crate::netlink::links;
 use crate::netlink::neigh;
 use crate::netlink::routes;
+use crate::ops::{
+    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
+};
 use crate::ops::{Dest, Family, FdbAction, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
 use crate::sys::netns;
 use crate::sys::signals;
@@ -372,14 +375,14 @@ impl RealWorld {
     fn apply_recording(&mut self, op: &Op) -> Result<Applied, RunError> {
         let strict = self.opts.strict;
         match op {
-            Op::NetnsAdd { name } => {
+            Op::Netns(NetnsOp::Add { name }) => {
                 if netns::add(name, strict)? {
                     Ok(Applied::removed_by(op))
                 } else {
                     Ok(Applied::none())
                 }
             }
-            Op::LinkAdd { ns, name, kind } => {
+            Op::Link(LinkOp::Add { ns, name, kind }) => {
                 let created = if *kind == LinkKind::Tun {
                     // a TUN device is made through /dev/net/tun, which does not say whether it existed
                     let existed = self.link_kind(ns, name).is_some();
@@ -393,13 +396,13 @@ impl RealWorld {
                 };
                 self.link_added(ns, name, kind, created)
             }
-            Op::LinkSet { ns, name, change } => self.link_set(ns, name, change, op),
-            Op::AddrAdd {
+            Op::Link(LinkOp::Set { ns, name, change }) => self.link_set(ns, name, change, op),
+            Op::Addr(AddrOp::Add {
                 ns,
                 dev,
                 addr,
                 nodad,
-            } => {
+            }) => {
                 let nl = self.nl(ns)?;
                 if self
                     .rt
@@ -411,16 +414,16 @@ impl RealWorld {
                 }
             }
             // routes through the address go with it: rebuilt from the state read before
-            Op::AddrDel { ns, .. } => self.deletion(op, vec![ns.clone()], None),
+            Op::Addr(AddrOp::Del { ns, .. }) => self.deletion(op, vec![ns.clone()], None),
             Op::Route { ns, action, route } => self.route(ns, *action, route),
-            Op::NeighAdd {
+            Op::Neigh(NeighOp::Add {
                 ns,
                 addr,
                 lladdr,
                 dev,
                 router,
                 ..
-            } => {
+            }) => {
                 let nl = self.nl(ns)?;
                 if self
                     .rt
@@ -431,7 +434,7 @@ impl RealWorld {
                     Ok(Applied::none())
                 }
             }
-            Op::NeighProxyAdd { ns, addr, dev } => {
+            Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
                 let nl = self.nl(ns)?;
                 // the kernel answers a proxy entry that exists with success, not EEXIST: look first
                 let existed = self.proxy_exists(&nl, *addr, dev)?;
@@ -450,27 +453,29 @@ impl RealWorld {
                     Ok(Applied::none())
                 }
             }
-            Op::Fdb {
+            Op::Neigh(NeighOp::Fdb {
                 ns,
                 action: FdbAction::Del,
                 ..
-            } => self.deletion(op, vec![ns.clone()], None),
+            }) => self.deletion(op, vec![ns.clone()], None),
             // the entry is not in any state dump reads back: its inverse is known from the Op
-            Op::NeighProxyDel { ns, addr, dev } => {
+            Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
                 self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Op(Op::NeighProxyAdd {
-                    ns: ns.clone(),
-                    addr: *addr,
-                    dev: dev.clone(),
-                })]))
+                Ok(Applied::changed(vec![Undo::Op(Op::Neigh(
+                    NeighOp::ProxyAdd {
+                        ns: ns.clone(),
+                        addr: *addr,
+                        dev: dev.clone(),
+                    },
+                ))]))
             }
-            Op::Fdb {
+            Op::Neigh(NeighOp::Fdb {
                 ns,
                 action,
                 mac,
                 dev,
                 dst,
-            } => {
+            }) => {
                 let nl = self.nl(ns)?;
                 // an append of an entry that is there succeeds again: look first
                 if *action == FdbAction::Append && self.fdb_exists(&nl, *mac, dev, *dst)? {
@@ -484,41 +489,43 @@ impl RealWorld {
                 }
                 Ok(Applied::removed_by(op))
             }
-            Op::SysctlSet { ns, key, value } => {
+            Op::Sysctl(SysctlOp::Set { ns, key, value }) => {
                 let old = sysctl::get(ns.as_deref(), key)?;
                 if old.trim() == value.trim() {
                     return Ok(Applied::none());
                 }
                 sysctl::set(ns.as_deref(), key, value)?;
-                Ok(Applied::changed(vec![Undo::Op(Op::SysctlSet {
-                    ns: ns.clone(),
-                    key: key.clone(),
-                    value: old.trim().into(),
-                })]))
+                Ok(Applied::changed(vec![Undo::Op(Op::Sysctl(
+                    SysctlOp::Set {
+                        ns: ns.clone(),
+                        key: key.clone(),
+                        value: old.trim().into(),
+                    },
+                ))]))
             }
-            Op::NetnsDel { name } => {
+            Op::Netns(NetnsOp::Del { name }) => {
                 let ns = Some(name.clone());
                 let spaces = self.reach(&ns);
-                let lead = Op::NetnsAdd { name: name.clone() };
+                let lead = Op::Netns(NetnsOp::Add { name: name.clone() });
                 self.deletion(op, spaces, Some(lead))
             }
-            Op::LinkDel { ns, .. } => {
+            Op::Link(LinkOp::Del { ns, .. }) => {
                 let spaces = self.reach(ns);
                 self.deletion(op, spaces, None)
             }
-            Op::NeighDel { ns, .. } => self.deletion(op, vec![ns.clone()], None),
-            Op::StoreSelect(_) => {
+            Op::Neigh(NeighOp::Del { ns, .. }) => self.deletion(op, vec![ns.clone()], None),
+            Op::Flannel(FlannelOp::Store(_)) => {
                 self.dispatch(op)?;
                 Ok(Applied::none())
             }
-            Op::NetworkConfig { prefix, json } => {
+            Op::Flannel(FlannelOp::Config { prefix, json }) => {
                 let (key, old) = self.flannel()?.network_config(prefix, json)?;
                 if old.as_ref().is_some_and(|kv| kv.value == json.as_bytes()) {
                     return Ok(Applied::none());
                 }
                 Ok(Applied::changed(vec![Undo::StoreKey { key, old }]))
             }
-            Op::LeaseAcquire { host, lease } => {
+            Op::Flannel(FlannelOp::Lease { host, lease }) => {
                 let before = self.flannel()?.lease(host, lease)?;
                 Ok(Applied::changed(vec![Undo::Lease {
                     host: host.clone(),
@@ -526,7 +533,7 @@ impl RealWorld {
                     before: Box::new(before),
                 }]))
             }
-            Op::LeaseRelease { host } => {
+            Op::Flannel(FlannelOp::Release { host }) => {
                 self.dispatch(op)?;
                 Ok(Applied::changed(vec![Undo::Kept(format!(
                     "lease release{}: the subnet went back to the store, where another host may take it",
@@ -535,7 +542,7 @@ impl RealWorld {
                         .unwrap_or_default()
                 ))]))
             }
-            Op::Overlay { host, overlay } => {
+            Op::Flannel(FlannelOp::Overlay { host, overlay }) => {
                 let mut published = None;
                 let mut undo = self.with_inverse(op, vec![host.clone()], None, |w| {
                     published = Some(w.flannel()?.overlay(host, overlay)?);
@@ -549,7 +556,7 @@ impl RealWorld {
             }
             // the network's links and containers are undone through their own Ops (applied
             // through `tracked`); this step keeps the run's registry of networks in line
-            Op::NetworkCreate { host, network } => {
+            Op::Docker(DockerOp::NetworkCreate { host, network }) => {
                 self.dispatch(op)?;
                 Ok(Applied::changed(vec![Undo::Network {
                     host: host.clone(),
@@ -557,7 +564,7 @@ impl RealWorld {
                     back: false,
                 }]))
             }
-            Op::NetworkRm { host, name } => {
+            Op::Docker(DockerOp::NetworkRm { host, name }) => {
                 self.dispatch(op)?;
                 Ok(Applied::changed(vec![Undo::Network {
                     host: host.clone(),
@@ -565,13 +572,13 @@ impl RealWorld {
                     back: true,
                 }]))
             }
-            Op::ServeHttp { .. } | Op::NdpResponder { .. } => {
+            Op::Service(ServiceOp::Http { .. }) | Op::Service(ServiceOp::Ndp { .. }) => {
                 self.dispatch(op)?;
                 Ok(Applied::changed(vec![Undo::Service(format!(
                     "{op} (stops when netsh exits)"
                 ))]))
             }
-            Op::Exec { argv, .. } => {
+            Op::Probe(ProbeOp::Exec { argv, .. }) => {
                 self.dispatch(op)?;
                 Ok(Applied {
                     changed: false,
@@ -579,24 +586,24 @@ impl RealWorld {
                 })
             }
             // composite Ops (containers, docker0) apply their parts through `tracked` themselves
-            Op::ContainerAdd { .. } | Op::DockerBridge { .. } => {
+            Op::Docker(DockerOp::Container { .. }) | Op::Docker(DockerOp::Bridge { .. }) => {
                 self.dispatch(op)?;
                 Ok(Applied::none())
             }
             // the options file is derived from subnet.env, which the lease's undo takes back
-            Op::DockerOpts { .. } => {
+            Op::Flannel(FlannelOp::DockerOpts { .. }) => {
                 self.dispatch(op)?;
                 Ok(Applied::none())
             }
             // they show or check, and change nothing
-            Op::NetnsList
-            | Op::SysctlShow { .. }
-            | Op::Show { .. }
-            | Op::Echo(_)
-            | Op::Ping { .. }
-            | Op::Expect { .. }
-            | Op::Dump { .. }
-            | Op::Wait => {
+            Op::Netns(NetnsOp::List)
+            | Op::Sysctl(SysctlOp::Show { .. })
+            | Op::Probe(ProbeOp::Show { .. })
+            | Op::Probe(ProbeOp::Echo(_))
+            | Op::Probe(ProbeOp::Ping { .. })
+            | Op::Probe(ProbeOp::Expect { .. })
+            | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Service(ServiceOp::Wait) => {
                 self.dispatch(op)?;
                 Ok(Applied::none())
             }
@@ -613,10 +620,10 @@ impl RealWorld {
         created: bool,
     ) -> Result<Applied, RunError> {
         if created {
-            return Ok(Applied::changed(vec![Undo::Op(Op::LinkDel {
+            return Ok(Applied::changed(vec![Undo::Op(Op::Link(LinkOp::Del {
                 ns: ns.clone(),
                 name: name.into(),
-            })]));
+            }))]));
         }
         let want = kind.kernel_kind().0;
         match self.link_kind(ns, name) {
@@ -864,14 +871,14 @@ pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkSt
     };
     // undone newest first: settings (and the name) back where the link is now, then the move
     match (&change.netns, ns) {
-        (Some(_), Some(home)) => undo.push(Undo::Op(Op::LinkSet {
+        (Some(_), Some(home)) => undo.push(Undo::Op(Op::Link(LinkOp::Set {
             ns: now_ns.clone(),
             name: name.into(),
             change: Box::new(LinkChange {
                 netns: Some(home.clone()),
                 ..LinkChange::default()
             }),
-        })),
+        }))),
         (Some(there), None) => undo.push(Undo::MoveHome {
             ns: there.to_string(),
             name: name.to_string(),
@@ -879,11 +886,11 @@ pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkSt
         _ => {}
     }
     if settings != LinkChange::default() {
-        undo.push(Undo::Op(Op::LinkSet {
+        undo.push(Undo::Op(Op::Link(LinkOp::Set {
             ns: now_ns,
             name: now_name,
             change: Box::new(settings),
-        }));
+        })));
     }
     Applied::changed(undo)
 }
@@ -966,10 +973,10 @@ mod tests {
 
     #[test]
     fn journal_lines_are_statements_or_comments() {
-        let del = Undo::Op(Op::LinkDel {
+        let del = Undo::Op(Op::Link(LinkOp::Del {
             ns: Some("n1".into()),
             name: "v1".into(),
-        });
+        }));
         assert_eq!(del.line(), "link del v1 in n1");
         assert!(
             Undo::Kept("whatever `x` changed".into())
@@ -977,11 +984,11 @@ mod tests {
                 .starts_with('#')
         );
         // a proxy entry's removal is a statement too, so `netsh down` can replay it
-        let proxy = restore::removal(&Op::NeighProxyAdd {
+        let proxy = restore::removal(&Op::Neigh(NeighOp::ProxyAdd {
             ns: None,
             addr: "2001:db8::5".parse().unwrap(),
             dev: "br0".into(),
-        })
+        }))
         .expect("a proxy entry is taken away");
         assert_eq!(proxy.line(), "neigh del 2001:db8::5 dev br0 proxy");
     }

@@ -3,6 +3,9 @@
 //! `if exists link ...` after creating the link sees it.
 
 use crate::base::error::RunError;
+use crate::ops::{
+    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
+};
 use crate::ops::{ObjectKind, Op};
 use ipnet::IpNet;
 use rustc_hash::{FxHashSet, FxHasher};
@@ -155,20 +158,20 @@ impl<W: Write> DryRun<W> {
     fn note(&mut self, op: &Op) {
         use crate::ops::{LinkKind, RouteAction};
         match op {
-            Op::NetnsAdd { name } => {
+            Op::Netns(NetnsOp::Add { name }) => {
                 self.made.insert(key("netns", None, name));
             }
-            Op::NetnsDel { name } => {
+            Op::Netns(NetnsOp::Del { name }) => {
                 self.made.remove(&key("netns", None, name));
             }
-            Op::LinkAdd { ns, name, kind } => {
+            Op::Link(LinkOp::Add { ns, name, kind }) => {
                 self.made.insert(key("link", ns.as_deref(), name));
                 if let LinkKind::Veth { peer, peer_ns } = kind {
                     let at = if peer_ns.is_some() { peer_ns } else { ns };
                     self.made.insert(key("link", at.as_deref(), peer));
                 }
             }
-            Op::LinkSet { ns, name, change }
+            Op::Link(LinkOp::Set { ns, name, change })
                 if change.netns.is_some() || change.rename.is_some() =>
             {
                 self.made.remove(&key("link", ns.as_deref(), name));
@@ -180,13 +183,13 @@ impl<W: Write> DryRun<W> {
                 let new = change.rename.as_deref().unwrap_or(name);
                 self.made.insert(key("link", to.as_deref(), new));
             }
-            Op::LinkDel { ns, name } => {
+            Op::Link(LinkOp::Del { ns, name }) => {
                 self.made.remove(&key("link", ns.as_deref(), name));
             }
-            Op::AddrAdd { ns, addr, .. } => {
+            Op::Addr(AddrOp::Add { ns, addr, .. }) => {
                 self.made.insert(key("addr", ns.as_deref(), addr.addr()));
             }
-            Op::AddrDel { ns, addr, .. } => {
+            Op::Addr(AddrOp::Del { ns, addr, .. }) => {
                 self.made.remove(&key("addr", ns.as_deref(), addr.addr()));
             }
             Op::Route { ns, action, route } => {
@@ -198,34 +201,34 @@ impl<W: Write> DryRun<W> {
                 }
             }
             // `exists` asks about namespaces, links, addresses and routes only
-            Op::LinkSet { .. }
-            | Op::NetnsList
-            | Op::NeighAdd { .. }
-            | Op::NeighDel { .. }
-            | Op::NeighProxyAdd { .. }
-            | Op::NeighProxyDel { .. }
-            | Op::Fdb { .. }
-            | Op::SysctlSet { .. }
-            | Op::SysctlShow { .. }
-            | Op::Exec { .. }
-            | Op::Show { .. }
-            | Op::Echo(_)
-            | Op::Ping { .. }
-            | Op::Expect { .. }
-            | Op::ServeHttp { .. }
-            | Op::NdpResponder { .. }
-            | Op::Dump { .. }
-            | Op::Wait
-            | Op::StoreSelect(_)
-            | Op::NetworkConfig { .. }
-            | Op::LeaseAcquire { .. }
-            | Op::LeaseRelease { .. }
-            | Op::Overlay { .. }
-            | Op::DockerOpts { .. }
-            | Op::NetworkCreate { .. }
-            | Op::NetworkRm { .. }
-            | Op::ContainerAdd { .. }
-            | Op::DockerBridge { .. } => {}
+            Op::Link(LinkOp::Set { .. })
+            | Op::Netns(NetnsOp::List)
+            | Op::Neigh(NeighOp::Add { .. })
+            | Op::Neigh(NeighOp::Del { .. })
+            | Op::Neigh(NeighOp::ProxyAdd { .. })
+            | Op::Neigh(NeighOp::ProxyDel { .. })
+            | Op::Neigh(NeighOp::Fdb { .. })
+            | Op::Sysctl(SysctlOp::Set { .. })
+            | Op::Sysctl(SysctlOp::Show { .. })
+            | Op::Probe(ProbeOp::Exec { .. })
+            | Op::Probe(ProbeOp::Show { .. })
+            | Op::Probe(ProbeOp::Echo(_))
+            | Op::Probe(ProbeOp::Ping { .. })
+            | Op::Probe(ProbeOp::Expect { .. })
+            | Op::Service(ServiceOp::Http { .. })
+            | Op::Service(ServiceOp::Ndp { .. })
+            | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Service(ServiceOp::Wait)
+            | Op::Flannel(FlannelOp::Store(_))
+            | Op::Flannel(FlannelOp::Config { .. })
+            | Op::Flannel(FlannelOp::Lease { .. })
+            | Op::Flannel(FlannelOp::Release { .. })
+            | Op::Flannel(FlannelOp::Overlay { .. })
+            | Op::Flannel(FlannelOp::DockerOpts { .. })
+            | Op::Docker(DockerOp::NetworkCreate { .. })
+            | Op::Docker(DockerOp::NetworkRm { .. })
+            | Op::Docker(DockerOp::Container { .. })
+            | Op::Docker(DockerOp::Bridge { .. }) => {}
         }
     }
 }
@@ -273,10 +276,10 @@ impl<W: Write> World for DryRun<W> {
     }
 
     fn capture(&mut self, ns: Option<&str>, argv: &[String]) -> Result<String, RunError> {
-        self.apply(&Op::Exec {
+        self.apply(&Op::Probe(ProbeOp::Exec {
             ns: ns.map(Into::into),
             argv: argv.to_vec(),
-        })?;
+        }))?;
         Ok(String::new())
     }
 

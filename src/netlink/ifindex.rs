@@ -10,6 +10,9 @@
 //! cyclically), so a request with it fails with ENODEV rather than reaching another link.
 
 use crate::ops::Op;
+use crate::ops::{
+    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
+};
 use rustc_hash::FxHashMap;
 
 #[derive(Debug, Default)]
@@ -35,41 +38,41 @@ impl IfIndexes {
 /// move a link, and netsh carries it out itself (no program, service or other runtime runs).
 pub fn keeps_names(op: &Op) -> bool {
     match op {
-        Op::LinkAdd { .. } => true,
-        Op::LinkSet { change, .. } => change.rename.is_none() && change.netns.is_none(),
-        Op::AddrAdd { .. }
-        | Op::AddrDel { .. }
+        Op::Link(LinkOp::Add { .. }) => true,
+        Op::Link(LinkOp::Set { change, .. }) => change.rename.is_none() && change.netns.is_none(),
+        Op::Addr(AddrOp::Add { .. })
+        | Op::Addr(AddrOp::Del { .. })
         | Op::Route { .. }
-        | Op::NeighAdd { .. }
-        | Op::NeighDel { .. }
-        | Op::NeighProxyAdd { .. }
-        | Op::NeighProxyDel { .. }
-        | Op::Fdb { .. }
-        | Op::SysctlSet { .. }
-        | Op::SysctlShow { .. }
-        | Op::NetnsAdd { .. }
-        | Op::NetnsList
-        | Op::Show { .. }
-        | Op::Echo(_)
-        | Op::Ping { .. }
-        | Op::Expect { .. }
-        | Op::Dump { .. } => true,
+        | Op::Neigh(NeighOp::Add { .. })
+        | Op::Neigh(NeighOp::Del { .. })
+        | Op::Neigh(NeighOp::ProxyAdd { .. })
+        | Op::Neigh(NeighOp::ProxyDel { .. })
+        | Op::Neigh(NeighOp::Fdb { .. })
+        | Op::Sysctl(SysctlOp::Set { .. })
+        | Op::Sysctl(SysctlOp::Show { .. })
+        | Op::Netns(NetnsOp::Add { .. })
+        | Op::Netns(NetnsOp::List)
+        | Op::Probe(ProbeOp::Show { .. })
+        | Op::Probe(ProbeOp::Echo(_))
+        | Op::Probe(ProbeOp::Ping { .. })
+        | Op::Probe(ProbeOp::Expect { .. })
+        | Op::Probe(ProbeOp::Dump { .. }) => true,
         // they delete namespaces or links, run programs, or another runtime carries them out
-        Op::NetnsDel { .. }
-        | Op::LinkDel { .. }
-        | Op::Exec { .. }
-        | Op::ServeHttp { .. }
-        | Op::NdpResponder { .. }
-        | Op::Wait
-        | Op::StoreSelect(_)
-        | Op::NetworkConfig { .. }
-        | Op::LeaseAcquire { .. }
-        | Op::LeaseRelease { .. }
-        | Op::Overlay { .. }
-        | Op::DockerOpts { .. }
-        | Op::NetworkCreate { .. }
-        | Op::NetworkRm { .. }
-        | Op::ContainerAdd { .. }
-        | Op::DockerBridge { .. } => false,
+        Op::Netns(NetnsOp::Del { .. })
+        | Op::Link(LinkOp::Del { .. })
+        | Op::Probe(ProbeOp::Exec { .. })
+        | Op::Service(ServiceOp::Http { .. })
+        | Op::Service(ServiceOp::Ndp { .. })
+        | Op::Service(ServiceOp::Wait)
+        | Op::Flannel(FlannelOp::Store(_))
+        | Op::Flannel(FlannelOp::Config { .. })
+        | Op::Flannel(FlannelOp::Lease { .. })
+        | Op::Flannel(FlannelOp::Release { .. })
+        | Op::Flannel(FlannelOp::Overlay { .. })
+        | Op::Flannel(FlannelOp::DockerOpts { .. })
+        | Op::Docker(DockerOp::NetworkCreate { .. })
+        | Op::Docker(DockerOp::NetworkRm { .. })
+        | Op::Docker(DockerOp::Container { .. })
+        | Op::Docker(DockerOp::Bridge { .. }) => false,
     }
 }

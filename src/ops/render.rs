@@ -7,7 +7,10 @@
 //! line per statement, and the formatting machinery was the largest cost of the whole run.
 
 use super::*;
+use super::{AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp};
+use ipnet::IpNet;
 use std::fmt::{self, Display, Formatter, Write};
+use std::net::IpAddr;
 
 /// A piece of a dry-run line that writes itself onto it.
 trait Put {
@@ -395,22 +398,22 @@ impl Op {
     /// Writes the Op as the command a person would type, without a newline, onto `out`.
     pub fn render(&self, out: &mut String) {
         match self {
-            Op::NetnsAdd { name } => put!(out, "ip netns add ", Quoted(name)),
-            Op::NetnsDel { name } => put!(out, "ip netns del ", Quoted(name)),
-            Op::NetnsList => out.push_str("ip netns list"),
-            Op::LinkAdd { ns, name, kind } => link_add(out, ns, name, kind),
-            Op::LinkSet { ns, name, change } => link_set(out, ns, name, change),
-            Op::LinkDel { ns, name } => put!(out, IpCmd(ns), " link del ", name),
-            Op::AddrAdd {
+            Op::Netns(NetnsOp::Add { name }) => put!(out, "ip netns add ", Quoted(name)),
+            Op::Netns(NetnsOp::Del { name }) => put!(out, "ip netns del ", Quoted(name)),
+            Op::Netns(NetnsOp::List) => out.push_str("ip netns list"),
+            Op::Link(LinkOp::Add { ns, name, kind }) => link_add(out, ns, name, kind),
+            Op::Link(LinkOp::Set { ns, name, change }) => link_set(out, ns, name, change),
+            Op::Link(LinkOp::Del { ns, name }) => put!(out, IpCmd(ns), " link del ", name),
+            Op::Addr(AddrOp::Add {
                 ns,
                 dev,
                 addr,
                 nodad,
-            } => {
+            }) => {
                 put!(out, IpCmd(ns), " addr add ", Net(addr), " dev ", dev);
                 flag(out, " nodad", *nodad);
             }
-            Op::AddrDel { ns, dev, addr } => {
+            Op::Addr(AddrOp::Del { ns, dev, addr }) => {
                 put!(out, IpCmd(ns), " addr del ", Shown(addr), " dev ", dev)
             }
             Op::Route { ns, action, route } => {
@@ -426,14 +429,14 @@ impl Op {
                     **route
                 );
             }
-            Op::NeighAdd {
+            Op::Neigh(NeighOp::Add {
                 ns,
                 addr,
                 lladdr,
                 dev,
                 permanent,
                 router,
-            } => {
+            }) => {
                 put!(
                     out,
                     IpCmd(ns),
@@ -447,10 +450,10 @@ impl Op {
                 flag(out, " nud permanent", *permanent);
                 flag(out, " router", *router);
             }
-            Op::NeighDel { ns, addr, dev } => {
+            Op::Neigh(NeighOp::Del { ns, addr, dev }) => {
                 put!(out, IpCmd(ns), " neigh del ", Shown(addr), " dev ", dev)
             }
-            Op::NeighProxyAdd { ns, addr, dev } => {
+            Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
                 put!(
                     out,
                     IpCmd(ns),
@@ -460,7 +463,7 @@ impl Op {
                     dev
                 )
             }
-            Op::NeighProxyDel { ns, addr, dev } => {
+            Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
                 put!(
                     out,
                     IpCmd(ns),
@@ -470,13 +473,13 @@ impl Op {
                     dev
                 )
             }
-            Op::Fdb {
+            Op::Neigh(NeighOp::Fdb {
                 ns,
                 action,
                 mac,
                 dev,
                 dst,
-            } => {
+            }) => {
                 match ns {
                     Some(n) => put!(out, "bridge -n ", Quoted(n), " fdb"),
                     None => out.push_str("bridge fdb"),
@@ -484,7 +487,7 @@ impl Op {
                 put!(out, " ", action.word(), " ", Mac(mac), " dev ", dev);
                 opt(out, "dst", dst.as_ref().map(Addr));
             }
-            Op::SysctlSet { ns, key, value } => {
+            Op::Sysctl(SysctlOp::Set { ns, key, value }) => {
                 put!(out, InNs(ns), "sysctl -w ");
                 if shell_safe(key) && shell_safe(value) {
                     put!(out, key, "=", value);
@@ -492,30 +495,30 @@ impl Op {
                     Quoted(&format!("{key}={value}")).put(out);
                 }
             }
-            Op::SysctlShow { ns, key } => put!(out, InNs(ns), "sysctl ", key),
-            Op::Exec { ns, argv } => {
+            Op::Sysctl(SysctlOp::Show { ns, key }) => put!(out, InNs(ns), "sysctl ", key),
+            Op::Probe(ProbeOp::Exec { ns, argv }) => {
                 InNs(ns).put(out);
                 shell_words(out, argv);
             }
-            Op::Show { ns, what, json } => show(out, ns, what, *json),
-            Op::Echo(text) => put!(out, "echo ", Quoted(text)),
-            Op::Ping {
+            Op::Probe(ProbeOp::Show { ns, what, json }) => show(out, ns, what, *json),
+            Op::Probe(ProbeOp::Echo(text)) => put!(out, "echo ", Quoted(text)),
+            Op::Probe(ProbeOp::Ping {
                 from,
                 target,
                 src,
                 count,
                 timeout,
-            } => {
+            }) => {
                 ping_command(out, from, *count, *timeout, src);
                 put!(out, " ", target);
             }
-            Op::Expect {
+            Op::Probe(ProbeOp::Expect {
                 from,
                 target,
                 src,
                 timeout,
                 check,
-            } => match check {
+            }) => match check {
                 Check::Reach => {
                     ping_command(out, from, 1, *timeout, src);
                     put!(out, " ", target, " >/dev/null || exit 1");
@@ -537,7 +540,7 @@ impl Op {
                     " || exit 1"
                 ),
             },
-            Op::ServeHttp { ns, port, text } => put!(
+            Op::Service(ServiceOp::Http { ns, port, text }) => put!(
                 out,
                 "# netsh: serve http on port ",
                 port,
@@ -545,7 +548,7 @@ impl Op {
                 " answering ",
                 Quoted(text)
             ),
-            Op::NdpResponder { ns, prefix, dev } => put!(
+            Op::Service(ServiceOp::Ndp { ns, prefix, dev }) => put!(
                 out,
                 InNs(ns),
                 "sysctl -w net.ipv6.conf.",
@@ -556,31 +559,33 @@ impl Op {
                 dev,
                 InSuffix(ns)
             ),
-            Op::Dump { ns } => put!(out, "# netsh: dump", InSuffix(ns)),
-            Op::Wait => out.push_str("# netsh: wait for Ctrl-C, keeping services running"),
-            Op::StoreSelect(StoreSpec::Embedded { path }) => put!(
+            Op::Probe(ProbeOp::Dump { ns }) => put!(out, "# netsh: dump", InSuffix(ns)),
+            Op::Service(ServiceOp::Wait) => {
+                out.push_str("# netsh: wait for Ctrl-C, keeping services running")
+            }
+            Op::Flannel(FlannelOp::Store(StoreSpec::Embedded { path })) => put!(
                 out,
                 "# netsh: store embedded ",
                 path.as_deref().unwrap_or("(default path)")
             ),
-            Op::StoreSelect(StoreSpec::Etcd(e)) => put!(
+            Op::Flannel(FlannelOp::Store(StoreSpec::Etcd(e))) => put!(
                 out,
                 "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=",
                 e.endpoints.join(",")
             ),
-            Op::NetworkConfig { prefix, json } => {
+            Op::Flannel(FlannelOp::Config { prefix, json }) => {
                 put!(out, "etcdctl put ", prefix, "/config ", Quoted(json))
             }
-            Op::LeaseAcquire { host, lease } => {
+            Op::Flannel(FlannelOp::Lease { host, lease }) => {
                 put!(out, "# netsh: flanneld lease for ", host_or_this(host));
                 opt(out, "iface", lease.iface.as_ref());
                 opt(out, "public-ip", lease.public_ip.as_ref().map(Shown));
                 opt(out, "subnet-file", lease.subnet_file.as_ref());
             }
-            Op::LeaseRelease { host } => {
+            Op::Flannel(FlannelOp::Release { host }) => {
                 put!(out, "# netsh: release the lease of ", host_or_this(host))
             }
-            Op::Overlay { host, overlay } => {
+            Op::Flannel(FlannelOp::Overlay { host, overlay }) => {
                 put!(
                     out,
                     "# netsh: run the ",
@@ -592,16 +597,20 @@ impl Op {
                 opt(out, "port", overlay.port);
                 flag(out, " direct-routing", overlay.direct_routing);
             }
-            Op::DockerOpts { host, opts } => {
+            Op::Flannel(FlannelOp::DockerOpts { host, opts }) => {
                 put!(out, InNs(host), "mk-docker-opts.sh");
                 flag(out, " -c", opts.combined);
                 opt(out, "-d", opts.file.as_ref());
                 opt(out, "-k", opts.key.as_ref());
                 flag(out, " -m", opts.no_masq);
             }
-            Op::NetworkCreate { host, network } => network_create(out, host, network),
-            Op::NetworkRm { host, name } => put!(out, InNs(host), "docker network rm ", name),
-            Op::ContainerAdd { host, container: c } => {
+            Op::Docker(DockerOp::NetworkCreate { host, network }) => {
+                network_create(out, host, network)
+            }
+            Op::Docker(DockerOp::NetworkRm { host, name }) => {
+                put!(out, InNs(host), "docker network rm ", name)
+            }
+            Op::Docker(DockerOp::Container { host, container: c }) => {
                 put!(out, InNs(host), "docker run -d --name ", c.name);
                 if let Some(n) = &c.network {
                     put!(out, " --net=", n);
@@ -609,7 +618,7 @@ impl Op {
                 opt(out, "--ip", c.ip.as_ref().map(Shown));
                 opt(out, "--ip6", c.ip6.as_ref().map(Shown));
             }
-            Op::DockerBridge { host, bridge: b } => {
+            Op::Docker(DockerOp::Bridge { host, bridge: b }) => {
                 put!(out, InNs(host), "dockerd");
                 if let Some(bip) = &b.bip {
                     put!(out, " --bip=", Shown(bip));

@@ -1,6 +1,7 @@
 //! Ops as netsh statements: the journal that `netsh down` replays and the script `dump` prints are
 //! both written in the language itself, so they can be read, edited and run like any script.
 
+use super::{AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp};
 use super::{Dest, LinkChange, LinkKind, Ns, Op, Route};
 use crate::ops::format_mac;
 
@@ -149,28 +150,28 @@ fn link_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
 /// The statement that performs `op`, when the language has one.
 pub fn statement(op: &Op) -> Option<String> {
     Some(match op {
-        Op::NetnsAdd { name } => format!("netns add {}", word(name)),
-        Op::NetnsDel { name } => format!("netns del {}", word(name)),
-        Op::LinkAdd { ns, name, kind } => link_add(ns, name, kind),
-        Op::LinkSet { ns, name, change } => format!(
+        Op::Netns(NetnsOp::Add { name }) => format!("netns add {}", word(name)),
+        Op::Netns(NetnsOp::Del { name }) => format!("netns del {}", word(name)),
+        Op::Link(LinkOp::Add { ns, name, kind }) => link_add(ns, name, kind),
+        Op::Link(LinkOp::Set { ns, name, change }) => format!(
             "link set {}{}{}",
             word(name),
             link_change(change),
             in_ns(ns)
         ),
-        Op::LinkDel { ns, name } => format!("link del {}{}", word(name), in_ns(ns)),
-        Op::AddrAdd {
+        Op::Link(LinkOp::Del { ns, name }) => format!("link del {}{}", word(name), in_ns(ns)),
+        Op::Addr(AddrOp::Add {
             ns,
             dev,
             addr,
             nodad,
-        } => format!(
+        }) => format!(
             "addr add {addr} dev {}{}{}",
             word(dev),
             if *nodad { " nodad" } else { "" },
             in_ns(ns)
         ),
-        Op::AddrDel { ns, dev, addr } => {
+        Op::Addr(AddrOp::Del { ns, dev, addr }) => {
             format!("addr del {addr} dev {}{}", word(dev), in_ns(ns))
         }
         Op::Route {
@@ -181,14 +182,14 @@ pub fn statement(op: &Op) -> Option<String> {
             let verb = action.word();
             format!("route {verb} {}{}", route(r), in_ns(ns))
         }
-        Op::NeighAdd {
+        Op::Neigh(NeighOp::Add {
             ns,
             addr,
             lladdr,
             dev,
             permanent,
             router,
-        } => format!(
+        }) => format!(
             "neigh add {addr} lladdr {} dev {}{}{}{}",
             format_mac(lladdr),
             word(dev),
@@ -196,22 +197,22 @@ pub fn statement(op: &Op) -> Option<String> {
             if *router { " router" } else { "" },
             in_ns(ns)
         ),
-        Op::NeighDel { ns, addr, dev } => {
+        Op::Neigh(NeighOp::Del { ns, addr, dev }) => {
             format!("neigh del {addr} dev {}{}", word(dev), in_ns(ns))
         }
-        Op::NeighProxyAdd { ns, addr, dev } => {
+        Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
             format!("proxy-ndp {addr} on {}{}", word(dev), in_ns(ns))
         }
-        Op::NeighProxyDel { ns, addr, dev } => {
+        Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
             format!("neigh del {addr} dev {} proxy{}", word(dev), in_ns(ns))
         }
-        Op::Fdb {
+        Op::Neigh(NeighOp::Fdb {
             ns,
             action,
             mac,
             dev,
             dst,
-        } => {
+        }) => {
             let verb = action.word();
             let dst = dst.map(|d| format!(" dst {d}")).unwrap_or_default();
             format!(
@@ -221,31 +222,31 @@ pub fn statement(op: &Op) -> Option<String> {
                 in_ns(ns)
             )
         }
-        Op::SysctlSet { ns, key, value } => {
+        Op::Sysctl(SysctlOp::Set { ns, key, value }) => {
             format!("sysctl {} = {}{}", word(key), word(value), in_ns(ns))
         }
         // undo steps and `dump` never hold these: they are not kernel state a statement rebuilds
-        Op::NetnsList
-        | Op::SysctlShow { .. }
-        | Op::Exec { .. }
-        | Op::Show { .. }
-        | Op::Echo(_)
-        | Op::Ping { .. }
-        | Op::Expect { .. }
-        | Op::ServeHttp { .. }
-        | Op::NdpResponder { .. }
-        | Op::Dump { .. }
-        | Op::Wait
-        | Op::StoreSelect(_)
-        | Op::NetworkConfig { .. }
-        | Op::LeaseAcquire { .. }
-        | Op::LeaseRelease { .. }
-        | Op::Overlay { .. }
-        | Op::DockerOpts { .. }
-        | Op::NetworkCreate { .. }
-        | Op::NetworkRm { .. }
-        | Op::ContainerAdd { .. }
-        | Op::DockerBridge { .. } => return None,
+        Op::Netns(NetnsOp::List)
+        | Op::Sysctl(SysctlOp::Show { .. })
+        | Op::Probe(ProbeOp::Exec { .. })
+        | Op::Probe(ProbeOp::Show { .. })
+        | Op::Probe(ProbeOp::Echo(_))
+        | Op::Probe(ProbeOp::Ping { .. })
+        | Op::Probe(ProbeOp::Expect { .. })
+        | Op::Service(ServiceOp::Http { .. })
+        | Op::Service(ServiceOp::Ndp { .. })
+        | Op::Probe(ProbeOp::Dump { .. })
+        | Op::Service(ServiceOp::Wait)
+        | Op::Flannel(FlannelOp::Store(_))
+        | Op::Flannel(FlannelOp::Config { .. })
+        | Op::Flannel(FlannelOp::Lease { .. })
+        | Op::Flannel(FlannelOp::Release { .. })
+        | Op::Flannel(FlannelOp::Overlay { .. })
+        | Op::Flannel(FlannelOp::DockerOpts { .. })
+        | Op::Docker(DockerOp::NetworkCreate { .. })
+        | Op::Docker(DockerOp::NetworkRm { .. })
+        | Op::Docker(DockerOp::Container { .. })
+        | Op::Docker(DockerOp::Bridge { .. }) => return None,
     })
 }
 
@@ -267,16 +268,16 @@ mod tests {
     #[test]
     fn ops_render_as_the_statements_that_make_them() {
         let ns: crate::ops::Ns = Some("n1".into());
-        let op = Op::LinkAdd {
+        let op = Op::Link(LinkOp::Add {
             ns: ns.clone(),
             name: "v1".into(),
             kind: LinkKind::Veth {
                 peer: "v2".into(),
                 peer_ns: Some("n2".into()),
             },
-        };
+        });
         assert_eq!(statement(&op).unwrap(), "veth v1 peer v2 peer-in n2 in n1");
-        let vx = Op::LinkAdd {
+        let vx = Op::Link(LinkOp::Add {
             ns: None,
             name: "flannel.1".into(),
             kind: LinkKind::Vxlan(Box::new(Vxlan {
@@ -285,7 +286,7 @@ mod tests {
                 learning: Some(false),
                 ..Vxlan::default()
             })),
-        };
+        });
         assert_eq!(
             statement(&vx).unwrap(),
             "vxlan flannel.1 vni 1 port 8472 nolearning"
@@ -307,7 +308,7 @@ mod tests {
             statement(&r).unwrap(),
             "route replace default via 10.0.0.1 dev eth0 onlink metric 5 in n1"
         );
-        let s = Op::LinkSet {
+        let s = Op::Link(LinkOp::Set {
             ns: None,
             name: "v1".into(),
             change: Box::new(LinkChange {
@@ -315,8 +316,8 @@ mod tests {
                 master: Some(None),
                 ..LinkChange::default()
             }),
-        };
+        });
         assert_eq!(statement(&s).unwrap(), "link set v1 down nomaster");
-        assert_eq!(statement(&Op::Wait), None);
+        assert_eq!(statement(&Op::Service(ServiceOp::Wait)), None);
     }
 }

@@ -5,6 +5,7 @@ use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
 use crate::ops::{Check, Op};
+use crate::ops::{ProbeOp, ServiceOp};
 
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
 pub const EXPECT_TIMEOUT: f64 = 3.0;
@@ -13,21 +14,23 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
     let from = a.text("from").or_else(|| cx.ns.clone());
     let target = a.text("target").unwrap_or_default();
     let timeout = a.float("timeout").unwrap_or(EXPECT_TIMEOUT);
-    let expect = |check| Op::Expect {
-        from: from.clone(),
-        target: target.to_string(),
-        src: a.ip("src"),
-        timeout,
-        check,
+    let expect = |check| {
+        Op::Probe(ProbeOp::Expect {
+            from: from.clone(),
+            target: target.to_string(),
+            src: a.ip("src"),
+            timeout,
+            check,
+        })
     };
     match id {
-        Id::Ping => out.extend([Op::Ping {
+        Id::Ping => out.extend([Op::Probe(ProbeOp::Ping {
             from: from.clone(),
             target: target.to_string(),
             src: a.ip("src"),
             count: a.int("count").unwrap_or(3) as u32,
             timeout: a.float("timeout").unwrap_or(1.0),
-        }]),
+        })]),
         Id::ExpectReach => out.extend([expect(Check::Reach)]),
         Id::ExpectNoReach => out.extend([expect(Check::NoReach)]),
         Id::ExpectHttp => out.extend([expect(Check::Http {
@@ -40,19 +43,19 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 return Err(RunError::new("`exec` needs a program to run")
                     .help("write `exec \"ip -6 neigh show\" in net1`"));
             }
-            out.extend([Op::Exec {
+            out.extend([Op::Probe(ProbeOp::Exec {
                 ns: cx.ns.clone(),
                 argv,
-            }])
+            })])
         }
-        Id::Show => out.extend([Op::Show {
+        Id::Show => out.extend([Op::Probe(ProbeOp::Show {
             ns: cx.ns.clone(),
             what: a.must_string("thing to show"),
             json: a.flag("json"),
-        }]),
-        Id::Echo => out.extend([Op::Echo(a.rest_words().join(" "))]),
-        Id::Wait => out.extend([Op::Wait]),
-        Id::Dump => out.extend([Op::Dump { ns: cx.ns.clone() }]),
+        })]),
+        Id::Echo => out.extend([Op::Probe(ProbeOp::Echo(a.rest_words().join(" ")))]),
+        Id::Wait => out.extend([Op::Service(ServiceOp::Wait)]),
+        Id::Dump => out.extend([Op::Probe(ProbeOp::Dump { ns: cx.ns.clone() })]),
         _ => unreachable!("not a check statement: {id:?}"),
     }
     Ok(())

@@ -6,6 +6,7 @@ use crate::check::signatures::{IPVLAN_MODES, Id, MACVLAN_MODES};
 use crate::check::types::Val;
 use crate::interp::args::Args;
 use crate::ops::{BackendType, DockerOpts, EtcdSpec, Lease, Network, Op, Overlay, StoreSpec};
+use crate::ops::{DockerOp, FlannelOp};
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
 
@@ -14,9 +15,9 @@ pub const DEFAULT_PREFIX: &str = "/coreos.com/network";
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let host = cx.ns.clone();
     match id {
-        Id::StoreEmbedded => out.extend([Op::StoreSelect(StoreSpec::Embedded {
+        Id::StoreEmbedded => out.extend([Op::Flannel(FlannelOp::Store(StoreSpec::Embedded {
             path: a.string("path"),
-        })]),
+        }))]),
         Id::StoreEtcd => {
             if a.flag("user") != a.flag("password") {
                 return Err(RunError::new(
@@ -44,22 +45,24 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 user: a.string("user"),
                 password: a.string("password"),
             };
-            out.extend([Op::StoreSelect(StoreSpec::Etcd(Box::new(spec)))])
+            out.extend([Op::Flannel(FlannelOp::Store(StoreSpec::Etcd(Box::new(
+                spec,
+            ))))])
         }
-        Id::NetworkConfig => out.extend([Op::NetworkConfig {
+        Id::NetworkConfig => out.extend([Op::Flannel(FlannelOp::Config {
             prefix: cx.prefix.clone(),
             json: config_json(a)?,
-        }]),
-        Id::Lease => out.extend([Op::LeaseAcquire {
+        })]),
+        Id::Lease => out.extend([Op::Flannel(FlannelOp::Lease {
             host,
             lease: Box::new(Lease {
                 iface: a.string("iface"),
                 public_ip: a.ip("public-ip"),
                 subnet_file: a.string("subnet-file"),
             }),
-        }]),
-        Id::LeaseRelease => out.extend([Op::LeaseRelease { host }]),
-        Id::Overlay => out.extend([Op::Overlay {
+        })]),
+        Id::LeaseRelease => out.extend([Op::Flannel(FlannelOp::Release { host })]),
+        Id::Overlay => out.extend([Op::Flannel(FlannelOp::Overlay {
             host,
             overlay: Box::new(Overlay {
                 backend: match a.text("backend") {
@@ -76,8 +79,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 direct_routing: a.flag("direct-routing"),
                 iface: a.string("iface"),
             }),
-        }]),
-        Id::DockerOpts => out.extend([Op::DockerOpts {
+        })]),
+        Id::DockerOpts => out.extend([Op::Flannel(FlannelOp::DockerOpts {
             host,
             opts: Box::new(DockerOpts {
                 combined: a.flag("combined"),
@@ -85,15 +88,15 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 key: a.string("key"),
                 no_masq: a.flag("no-masq"),
             }),
-        }]),
-        Id::NetworkCreate => out.extend([Op::NetworkCreate {
+        })]),
+        Id::NetworkCreate => out.extend([Op::Docker(DockerOp::NetworkCreate {
             host,
             network: Box::new(network(a)?),
-        }]),
-        Id::NetworkRm => out.extend([Op::NetworkRm {
+        })]),
+        Id::NetworkRm => out.extend([Op::Docker(DockerOp::NetworkRm {
             host,
             name: a.must("name"),
-        }]),
+        })]),
         _ => unreachable!("not a flannel statement: {id:?}"),
     }
     Ok(())

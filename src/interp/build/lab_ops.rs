@@ -6,6 +6,7 @@ use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
+use crate::ops::{AddrOp, DockerOp, LinkOp, NetnsOp, ServiceOp, SysctlOp};
 use crate::ops::{
     Container, Dest, DockerBridge, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction,
 };
@@ -20,28 +21,31 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Id::Switch => {
             let sw: Ns = Some(name.as_str().into());
             out.extend([
-                Op::NetnsAdd { name },
-                Op::LinkAdd {
+                Op::Netns(NetnsOp::Add { name }),
+                Op::Link(LinkOp::Add {
                     ns: sw.clone(),
                     name: SWITCH_BRIDGE.into(),
                     kind: LinkKind::Bridge,
-                },
+                }),
                 up(&sw, SWITCH_BRIDGE),
             ])
         }
         Id::Host => {
             let ns: Ns = Some(name.as_str().into());
             let iface = a.text("iface").unwrap_or_else(|| "eth0".into());
-            out.extend([Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")]);
+            out.extend([
+                Op::Netns(NetnsOp::Add { name: name.clone() }),
+                up(&ns, "lo"),
+            ]);
             out.extend(plug(&name, &iface, &a.must("on")));
             for addr in a.all("addr") {
                 if let Val::Net(n) = addr {
-                    out.push(Op::AddrAdd {
+                    out.push(Op::Addr(AddrOp::Add {
                         ns: ns.clone(),
                         dev: iface.clone(),
                         addr: *n,
                         nodad: n.addr().is_ipv6(),
-                    });
+                    }));
                 }
             }
             for gw in a.all("gw") {
@@ -52,7 +56,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         }
         Id::Router => {
             let ns: Ns = Some(name.as_str().into());
-            out.extend([Op::NetnsAdd { name: name.clone() }, up(&ns, "lo")]);
+            out.extend([
+                Op::Netns(NetnsOp::Add { name: name.clone() }),
+                up(&ns, "lo"),
+            ]);
             let mut iface = String::new();
             let mut count = 0;
             for (key, v) in &a.vals {
@@ -63,12 +70,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                         out.extend(plug(&name, &iface, &sw.text()));
                     }
                     ("addr", Val::Net(n)) if !iface.is_empty() => {
-                        out.push(Op::AddrAdd {
+                        out.push(Op::Addr(AddrOp::Add {
                             ns: ns.clone(),
                             dev: iface.as_str().into(),
                             addr: *n,
                             nodad: n.addr().is_ipv6(),
-                        });
+                        }));
                     }
                     ("addr", _) => {
                         return Err(RunError::new("each `addr` of a router follows the `on SWITCH` it belongs to")
@@ -77,18 +84,18 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                     _ => {}
                 }
             }
-            out.push(Op::SysctlSet {
+            out.push(Op::Sysctl(SysctlOp::Set {
                 ns: ns.clone(),
                 key: "net.ipv4.ip_forward".into(),
                 value: "1".into(),
-            });
-            out.push(Op::SysctlSet {
+            }));
+            out.push(Op::Sysctl(SysctlOp::Set {
                 ns,
                 key: "net.ipv6.conf.all.forwarding".into(),
                 value: "1".into(),
-            });
+            }));
         }
-        Id::Container => out.extend([Op::ContainerAdd {
+        Id::Container => out.extend([Op::Docker(DockerOp::Container {
             host: cx.ns.clone(),
             container: Box::new(Container {
                 name: name.to_string(),
@@ -96,34 +103,34 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 ip: a.ip("ip"),
                 ip6: a.ip("ip6"),
             }),
-        }]),
-        Id::ServeHttp => out.extend([Op::ServeHttp {
+        })]),
+        Id::ServeHttp => out.extend([Op::Service(ServiceOp::Http {
             ns: cx.ns.clone(),
             port: a.int("port").unwrap_or(80) as u16,
             text: a.string("text").unwrap_or_else(|| "netsh".into()),
-        }]),
-        Id::DockerBridge => out.extend([Op::DockerBridge {
+        })]),
+        Id::DockerBridge => out.extend([Op::Docker(DockerOp::Bridge {
             host: cx.ns.clone(),
             bridge: Box::new(DockerBridge {
                 bip: a.net("bip"),
                 fixed_cidr_v6: a.net("fixed-cidr-v6"),
                 mtu: a.int("mtu").map(|m| m as u32),
             }),
-        }]),
+        })]),
         _ => unreachable!("not a lab statement: {id:?}"),
     }
     Ok(())
 }
 
 fn up(ns: &Ns, link: &str) -> Op {
-    Op::LinkSet {
+    Op::Link(LinkOp::Set {
         ns: ns.clone(),
         name: link.into(),
         change: Box::new(LinkChange {
             up: Some(true),
             ..Default::default()
         }),
-    }
+    })
 }
 
 /// The name of a host's port on a switch: the host's name, shortened to fit IFNAMSIZ.
@@ -143,15 +150,15 @@ fn plug(host: &str, iface: &str, switch: &str) -> Vec<Op> {
     let (h, sw): (Ns, Ns) = (Some(host.into()), Some(switch.into()));
     let port = port_name(host);
     vec![
-        Op::LinkAdd {
+        Op::Link(LinkOp::Add {
             ns: h.clone(),
             name: iface.into(),
             kind: LinkKind::Veth {
                 peer: port.as_str().into(),
                 peer_ns: sw.clone(),
             },
-        },
-        Op::LinkSet {
+        }),
+        Op::Link(LinkOp::Set {
             ns: sw,
             name: port.into(),
             change: Box::new(LinkChange {
@@ -159,7 +166,7 @@ fn plug(host: &str, iface: &str, switch: &str) -> Vec<Op> {
                 master: Some(Some(SWITCH_BRIDGE.into())),
                 ..Default::default()
             }),
-        },
+        }),
         up(&h, iface),
     ]
 }

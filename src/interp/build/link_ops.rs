@@ -5,36 +5,37 @@ use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
 use crate::ops::{IpvlanMode, LinkChange, LinkKind, MacvlanMode, Name, Op, Vxlan};
+use crate::ops::{LinkOp, NetnsOp};
 
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let name = || a.must("name");
     match id {
-        Id::NetnsAdd => out.extend([Op::NetnsAdd { name: name() }]),
-        Id::NetnsDel => out.extend([Op::NetnsDel { name: name() }]),
-        Id::NetnsList => out.extend([Op::NetnsList]),
-        Id::Veth => out.extend([Op::LinkAdd {
+        Id::NetnsAdd => out.extend([Op::Netns(NetnsOp::Add { name: name() })]),
+        Id::NetnsDel => out.extend([Op::Netns(NetnsOp::Del { name: name() })]),
+        Id::NetnsList => out.extend([Op::Netns(NetnsOp::List)]),
+        Id::Veth => out.extend([Op::Link(LinkOp::Add {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Veth {
                 peer: a.must("peer"),
                 peer_ns: a.text("peer-in"),
             },
-        }]),
-        Id::Bridge => out.extend([Op::LinkAdd {
+        })]),
+        Id::Bridge => out.extend([Op::Link(LinkOp::Add {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Bridge,
-        }]),
-        Id::Dummy => out.extend([Op::LinkAdd {
+        })]),
+        Id::Dummy => out.extend([Op::Link(LinkOp::Add {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Dummy,
-        }]),
-        Id::Tun => out.extend([Op::LinkAdd {
+        })]),
+        Id::Tun => out.extend([Op::Link(LinkOp::Add {
             ns: cx.ns.clone(),
             name: name(),
             kind: LinkKind::Tun,
-        }]),
+        })]),
         Id::Macvlan => {
             let link = a.text("name").unwrap_or_else(|| cx.names.next("macvlan"));
             let mode = match a.text("mode") {
@@ -94,11 +95,11 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 group: a.ip("group"),
                 learning,
             };
-            out.extend([Op::LinkAdd {
+            out.extend([Op::Link(LinkOp::Add {
                 ns: cx.ns.clone(),
                 name: name(),
                 kind: LinkKind::Vxlan(Box::new(v)),
-            }])
+            })])
         }
         Id::LinkSet => {
             let change = LinkChange {
@@ -113,16 +114,16 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 netns: a.text("netns"),
                 rename: a.text("name"),
             };
-            out.extend([Op::LinkSet {
+            out.extend([Op::Link(LinkOp::Set {
                 ns: cx.ns.clone(),
                 name: a.must("link"),
                 change: Box::new(change),
-            }])
+            })])
         }
-        Id::LinkDel => out.extend([Op::LinkDel {
+        Id::LinkDel => out.extend([Op::Link(LinkOp::Del {
             ns: cx.ns.clone(),
             name: a.must("link"),
-        }]),
+        })]),
         _ => unreachable!("not a link statement: {id:?}"),
     }
     Ok(())
@@ -136,11 +137,11 @@ fn bad_mode(kind: &str, mode: &str) -> RunError {
 }
 
 fn child(a: &Args, cx: &Ctx, out: &mut Vec<Op>, link: Name, kind: LinkKind) {
-    out.push(Op::LinkAdd {
+    out.push(Op::Link(LinkOp::Add {
         ns: cx.outer.clone(),
         name: link.clone(),
         kind,
-    });
+    }));
     if let Some(target) = &a.ns
         && cx.outer.as_ref() != Some(target)
     {
@@ -148,10 +149,10 @@ fn child(a: &Args, cx: &Ctx, out: &mut Vec<Op>, link: Name, kind: LinkKind) {
             netns: Some(target.clone()),
             ..Default::default()
         };
-        out.push(Op::LinkSet {
+        out.push(Op::Link(LinkOp::Set {
             ns: cx.outer.clone(),
             name: link,
             change: Box::new(change),
-        });
+        }));
     }
 }

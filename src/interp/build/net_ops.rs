@@ -5,6 +5,7 @@ use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
+use crate::ops::{AddrOp, NeighOp, ServiceOp, SysctlOp};
 use crate::ops::{Dest, Family, FdbAction, Op, Route, RouteAction};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -12,17 +13,17 @@ use std::net::IpAddr;
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
     let ns = cx.ns.clone();
     match id {
-        Id::AddrAdd => out.extend([Op::AddrAdd {
+        Id::AddrAdd => out.extend([Op::Addr(AddrOp::Add {
             ns,
             dev: a.must("dev"),
             addr: address(a)?,
             nodad: a.flag("nodad"),
-        }]),
-        Id::AddrDel => out.extend([Op::AddrDel {
+        })]),
+        Id::AddrDel => out.extend([Op::Addr(AddrOp::Del {
             ns,
             dev: a.must("dev"),
             addr: address(a)?,
-        }]),
+        })]),
         Id::RouteAdd | Id::RouteReplace | Id::RouteDel => {
             let action = match id {
                 Id::RouteAdd => RouteAction::Add,
@@ -35,20 +36,20 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 route: Box::new(route(a)?),
             }])
         }
-        Id::NeighAdd => out.extend([Op::NeighAdd {
+        Id::NeighAdd => out.extend([Op::Neigh(NeighOp::Add {
             ns,
             addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])),
             lladdr: a.mac("lladdr").unwrap_or_default(),
             dev: a.must("dev"),
             permanent: a.flag("permanent"),
             router: a.flag("router"),
-        }]),
+        })]),
         Id::NeighDel if a.flag("proxy") => match a.ip("address") {
-            Some(IpAddr::V6(addr)) => out.extend([Op::NeighProxyDel {
+            Some(IpAddr::V6(addr)) => out.extend([Op::Neigh(NeighOp::ProxyDel {
                 ns,
                 addr,
                 dev: a.must("dev"),
-            }]),
+            })]),
             other => {
                 let shown = other.map(|ip| ip.to_string()).unwrap_or_default();
                 return Err(RunError::new(format!(
@@ -57,57 +58,57 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 .at("address", shown));
             }
         },
-        Id::NeighDel => out.extend([Op::NeighDel {
+        Id::NeighDel => out.extend([Op::Neigh(NeighOp::Del {
             ns,
             addr: a.ip("address").unwrap_or(IpAddr::from([0, 0, 0, 0])),
             dev: a.must("dev"),
-        }]),
+        })]),
         Id::FdbAdd | Id::FdbAppend | Id::FdbDel => {
             let action = match id {
                 Id::FdbAdd => FdbAction::Add,
                 Id::FdbAppend => FdbAction::Append,
                 _ => FdbAction::Del,
             };
-            out.extend([Op::Fdb {
+            out.extend([Op::Neigh(NeighOp::Fdb {
                 ns,
                 action,
                 mac: a.mac("mac").unwrap_or_default(),
                 dev: a.must("dev"),
                 dst: a.ip("dst"),
-            }])
+            })])
         }
         Id::Sysctl => {
             let key = a.must("key");
             match (a.text("value"), key.split_once('=')) {
-                (Some(value), _) => out.extend([Op::SysctlSet { ns, key, value }]),
-                (None, Some((k, v))) => out.extend([Op::SysctlSet {
+                (Some(value), _) => out.extend([Op::Sysctl(SysctlOp::Set { ns, key, value })]),
+                (None, Some((k, v))) => out.extend([Op::Sysctl(SysctlOp::Set {
                     ns,
                     key: k.into(),
                     value: v.into(),
-                }]),
+                })]),
                 (None, None) if a.flag("=") => {
                     return Err(RunError::new(format!("`sysctl {key} =` has no value"))
                         .help("write `sysctl KEY = VALUE`"));
                 }
-                (None, None) => out.extend([Op::SysctlShow { ns, key }]),
+                (None, None) => out.extend([Op::Sysctl(SysctlOp::Show { ns, key })]),
             }
         }
         Id::Forwarding => {
             let value = if a.must("state") == "on" { "1" } else { "0" };
             let family = a.text("family");
             if family.as_deref() != Some("ipv6") {
-                out.push(Op::SysctlSet {
+                out.push(Op::Sysctl(SysctlOp::Set {
                     ns: ns.clone(),
                     key: "net.ipv4.ip_forward".into(),
                     value: value.into(),
-                });
+                }));
             }
             if family.as_deref() != Some("ipv4") {
-                out.push(Op::SysctlSet {
+                out.push(Op::Sysctl(SysctlOp::Set {
                     ns,
                     key: "net.ipv6.conf.all.forwarding".into(),
                     value: value.into(),
-                });
+                }));
             }
         }
         Id::ProxyNdp => {
@@ -119,17 +120,19 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             };
             match (single, a.net("target")) {
                 (Some(addr), _) => out.extend([
-                    Op::SysctlSet {
+                    Op::Sysctl(SysctlOp::Set {
                         ns: ns.clone(),
                         key: compact_str::format_compact!(
                             "net.ipv6.conf.{}.proxy_ndp",
                             sysctl_ifname(&dev)
                         ),
                         value: "1".into(),
-                    },
-                    Op::NeighProxyAdd { ns, addr, dev },
+                    }),
+                    Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }),
                 ]),
-                (None, Some(prefix)) => out.extend([Op::NdpResponder { ns, prefix, dev }]),
+                (None, Some(prefix)) => {
+                    out.extend([Op::Service(ServiceOp::Ndp { ns, prefix, dev })])
+                }
                 (None, None) => {
                     return Err(RunError::new("proxy-ndp needs an IPv6 address or prefix"));
                 }

@@ -1,0 +1,10 @@
+//! Network namespaces.
+
+use super::Name;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NetnsOp {
+    Add { name: Name },
+    Del { name: Name },
+    List,
+}
