@@ -11,147 +11,15 @@ use crate::engine::dump::State;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::Undo;
 use crate::netlink::links;
-use crate::ops::{
-    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
-};
+use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp, SysctlOp};
 use crate::ops::{FdbAction, LinkChange, LinkKind, Ns, Op, RouteAction};
 use crate::sys::netns;
 use rtnetlink::packet_route::link::LinkAttribute;
 use std::collections::HashSet;
 
-/// The link an Op acts on (for an address, route, entry or per-link sysctl: the link it is on).
-fn link_of(op: &Op) -> Option<(&Ns, String)> {
-    match op {
-        Op::Link(LinkOp::Add { ns, name, .. }) | Op::Link(LinkOp::Set { ns, name, .. }) => {
-            Some((ns, name.to_string()))
-        }
-        Op::Addr(AddrOp::Add { ns, dev, .. })
-        | Op::Addr(AddrOp::Del { ns, dev, .. })
-        | Op::Neigh(NeighOp::Add { ns, dev, .. })
-        | Op::Neigh(NeighOp::Del { ns, dev, .. })
-        | Op::Neigh(NeighOp::ProxyAdd { ns, dev, .. })
-        | Op::Neigh(NeighOp::ProxyDel { ns, dev, .. })
-        | Op::Neigh(NeighOp::Fdb { ns, dev, .. }) => Some((ns, dev.to_string())),
-        Op::Route { ns, route, .. } => route.dev.as_ref().map(|d| (ns, d.to_string())),
-        // net.ipv6.conf.<link>.proxy_ndp, the link's dots written as slashes
-        Op::Sysctl(SysctlOp::Set { ns, key, .. }) => key
-            .strip_prefix("net.ipv6.conf.")
-            .and_then(|k| k.strip_suffix(".proxy_ndp"))
-            .filter(|l| !matches!(*l, "all" | "default"))
-            .map(|l| (ns, l.replace('/', "."))),
-        // namespaces, services, checks and the runtimes' Ops sit on no one link
-        Op::Netns(NetnsOp::Add { .. })
-        | Op::Netns(NetnsOp::Del { .. })
-        | Op::Netns(NetnsOp::List)
-        | Op::Link(LinkOp::Del { .. })
-        | Op::Sysctl(SysctlOp::Show { .. })
-        | Op::Probe(ProbeOp::Exec { .. })
-        | Op::Probe(ProbeOp::Show { .. })
-        | Op::Probe(ProbeOp::Echo(_))
-        | Op::Probe(ProbeOp::Ping { .. })
-        | Op::Probe(ProbeOp::Expect { .. })
-        | Op::Service(ServiceOp::Http { .. })
-        | Op::Service(ServiceOp::Ndp { .. })
-        | Op::Probe(ProbeOp::Dump { .. })
-        | Op::Service(ServiceOp::Wait)
-        | Op::Flannel(FlannelOp::Store(_))
-        | Op::Flannel(FlannelOp::Config { .. })
-        | Op::Flannel(FlannelOp::Lease { .. })
-        | Op::Flannel(FlannelOp::Release { .. })
-        | Op::Flannel(FlannelOp::Overlay { .. })
-        | Op::Flannel(FlannelOp::DockerOpts { .. })
-        | Op::Docker(DockerOp::NetworkCreate { .. })
-        | Op::Docker(DockerOp::NetworkRm { .. })
-        | Op::Docker(DockerOp::Container { .. })
-        | Op::Docker(DockerOp::Bridge { .. }) => None,
-    }
-}
-
-/// The step that takes away what `op` built: the inverse of every Op that adds one object
-/// (written once, here, for rollback, pipelined requests and state diffs alike).
+/// The step that takes away what `op` built (see `Op::removal`).
 pub(super) fn removal(op: &Op) -> Option<Undo> {
-    let del = match op {
-        Op::Link(LinkOp::Add { ns, name, .. }) => Op::Link(LinkOp::Del {
-            ns: ns.clone(),
-            name: name.clone(),
-        }),
-        Op::Addr(AddrOp::Add { ns, dev, addr, .. }) => Op::Addr(AddrOp::Del {
-            ns: ns.clone(),
-            dev: dev.clone(),
-            addr: *addr,
-        }),
-        Op::Route {
-            ns,
-            action: RouteAction::Add | RouteAction::Replace,
-            route,
-        } => Op::Route {
-            ns: ns.clone(),
-            action: RouteAction::Del,
-            route: route.clone(),
-        },
-        Op::Neigh(NeighOp::Add { ns, addr, dev, .. }) => Op::Neigh(NeighOp::Del {
-            ns: ns.clone(),
-            addr: *addr,
-            dev: dev.clone(),
-        }),
-        Op::Neigh(NeighOp::Fdb {
-            ns,
-            action: FdbAction::Add | FdbAction::Append,
-            mac,
-            dev,
-            dst,
-        }) => Op::Neigh(NeighOp::Fdb {
-            ns: ns.clone(),
-            action: FdbAction::Del,
-            mac: *mac,
-            dev: dev.clone(),
-            dst: *dst,
-        }),
-        Op::Netns(NetnsOp::Add { name }) => Op::Netns(NetnsOp::Del { name: name.clone() }),
-        Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => Op::Neigh(NeighOp::ProxyDel {
-            ns: ns.clone(),
-            addr: *addr,
-            dev: dev.clone(),
-        }),
-        // deletions, settings and the rest: their inverse is not a removal
-        Op::Netns(NetnsOp::Del { .. })
-        | Op::Netns(NetnsOp::List)
-        | Op::Link(LinkOp::Set { .. })
-        | Op::Link(LinkOp::Del { .. })
-        | Op::Addr(AddrOp::Del { .. })
-        | Op::Route {
-            action: RouteAction::Del,
-            ..
-        }
-        | Op::Neigh(NeighOp::Del { .. })
-        | Op::Neigh(NeighOp::ProxyDel { .. })
-        | Op::Neigh(NeighOp::Fdb {
-            action: FdbAction::Del,
-            ..
-        })
-        | Op::Sysctl(SysctlOp::Set { .. })
-        | Op::Sysctl(SysctlOp::Show { .. })
-        | Op::Probe(ProbeOp::Exec { .. })
-        | Op::Probe(ProbeOp::Show { .. })
-        | Op::Probe(ProbeOp::Echo(_))
-        | Op::Probe(ProbeOp::Ping { .. })
-        | Op::Probe(ProbeOp::Expect { .. })
-        | Op::Service(ServiceOp::Http { .. })
-        | Op::Service(ServiceOp::Ndp { .. })
-        | Op::Probe(ProbeOp::Dump { .. })
-        | Op::Service(ServiceOp::Wait)
-        | Op::Flannel(FlannelOp::Store(_))
-        | Op::Flannel(FlannelOp::Config { .. })
-        | Op::Flannel(FlannelOp::Lease { .. })
-        | Op::Flannel(FlannelOp::Release { .. })
-        | Op::Flannel(FlannelOp::Overlay { .. })
-        | Op::Flannel(FlannelOp::DockerOpts { .. })
-        | Op::Docker(DockerOp::NetworkCreate { .. })
-        | Op::Docker(DockerOp::NetworkRm { .. })
-        | Op::Docker(DockerOp::Container { .. })
-        | Op::Docker(DockerOp::Bridge { .. }) => return None,
-    };
-    Some(Undo::Op(del))
+    op.removal().map(Undo::Op)
 }
 
 /// Whether a step takes something away (one whose object is gone already has nothing to do).
@@ -242,7 +110,7 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
         .collect();
     let on_new_link = |op: &Op| {
         !matches!(op, Op::Link(LinkOp::Add { .. }))
-            && link_of(op).is_some_and(|(ns, l)| appeared.contains(&(ns, l.as_str())))
+            && Op::link(op).is_some_and(|(ns, l)| appeared.contains(&(ns, l.as_str())))
     };
     let mut steps = Vec::new();
     for op in after.ops.iter().rev() {
@@ -282,7 +150,7 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
     }
     // a link that went and that netsh cannot make (noted by the dump): nothing on it is rebuilt
     let unmade = |op: &Op| {
-        link_of(op).is_some_and(|(ns, l)| {
+        Op::link(op).is_some_and(|(ns, l)| {
             let key = (ns, l.as_str());
             l != "lo"
                 && !made_before.contains(&key)
@@ -297,7 +165,8 @@ pub(super) fn inverse(before: &State, after: &State) -> Vec<Undo> {
         .iter()
         .filter(|l| !made_after.contains(l))
         .collect();
-    let on_remade = |op: &Op| link_of(op).is_some_and(|(ns, l)| remade.contains(&(ns, l.as_str())));
+    let on_remade =
+        |op: &Op| Op::link(op).is_some_and(|(ns, l)| remade.contains(&(ns, l.as_str())));
     for op in &before.ops {
         if (after.ops.contains(op) && !on_remade(op)) || unmade(op) {
             continue;
@@ -572,12 +441,12 @@ mod tests {
             key: "net.ipv6.conf.eth1/19.proxy_ndp".into(),
             value: "1".into(),
         });
-        assert_eq!(link_of(&op).map(|(_, l)| l), Some("eth1.19".to_string()));
+        assert_eq!(Op::link(&op).map(|(_, l)| l), Some("eth1.19".to_string()));
         let all = Op::Sysctl(SysctlOp::Set {
             ns: None,
             key: "net.ipv6.conf.all.forwarding".into(),
             value: "1".into(),
         });
-        assert_eq!(link_of(&all), None);
+        assert_eq!(Op::link(&all), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Flannel: the store, the network config, leases, overlays and Docker's options from a lease.
 
 use super::Ns;
+use super::render::{InNs, Quoted, Shown, flag, opt, put};
 use std::net::IpAddr;
 
 /// Where leases and networks are kept.
@@ -108,4 +109,70 @@ pub enum FlannelOp {
         host: Ns,
         opts: Box<DockerOpts>,
     },
+}
+
+impl FlannelOp {
+    /// Writes the Op as the command a person would type (see render.rs).
+    pub(super) fn render(&self, out: &mut String) {
+        match self {
+            FlannelOp::Store(StoreSpec::Embedded { path }) => put!(
+                out,
+                "# netsh: store embedded ",
+                path.as_deref().unwrap_or("(default path)")
+            ),
+            FlannelOp::Store(StoreSpec::Etcd(e)) => put!(
+                out,
+                "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=",
+                e.endpoints.join(",")
+            ),
+            FlannelOp::Config { prefix, json } => {
+                put!(out, "etcdctl put ", prefix, "/config ", Quoted(json))
+            }
+            FlannelOp::Lease { host, lease } => {
+                put!(out, "# netsh: flanneld lease for ", host_or_this(host));
+                opt(out, "iface", lease.iface.as_ref());
+                opt(out, "public-ip", lease.public_ip.as_ref().map(Shown));
+                opt(out, "subnet-file", lease.subnet_file.as_ref());
+            }
+            FlannelOp::Release { host } => {
+                put!(out, "# netsh: release the lease of ", host_or_this(host))
+            }
+            FlannelOp::Overlay { host, overlay } => {
+                put!(
+                    out,
+                    "# netsh: run the ",
+                    overlay.backend.map_or("configured", BackendType::name),
+                    " overlay for ",
+                    host_or_this(host)
+                );
+                opt(out, "vni", overlay.vni);
+                opt(out, "port", overlay.port);
+                flag(out, " direct-routing", overlay.direct_routing);
+            }
+            FlannelOp::DockerOpts { host, opts } => {
+                put!(out, InNs(host), "mk-docker-opts.sh");
+                flag(out, " -c", opts.combined);
+                opt(out, "-d", opts.file.as_ref());
+                opt(out, "-k", opts.key.as_ref());
+                flag(out, " -m", opts.no_masq);
+            }
+        }
+    }
+
+    /// Does the Op change anything (as opposed to showing or checking)?
+    pub(super) fn changes_state(&self) -> bool {
+        match self {
+            FlannelOp::DockerOpts { .. } => false,
+            FlannelOp::Store(_)
+            | FlannelOp::Config { .. }
+            | FlannelOp::Lease { .. }
+            | FlannelOp::Release { .. }
+            | FlannelOp::Overlay { .. } => true,
+        }
+    }
+}
+
+/// `this host` when an Op names no host.
+fn host_or_this(host: &Ns) -> &str {
+    host.as_deref().unwrap_or("this host")
 }

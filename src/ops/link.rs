@@ -1,6 +1,9 @@
 //! Links: making, changing and deleting them.
 
-use super::{Name, Ns};
+use super::format_mac;
+use super::render::{Addr, IpCmd, Mac, opt, put};
+use super::script::{in_ns, word};
+use super::{Name, Ns, Op};
 use std::net::IpAddr;
 
 /// The four macvlan modes the book uses (the kernel's `source` mode has no statement).
@@ -143,4 +146,195 @@ pub enum LinkOp {
         ns: Ns,
         name: Name,
     },
+}
+
+impl LinkOp {
+    /// Writes the Op as the command a person would type (see render.rs).
+    pub(super) fn render(&self, out: &mut String) {
+        match self {
+            LinkOp::Add { ns, name, kind } => render_add(out, ns, name, kind),
+            LinkOp::Set { ns, name, change } => render_set(out, ns, name, change),
+            LinkOp::Del { ns, name } => put!(out, IpCmd(ns), " link del ", name),
+        }
+    }
+
+    /// The statement that performs the Op, when the language has one (see script.rs).
+    pub(super) fn statement(&self) -> Option<String> {
+        Some(match self {
+            LinkOp::Add { ns, name, kind } => statement_add(ns, name, kind),
+            LinkOp::Set { ns, name, change } => format!(
+                "link set {}{}{}",
+                word(name),
+                change_words(change),
+                in_ns(ns)
+            ),
+            LinkOp::Del { ns, name } => format!("link del {}{}", word(name), in_ns(ns)),
+        })
+    }
+
+    /// Does the Op change anything (as opposed to showing or checking)?
+    pub(super) fn changes_state(&self) -> bool {
+        match self {
+            LinkOp::Add { .. } | LinkOp::Set { .. } | LinkOp::Del { .. } => true,
+        }
+    }
+
+    /// The Op that takes away what this one built, if it adds one object: its inverse for rollback, pipelined requests and state diffs alike.
+    pub(super) fn removal(&self) -> Option<Op> {
+        Some(match self {
+            LinkOp::Add { ns, name, .. } => Op::Link(LinkOp::Del {
+                ns: ns.clone(),
+                name: name.clone(),
+            }),
+            // deletions, settings and the rest: their inverse is not a removal
+            LinkOp::Set { .. } | LinkOp::Del { .. } => return None,
+        })
+    }
+
+    /// The link the Op acts on (for an address, route, entry or per-link sysctl: the link it is on).
+    pub(super) fn link(&self) -> Option<(&Ns, String)> {
+        match self {
+            LinkOp::Add { ns, name, .. } | LinkOp::Set { ns, name, .. } => {
+                Some((ns, name.to_string()))
+            }
+            // namespaces, services, checks and the runtimes' Ops sit on no one link
+            LinkOp::Del { .. } => None,
+        }
+    }
+}
+
+/// `ip link add NAME link PARENT type `: the start of a link made on a parent.
+fn child_of(out: &mut String, ip: IpCmd, name: &str, parent: &str) {
+    put!(out, ip, " link add ", name, " link ", parent, " type ");
+}
+
+fn render_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
+    let ip = IpCmd(ns);
+    match kind {
+        LinkKind::Veth { peer, peer_ns } => {
+            put!(out, ip, " link add ", name, " type veth peer name ", peer);
+            opt(out, "netns", peer_ns.as_ref());
+        }
+        LinkKind::Bridge => put!(out, ip, " link add ", name, " type bridge"),
+        LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
+        LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
+        LinkKind::Macvlan { parent, mode } => {
+            child_of(out, ip, name, parent);
+            put!(out, kind.kernel_kind().0, " mode ", mode.word())
+        }
+        LinkKind::Ipvlan { parent, mode } => {
+            child_of(out, ip, name, parent);
+            put!(out, kind.kernel_kind().0, " mode ", mode.word())
+        }
+        LinkKind::Vlan { parent, id } => {
+            child_of(out, ip, name, parent);
+            put!(out, "vlan id ", id)
+        }
+        LinkKind::Vxlan(v) => {
+            put!(out, ip, " link add ", name, " type vxlan id ", v.vni);
+            opt(out, "dstport", v.port);
+            opt(out, "dev", v.dev.as_ref());
+            opt(out, "local", v.local.as_ref().map(Addr));
+            opt(out, "remote", v.remote.as_ref().map(Addr));
+            opt(out, "group", v.group.as_ref().map(Addr));
+            match v.learning {
+                Some(true) => out.push_str(" learning"),
+                Some(false) => out.push_str(" nolearning"),
+                None => {}
+            }
+        }
+    }
+}
+
+fn render_set(out: &mut String, ns: &Ns, name: &str, c: &LinkChange) {
+    put!(out, IpCmd(ns), " link set ", name);
+    match c.up {
+        Some(true) => out.push_str(" up"),
+        Some(false) => out.push_str(" down"),
+        None => {}
+    }
+    opt(out, "mtu", c.mtu);
+    match &c.master {
+        Some(Some(m)) => put!(out, " master ", m),
+        Some(None) => out.push_str(" nomaster"),
+        None => {}
+    }
+    opt(out, "address", c.address.as_ref().map(Mac));
+    opt(out, "netns", c.netns.as_ref());
+    opt(out, "name", c.rename.as_ref());
+}
+
+fn statement_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
+    let n = word(name);
+    let body = match kind {
+        LinkKind::Veth { peer, peer_ns } => {
+            let mut s = format!("veth {n} peer {}", word(peer));
+            if let Some(p) = peer_ns {
+                s += &format!(" peer-in {}", word(p));
+            }
+            s
+        }
+        LinkKind::Bridge => format!("bridge {n}"),
+        LinkKind::Dummy => format!("dummy {n}"),
+        LinkKind::Tun => format!("tun {n}"),
+        LinkKind::Macvlan { parent, mode } => {
+            format!("macvlan {} on {} name {n}", mode.word(), word(parent))
+        }
+        LinkKind::Ipvlan { parent, mode } => {
+            format!("ipvlan {} on {} name {n}", mode.word(), word(parent))
+        }
+        LinkKind::Vlan { parent, id } => format!("vlan {id} on {} name {n}", word(parent)),
+        LinkKind::Vxlan(v) => {
+            let mut s = format!("vxlan {n} vni {}", v.vni);
+            if let Some(p) = v.port {
+                s += &format!(" port {p}");
+            }
+            if let Some(d) = &v.dev {
+                s += &format!(" dev {}", word(d));
+            }
+            if let Some(ip) = v.local {
+                s += &format!(" local {ip}");
+            }
+            if let Some(ip) = v.remote {
+                s += &format!(" remote {ip}");
+            }
+            if let Some(ip) = v.group {
+                s += &format!(" group {ip}");
+            }
+            match v.learning {
+                Some(true) => s += " learning",
+                Some(false) => s += " nolearning",
+                None => {}
+            }
+            s
+        }
+    };
+    body + &in_ns(ns)
+}
+
+fn change_words(c: &LinkChange) -> String {
+    let mut s = String::new();
+    match c.up {
+        Some(true) => s += " up",
+        Some(false) => s += " down",
+        None => {}
+    }
+    if let Some(m) = c.mtu {
+        s += &format!(" mtu {m}");
+    }
+    match &c.master {
+        Some(Some(m)) => s += &format!(" master {}", word(m)),
+        Some(None) => s += " nomaster",
+        None => {}
+    }
+    if let Some(a) = &c.address {
+        s += &format!(" address {}", format_mac(a));
+    }
+    if let Some(n) = &c.netns {
+        s += &format!(" netns {}", word(n));
+    }
+    if let Some(n) = &c.rename {
+        s += &format!(" name {}", word(n));
+    }
+    s
 }

@@ -74,41 +74,57 @@ impl Op {
     /// Does this Op change anything (as opposed to showing or checking)?
     pub fn changes_state(&self) -> bool {
         match self {
-            Op::Netns(NetnsOp::List)
-            | Op::Sysctl(SysctlOp::Show { .. })
-            | Op::Probe(ProbeOp::Show { .. })
-            | Op::Probe(ProbeOp::Echo(_))
-            | Op::Probe(ProbeOp::Ping { .. })
-            | Op::Probe(ProbeOp::Expect { .. })
-            | Op::Probe(ProbeOp::Dump { .. })
-            | Op::Service(ServiceOp::Wait)
-            | Op::Flannel(FlannelOp::DockerOpts { .. }) => false,
-            Op::Netns(NetnsOp::Add { .. })
-            | Op::Netns(NetnsOp::Del { .. })
-            | Op::Link(LinkOp::Add { .. })
-            | Op::Link(LinkOp::Set { .. })
-            | Op::Link(LinkOp::Del { .. })
-            | Op::Addr(AddrOp::Add { .. })
-            | Op::Addr(AddrOp::Del { .. })
-            | Op::Route { .. }
-            | Op::Neigh(NeighOp::Add { .. })
-            | Op::Neigh(NeighOp::Del { .. })
-            | Op::Neigh(NeighOp::ProxyAdd { .. })
-            | Op::Neigh(NeighOp::ProxyDel { .. })
-            | Op::Neigh(NeighOp::Fdb { .. })
-            | Op::Sysctl(SysctlOp::Set { .. })
-            | Op::Probe(ProbeOp::Exec { .. })
-            | Op::Service(ServiceOp::Http { .. })
-            | Op::Service(ServiceOp::Ndp { .. })
-            | Op::Flannel(FlannelOp::Store(_))
-            | Op::Flannel(FlannelOp::Config { .. })
-            | Op::Flannel(FlannelOp::Lease { .. })
-            | Op::Flannel(FlannelOp::Release { .. })
-            | Op::Flannel(FlannelOp::Overlay { .. })
-            | Op::Docker(DockerOp::NetworkCreate { .. })
-            | Op::Docker(DockerOp::NetworkRm { .. })
-            | Op::Docker(DockerOp::Container { .. })
-            | Op::Docker(DockerOp::Bridge { .. }) => true,
+            Op::Netns(op) => op.changes_state(),
+            Op::Sysctl(op) => op.changes_state(),
+            Op::Probe(op) => op.changes_state(),
+            Op::Service(op) => op.changes_state(),
+            Op::Flannel(op) => op.changes_state(),
+            Op::Link(op) => op.changes_state(),
+            Op::Addr(op) => op.changes_state(),
+            Op::Route { .. } => true,
+            Op::Neigh(op) => op.changes_state(),
+            Op::Docker(op) => op.changes_state(),
+        }
+    }
+
+    /// The Op that takes away what this one built, when it adds one object: its inverse, written
+    /// once for rollback, pipelined requests and state diffs alike.
+    pub fn removal(&self) -> Option<Op> {
+        match self {
+            Op::Netns(op) => op.removal(),
+            Op::Link(op) => op.removal(),
+            Op::Addr(op) => op.removal(),
+            Op::Route {
+                ns,
+                action: RouteAction::Add | RouteAction::Replace,
+                route,
+            } => Some(Op::Route {
+                ns: ns.clone(),
+                action: RouteAction::Del,
+                route: route.clone(),
+            }),
+            Op::Route {
+                action: RouteAction::Del,
+                ..
+            } => None,
+            Op::Neigh(op) => op.removal(),
+            // a setting's inverse is its old value, read from the kernel when it is applied
+            Op::Sysctl(_) => None,
+            // services stop with netsh; leases, overlays and networks are undone by their runtimes
+            Op::Probe(_) | Op::Service(_) | Op::Flannel(_) | Op::Docker(_) => None,
+        }
+    }
+
+    /// The link the Op acts on (for an address, route, entry or per-link sysctl: the link it is on).
+    pub fn link(&self) -> Option<(&Ns, String)> {
+        match self {
+            Op::Link(op) => op.link(),
+            Op::Addr(op) => op.link(),
+            Op::Route { ns, route, .. } => route.dev.as_ref().map(|d| (ns, d.to_string())),
+            Op::Neigh(op) => op.link(),
+            Op::Sysctl(op) => op.link(),
+            // namespaces, services, checks and the runtimes' Ops sit on no one link
+            Op::Netns(_) | Op::Probe(_) | Op::Service(_) | Op::Flannel(_) | Op::Docker(_) => None,
         }
     }
 }

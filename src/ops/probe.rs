@@ -1,6 +1,7 @@
 //! Probes: run a program, show, print or check something in the lab.
 
 use super::Ns;
+use super::render::{InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -73,4 +74,90 @@ pub enum ProbeOp {
     Dump {
         ns: Ns,
     },
+}
+
+impl ProbeOp {
+    /// Writes the Op as the command a person would type (see render.rs).
+    pub(super) fn render(&self, out: &mut String) {
+        match self {
+            ProbeOp::Exec { ns, argv } => {
+                InNs(ns).put(out);
+                shell_words(out, argv);
+            }
+            ProbeOp::Show { ns, what, json } => show(out, ns, what, *json),
+            ProbeOp::Echo(text) => put!(out, "echo ", Quoted(text)),
+            ProbeOp::Ping {
+                from,
+                target,
+                src,
+                count,
+                timeout,
+            } => {
+                ping_command(out, from, *count, *timeout, src);
+                put!(out, " ", target);
+            }
+            ProbeOp::Expect {
+                from,
+                target,
+                src,
+                timeout,
+                check,
+            } => match check {
+                Check::Reach => {
+                    ping_command(out, from, 1, *timeout, src);
+                    put!(out, " ", target, " >/dev/null || exit 1");
+                }
+                Check::NoReach => {
+                    out.push_str("! ");
+                    ping_command(out, from, 1, *timeout, src);
+                    put!(out, " ", target, " >/dev/null || exit 1");
+                }
+                Check::Http { url, contains } => put!(
+                    out,
+                    InNs(from),
+                    "curl -s -m ",
+                    Shown(timeout),
+                    " ",
+                    Quoted(url),
+                    " | grep -qF ",
+                    Quoted(contains),
+                    " || exit 1"
+                ),
+            },
+            ProbeOp::Dump { ns } => put!(out, "# netsh: dump", InSuffix(ns)),
+        }
+    }
+
+    /// Does the Op change anything (as opposed to showing or checking)?
+    pub(super) fn changes_state(&self) -> bool {
+        match self {
+            ProbeOp::Show { .. }
+            | ProbeOp::Echo(_)
+            | ProbeOp::Ping { .. }
+            | ProbeOp::Expect { .. }
+            | ProbeOp::Dump { .. } => false,
+            ProbeOp::Exec { .. } => true,
+        }
+    }
+}
+
+fn show(out: &mut String, ns: &Ns, what: &str, json: bool) {
+    let (ip, j) = (IpCmd(ns), if json { " -j" } else { "" });
+    match what {
+        "links" => put!(out, ip, j, " link show"),
+        "addrs" => put!(out, ip, j, " addr show"),
+        "routes" => put!(out, ip, j, " route show; ", ip, j, " -6 route show"),
+        "neigh" => put!(out, ip, j, " neigh show"),
+        "fdb" => match ns {
+            Some(n) => put!(out, "bridge -n ", Quoted(n), j, " fdb show"),
+            None => put!(out, "bridge", j, " fdb show"),
+        },
+        "netns" => out.push_str("ip netns list"),
+        other => put!(out, "# netsh: show ", other, InSuffix(ns)),
+    }
+}
+
+fn ping_command(out: &mut String, from: &Ns, count: u32, timeout: f64, src: &Option<IpAddr>) {
+    put!(out, InNs(from), "ping -c ", count, " -W ", Shown(timeout));
+    opt(out, "-I", src.as_ref().map(Shown));
 }

@@ -7,13 +7,12 @@
 //! line per statement, and the formatting machinery was the largest cost of the whole run.
 
 use super::*;
-use super::{AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp};
 use ipnet::IpNet;
 use std::fmt::{self, Display, Formatter, Write};
 use std::net::IpAddr;
 
 /// A piece of a dry-run line that writes itself onto it.
-trait Put {
+pub(super) trait Put {
     fn put(&self, out: &mut String);
 }
 
@@ -53,7 +52,7 @@ macro_rules! put_integers {
 put_integers!(u8, u16, u32, usize);
 
 /// Any other value, through its `Display` (the pieces seldom printed).
-struct Shown<T>(T);
+pub(super) struct Shown<T>(pub(super) T);
 
 impl<T: Display> Put for Shown<T> {
     fn put(&self, out: &mut String) {
@@ -65,9 +64,10 @@ impl<T: Display> Put for Shown<T> {
 /// Writes pieces one after another onto a line.
 macro_rules! put {
     ($out:expr $(, $piece:expr)* $(,)?) => {{
-        $( Put::put(&$piece, $out); )*
+        $( $crate::ops::render::Put::put(&$piece, $out); )*
     }};
 }
+pub(super) use put;
 
 /// `Display` for a piece, through its `Put`: for the few places that format one on its own.
 macro_rules! display_by_put {
@@ -84,7 +84,7 @@ macro_rules! display_by_put {
 display_by_put!(Quoted, Mac);
 
 /// Whether a word can go to a POSIX shell as it is.
-fn shell_safe(s: &str) -> bool {
+pub(super) fn shell_safe(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&c))
@@ -139,7 +139,7 @@ impl Put for Mac<'_> {
 
 /// An address, IPv4 written digit by digit (std's `Display` goes through the formatting machinery
 /// once per octet).
-struct Addr<'a>(&'a IpAddr);
+pub(super) struct Addr<'a>(pub(super) &'a IpAddr);
 
 impl Put for Addr<'_> {
     fn put(&self, out: &mut String) {
@@ -161,7 +161,7 @@ impl Put for Addr<'_> {
 /// An IPv6 address as std writes it (RFC 5952: lowercase hex, the longest run of two or more zero
 /// groups, the first of equals, as `::`), without `core::fmt`. IPv4-mapped addresses are not
 /// handled here.
-fn put_ipv6(a: &std::net::Ipv6Addr, out: &mut String) {
+pub(super) fn put_ipv6(a: &std::net::Ipv6Addr, out: &mut String) {
     let groups = a.segments();
     let (mut best, mut run) = ((0, 0), (0, 0)); // (start, length) of zero runs
     for (i, &g) in groups.iter().enumerate() {
@@ -201,7 +201,7 @@ fn put_ipv6(a: &std::net::Ipv6Addr, out: &mut String) {
 }
 
 /// A network as `ADDRESS/LENGTH`.
-struct Net<'a>(&'a IpNet);
+pub(super) struct Net<'a>(pub(super) &'a IpNet);
 
 impl Put for Net<'_> {
     fn put(&self, out: &mut String) {
@@ -210,7 +210,7 @@ impl Put for Net<'_> {
 }
 
 /// `ip` or `ip -n NS`.
-struct IpCmd<'a>(&'a Ns);
+pub(super) struct IpCmd<'a>(pub(super) &'a Ns);
 
 impl Put for IpCmd<'_> {
     fn put(&self, out: &mut String) {
@@ -222,7 +222,7 @@ impl Put for IpCmd<'_> {
 }
 
 /// `ip netns exec NS ` for commands that have no `-n` of their own; nothing outside a namespace.
-struct InNs<'a>(&'a Ns);
+pub(super) struct InNs<'a>(pub(super) &'a Ns);
 
 impl Put for InNs<'_> {
     fn put(&self, out: &mut String) {
@@ -233,7 +233,7 @@ impl Put for InNs<'_> {
 }
 
 /// ` in NS` for netsh's own comments; nothing outside a namespace.
-struct InSuffix<'a>(&'a Ns);
+pub(super) struct InSuffix<'a>(pub(super) &'a Ns);
 
 impl Put for InSuffix<'_> {
     fn put(&self, out: &mut String) {
@@ -244,14 +244,14 @@ impl Put for InSuffix<'_> {
 }
 
 /// ` KEY VALUE` when the value is given.
-fn opt<T: Put>(out: &mut String, key: &str, v: Option<T>) {
+pub(super) fn opt<T: Put>(out: &mut String, key: &str, v: Option<T>) {
     if let Some(v) = v {
         put!(out, " ", key, " ", v);
     }
 }
 
 /// ` WORD` when the flag is set.
-fn flag(out: &mut String, word: &str, set: bool) {
+pub(super) fn flag(out: &mut String, word: &str, set: bool) {
     if set {
         out.push_str(word);
     }
@@ -272,68 +272,7 @@ impl Put for Route {
     }
 }
 
-/// `ip link add NAME link PARENT type `: the start of a link made on a parent.
-fn child_of(out: &mut String, ip: IpCmd, name: &str, parent: &str) {
-    put!(out, ip, " link add ", name, " link ", parent, " type ");
-}
-
-fn link_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
-    let ip = IpCmd(ns);
-    match kind {
-        LinkKind::Veth { peer, peer_ns } => {
-            put!(out, ip, " link add ", name, " type veth peer name ", peer);
-            opt(out, "netns", peer_ns.as_ref());
-        }
-        LinkKind::Bridge => put!(out, ip, " link add ", name, " type bridge"),
-        LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
-        LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
-        LinkKind::Macvlan { parent, mode } => {
-            child_of(out, ip, name, parent);
-            put!(out, kind.kernel_kind().0, " mode ", mode.word())
-        }
-        LinkKind::Ipvlan { parent, mode } => {
-            child_of(out, ip, name, parent);
-            put!(out, kind.kernel_kind().0, " mode ", mode.word())
-        }
-        LinkKind::Vlan { parent, id } => {
-            child_of(out, ip, name, parent);
-            put!(out, "vlan id ", id)
-        }
-        LinkKind::Vxlan(v) => {
-            put!(out, ip, " link add ", name, " type vxlan id ", v.vni);
-            opt(out, "dstport", v.port);
-            opt(out, "dev", v.dev.as_ref());
-            opt(out, "local", v.local.as_ref().map(Addr));
-            opt(out, "remote", v.remote.as_ref().map(Addr));
-            opt(out, "group", v.group.as_ref().map(Addr));
-            match v.learning {
-                Some(true) => out.push_str(" learning"),
-                Some(false) => out.push_str(" nolearning"),
-                None => {}
-            }
-        }
-    }
-}
-
-fn link_set(out: &mut String, ns: &Ns, name: &str, c: &LinkChange) {
-    put!(out, IpCmd(ns), " link set ", name);
-    match c.up {
-        Some(true) => out.push_str(" up"),
-        Some(false) => out.push_str(" down"),
-        None => {}
-    }
-    opt(out, "mtu", c.mtu);
-    match &c.master {
-        Some(Some(m)) => put!(out, " master ", m),
-        Some(None) => out.push_str(" nomaster"),
-        None => {}
-    }
-    opt(out, "address", c.address.as_ref().map(Mac));
-    opt(out, "netns", c.netns.as_ref());
-    opt(out, "name", c.rename.as_ref());
-}
-
-fn shell_words(out: &mut String, argv: &[String]) {
+pub(super) fn shell_words(out: &mut String, argv: &[String]) {
     for (i, a) in argv.iter().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -342,80 +281,13 @@ fn shell_words(out: &mut String, argv: &[String]) {
     }
 }
 
-/// `this host` when an Op names no host.
-fn host_or_this(host: &Ns) -> &str {
-    host.as_deref().unwrap_or("this host")
-}
-
-fn show(out: &mut String, ns: &Ns, what: &str, json: bool) {
-    let (ip, j) = (IpCmd(ns), if json { " -j" } else { "" });
-    match what {
-        "links" => put!(out, ip, j, " link show"),
-        "addrs" => put!(out, ip, j, " addr show"),
-        "routes" => put!(out, ip, j, " route show; ", ip, j, " -6 route show"),
-        "neigh" => put!(out, ip, j, " neigh show"),
-        "fdb" => match ns {
-            Some(n) => put!(out, "bridge -n ", Quoted(n), j, " fdb show"),
-            None => put!(out, "bridge", j, " fdb show"),
-        },
-        "netns" => out.push_str("ip netns list"),
-        other => put!(out, "# netsh: show ", other, InSuffix(ns)),
-    }
-}
-
-fn ping_command(out: &mut String, from: &Ns, count: u32, timeout: f64, src: &Option<IpAddr>) {
-    put!(out, InNs(from), "ping -c ", count, " -W ", Shown(timeout));
-    opt(out, "-I", src.as_ref().map(Shown));
-}
-
-fn network_create(out: &mut String, host: &Ns, n: &Network) {
-    put!(out, InNs(host), "docker network create -d ", n.driver);
-    for sub in &n.subnets {
-        put!(out, " --subnet=", Shown(sub));
-    }
-    for r in &n.ip_ranges {
-        put!(out, " --ip-range=", Shown(r));
-    }
-    for g in &n.gateways {
-        put!(out, " --gateway=", Shown(g));
-    }
-    for (name, ip) in &n.aux {
-        put!(out, " --aux-address=", name, "=", Shown(ip));
-    }
-    flag(out, " --internal", n.internal);
-    flag(out, " --ipv6", n.ipv6);
-    if let Some(p) = &n.parent {
-        put!(out, " -o parent=", p);
-    }
-    if let Some(m) = &n.mode {
-        put!(out, " -o ", n.driver, "_mode=", m);
-    }
-    flag(out, " --scope=global", n.global);
-    put!(out, " ", n.name);
-}
-
 impl Op {
     /// Writes the Op as the command a person would type, without a newline, onto `out`.
     pub fn render(&self, out: &mut String) {
         match self {
-            Op::Netns(NetnsOp::Add { name }) => put!(out, "ip netns add ", Quoted(name)),
-            Op::Netns(NetnsOp::Del { name }) => put!(out, "ip netns del ", Quoted(name)),
-            Op::Netns(NetnsOp::List) => out.push_str("ip netns list"),
-            Op::Link(LinkOp::Add { ns, name, kind }) => link_add(out, ns, name, kind),
-            Op::Link(LinkOp::Set { ns, name, change }) => link_set(out, ns, name, change),
-            Op::Link(LinkOp::Del { ns, name }) => put!(out, IpCmd(ns), " link del ", name),
-            Op::Addr(AddrOp::Add {
-                ns,
-                dev,
-                addr,
-                nodad,
-            }) => {
-                put!(out, IpCmd(ns), " addr add ", Net(addr), " dev ", dev);
-                flag(out, " nodad", *nodad);
-            }
-            Op::Addr(AddrOp::Del { ns, dev, addr }) => {
-                put!(out, IpCmd(ns), " addr del ", Shown(addr), " dev ", dev)
-            }
+            Op::Netns(op) => op.render(out),
+            Op::Link(op) => op.render(out),
+            Op::Addr(op) => op.render(out),
             Op::Route { ns, action, route } => {
                 let v6 = matches!(route.dest, Dest::Default(Family::V6)) && route.via.is_none();
                 let family = if v6 { " -6" } else { "" };
@@ -429,207 +301,12 @@ impl Op {
                     **route
                 );
             }
-            Op::Neigh(NeighOp::Add {
-                ns,
-                addr,
-                lladdr,
-                dev,
-                permanent,
-                router,
-            }) => {
-                put!(
-                    out,
-                    IpCmd(ns),
-                    " neigh add ",
-                    Addr(addr),
-                    " lladdr ",
-                    Mac(lladdr),
-                    " dev ",
-                    dev
-                );
-                flag(out, " nud permanent", *permanent);
-                flag(out, " router", *router);
-            }
-            Op::Neigh(NeighOp::Del { ns, addr, dev }) => {
-                put!(out, IpCmd(ns), " neigh del ", Shown(addr), " dev ", dev)
-            }
-            Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
-                put!(
-                    out,
-                    IpCmd(ns),
-                    " -6 neigh add proxy ",
-                    Shown(addr),
-                    " dev ",
-                    dev
-                )
-            }
-            Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
-                put!(
-                    out,
-                    IpCmd(ns),
-                    " -6 neigh del proxy ",
-                    Shown(addr),
-                    " dev ",
-                    dev
-                )
-            }
-            Op::Neigh(NeighOp::Fdb {
-                ns,
-                action,
-                mac,
-                dev,
-                dst,
-            }) => {
-                match ns {
-                    Some(n) => put!(out, "bridge -n ", Quoted(n), " fdb"),
-                    None => out.push_str("bridge fdb"),
-                }
-                put!(out, " ", action.word(), " ", Mac(mac), " dev ", dev);
-                opt(out, "dst", dst.as_ref().map(Addr));
-            }
-            Op::Sysctl(SysctlOp::Set { ns, key, value }) => {
-                put!(out, InNs(ns), "sysctl -w ");
-                if shell_safe(key) && shell_safe(value) {
-                    put!(out, key, "=", value);
-                } else {
-                    Quoted(&format!("{key}={value}")).put(out);
-                }
-            }
-            Op::Sysctl(SysctlOp::Show { ns, key }) => put!(out, InNs(ns), "sysctl ", key),
-            Op::Probe(ProbeOp::Exec { ns, argv }) => {
-                InNs(ns).put(out);
-                shell_words(out, argv);
-            }
-            Op::Probe(ProbeOp::Show { ns, what, json }) => show(out, ns, what, *json),
-            Op::Probe(ProbeOp::Echo(text)) => put!(out, "echo ", Quoted(text)),
-            Op::Probe(ProbeOp::Ping {
-                from,
-                target,
-                src,
-                count,
-                timeout,
-            }) => {
-                ping_command(out, from, *count, *timeout, src);
-                put!(out, " ", target);
-            }
-            Op::Probe(ProbeOp::Expect {
-                from,
-                target,
-                src,
-                timeout,
-                check,
-            }) => match check {
-                Check::Reach => {
-                    ping_command(out, from, 1, *timeout, src);
-                    put!(out, " ", target, " >/dev/null || exit 1");
-                }
-                Check::NoReach => {
-                    out.push_str("! ");
-                    ping_command(out, from, 1, *timeout, src);
-                    put!(out, " ", target, " >/dev/null || exit 1");
-                }
-                Check::Http { url, contains } => put!(
-                    out,
-                    InNs(from),
-                    "curl -s -m ",
-                    Shown(timeout),
-                    " ",
-                    Quoted(url),
-                    " | grep -qF ",
-                    Quoted(contains),
-                    " || exit 1"
-                ),
-            },
-            Op::Service(ServiceOp::Http { ns, port, text }) => put!(
-                out,
-                "# netsh: serve http on port ",
-                port,
-                InSuffix(ns),
-                " answering ",
-                Quoted(text)
-            ),
-            Op::Service(ServiceOp::Ndp { ns, prefix, dev }) => put!(
-                out,
-                InNs(ns),
-                "sysctl -w net.ipv6.conf.",
-                dev,
-                ".proxy_ndp=1\n# netsh: answer neighbour solicitations for ",
-                Shown(prefix),
-                " on ",
-                dev,
-                InSuffix(ns)
-            ),
-            Op::Probe(ProbeOp::Dump { ns }) => put!(out, "# netsh: dump", InSuffix(ns)),
-            Op::Service(ServiceOp::Wait) => {
-                out.push_str("# netsh: wait for Ctrl-C, keeping services running")
-            }
-            Op::Flannel(FlannelOp::Store(StoreSpec::Embedded { path })) => put!(
-                out,
-                "# netsh: store embedded ",
-                path.as_deref().unwrap_or("(default path)")
-            ),
-            Op::Flannel(FlannelOp::Store(StoreSpec::Etcd(e))) => put!(
-                out,
-                "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=",
-                e.endpoints.join(",")
-            ),
-            Op::Flannel(FlannelOp::Config { prefix, json }) => {
-                put!(out, "etcdctl put ", prefix, "/config ", Quoted(json))
-            }
-            Op::Flannel(FlannelOp::Lease { host, lease }) => {
-                put!(out, "# netsh: flanneld lease for ", host_or_this(host));
-                opt(out, "iface", lease.iface.as_ref());
-                opt(out, "public-ip", lease.public_ip.as_ref().map(Shown));
-                opt(out, "subnet-file", lease.subnet_file.as_ref());
-            }
-            Op::Flannel(FlannelOp::Release { host }) => {
-                put!(out, "# netsh: release the lease of ", host_or_this(host))
-            }
-            Op::Flannel(FlannelOp::Overlay { host, overlay }) => {
-                put!(
-                    out,
-                    "# netsh: run the ",
-                    overlay.backend.map_or("configured", BackendType::name),
-                    " overlay for ",
-                    host_or_this(host)
-                );
-                opt(out, "vni", overlay.vni);
-                opt(out, "port", overlay.port);
-                flag(out, " direct-routing", overlay.direct_routing);
-            }
-            Op::Flannel(FlannelOp::DockerOpts { host, opts }) => {
-                put!(out, InNs(host), "mk-docker-opts.sh");
-                flag(out, " -c", opts.combined);
-                opt(out, "-d", opts.file.as_ref());
-                opt(out, "-k", opts.key.as_ref());
-                flag(out, " -m", opts.no_masq);
-            }
-            Op::Docker(DockerOp::NetworkCreate { host, network }) => {
-                network_create(out, host, network)
-            }
-            Op::Docker(DockerOp::NetworkRm { host, name }) => {
-                put!(out, InNs(host), "docker network rm ", name)
-            }
-            Op::Docker(DockerOp::Container { host, container: c }) => {
-                put!(out, InNs(host), "docker run -d --name ", c.name);
-                if let Some(n) = &c.network {
-                    put!(out, " --net=", n);
-                }
-                opt(out, "--ip", c.ip.as_ref().map(Shown));
-                opt(out, "--ip6", c.ip6.as_ref().map(Shown));
-            }
-            Op::Docker(DockerOp::Bridge { host, bridge: b }) => {
-                put!(out, InNs(host), "dockerd");
-                if let Some(bip) = &b.bip {
-                    put!(out, " --bip=", Shown(bip));
-                }
-                if let Some(v6) = &b.fixed_cidr_v6 {
-                    put!(out, " --ipv6 --fixed-cidr-v6=", Shown(v6));
-                }
-                if let Some(mtu) = b.mtu {
-                    put!(out, " --mtu=", mtu);
-                }
-            }
+            Op::Neigh(op) => op.render(out),
+            Op::Sysctl(op) => op.render(out),
+            Op::Probe(op) => op.render(out),
+            Op::Service(op) => op.render(out),
+            Op::Flannel(op) => op.render(out),
+            Op::Docker(op) => op.render(out),
         }
     }
 }

@@ -1,9 +1,7 @@
 //! Ops as netsh statements: the journal that `netsh down` replays and the script `dump` prints are
 //! both written in the language itself, so they can be read, edited and run like any script.
 
-use super::{AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp};
-use super::{Dest, LinkChange, LinkKind, Ns, Op, Route};
-use crate::ops::format_mac;
+use super::{Dest, Ns, Op, Route};
 
 /// A word as the lexer reads it back: bare when it is one, else a raw `'...'` (or `"..."` when it
 /// holds a `'`, with `"`, `\` and `$` escaped).
@@ -40,7 +38,7 @@ pub fn word(w: &str) -> String {
     }
 }
 
-fn in_ns(ns: &Ns) -> String {
+pub(super) fn in_ns(ns: &Ns) -> String {
     ns.as_ref()
         .map(|n| format!(" in {}", word(n)))
         .unwrap_or_default()
@@ -72,108 +70,12 @@ fn route(r: &Route) -> String {
     s
 }
 
-fn link_change(c: &LinkChange) -> String {
-    let mut s = String::new();
-    match c.up {
-        Some(true) => s += " up",
-        Some(false) => s += " down",
-        None => {}
-    }
-    if let Some(m) = c.mtu {
-        s += &format!(" mtu {m}");
-    }
-    match &c.master {
-        Some(Some(m)) => s += &format!(" master {}", word(m)),
-        Some(None) => s += " nomaster",
-        None => {}
-    }
-    if let Some(a) = &c.address {
-        s += &format!(" address {}", format_mac(a));
-    }
-    if let Some(n) = &c.netns {
-        s += &format!(" netns {}", word(n));
-    }
-    if let Some(n) = &c.rename {
-        s += &format!(" name {}", word(n));
-    }
-    s
-}
-
-fn link_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
-    let n = word(name);
-    let body = match kind {
-        LinkKind::Veth { peer, peer_ns } => {
-            let mut s = format!("veth {n} peer {}", word(peer));
-            if let Some(p) = peer_ns {
-                s += &format!(" peer-in {}", word(p));
-            }
-            s
-        }
-        LinkKind::Bridge => format!("bridge {n}"),
-        LinkKind::Dummy => format!("dummy {n}"),
-        LinkKind::Tun => format!("tun {n}"),
-        LinkKind::Macvlan { parent, mode } => {
-            format!("macvlan {} on {} name {n}", mode.word(), word(parent))
-        }
-        LinkKind::Ipvlan { parent, mode } => {
-            format!("ipvlan {} on {} name {n}", mode.word(), word(parent))
-        }
-        LinkKind::Vlan { parent, id } => format!("vlan {id} on {} name {n}", word(parent)),
-        LinkKind::Vxlan(v) => {
-            let mut s = format!("vxlan {n} vni {}", v.vni);
-            if let Some(p) = v.port {
-                s += &format!(" port {p}");
-            }
-            if let Some(d) = &v.dev {
-                s += &format!(" dev {}", word(d));
-            }
-            if let Some(ip) = v.local {
-                s += &format!(" local {ip}");
-            }
-            if let Some(ip) = v.remote {
-                s += &format!(" remote {ip}");
-            }
-            if let Some(ip) = v.group {
-                s += &format!(" group {ip}");
-            }
-            match v.learning {
-                Some(true) => s += " learning",
-                Some(false) => s += " nolearning",
-                None => {}
-            }
-            s
-        }
-    };
-    body + &in_ns(ns)
-}
-
 /// The statement that performs `op`, when the language has one.
 pub fn statement(op: &Op) -> Option<String> {
     Some(match op {
-        Op::Netns(NetnsOp::Add { name }) => format!("netns add {}", word(name)),
-        Op::Netns(NetnsOp::Del { name }) => format!("netns del {}", word(name)),
-        Op::Link(LinkOp::Add { ns, name, kind }) => link_add(ns, name, kind),
-        Op::Link(LinkOp::Set { ns, name, change }) => format!(
-            "link set {}{}{}",
-            word(name),
-            link_change(change),
-            in_ns(ns)
-        ),
-        Op::Link(LinkOp::Del { ns, name }) => format!("link del {}{}", word(name), in_ns(ns)),
-        Op::Addr(AddrOp::Add {
-            ns,
-            dev,
-            addr,
-            nodad,
-        }) => format!(
-            "addr add {addr} dev {}{}{}",
-            word(dev),
-            if *nodad { " nodad" } else { "" },
-            in_ns(ns)
-        ),
-        Op::Addr(AddrOp::Del { ns, dev, addr }) => {
-            format!("addr del {addr} dev {}{}", word(dev), in_ns(ns))
-        }
+        Op::Netns(op) => return op.statement(),
+        Op::Link(op) => return op.statement(),
+        Op::Addr(op) => return op.statement(),
         Op::Route {
             ns,
             action,
@@ -182,71 +84,10 @@ pub fn statement(op: &Op) -> Option<String> {
             let verb = action.word();
             format!("route {verb} {}{}", route(r), in_ns(ns))
         }
-        Op::Neigh(NeighOp::Add {
-            ns,
-            addr,
-            lladdr,
-            dev,
-            permanent,
-            router,
-        }) => format!(
-            "neigh add {addr} lladdr {} dev {}{}{}{}",
-            format_mac(lladdr),
-            word(dev),
-            if *permanent { " permanent" } else { "" },
-            if *router { " router" } else { "" },
-            in_ns(ns)
-        ),
-        Op::Neigh(NeighOp::Del { ns, addr, dev }) => {
-            format!("neigh del {addr} dev {}{}", word(dev), in_ns(ns))
-        }
-        Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
-            format!("proxy-ndp {addr} on {}{}", word(dev), in_ns(ns))
-        }
-        Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
-            format!("neigh del {addr} dev {} proxy{}", word(dev), in_ns(ns))
-        }
-        Op::Neigh(NeighOp::Fdb {
-            ns,
-            action,
-            mac,
-            dev,
-            dst,
-        }) => {
-            let verb = action.word();
-            let dst = dst.map(|d| format!(" dst {d}")).unwrap_or_default();
-            format!(
-                "fdb {verb} {} dev {}{dst}{}",
-                format_mac(mac),
-                word(dev),
-                in_ns(ns)
-            )
-        }
-        Op::Sysctl(SysctlOp::Set { ns, key, value }) => {
-            format!("sysctl {} = {}{}", word(key), word(value), in_ns(ns))
-        }
+        Op::Neigh(op) => return op.statement(),
+        Op::Sysctl(op) => return op.statement(),
         // undo steps and `dump` never hold these: they are not kernel state a statement rebuilds
-        Op::Netns(NetnsOp::List)
-        | Op::Sysctl(SysctlOp::Show { .. })
-        | Op::Probe(ProbeOp::Exec { .. })
-        | Op::Probe(ProbeOp::Show { .. })
-        | Op::Probe(ProbeOp::Echo(_))
-        | Op::Probe(ProbeOp::Ping { .. })
-        | Op::Probe(ProbeOp::Expect { .. })
-        | Op::Service(ServiceOp::Http { .. })
-        | Op::Service(ServiceOp::Ndp { .. })
-        | Op::Probe(ProbeOp::Dump { .. })
-        | Op::Service(ServiceOp::Wait)
-        | Op::Flannel(FlannelOp::Store(_))
-        | Op::Flannel(FlannelOp::Config { .. })
-        | Op::Flannel(FlannelOp::Lease { .. })
-        | Op::Flannel(FlannelOp::Release { .. })
-        | Op::Flannel(FlannelOp::Overlay { .. })
-        | Op::Flannel(FlannelOp::DockerOpts { .. })
-        | Op::Docker(DockerOp::NetworkCreate { .. })
-        | Op::Docker(DockerOp::NetworkRm { .. })
-        | Op::Docker(DockerOp::Container { .. })
-        | Op::Docker(DockerOp::Bridge { .. }) => return None,
+        Op::Probe(_) | Op::Service(_) | Op::Flannel(_) | Op::Docker(_) => return None,
     })
 }
 
