@@ -7,6 +7,7 @@
 //! - container.rs: docker0 containers; flannel.rs: store, config, leases, docker-opts;
 //!   overlay/: the host-gw, vxlan and udp overlay services
 
+mod apply;
 pub mod container;
 pub mod dump;
 pub mod flannel_runtime;

@@ -4,9 +4,6 @@
 
 use crate::base::diag::Code;
 use crate::base::error::RunError;
-use crate::docker::ipam::AddressPool;
-use crate::docker::network::GlobalPool;
-use crate::docker::store_pool::{IPAM_PREFIX, StorePool};
 use crate::engine::container::{self, Bridge, Made};
 use crate::engine::flannel_runtime::Flannel;
 use crate::interp::world::World;
@@ -14,11 +11,7 @@ use crate::netlink::addrs;
 use crate::netlink::errors;
 use crate::netlink::handle::{Handles, Netlink};
 use crate::netlink::links;
-use crate::netlink::neigh;
 use crate::netlink::routes;
-use crate::ops::{
-    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
-};
 use crate::ops::{Check, LinkKind, Ns, ObjectKind, Op};
 use crate::probe::http;
 use crate::probe::ping::{Outcome, Probe};
@@ -47,18 +40,18 @@ pub struct RealWorld {
     pub(super) opts: Options,
     /// What this run changed and how to undo it (undo.rs).
     pub(super) undo: crate::engine::undo::UndoLog,
-    containers: HashMap<String, Made>,
-    bridges: HashMap<Ns, Bridge>,
+    pub(super) containers: HashMap<String, Made>,
+    pub(super) bridges: HashMap<Ns, Bridge>,
     /// Web servers started (they run until the process exits).
-    services: usize,
+    pub(super) services: usize,
     /// The hosts file naming the containers, for programs run with `exec` (written once there are any).
-    hosts: Option<std::path::PathBuf>,
+    pub(super) hosts: Option<std::path::PathBuf>,
     /// Docker-style networks (src/docker/), with their address pools.
-    docker: crate::docker::Networks,
+    pub(super) docker: crate::docker::Networks,
     /// NDP responders running, by host and interface (a second `proxy-ndp PREFIX` adds a prefix).
-    ndp: HashMap<(Ns, String), crate::ndp::Responder>,
+    pub(super) ndp: HashMap<(Ns, String), crate::ndp::Responder>,
     /// The store, leases and overlays (started on first use).
-    flannel: Option<Flannel>,
+    pub(super) flannel: Option<Flannel>,
     /// Requests sent whose answers are still due (pipeline.rs), all in namespace `flight_ns`.
     pub(super) flights: Vec<crate::engine::pipeline::InFlight>,
     pub(super) flight_ns: Ns,
@@ -124,7 +117,7 @@ impl RealWorld {
     }
 
     /// docker0 as dockerd would set it up on this host: from the flannel lease when it holds one.
-    fn default_bridge(&self, host: &Ns) -> Bridge {
+    pub(super) fn default_bridge(&self, host: &Ns) -> Bridge {
         let mut b = Bridge::default();
         if let Some((bip, mtu)) = self.flannel.as_ref().and_then(|f| f.bridge(host)) {
             b.bip = bip;
@@ -137,7 +130,7 @@ impl RealWorld {
         self.handles.get(ns.as_deref(), &self.rt)
     }
 
-    fn print(&self, text: &str) {
+    pub(super) fn print(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(text.as_bytes());
         if !text.ends_with('\n') {
@@ -147,7 +140,7 @@ impl RealWorld {
     }
 
     /// An address, or the name of a container this run made.
-    fn resolve(&self, target: &str, v6: bool) -> Result<IpAddr, RunError> {
+    pub(super) fn resolve(&self, target: &str, v6: bool) -> Result<IpAddr, RunError> {
         if let Ok(ip) = target.parse::<IpAddr>() {
             return Ok(ip);
         }
@@ -163,7 +156,12 @@ impl RealWorld {
         }
     }
 
-    fn link_add(&mut self, ns: &Ns, name: &str, kind: &LinkKind) -> Result<(), RunError> {
+    pub(super) fn link_add(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+        kind: &LinkKind,
+    ) -> Result<(), RunError> {
         if *kind == LinkKind::Tun {
             return tun::add(ns.as_deref(), name);
         }
@@ -174,7 +172,7 @@ impl RealWorld {
             .map(drop)
     }
 
-    fn probe(
+    pub(super) fn probe(
         &self,
         from: &Ns,
         target: IpAddr,
@@ -198,7 +196,7 @@ impl RealWorld {
         )
     }
 
-    fn ping(
+    pub(super) fn ping(
         &mut self,
         from: &Ns,
         target: &str,
@@ -251,7 +249,7 @@ impl RealWorld {
         Ok(())
     }
 
-    fn expect(
+    pub(super) fn expect(
         &mut self,
         from: &Ns,
         target: &str,
@@ -324,7 +322,7 @@ impl RealWorld {
         Ok(())
     }
 
-    fn show(&mut self, ns: &Ns, what: &str, json: bool) -> Result<(), RunError> {
+    pub(super) fn show(&mut self, ns: &Ns, what: &str, json: bool) -> Result<(), RunError> {
         if what == "networks" {
             let rows = self.docker.rows(ns);
             if json || self.opts.json {
@@ -358,7 +356,7 @@ impl RealWorld {
     }
 
     /// Rewrites the hosts file: localhost, then every container's addresses under its name.
-    fn write_hosts(&mut self) -> Result<(), RunError> {
+    pub(super) fn write_hosts(&mut self) -> Result<(), RunError> {
         let path = self.hosts.clone().unwrap_or_else(|| {
             std::path::PathBuf::from(format!("/run/netsh/hosts.{}", std::process::id()))
         });
@@ -380,7 +378,12 @@ impl RealWorld {
     }
 
     /// `proxy-ndp PREFIX on IF`: proxy_ndp=1 and a responder answering for the whole prefix.
-    fn ndp_responder(&mut self, ns: &Ns, prefix: ipnet::IpNet, dev: &str) -> Result<(), RunError> {
+    pub(super) fn ndp_responder(
+        &mut self,
+        ns: &Ns,
+        prefix: ipnet::IpNet,
+        dev: &str,
+    ) -> Result<(), RunError> {
         let ipnet::IpNet::V6(prefix) = prefix else {
             return Err(RunError::new(format!(
                 "proxy-ndp needs an IPv6 prefix, not {prefix}"
@@ -422,7 +425,7 @@ impl RealWorld {
         self.write_hosts()
     }
 
-    fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
+    pub(super) fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
         if let Some(b) = self.bridges.get(host) {
             return Ok(b.clone());
         }
@@ -447,300 +450,21 @@ impl RealWorld {
     pub(super) fn dispatch(&mut self, op: &Op) -> Result<(), RunError> {
         let strict = self.opts.strict;
         match op {
-            Op::Netns(NetnsOp::Add { name }) => netns::add(name, strict).map(drop),
-            Op::Netns(NetnsOp::Del { name }) => {
-                self.handles.forget(name);
-                // a container deleted by hand gives its network addresses back
-                self.docker.container_gone(name);
-                if let Some(f) = self.flannel.as_mut() {
-                    f.forget(name);
-                }
-                netns::del(name)
-            }
-            Op::Netns(NetnsOp::List) => {
-                let names = netns::list();
-                if self.opts.json {
-                    self.print(
-                        &serde_json::json!(
-                            names
-                                .iter()
-                                .map(|n| serde_json::json!({"name": n}))
-                                .collect::<Vec<_>>()
-                        )
-                        .to_string(),
-                    );
-                } else if !names.is_empty() {
-                    self.print(&names.join("\n"));
-                }
-                Ok(())
-            }
-            Op::Link(LinkOp::Add { ns, name, kind }) => self.link_add(ns, name, kind),
-            Op::Link(LinkOp::Set { ns, name, change }) => {
-                let nl = self.nl(ns)?;
-                let target = match &change.netns {
-                    Some(t) => Some(self.nl(&Some(t.clone()))?),
-                    None => None,
-                };
-                self.rt
-                    .block_on(links::set(&nl, name, change, target.as_ref()))
-            }
-            Op::Link(LinkOp::Del { ns, name }) => {
-                let nl = self.nl(ns)?;
-                self.rt.block_on(links::del(&nl, name))
-            }
-            Op::Addr(AddrOp::Add {
-                ns,
-                dev,
-                addr,
-                nodad,
-            }) => {
-                let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(addrs::add(&nl, dev, *addr, *nodad, strict))
-                    .map(drop)
-            }
-            Op::Addr(AddrOp::Del { ns, dev, addr }) => {
-                let nl = self.nl(ns)?;
-                self.rt.block_on(addrs::del(&nl, dev, *addr))
-            }
+            Op::Netns(op) => self.dispatch_netns(op),
+            Op::Link(op) => self.dispatch_link(op),
+            Op::Addr(op) => self.dispatch_addr(op),
             Op::Route { ns, action, route } => {
                 let nl = self.nl(ns)?;
                 self.rt
                     .block_on(routes::apply(&nl, *action, route, strict))
                     .map(drop)
             }
-            Op::Neigh(NeighOp::Add {
-                ns,
-                addr,
-                lladdr,
-                dev,
-                router,
-                ..
-            }) => {
-                let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))
-                    .map(drop)
-            }
-            Op::Neigh(NeighOp::Del { ns, addr, dev }) => {
-                let nl = self.nl(ns)?;
-                self.rt.block_on(neigh::del(&nl, *addr, dev))
-            }
-            Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
-                let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(neigh::proxy_add(&nl, *addr, dev, strict))
-                    .map(drop)
-            }
-            Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
-                let nl = self.nl(ns)?;
-                self.rt.block_on(neigh::proxy_del(&nl, *addr, dev))
-            }
-            Op::Neigh(NeighOp::Fdb {
-                ns,
-                action,
-                mac,
-                dev,
-                dst,
-            }) => {
-                let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))
-                    .map(drop)
-            }
-            Op::Sysctl(SysctlOp::Set { ns, key, value }) => sysctl::set(ns.as_deref(), key, value),
-            Op::Sysctl(SysctlOp::Show { ns, key }) => {
-                let v = sysctl::get(ns.as_deref(), key)?;
-                if self.opts.json {
-                    self.print(&serde_json::json!({ key.as_str(): v }).to_string());
-                } else {
-                    self.print(&format!("{key} = {v}"));
-                }
-                Ok(())
-            }
-            Op::Probe(ProbeOp::Exec { ns, argv }) => {
-                exec::run(ns.as_deref(), argv, self.hosts.as_deref())
-            }
-            Op::Probe(ProbeOp::Show { ns, what, json }) => self.show(ns, what, *json),
-            Op::Probe(ProbeOp::Echo(text)) => {
-                self.print(text);
-                Ok(())
-            }
-            Op::Probe(ProbeOp::Ping {
-                from,
-                target,
-                src,
-                count,
-                timeout,
-            }) => self.ping(from, target, *src, *count, *timeout),
-            Op::Probe(ProbeOp::Expect {
-                from,
-                target,
-                src,
-                timeout,
-                check,
-            }) => self.expect(from, target, *src, *timeout, check),
-            Op::Service(ServiceOp::Http { ns, port, text }) => {
-                http::serve(ns.as_deref(), *port, text)?;
-                self.services += 1;
-                Ok(())
-            }
-            Op::Service(ServiceOp::Wait) => {
-                let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
-                if self.services + overlays == 0 {
-                    self.print("netsh: no services are running; nothing to wait for");
-                    return Ok(());
-                }
-                self.print("netsh: services running; press Ctrl-C to stop");
-                loop {
-                    std::thread::sleep(Duration::from_millis(100));
-                    // Ctrl-C ends the wait and the script goes on; SIGTERM stops the run (rollback)
-                    if crate::sys::signals::take_interrupt() {
-                        self.print("netsh: stopping");
-                        return Ok(());
-                    }
-                    if let Some(sig) = crate::sys::signals::pending() {
-                        return Err(RunError::new(format!(
-                            "stopped by {}",
-                            crate::sys::signals::name(sig)
-                        )));
-                    }
-                }
-            }
-            Op::Docker(DockerOp::Container { host, container: c }) if c.network.is_some() => {
-                let attached = self.docker.attach(host, c)?;
-                for op in &attached.ops {
-                    if let Err(e) = self.apply(op) {
-                        let net = c.network.as_deref().unwrap_or_default();
-                        self.docker.forget(host, net, &c.name);
-                        let _ = netns::del(&c.name);
-                        return Err(e);
-                    }
-                }
-                let made = Made {
-                    v4: attached.v4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-                    v6: attached.v6(),
-                };
-                self.containers.insert(c.name.clone(), made);
-                self.write_hosts()
-            }
-            Op::Docker(DockerOp::Container { host, container: c }) => {
-                let mut b = self.bridge_for(host)?;
-                let (ops, made) = container::container_ops(host, c, &mut b)?;
-                for op in &ops {
-                    self.apply(op)?;
-                }
-                self.bridges.insert(host.clone(), b);
-                self.containers.insert(c.name.clone(), made);
-                self.write_hosts()
-            }
-            Op::Docker(DockerOp::Bridge { host, bridge }) => {
-                let mut b = container::bridge_from(bridge)?;
-                if bridge.bip.is_none() {
-                    // `--bip=${FLANNEL_SUBNET} --mtu=${FLANNEL_MTU}` when the host holds a lease
-                    let lease = self.default_bridge(host);
-                    b.bip = lease.bip;
-                    b.mtu = bridge.mtu.or(lease.mtu);
-                }
-                if self
-                    .bridges
-                    .get(host)
-                    .is_some_and(|old| !old.used.is_empty())
-                {
-                    return Err(RunError::new(
-                        "docker-bridge must come before the first container on this host",
-                    )
-                    .help("containers already have addresses from the old settings"));
-                }
-                let nl = self.nl(host)?;
-                if self
-                    .rt
-                    .block_on(links::find(&nl, container::BRIDGE))
-                    .map_err(|e| errors::kernel("cannot look up docker0", &e))?
-                    .is_some()
-                {
-                    self.rt.block_on(links::del(&nl, container::BRIDGE))?;
-                }
-                for op in container::bridge_ops(host, &b) {
-                    self.apply(&op)?;
-                }
-                self.bridges.insert(host.clone(), b);
-                Ok(())
-            }
-            Op::Service(ServiceOp::Ndp { ns, prefix, dev }) => self.ndp_responder(ns, *prefix, dev),
-            Op::Probe(ProbeOp::Dump { ns }) => {
-                let text = self.dump_script(ns)?;
-                self.print(&text);
-                Ok(())
-            }
-            Op::Flannel(FlannelOp::Store(spec)) => self.flannel()?.select(spec),
-            Op::Flannel(FlannelOp::Config { prefix, json }) => {
-                self.flannel()?.network_config(prefix, json).map(drop)
-            }
-            Op::Flannel(FlannelOp::Lease { host, lease }) => {
-                self.flannel()?.lease(host, lease).map(drop)
-            }
-            Op::Flannel(FlannelOp::Release { host }) => self.flannel()?.release(host),
-            Op::Flannel(FlannelOp::Overlay { host, overlay }) => {
-                self.flannel()?.overlay(host, overlay).map(drop)
-            }
-            Op::Flannel(FlannelOp::DockerOpts { host, opts }) => {
-                self.flannel()?.docker_opts(host, opts)
-            }
-            Op::Docker(DockerOp::NetworkCreate { host, network }) => {
-                let parent_exists = match &network.parent {
-                    Some(p) => {
-                        let nl = self.nl(host)?;
-                        self.rt
-                            .block_on(links::find(&nl, p))
-                            .map_err(|e| errors::kernel("cannot look up the parent link", &e))?
-                            .is_some()
-                    }
-                    None => false,
-                };
-                // a global network's addresses are shared through the store (the embedded default
-                // when none was selected), so other netsh processes and hosts never reuse them
-                let shared = match network.global {
-                    true => Some(self.flannel()?.store()?),
-                    false => None,
-                };
-                let make = shared.map(|(store, rt)| {
-                    let name = network.name.clone();
-                    move |rules| -> Box<dyn AddressPool> {
-                        Box::new(StorePool::new(
-                            store.clone(),
-                            rt.clone(),
-                            IPAM_PREFIX,
-                            &name,
-                            rules,
-                        ))
-                    }
-                });
-                let make = make.as_ref().map(|f| f as &GlobalPool);
-                let (state, ops) = self
-                    .docker
-                    .plan_create(host, network, parent_exists, make)?;
-                for op in &ops {
-                    self.apply(op)?;
-                }
-                self.docker.commit_create(state);
-                Ok(())
-            }
-            Op::Docker(DockerOp::NetworkRm { host, name }) => {
-                let (ops, gone) = self.docker.remove(host, name)?;
-                for c in &gone {
-                    self.containers.remove(c);
-                    self.handles.forget(c);
-                }
-                for op in &ops {
-                    match op {
-                        // containers already deleted by hand (`netns del`) are skipped
-                        Op::Netns(NetnsOp::Del { name }) if !netns::exists(name) => {}
-                        _ => self.apply(op)?,
-                    }
-                }
-                self.write_hosts()
-            }
+            Op::Neigh(op) => self.dispatch_neigh(op),
+            Op::Sysctl(op) => self.dispatch_sysctl(op),
+            Op::Probe(op) => self.dispatch_probe(op),
+            Op::Service(op) => self.dispatch_service(op),
+            Op::Docker(op) => self.dispatch_docker(op),
+            Op::Flannel(op) => self.dispatch_flannel(op),
         }
     }
 }

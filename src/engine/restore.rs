@@ -224,7 +224,7 @@ impl RealWorld {
     /// veths' other ends go then); until it is, those ends show as veths whose peer is nowhere,
     /// so the state is read again until no such note is new (for at most 2 s; a namespace a
     /// process still holds lives on).
-    fn settled(&mut self, before: &State, spaces: Vec<Ns>) -> Result<State, RunError> {
+    pub(super) fn settled(&mut self, before: &State, spaces: Vec<Ns>) -> Result<State, RunError> {
         for _ in 0..20 {
             let after = self.state(spaces.clone())?;
             if after.notes.iter().all(|n| before.notes.contains(n)) {

@@ -9,19 +9,14 @@ use crate::base::error::{Kind, RunError};
 use crate::engine::real::RealWorld;
 use crate::engine::restore;
 use crate::interp::world::Rollback;
-use crate::netlink::addrs;
 use crate::netlink::errors;
 use crate::netlink::handle::{CHANGE, Netlink};
 use crate::netlink::links;
 use crate::netlink::neigh;
 use crate::netlink::routes;
-use crate::ops::{
-    AddrOp, DockerOp, FlannelOp, LinkOp, NeighOp, NetnsOp, ProbeOp, ServiceOp, SysctlOp,
-};
-use crate::ops::{Dest, Family, FdbAction, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
-use crate::sys::netns;
+use crate::ops::LinkOp;
+use crate::ops::{Dest, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
 use crate::sys::signals;
-use crate::sys::sysctl;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
 use rtnetlink::packet_route::route::{RouteAttribute, RouteFlags, RouteMessage};
@@ -67,7 +62,7 @@ impl std::fmt::Display for Undo {
 
 impl Undo {
     /// The step as a journal line: a statement, or a comment when the language has none for it.
-    fn line(&self) -> String {
+    pub(super) fn line(&self) -> String {
         match self {
             Undo::Op(op) => crate::ops::script::statement(op)
                 .unwrap_or_else(|| format!("# cannot replay: {op}")),
@@ -83,7 +78,7 @@ impl Undo {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             Undo::Op(op) => op.to_string(),
             Undo::MoveHome { ns, name } => format!("ip -n {ns} link set {name} netns 1"),
@@ -313,7 +308,11 @@ impl RealWorld {
         }
     }
 
-    fn link_state(&mut self, ns: &Ns, name: &str) -> Result<Option<LinkState>, RunError> {
+    pub(super) fn link_state(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+    ) -> Result<Option<LinkState>, RunError> {
         let nl = self.nl(ns)?;
         let kernel = |e| errors::kernel(format!("cannot look up link {name}"), &e);
         let Some(l) = self.rt.block_on(links::find(&nl, name)).map_err(kernel)? else {
@@ -334,14 +333,14 @@ impl RealWorld {
         Ok(Some(st))
     }
 
-    fn link_kind(&mut self, ns: &Ns, name: &str) -> Option<String> {
+    pub(super) fn link_kind(&mut self, ns: &Ns, name: &str) -> Option<String> {
         let nl = self.nl(ns).ok()?;
         let l = self.rt.block_on(links::find(&nl, name)).ok()??;
         kind_name(&l)
     }
 
     /// The kernel's route that a statement's route would replace or delete, if any.
-    fn route_now(&mut self, ns: &Ns, r: &Route) -> Result<Option<Route>, RunError> {
+    pub(super) fn route_now(&mut self, ns: &Ns, r: &Route) -> Result<Option<Route>, RunError> {
         let nl = self.nl(ns)?;
         let fam = routes::family(r);
         let kernel = |e| errors::kernel("cannot read the routes", &e);
@@ -372,241 +371,19 @@ impl RealWorld {
         Ok(Some(route_of(m, &names, fam)))
     }
 
-    fn apply_recording(&mut self, op: &Op) -> Result<Applied, RunError> {
-        let strict = self.opts.strict;
+    pub(super) fn apply_recording(&mut self, op: &Op) -> Result<Applied, RunError> {
+        let _strict = self.opts.strict;
         match op {
-            Op::Netns(NetnsOp::Add { name }) => {
-                if netns::add(name, strict)? {
-                    Ok(Applied::removed_by(op))
-                } else {
-                    Ok(Applied::none())
-                }
-            }
-            Op::Link(LinkOp::Add { ns, name, kind }) => {
-                let created = if *kind == LinkKind::Tun {
-                    // a TUN device is made through /dev/net/tun, which does not say whether it existed
-                    let existed = self.link_kind(ns, name).is_some();
-                    if !existed {
-                        crate::sys::tun::add(ns.as_deref(), name)?;
-                    }
-                    !existed
-                } else {
-                    let nl = self.nl(ns)?;
-                    self.rt.block_on(links::add(&nl, name, kind, &nl, strict))?
-                };
-                self.link_added(ns, name, kind, created)
-            }
-            Op::Link(LinkOp::Set { ns, name, change }) => self.link_set(ns, name, change, op),
-            Op::Addr(AddrOp::Add {
-                ns,
-                dev,
-                addr,
-                nodad,
-            }) => {
-                let nl = self.nl(ns)?;
-                if self
-                    .rt
-                    .block_on(addrs::add(&nl, dev, *addr, *nodad, strict))?
-                {
-                    Ok(Applied::removed_by(op))
-                } else {
-                    Ok(Applied::none())
-                }
-            }
-            // routes through the address go with it: rebuilt from the state read before
-            Op::Addr(AddrOp::Del { ns, .. }) => self.deletion(op, vec![ns.clone()], None),
+            Op::Netns(family) => self.record_netns(op, family),
+            Op::Link(family) => self.record_link(op, family),
+            Op::Addr(family) => self.record_addr(op, family),
             Op::Route { ns, action, route } => self.route(ns, *action, route),
-            Op::Neigh(NeighOp::Add {
-                ns,
-                addr,
-                lladdr,
-                dev,
-                router,
-                ..
-            }) => {
-                let nl = self.nl(ns)?;
-                if self
-                    .rt
-                    .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))?
-                {
-                    Ok(Applied::removed_by(op))
-                } else {
-                    Ok(Applied::none())
-                }
-            }
-            Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }) => {
-                let nl = self.nl(ns)?;
-                // the kernel answers a proxy entry that exists with success, not EEXIST: look first
-                let existed = self.proxy_exists(&nl, *addr, dev)?;
-                if existed && strict {
-                    return Err(RunError::new(format!(
-                        "proxy entry {addr} on {dev} exists already"
-                    )));
-                }
-                if !existed
-                    && self
-                        .rt
-                        .block_on(neigh::proxy_add(&nl, *addr, dev, strict))?
-                {
-                    Ok(Applied::removed_by(op))
-                } else {
-                    Ok(Applied::none())
-                }
-            }
-            Op::Neigh(NeighOp::Fdb {
-                ns,
-                action: FdbAction::Del,
-                ..
-            }) => self.deletion(op, vec![ns.clone()], None),
-            // the entry is not in any state dump reads back: its inverse is known from the Op
-            Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
-                self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Op(Op::Neigh(
-                    NeighOp::ProxyAdd {
-                        ns: ns.clone(),
-                        addr: *addr,
-                        dev: dev.clone(),
-                    },
-                ))]))
-            }
-            Op::Neigh(NeighOp::Fdb {
-                ns,
-                action,
-                mac,
-                dev,
-                dst,
-            }) => {
-                let nl = self.nl(ns)?;
-                // an append of an entry that is there succeeds again: look first
-                if *action == FdbAction::Append && self.fdb_exists(&nl, *mac, dev, *dst)? {
-                    return Ok(Applied::none());
-                }
-                let changed = self
-                    .rt
-                    .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))?;
-                if !changed {
-                    return Ok(Applied::none());
-                }
-                Ok(Applied::removed_by(op))
-            }
-            Op::Sysctl(SysctlOp::Set { ns, key, value }) => {
-                let old = sysctl::get(ns.as_deref(), key)?;
-                if old.trim() == value.trim() {
-                    return Ok(Applied::none());
-                }
-                sysctl::set(ns.as_deref(), key, value)?;
-                Ok(Applied::changed(vec![Undo::Op(Op::Sysctl(
-                    SysctlOp::Set {
-                        ns: ns.clone(),
-                        key: key.clone(),
-                        value: old.trim().into(),
-                    },
-                ))]))
-            }
-            Op::Netns(NetnsOp::Del { name }) => {
-                let ns = Some(name.clone());
-                let spaces = self.reach(&ns);
-                let lead = Op::Netns(NetnsOp::Add { name: name.clone() });
-                self.deletion(op, spaces, Some(lead))
-            }
-            Op::Link(LinkOp::Del { ns, .. }) => {
-                let spaces = self.reach(ns);
-                self.deletion(op, spaces, None)
-            }
-            Op::Neigh(NeighOp::Del { ns, .. }) => self.deletion(op, vec![ns.clone()], None),
-            Op::Flannel(FlannelOp::Store(_)) => {
-                self.dispatch(op)?;
-                Ok(Applied::none())
-            }
-            Op::Flannel(FlannelOp::Config { prefix, json }) => {
-                let (key, old) = self.flannel()?.network_config(prefix, json)?;
-                if old.as_ref().is_some_and(|kv| kv.value == json.as_bytes()) {
-                    return Ok(Applied::none());
-                }
-                Ok(Applied::changed(vec![Undo::StoreKey { key, old }]))
-            }
-            Op::Flannel(FlannelOp::Lease { host, lease }) => {
-                let before = self.flannel()?.lease(host, lease)?;
-                Ok(Applied::changed(vec![Undo::Lease {
-                    host: host.clone(),
-                    subnet: before.subnet.to_string(),
-                    before: Box::new(before),
-                }]))
-            }
-            Op::Flannel(FlannelOp::Release { host }) => {
-                self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Kept(format!(
-                    "lease release{}: the subnet went back to the store, where another host may take it",
-                    host.as_deref()
-                        .map(|h| format!(" in {h}"))
-                        .unwrap_or_default()
-                ))]))
-            }
-            Op::Flannel(FlannelOp::Overlay { host, overlay }) => {
-                let mut published = None;
-                let mut undo = self.with_inverse(op, vec![host.clone()], None, |w| {
-                    published = Some(w.flannel()?.overlay(host, overlay)?);
-                    Ok(())
-                })?;
-                // run newest first: the service stops (and withdraws its routes), the lease's
-                // value is put back, then the kernel state of the host is
-                undo.extend(published.map(|(key, kv)| Undo::StoreKey { key, old: Some(kv) }));
-                undo.push(Undo::OverlayStop { host: host.clone() });
-                Ok(Applied::changed(undo))
-            }
-            // the network's links and containers are undone through their own Ops (applied
-            // through `tracked`); this step keeps the run's registry of networks in line
-            Op::Docker(DockerOp::NetworkCreate { host, network }) => {
-                self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Network {
-                    host: host.clone(),
-                    name: network.name.clone(),
-                    back: false,
-                }]))
-            }
-            Op::Docker(DockerOp::NetworkRm { host, name }) => {
-                self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Network {
-                    host: host.clone(),
-                    name: name.to_string(),
-                    back: true,
-                }]))
-            }
-            Op::Service(ServiceOp::Http { .. }) | Op::Service(ServiceOp::Ndp { .. }) => {
-                self.dispatch(op)?;
-                Ok(Applied::changed(vec![Undo::Service(format!(
-                    "{op} (stops when netsh exits)"
-                ))]))
-            }
-            Op::Probe(ProbeOp::Exec { argv, .. }) => {
-                self.dispatch(op)?;
-                Ok(Applied {
-                    changed: false,
-                    undo: vec![Undo::Kept(format!("whatever `{}` changed", argv.join(" ")))],
-                })
-            }
-            // composite Ops (containers, docker0) apply their parts through `tracked` themselves
-            Op::Docker(DockerOp::Container { .. }) | Op::Docker(DockerOp::Bridge { .. }) => {
-                self.dispatch(op)?;
-                Ok(Applied::none())
-            }
-            // the options file is derived from subnet.env, which the lease's undo takes back
-            Op::Flannel(FlannelOp::DockerOpts { .. }) => {
-                self.dispatch(op)?;
-                Ok(Applied::none())
-            }
-            // they show or check, and change nothing
-            Op::Netns(NetnsOp::List)
-            | Op::Sysctl(SysctlOp::Show { .. })
-            | Op::Probe(ProbeOp::Show { .. })
-            | Op::Probe(ProbeOp::Echo(_))
-            | Op::Probe(ProbeOp::Ping { .. })
-            | Op::Probe(ProbeOp::Expect { .. })
-            | Op::Probe(ProbeOp::Dump { .. })
-            | Op::Service(ServiceOp::Wait) => {
-                self.dispatch(op)?;
-                Ok(Applied::none())
-            }
+            Op::Neigh(family) => self.record_neigh(op, family),
+            Op::Sysctl(family) => self.record_sysctl(op, family),
+            Op::Flannel(family) => self.record_flannel(op, family),
+            Op::Docker(family) => self.record_docker(op, family),
+            Op::Service(family) => self.record_service(op, family),
+            Op::Probe(family) => self.record_probe(op, family),
         }
     }
 
@@ -638,7 +415,7 @@ impl RealWorld {
     }
 
     /// A deletion: undone by rebuilding what it took (restore.rs).
-    fn deletion(
+    pub(super) fn deletion(
         &mut self,
         op: &Op,
         spaces: Vec<Ns>,
@@ -653,7 +430,7 @@ impl RealWorld {
         Ok(Applied::changed(undo))
     }
 
-    fn link_set(
+    pub(super) fn link_set(
         &mut self,
         ns: &Ns,
         name: &str,
@@ -672,7 +449,12 @@ impl RealWorld {
         Ok(set_undo(ns, name, change, &before))
     }
 
-    fn route(&mut self, ns: &Ns, action: RouteAction, r: &Route) -> Result<Applied, RunError> {
+    pub(super) fn route(
+        &mut self,
+        ns: &Ns,
+        action: RouteAction,
+        r: &Route,
+    ) -> Result<Applied, RunError> {
         let strict = self.opts.strict;
         let before = match action {
             RouteAction::Add => None,
@@ -750,7 +532,7 @@ impl RealWorld {
 
     /// Runs the steps of a rebuild, all of them, and says which failed. Taking away what is
     /// gone already is no failure.
-    fn rebuild(&mut self, steps: &[Undo]) -> Result<(), RunError> {
+    pub(super) fn rebuild(&mut self, steps: &[Undo]) -> Result<(), RunError> {
         let mut failed = Vec::new();
         for s in steps {
             match self.run_step(s) {
@@ -766,7 +548,12 @@ impl RealWorld {
         }
     }
 
-    fn proxy_exists(&mut self, nl: &Netlink, addr: Ipv6Addr, dev: &str) -> Result<bool, RunError> {
+    pub(super) fn proxy_exists(
+        &mut self,
+        nl: &Netlink,
+        addr: Ipv6Addr,
+        dev: &str,
+    ) -> Result<bool, RunError> {
         let kernel = |e| errors::kernel("cannot read the proxy entries", &e);
         self.rt.block_on(async {
             let idx = links::index(nl, dev).await?;
@@ -782,7 +569,7 @@ impl RealWorld {
         })
     }
 
-    fn fdb_exists(
+    pub(super) fn fdb_exists(
         &mut self,
         nl: &Netlink,
         mac: [u8; 6],
@@ -821,7 +608,7 @@ impl RealWorld {
         })
     }
 
-    fn move_home(&mut self, ns: &str, name: &str) -> Result<(), RunError> {
+    pub(super) fn move_home(&mut self, ns: &str, name: &str) -> Result<(), RunError> {
         let nl: Netlink = self.nl(&Some(ns.into()))?;
         // /proc/self is the main thread, which never leaves the namespace netsh started in
         let home = std::fs::File::open("/proc/self/ns/net")

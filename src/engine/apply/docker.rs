@@ -1,0 +1,170 @@
+//! Applying Docker Ops: carrying each out, and recording how to undo it.
+
+use crate::base::error::RunError;
+use crate::docker::ipam::AddressPool;
+use crate::docker::network::GlobalPool;
+use crate::docker::store_pool::{IPAM_PREFIX, StorePool};
+use crate::engine::container::{self, Made};
+use crate::engine::real::RealWorld;
+use crate::engine::undo::{Applied, Undo};
+use crate::interp::world::World;
+use crate::netlink::errors;
+use crate::netlink::links;
+use crate::ops::Op;
+use crate::ops::{DockerOp, NetnsOp};
+use crate::sys::netns;
+
+impl RealWorld {
+    /// Carries out a Docker Op, recording nothing (`record_Docker` records around it).
+    pub(in crate::engine) fn dispatch_docker(&mut self, op: &DockerOp) -> Result<(), RunError> {
+        match op {
+            DockerOp::Container { host, container: c } if c.network.is_some() => {
+                let attached = self.docker.attach(host, c)?;
+                for op in &attached.ops {
+                    if let Err(e) = self.apply(op) {
+                        let net = c.network.as_deref().unwrap_or_default();
+                        self.docker.forget(host, net, &c.name);
+                        let _ = netns::del(&c.name);
+                        return Err(e);
+                    }
+                }
+                let made = Made {
+                    v4: attached.v4().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                    v6: attached.v6(),
+                };
+                self.containers.insert(c.name.clone(), made);
+                self.write_hosts()
+            }
+            DockerOp::Container { host, container: c } => {
+                let mut b = self.bridge_for(host)?;
+                let (ops, made) = container::container_ops(host, c, &mut b)?;
+                for op in &ops {
+                    self.apply(op)?;
+                }
+                self.bridges.insert(host.clone(), b);
+                self.containers.insert(c.name.clone(), made);
+                self.write_hosts()
+            }
+            DockerOp::Bridge { host, bridge } => {
+                let mut b = container::bridge_from(bridge)?;
+                if bridge.bip.is_none() {
+                    // `--bip=${FLANNEL_SUBNET} --mtu=${FLANNEL_MTU}` when the host holds a lease
+                    let lease = self.default_bridge(host);
+                    b.bip = lease.bip;
+                    b.mtu = bridge.mtu.or(lease.mtu);
+                }
+                if self
+                    .bridges
+                    .get(host)
+                    .is_some_and(|old| !old.used.is_empty())
+                {
+                    return Err(RunError::new(
+                        "docker-bridge must come before the first container on this host",
+                    )
+                    .help("containers already have addresses from the old settings"));
+                }
+                let nl = self.nl(host)?;
+                if self
+                    .rt
+                    .block_on(links::find(&nl, container::BRIDGE))
+                    .map_err(|e| errors::kernel("cannot look up docker0", &e))?
+                    .is_some()
+                {
+                    self.rt.block_on(links::del(&nl, container::BRIDGE))?;
+                }
+                for op in container::bridge_ops(host, &b) {
+                    self.apply(&op)?;
+                }
+                self.bridges.insert(host.clone(), b);
+                Ok(())
+            }
+            DockerOp::NetworkCreate { host, network } => {
+                let parent_exists = match &network.parent {
+                    Some(p) => {
+                        let nl = self.nl(host)?;
+                        self.rt
+                            .block_on(links::find(&nl, p))
+                            .map_err(|e| errors::kernel("cannot look up the parent link", &e))?
+                            .is_some()
+                    }
+                    None => false,
+                };
+                // a global network's addresses are shared through the store (the embedded default
+                // when none was selected), so other netsh processes and hosts never reuse them
+                let shared = match network.global {
+                    true => Some(self.flannel()?.store()?),
+                    false => None,
+                };
+                let make = shared.map(|(store, rt)| {
+                    let name = network.name.clone();
+                    move |rules| -> Box<dyn AddressPool> {
+                        Box::new(StorePool::new(
+                            store.clone(),
+                            rt.clone(),
+                            IPAM_PREFIX,
+                            &name,
+                            rules,
+                        ))
+                    }
+                });
+                let make = make.as_ref().map(|f| f as &GlobalPool);
+                let (state, ops) = self
+                    .docker
+                    .plan_create(host, network, parent_exists, make)?;
+                for op in &ops {
+                    self.apply(op)?;
+                }
+                self.docker.commit_create(state);
+                Ok(())
+            }
+            DockerOp::NetworkRm { host, name } => {
+                let (ops, gone) = self.docker.remove(host, name)?;
+                for c in &gone {
+                    self.containers.remove(c);
+                    self.handles.forget(c);
+                }
+                for op in &ops {
+                    match op {
+                        // containers already deleted by hand (`netns del`) are skipped
+                        Op::Netns(NetnsOp::Del { name }) if !netns::exists(name) => {}
+                        _ => self.apply(op)?,
+                    }
+                }
+                self.write_hosts()
+            }
+        }
+    }
+
+    /// Applies a Docker Op (`whole` is it as an Op) and says how to undo it.
+    pub(in crate::engine) fn record_docker(
+        &mut self,
+        whole: &Op,
+        op: &DockerOp,
+    ) -> Result<Applied, RunError> {
+        match op {
+            // the network's links and containers are undone through their own Ops (applied
+            // through `tracked`); this step keeps the run's registry of networks in line
+            DockerOp::NetworkCreate { host, network } => {
+                self.dispatch(whole)?;
+                Ok(Applied::changed(vec![Undo::Network {
+                    host: host.clone(),
+                    name: network.name.clone(),
+                    back: false,
+                }]))
+            }
+            DockerOp::NetworkRm { host, name } => {
+                self.dispatch(whole)?;
+                Ok(Applied::changed(vec![Undo::Network {
+                    host: host.clone(),
+                    name: name.to_string(),
+                    back: true,
+                }]))
+            }
+            // composite Ops (containers, docker0) apply their parts through `tracked` themselves
+            DockerOp::Container { .. } | DockerOp::Bridge { .. } => {
+                self.dispatch(whole)?;
+                Ok(Applied::none())
+            }
+        }
+    }
+}

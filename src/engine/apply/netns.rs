@@ -1,0 +1,73 @@
+//! Applying namespace Ops: carrying each out, and recording how to undo it.
+
+use crate::base::error::RunError;
+use crate::engine::real::RealWorld;
+use crate::engine::undo::Applied;
+use crate::ops::NetnsOp;
+use crate::ops::Op;
+use crate::sys::netns;
+
+impl RealWorld {
+    /// Carries out a namespace Op, recording nothing (`record_namespace` records around it).
+    pub(in crate::engine) fn dispatch_netns(&mut self, op: &NetnsOp) -> Result<(), RunError> {
+        let strict = self.opts.strict;
+        match op {
+            NetnsOp::Add { name } => netns::add(name, strict).map(drop),
+            NetnsOp::Del { name } => {
+                self.handles.forget(name);
+                // a container deleted by hand gives its network addresses back
+                self.docker.container_gone(name);
+                if let Some(f) = self.flannel.as_mut() {
+                    f.forget(name);
+                }
+                netns::del(name)
+            }
+            NetnsOp::List => {
+                let names = netns::list();
+                if self.opts.json {
+                    self.print(
+                        &serde_json::json!(
+                            names
+                                .iter()
+                                .map(|n| serde_json::json!({"name": n}))
+                                .collect::<Vec<_>>()
+                        )
+                        .to_string(),
+                    );
+                } else if !names.is_empty() {
+                    self.print(&names.join("\n"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Applies a namespace Op (`whole` is it as an Op) and says how to undo it.
+    pub(in crate::engine) fn record_netns(
+        &mut self,
+        whole: &Op,
+        op: &NetnsOp,
+    ) -> Result<Applied, RunError> {
+        let strict = self.opts.strict;
+        match op {
+            NetnsOp::Add { name } => {
+                if netns::add(name, strict)? {
+                    Ok(Applied::removed_by(whole))
+                } else {
+                    Ok(Applied::none())
+                }
+            }
+            NetnsOp::Del { name } => {
+                let ns = Some(name.clone());
+                let spaces = self.reach(&ns);
+                let lead = Op::Netns(NetnsOp::Add { name: name.clone() });
+                self.deletion(whole, spaces, Some(lead))
+            }
+            // they show or check, and change nothing
+            NetnsOp::List => {
+                self.dispatch(whole)?;
+                Ok(Applied::none())
+            }
+        }
+    }
+}

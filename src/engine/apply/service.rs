@@ -1,0 +1,67 @@
+//! Applying service Ops: carrying each out, and recording how to undo it.
+
+use crate::base::error::RunError;
+use crate::engine::flannel_runtime::Flannel;
+use crate::engine::real::RealWorld;
+use crate::engine::undo::{Applied, Undo};
+use crate::ops::Op;
+use crate::ops::ServiceOp;
+use crate::probe::http;
+use std::time::Duration;
+
+impl RealWorld {
+    /// Carries out a service Op, recording nothing (`record_service` records around it).
+    pub(in crate::engine) fn dispatch_service(&mut self, op: &ServiceOp) -> Result<(), RunError> {
+        match op {
+            ServiceOp::Http { ns, port, text } => {
+                http::serve(ns.as_deref(), *port, text)?;
+                self.services += 1;
+                Ok(())
+            }
+            ServiceOp::Wait => {
+                let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
+                if self.services + overlays == 0 {
+                    self.print("netsh: no services are running; nothing to wait for");
+                    return Ok(());
+                }
+                self.print("netsh: services running; press Ctrl-C to stop");
+                loop {
+                    std::thread::sleep(Duration::from_millis(100));
+                    // Ctrl-C ends the wait and the script goes on; SIGTERM stops the run (rollback)
+                    if crate::sys::signals::take_interrupt() {
+                        self.print("netsh: stopping");
+                        return Ok(());
+                    }
+                    if let Some(sig) = crate::sys::signals::pending() {
+                        return Err(RunError::new(format!(
+                            "stopped by {}",
+                            crate::sys::signals::name(sig)
+                        )));
+                    }
+                }
+            }
+            ServiceOp::Ndp { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
+        }
+    }
+
+    /// Applies a service Op (`whole` is it as an Op) and says how to undo it.
+    pub(in crate::engine) fn record_service(
+        &mut self,
+        whole: &Op,
+        op: &ServiceOp,
+    ) -> Result<Applied, RunError> {
+        match op {
+            ServiceOp::Http { .. } | ServiceOp::Ndp { .. } => {
+                self.dispatch(whole)?;
+                Ok(Applied::changed(vec![Undo::Service(format!(
+                    "{whole} (stops when netsh exits)"
+                ))]))
+            }
+            // they show or check, and change nothing
+            ServiceOp::Wait => {
+                self.dispatch(whole)?;
+                Ok(Applied::none())
+            }
+        }
+    }
+}
