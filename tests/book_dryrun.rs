@@ -492,8 +492,8 @@ fn a_wrong_address_name_mode_or_order_fails_the_match() {
         v
     };
     for (from, to) in [
-        ("192.168.50.171/24", "192.168.50.172/24"), // wrong address
-        ("192.168.50.171/24", "192.168.50.171/25"), // wrong prefix length
+        ("172.16.10.5/24", "172.16.10.7/24"),       // wrong address
+        ("172.16.10.5/24", "172.16.10.5/25"),       // wrong prefix length
         ("mode vepa", "mode bridge"),               // wrong mode
         ("link add macvlan1", "link add macvlan9"), // wrong name
         ("ip -n namespace1 addr", "ip -n net1 addr"), // wrong namespace
@@ -518,7 +518,7 @@ fn a_wrong_address_name_mode_or_order_fails_the_match() {
                 1,
                 "x".into(),
                 normalize(
-                    "ip netns exec namespace1 ip address add 192.168.50.17/24 dev macvlan1",
+                    "ip netns exec namespace1 ip address add 172.16.10.50/24 dev macvlan1",
                     Some("net1")
                 )
                 .unwrap()

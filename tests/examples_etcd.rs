@@ -54,5 +54,8 @@ fn the_host_gw_example_runs_against_a_real_etcd() {
             .collect()
     });
     public_ips.sort();
-    assert_eq!(public_ips, ["10.10.10.101", "10.10.10.102"]);
+    assert_eq!(
+        public_ips,
+        ["10.10.10.101", "10.10.10.102", "10.10.10.103", "10.10.10.104"]
+    );
 }
