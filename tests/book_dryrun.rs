@@ -492,10 +492,10 @@ fn a_wrong_address_name_mode_or_order_fails_the_match() {
         v
     };
     for (from, to) in [
-        ("172.16.10.5/24", "172.16.10.7/24"),       // wrong address
-        ("172.16.10.5/24", "172.16.10.5/25"),       // wrong prefix length
-        ("mode vepa", "mode bridge"),               // wrong mode
-        ("link add macvlan1", "link add macvlan9"), // wrong name
+        ("172.16.10.5/24", "172.16.10.7/24"),         // wrong address
+        ("172.16.10.5/24", "172.16.10.5/25"),         // wrong prefix length
+        ("mode vepa", "mode bridge"),                 // wrong mode
+        ("link add macvlan1", "link add macvlan9"),   // wrong name
         ("ip -n namespace1 addr", "ip -n net1 addr"), // wrong namespace
     ] {
         assert!(

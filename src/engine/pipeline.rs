@@ -335,12 +335,9 @@ impl RealWorld {
                 if !routes::outcome(RouteAction::Add, &route, strict, ack)? {
                     return Ok(Applied::none());
                 }
-                Ok(Applied::changed(vec![undo::route_undo(
-                    &ns,
-                    RouteAction::Add,
-                    &route,
-                    None,
-                )]))
+                Ok(Applied::changed(vec![
+                    crate::engine::apply::route::route_undo(&ns, RouteAction::Add, &route, None),
+                ]))
             }
             Request::LinkSet { ns, name, change } => {
                 links::set_outcome(&name, ack)?;
@@ -351,10 +348,12 @@ impl RealWorld {
                     .flatten()
                     .ok_or_else(|| links::missing(&name))?;
                 let before = undo::state_of_brief(&link);
-                if undo::unchanged(&change, &before) {
+                if crate::engine::apply::link::unchanged(&change, &before) {
                     return Ok(Applied::none());
                 }
-                Ok(undo::set_undo(&ns, &name, &change, &before))
+                Ok(crate::engine::apply::link::set_undo(
+                    &ns, &name, &change, &before,
+                ))
             }
         }
     }

@@ -2,9 +2,8 @@
 //! netlink connections run on it while an Op waits), one netlink connection per namespace, and what
 //! the run made that later statements refer to (containers by name, each host's docker0).
 
-use crate::base::diag::Code;
 use crate::base::error::RunError;
-use crate::engine::container::{self, Bridge, Made};
+use crate::engine::container::{Bridge, Made};
 use crate::engine::flannel_runtime::Flannel;
 use crate::interp::world::World;
 use crate::netlink::addrs;
@@ -12,18 +11,12 @@ use crate::netlink::errors;
 use crate::netlink::handle::{Handles, Netlink};
 use crate::netlink::links;
 use crate::netlink::routes;
-use crate::ops::{Check, LinkKind, Ns, ObjectKind, Op};
-use crate::probe::http;
-use crate::probe::ping::{Outcome, Probe};
-use crate::probe::show;
+use crate::ops::{Ns, ObjectKind, Op};
 use crate::sys::exec;
 use crate::sys::netns;
-use crate::sys::sysctl;
-use crate::sys::tun;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
-use std::time::Duration;
 use tokio::runtime::Runtime;
 
 pub struct Options {
@@ -73,9 +66,6 @@ impl Drop for RealWorld {
     }
 }
 
-/// Time between probes of `expect reach` / `no-reach` and `ping`.
-const PROBE_INTERVAL: Duration = Duration::from_millis(200);
-
 impl RealWorld {
     pub fn new(opts: Options) -> Result<RealWorld, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -116,16 +106,6 @@ impl RealWorld {
             .ok_or_else(|| RunError::new("the flannel runtime did not start"))
     }
 
-    /// docker0 as dockerd would set it up on this host: from the flannel lease when it holds one.
-    pub(super) fn default_bridge(&self, host: &Ns) -> Bridge {
-        let mut b = Bridge::default();
-        if let Some((bip, mtu)) = self.flannel.as_ref().and_then(|f| f.bridge(host)) {
-            b.bip = bip;
-            b.mtu = mtu;
-        }
-        b
-    }
-
     pub(super) fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
         self.handles.get(ns.as_deref(), &self.rt)
     }
@@ -138,327 +118,16 @@ impl RealWorld {
         }
         let _ = out.flush();
     }
-
-    /// An address, or the name of a container this run made.
-    pub(super) fn resolve(&self, target: &str, v6: bool) -> Result<IpAddr, RunError> {
-        if let Ok(ip) = target.parse::<IpAddr>() {
-            return Ok(ip);
-        }
-        let bare = target.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            return Ok(ip);
-        }
-        match self.containers.get(target) {
-            Some(m) if v6 => m.v6.map(IpAddr::V6).ok_or_else(|| RunError::new(format!("container {target} has no IPv6 address"))),
-            Some(m) => Ok(IpAddr::V4(m.v4)),
-            None => Err(RunError::new(format!("cannot resolve `{target}`: it is neither an address nor a container made by this script"))
-                .help("use an IP address, or the name given to `container NAME`")),
-        }
-    }
-
-    pub(super) fn link_add(
-        &mut self,
-        ns: &Ns,
-        name: &str,
-        kind: &LinkKind,
-    ) -> Result<(), RunError> {
-        if *kind == LinkKind::Tun {
-            return tun::add(ns.as_deref(), name);
-        }
-        let nl = self.nl(ns)?;
-        let strict = self.opts.strict;
-        self.rt
-            .block_on(links::add(&nl, name, kind, &nl, strict))
-            .map(drop)
-    }
-
-    pub(super) fn probe(
-        &self,
-        from: &Ns,
-        target: IpAddr,
-        src: Option<IpAddr>,
-        timeout: f64,
-    ) -> Result<Outcome, RunError> {
-        let timeout = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
-        let count = (timeout.as_secs_f64() / PROBE_INTERVAL.as_secs_f64())
-            .ceil()
-            .max(1.0) as u32;
-        crate::probe::ping::run(
-            from.as_deref(),
-            Probe {
-                target,
-                src,
-                count,
-                interval: PROBE_INTERVAL,
-                wait: PROBE_INTERVAL.min(timeout),
-                until_reply: true,
-            },
-        )
-    }
-
-    pub(super) fn ping(
-        &mut self,
-        from: &Ns,
-        target: &str,
-        src: Option<IpAddr>,
-        count: u32,
-        timeout: f64,
-    ) -> Result<(), RunError> {
-        let ip = self.resolve(target, src.is_some_and(|s| s.is_ipv6()))?;
-        let wait = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
-        let probe = Probe {
-            target: ip,
-            src,
-            count: count.max(1),
-            interval: PROBE_INTERVAL,
-            wait,
-            until_reply: false,
-        };
-        let o = crate::probe::ping::run(from.as_deref(), probe)?;
-        let whence = from
-            .as_deref()
-            .map(|n| format!(" from {n}"))
-            .unwrap_or_default();
-        let ms: Vec<f64> = o.rtts.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        let loss = (o.received * 100)
-            .checked_div(o.sent)
-            .map_or(100, |got| 100 - got.min(100));
-        if self.opts.json {
-            let v = serde_json::json!({"ping": ip.to_string(), "from": from, "sent": o.sent, "received": o.received, "loss_percent": loss, "rtt_ms": ms, "error": o.send_error});
-            self.print(&v.to_string());
-        } else {
-            let mut line = format!(
-                "ping {ip}{whence}: {} sent, {} received, {loss}% loss",
-                o.sent, o.received
-            );
-            if !ms.is_empty() {
-                let min = ms.iter().cloned().fold(f64::MAX, f64::min);
-                let max = ms.iter().cloned().fold(0.0, f64::max);
-                let avg = ms.iter().sum::<f64>() / ms.len() as f64;
-                line += &format!(", rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
-            }
-            self.print(&line);
-        }
-        if o.received == 0 {
-            let why = o.send_error.map(|e| format!(": {e}")).unwrap_or_default();
-            return Err(RunError::new(format!(
-                "no reply from {ip}{whence} to {} probes{why}",
-                o.sent
-            )));
-        }
-        Ok(())
-    }
-
-    pub(super) fn expect(
-        &mut self,
-        from: &Ns,
-        target: &str,
-        src: Option<IpAddr>,
-        timeout: f64,
-        check: &Check,
-    ) -> Result<(), RunError> {
-        let whence = from
-            .as_deref()
-            .map(|n| format!(" from {n}"))
-            .unwrap_or_else(|| " from this namespace".into());
-        let failed = |msg: String| RunError::new(msg).with_code(Code::ExpectFailed);
-        let (ok, detail) = match check {
-            Check::Reach | Check::NoReach => {
-                let ip = self.resolve(target, src.is_some_and(|s| s.is_ipv6()))?;
-                let o = self.probe(from, ip, src, timeout)?;
-                let reached = o.received > 0;
-                let want = *check == Check::Reach;
-                if reached != want {
-                    let msg = if want {
-                        match o.send_error {
-                            Some(e) => format!(
-                                "expected {ip} to be reachable{whence}, but the echo request could not be sent: {e}"
-                            ),
-                            None => format!(
-                                "expected {ip} to be reachable{whence}, but {} echo requests over {timeout}s got no reply",
-                                o.sent
-                            ),
-                        }
-                    } else {
-                        let rtt = o
-                            .rtts
-                            .first()
-                            .map(|d| format!(" in {:.3} ms", d.as_secs_f64() * 1000.0))
-                            .unwrap_or_default();
-                        format!(
-                            "expected {ip} to be unreachable{whence}, but it answered an echo request{rtt}"
-                        )
-                    };
-                    return Err(failed(msg).help("`show routes in NS`, `show neigh in NS` and `show links in NS` show what the namespace has"));
-                }
-                (true, if want { "reachable" } else { "unreachable" })
-            }
-            Check::Http { url, contains } => {
-                let u = http::parse_url(url)?;
-                let ip = self.resolve(&u.host, false)?;
-                let t = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
-                match http::get(from.as_deref(), &u, ip, t)? {
-                    Ok((_, body)) if body.contains(contains.as_str()) => (true, "answered"),
-                    Ok((status, body)) => {
-                        let shown: String = body.trim().chars().take(200).collect();
-                        return Err(failed(format!(
-                            "expected {url}{whence} to contain {contains:?}, but it answered {status:?} with {shown:?}"
-                        )));
-                    }
-                    Err(e) => {
-                        return Err(failed(format!(
-                            "expected {url}{whence} to contain {contains:?}, but {e}"
-                        )));
-                    }
-                }
-            }
-        };
-        if self.opts.json {
-            self.print(
-                &serde_json::json!({"expect": target, "from": from, "ok": ok, "result": detail})
-                    .to_string(),
-            );
-        }
-        Ok(())
-    }
-
-    pub(super) fn show(&mut self, ns: &Ns, what: &str, json: bool) -> Result<(), RunError> {
-        if what == "networks" {
-            let rows = self.docker.rows(ns);
-            if json || self.opts.json {
-                self.print(&serde_json::Value::Array(rows).to_string());
-            } else {
-                self.print(&crate::docker::text(&rows));
-            }
-            return Ok(());
-        }
-        if what == "tunnel" {
-            let json = json || self.opts.json;
-            return self.flannel()?.show_tunnel(ns, json);
-        }
-        if matches!(what, "leases" | "config") {
-            let f = self.flannel()?;
-            if let Some(r) = f.show(what, json) {
-                return r;
-            }
-        }
-        let nl = self.nl(ns)?;
-        let rows = self.rt.block_on(show::rows(&nl, what))?;
-        if json || self.opts.json {
-            self.print(&serde_json::Value::Array(rows).to_string());
-        } else {
-            let text = show::text(what, &rows);
-            if !text.is_empty() {
-                self.print(&text);
-            }
-        }
-        Ok(())
-    }
-
-    /// Rewrites the hosts file: localhost, then every container's addresses under its name.
-    pub(super) fn write_hosts(&mut self) -> Result<(), RunError> {
-        let path = self.hosts.clone().unwrap_or_else(|| {
-            std::path::PathBuf::from(format!("/run/netsh/hosts.{}", std::process::id()))
-        });
-        let mut text =
-            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-        let mut names: Vec<_> = self.containers.iter().collect();
-        names.sort_by_key(|(n, _)| n.as_str());
-        for (name, made) in names {
-            text += &format!("{}\t{name}\n", made.v4);
-            if let Some(v6) = made.v6 {
-                text += &format!("{v6}\t{name}\n");
-            }
-        }
-        let _ = std::fs::create_dir_all("/run/netsh");
-        std::fs::write(&path, text)
-            .map_err(|e| RunError::os(format!("cannot write {}", path.display()), &e))?;
-        self.hosts = Some(path);
-        Ok(())
-    }
-
-    /// `proxy-ndp PREFIX on IF`: proxy_ndp=1 and a responder answering for the whole prefix.
-    pub(super) fn ndp_responder(
-        &mut self,
-        ns: &Ns,
-        prefix: ipnet::IpNet,
-        dev: &str,
-    ) -> Result<(), RunError> {
-        let ipnet::IpNet::V6(prefix) = prefix else {
-            return Err(RunError::new(format!(
-                "proxy-ndp needs an IPv6 prefix, not {prefix}"
-            )));
-        };
-        // sysctl(8) writes the dots of a link name (eth1.19) as slashes
-        let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
-        sysctl::set(ns.as_deref(), &key, "1")?;
-        if let Some(r) = self.ndp.get(&(ns.clone(), dev.to_string())) {
-            r.add(prefix);
-            return Ok(());
-        }
-        let r = crate::ndp::Responder::start(ns.as_deref(), dev, prefix)?;
-        self.ndp.insert((ns.clone(), dev.to_string()), r);
-        self.services += 1;
-        Ok(())
-    }
-
-    /// Rollback of `network create` (`back: false`: the run forgets the network) or `network rm`
-    /// (the network and its containers are known again). Their links and namespaces are undone
-    /// by their own steps.
-    pub(super) fn network_undo(
-        &mut self,
-        host: &Ns,
-        name: &str,
-        back: bool,
-    ) -> Result<(), RunError> {
-        if !back {
-            self.docker.forget_network(host, name);
-            return Ok(());
-        }
-        let containers = self
-            .docker
-            .bring_back(host, name)
-            .ok_or_else(|| RunError::new(format!("network {name} was not removed by this run")))?;
-        for (c, addrs) in containers {
-            self.containers.insert(c, Made::of(&addrs));
-        }
-        self.write_hosts()
-    }
-
-    pub(super) fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
-        if let Some(b) = self.bridges.get(host) {
-            return Ok(b.clone());
-        }
-        let b = self.default_bridge(host);
-        let nl = self.nl(host)?;
-        let existing = self
-            .rt
-            .block_on(links::find(&nl, container::BRIDGE))
-            .map_err(|e| errors::kernel("cannot look up docker0", &e))?;
-        if existing.is_none() {
-            for op in container::bridge_ops(host, &b) {
-                self.apply(&op)?;
-            }
-        }
-        self.bridges.insert(host.clone(), b.clone());
-        Ok(b)
-    }
 }
 
 impl RealWorld {
     /// Carries out one Op, recording nothing (undo.rs records around it).
     pub(super) fn dispatch(&mut self, op: &Op) -> Result<(), RunError> {
-        let strict = self.opts.strict;
         match op {
             Op::Netns(op) => self.dispatch_netns(op),
             Op::Link(op) => self.dispatch_link(op),
             Op::Addr(op) => self.dispatch_addr(op),
-            Op::Route { ns, action, route } => {
-                let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(routes::apply(&nl, *action, route, strict))
-                    .map(drop)
-            }
+            Op::Route { ns, action, route } => self.dispatch_route(ns, *action, route),
             Op::Neigh(op) => self.dispatch_neigh(op),
             Op::Sysctl(op) => self.dispatch_sysctl(op),
             Op::Probe(op) => self.dispatch_probe(op),

@@ -12,17 +12,13 @@ use crate::interp::world::Rollback;
 use crate::netlink::errors;
 use crate::netlink::handle::{CHANGE, Netlink};
 use crate::netlink::links;
-use crate::netlink::neigh;
 use crate::netlink::routes;
-use crate::ops::LinkOp;
-use crate::ops::{Dest, Family, LinkChange, LinkKind, Ns, Op, Route, RouteAction};
+use crate::ops::{Dest, Family, Ns, Op, Route};
 use crate::sys::signals;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
-use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
 use rtnetlink::packet_route::route::{RouteAttribute, RouteFlags, RouteMessage};
-use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::collections::HashMap;
-use std::net::Ipv6Addr;
 
 /// How to undo one applied change.
 #[derive(Debug, Clone)]
@@ -157,10 +153,10 @@ impl Applied {
 
 /// A link's settings that `link set` can change, read before the change.
 pub(super) struct LinkState {
-    up: bool,
-    mtu: Option<u32>,
-    master: Option<String>,
-    address: Option<[u8; 6]>,
+    pub(super) up: bool,
+    pub(super) mtu: Option<u32>,
+    pub(super) master: Option<String>,
+    pub(super) address: Option<[u8; 6]>,
 }
 
 /// A link's settings from its message; the master's name, which needs a lookup, is left out.
@@ -195,7 +191,7 @@ pub(super) fn state_of_brief(l: &crate::netlink::link_reply::LinkBrief) -> LinkS
     }
 }
 
-fn kind_name(l: &LinkMessage) -> Option<String> {
+pub(super) fn kind_name(l: &LinkMessage) -> Option<String> {
     l.attributes.iter().find_map(|a| match a {
         LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
             LinkInfo::Kind(k) => Some(match k {
@@ -209,7 +205,7 @@ fn kind_name(l: &LinkMessage) -> Option<String> {
 }
 
 /// The destination as `routes::dest_of` prints it, to find the kernel's route for a statement's.
-fn dest_text(d: &Dest) -> String {
+pub(super) fn dest_text(d: &Dest) -> String {
     match d {
         Dest::Default(_) => "default".into(),
         Dest::Net(n) if n.prefix_len() == n.max_prefix_len() => n.addr().to_string(),
@@ -308,109 +304,19 @@ impl RealWorld {
         }
     }
 
-    pub(super) fn link_state(
-        &mut self,
-        ns: &Ns,
-        name: &str,
-    ) -> Result<Option<LinkState>, RunError> {
-        let nl = self.nl(ns)?;
-        let kernel = |e| errors::kernel(format!("cannot look up link {name}"), &e);
-        let Some(l) = self.rt.block_on(links::find(&nl, name)).map_err(kernel)? else {
-            return Ok(None);
-        };
-        let mut st = state_of(&l);
-        if let Some(i) = l.attributes.iter().find_map(|a| match a {
-            LinkAttribute::Controller(i) => Some(*i),
-            _ => None,
-        }) {
-            let all = self.rt.block_on(links::dump(&nl)).map_err(kernel)?;
-            st.master = all
-                .iter()
-                .find(|m| m.header.index == i)
-                .and_then(links::name_of)
-                .map(str::to_string);
-        }
-        Ok(Some(st))
-    }
-
-    pub(super) fn link_kind(&mut self, ns: &Ns, name: &str) -> Option<String> {
-        let nl = self.nl(ns).ok()?;
-        let l = self.rt.block_on(links::find(&nl, name)).ok()??;
-        kind_name(&l)
-    }
-
-    /// The kernel's route that a statement's route would replace or delete, if any.
-    pub(super) fn route_now(&mut self, ns: &Ns, r: &Route) -> Result<Option<Route>, RunError> {
-        let nl = self.nl(ns)?;
-        let fam = routes::family(r);
-        let kernel = |e| errors::kernel("cannot read the routes", &e);
-        let all = self.rt.block_on(routes::dump(&nl, fam)).map_err(kernel)?;
-        let want = dest_text(&r.dest);
-        let table = r.table.unwrap_or(254);
-        let Some(m) = all.iter().find(|m| {
-            routes::dest_of(m) == want
-                && routes::table_of(m) == table
-                && r.metric.is_none_or(|p| {
-                    m.attributes.contains(&RouteAttribute::Priority(p))
-                        || (p == 0
-                            && !m
-                                .attributes
-                                .iter()
-                                .any(|a| matches!(a, RouteAttribute::Priority(_))))
-                })
-        }) else {
-            return Ok(None);
-        };
-        let names: HashMap<u32, String> = self
-            .rt
-            .block_on(links::dump(&nl))
-            .map_err(kernel)?
-            .iter()
-            .filter_map(|l| links::name_of(l).map(|n| (l.header.index, n.to_string())))
-            .collect();
-        Ok(Some(route_of(m, &names, fam)))
-    }
-
     pub(super) fn apply_recording(&mut self, op: &Op) -> Result<Applied, RunError> {
         let _strict = self.opts.strict;
         match op {
             Op::Netns(family) => self.record_netns(op, family),
             Op::Link(family) => self.record_link(op, family),
             Op::Addr(family) => self.record_addr(op, family),
-            Op::Route { ns, action, route } => self.route(ns, *action, route),
+            Op::Route { ns, action, route } => self.record_route(ns, *action, route),
             Op::Neigh(family) => self.record_neigh(op, family),
             Op::Sysctl(family) => self.record_sysctl(op, family),
             Op::Flannel(family) => self.record_flannel(op, family),
             Op::Docker(family) => self.record_docker(op, family),
             Op::Service(family) => self.record_service(op, family),
             Op::Probe(family) => self.record_probe(op, family),
-        }
-    }
-
-    /// After a `link add`: a created link is undone by deleting it; one that existed must be of
-    /// the kind asked for.
-    pub(super) fn link_added(
-        &mut self,
-        ns: &Ns,
-        name: &str,
-        kind: &LinkKind,
-        created: bool,
-    ) -> Result<Applied, RunError> {
-        if created {
-            return Ok(Applied::changed(vec![Undo::Op(Op::Link(LinkOp::Del {
-                ns: ns.clone(),
-                name: name.into(),
-            }))]));
-        }
-        let want = kind.kernel_kind().0;
-        match self.link_kind(ns, name) {
-            Some(have) if have != want => Err(RunError::new(format!(
-                "link {name} exists as a {have}, not a {want}"
-            ))
-            .help(format!(
-                "delete it first (`link del {name}`), or give the new link another name"
-            ))),
-            _ => Ok(Applied::none()),
         }
     }
 
@@ -428,55 +334,6 @@ impl RealWorld {
             )));
         }
         Ok(Applied::changed(undo))
-    }
-
-    pub(super) fn link_set(
-        &mut self,
-        ns: &Ns,
-        name: &str,
-        change: &LinkChange,
-        op: &Op,
-    ) -> Result<Applied, RunError> {
-        let Some(before) = self.link_state(ns, name)? else {
-            // let the runtime say that it is missing, in its words
-            self.dispatch(op)?;
-            return Ok(Applied::none());
-        };
-        if unchanged(change, &before) {
-            return Ok(Applied::none());
-        }
-        self.dispatch(op)?;
-        Ok(set_undo(ns, name, change, &before))
-    }
-
-    pub(super) fn route(
-        &mut self,
-        ns: &Ns,
-        action: RouteAction,
-        r: &Route,
-    ) -> Result<Applied, RunError> {
-        let strict = self.opts.strict;
-        let before = match action {
-            RouteAction::Add => None,
-            _ => self.route_now(ns, r)?,
-        };
-        if action == RouteAction::Replace
-            && let Some(b) = &before
-        {
-            let same = b.via == r.via
-                && r.dev.as_ref().is_none_or(|d| Some(d) == b.dev.as_ref())
-                && b.onlink == r.onlink
-                && r.src.is_none_or(|s| Some(s) == b.src);
-            if same {
-                return Ok(Applied::none());
-            }
-        }
-        let nl = self.nl(ns)?;
-        let changed = self.rt.block_on(routes::apply(&nl, action, r, strict))?;
-        if !changed {
-            return Ok(Applied::none());
-        }
-        Ok(Applied::changed(vec![route_undo(ns, action, r, before)]))
     }
 
     /// Runs the undo steps recorded since `mark`, newest first, and forgets them.
@@ -548,66 +405,6 @@ impl RealWorld {
         }
     }
 
-    pub(super) fn proxy_exists(
-        &mut self,
-        nl: &Netlink,
-        addr: Ipv6Addr,
-        dev: &str,
-    ) -> Result<bool, RunError> {
-        let kernel = |e| errors::kernel("cannot read the proxy entries", &e);
-        self.rt.block_on(async {
-            let idx = links::index(nl, dev).await?;
-            let all = neigh::dump(nl, AddressFamily::Inet6, true)
-                .await
-                .map_err(kernel)?;
-            Ok(all.iter().any(|m| {
-                m.header.ifindex == idx
-                    && m.attributes.iter().any(|a| {
-                        matches!(a, NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) if *ip == addr)
-                    })
-            }))
-        })
-    }
-
-    pub(super) fn fdb_exists(
-        &mut self,
-        nl: &Netlink,
-        mac: [u8; 6],
-        dev: &str,
-        dst: Option<std::net::IpAddr>,
-    ) -> Result<bool, RunError> {
-        let kernel = |e| errors::kernel("cannot read the forwarding database", &e);
-        self.rt.block_on(async {
-            let idx = links::index(nl, dev).await?;
-            let all = neigh::dump(nl, AddressFamily::Bridge, false)
-                .await
-                .map_err(kernel)?;
-            Ok(all.iter().any(|m| {
-                let has = |want: &NeighbourAttribute| m.attributes.contains(want);
-                m.header.ifindex == idx
-                    && has(&NeighbourAttribute::LinkLayerAddress(mac.to_vec()))
-                    && dst.is_none_or(|d| {
-                        m.attributes.iter().any(|a| match a {
-                            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
-                                std::net::IpAddr::V4(*v4) == d
-                            }
-                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
-                                std::net::IpAddr::V6(*v6) == d
-                            }
-                            // in an AF_BRIDGE dump the destination may come as raw bytes
-                            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
-                                match d {
-                                    std::net::IpAddr::V4(v4) => b[..] == v4.octets()[..],
-                                    std::net::IpAddr::V6(v6) => b[..] == v6.octets()[..],
-                                }
-                            }
-                            _ => false,
-                        })
-                    })
-            }))
-        })
-    }
-
     pub(super) fn move_home(&mut self, ns: &str, name: &str) -> Result<(), RunError> {
         let nl: Netlink = self.nl(&Some(ns.into()))?;
         // /proc/self is the main thread, which never leaves the namespace netsh started in
@@ -626,87 +423,10 @@ impl RealWorld {
     }
 }
 
-/// Whether a `link set` would leave the link as it is.
-pub(super) fn unchanged(change: &LinkChange, before: &LinkState) -> bool {
-    change.netns.is_none()
-        && change.rename.is_none()
-        && change.up.is_none_or(|u| u == before.up)
-        && change.mtu.is_none_or(|m| Some(m) == before.mtu)
-        && change.address.is_none_or(|a| Some(a) == before.address)
-        && change
-            .master
-            .as_ref()
-            .is_none_or(|m| m.as_deref() == before.master.as_deref())
-}
-
-/// The undo steps of a `link set` that changed the link, from its settings read before.
-pub(super) fn set_undo(ns: &Ns, name: &str, change: &LinkChange, before: &LinkState) -> Applied {
-    // where the link is now, and under which name
-    let now_ns: Ns = change.netns.clone().or_else(|| ns.clone());
-    let now_name = change.rename.clone().unwrap_or_else(|| name.into());
-    let mut undo = Vec::new();
-    let settings = LinkChange {
-        up: change.up.map(|_| before.up),
-        mtu: change.mtu.and(before.mtu),
-        master: change
-            .master
-            .as_ref()
-            .map(|_| before.master.as_deref().map(Into::into)),
-        address: change.address.and(before.address),
-        netns: None,
-        rename: change.rename.as_ref().map(|_| name.into()),
-    };
-    // undone newest first: settings (and the name) back where the link is now, then the move
-    match (&change.netns, ns) {
-        (Some(_), Some(home)) => undo.push(Undo::Op(Op::Link(LinkOp::Set {
-            ns: now_ns.clone(),
-            name: name.into(),
-            change: Box::new(LinkChange {
-                netns: Some(home.clone()),
-                ..LinkChange::default()
-            }),
-        }))),
-        (Some(there), None) => undo.push(Undo::MoveHome {
-            ns: there.to_string(),
-            name: name.to_string(),
-        }),
-        _ => {}
-    }
-    if settings != LinkChange::default() {
-        undo.push(Undo::Op(Op::Link(LinkOp::Set {
-            ns: now_ns,
-            name: now_name,
-            change: Box::new(settings),
-        })));
-    }
-    Applied::changed(undo)
-}
-
-/// The inverse of a route change, from the route it replaced or deleted (`before`).
-pub(super) fn route_undo(ns: &Ns, action: RouteAction, r: &Route, before: Option<Route>) -> Undo {
-    match (action, before) {
-        (RouteAction::Del, Some(b)) => Undo::Op(Op::Route {
-            ns: ns.clone(),
-            action: RouteAction::Add,
-            route: Box::new(b),
-        }),
-        (RouteAction::Del, None) => Undo::Kept(format!("route del {}", dest_text(&r.dest))),
-        (RouteAction::Replace, Some(b)) => Undo::Op(Op::Route {
-            ns: ns.clone(),
-            action: RouteAction::Replace,
-            route: Box::new(b),
-        }),
-        (RouteAction::Add | RouteAction::Replace, _) => Undo::Op(Op::Route {
-            ns: ns.clone(),
-            action: RouteAction::Del,
-            route: Box::new(r.clone()),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::RouteAction;
 
     #[test]
     fn a_route_read_back_from_its_message_is_the_route_that_made_it() {

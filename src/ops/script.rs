@@ -94,7 +94,7 @@ pub fn statement(op: &Op) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{Family, RouteAction, Vxlan};
+    use crate::ops::{Family, LinkChange, LinkKind, LinkOp, RouteAction, ServiceOp, Vxlan};
 
     #[test]
     fn words_that_are_not_bare_are_quoted_so_the_lexer_reads_them_back() {

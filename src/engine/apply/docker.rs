@@ -4,17 +4,89 @@ use crate::base::error::RunError;
 use crate::docker::ipam::AddressPool;
 use crate::docker::network::GlobalPool;
 use crate::docker::store_pool::{IPAM_PREFIX, StorePool};
-use crate::engine::container::{self, Made};
+use crate::engine::container::{self, Bridge, Made};
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
 use crate::interp::world::World;
-use crate::netlink::errors;
-use crate::netlink::links;
-use crate::ops::Op;
-use crate::ops::{DockerOp, NetnsOp};
+use crate::netlink::{errors, links};
+use crate::ops::{DockerOp, NetnsOp, Ns, Op};
 use crate::sys::netns;
 
 impl RealWorld {
+    /// Rewrites the hosts file: localhost, then every container's addresses under its name.
+    pub(in crate::engine) fn write_hosts(&mut self) -> Result<(), RunError> {
+        let path = self.hosts.clone().unwrap_or_else(|| {
+            std::path::PathBuf::from(format!("/run/netsh/hosts.{}", std::process::id()))
+        });
+        let mut text =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let mut names: Vec<_> = self.containers.iter().collect();
+        names.sort_by_key(|(n, _)| n.as_str());
+        for (name, made) in names {
+            text += &format!("{}\t{name}\n", made.v4);
+            if let Some(v6) = made.v6 {
+                text += &format!("{v6}\t{name}\n");
+            }
+        }
+        let _ = std::fs::create_dir_all("/run/netsh");
+        std::fs::write(&path, text)
+            .map_err(|e| RunError::os(format!("cannot write {}", path.display()), &e))?;
+        self.hosts = Some(path);
+        Ok(())
+    }
+
+    /// Rollback of `network create` (`back: false`: the run forgets the network) or `network rm`
+    /// (the network and its containers are known again). Their links and namespaces are undone
+    /// by their own steps.
+    pub(in crate::engine) fn network_undo(
+        &mut self,
+        host: &Ns,
+        name: &str,
+        back: bool,
+    ) -> Result<(), RunError> {
+        if !back {
+            self.docker.forget_network(host, name);
+            return Ok(());
+        }
+        let containers = self
+            .docker
+            .bring_back(host, name)
+            .ok_or_else(|| RunError::new(format!("network {name} was not removed by this run")))?;
+        for (c, addrs) in containers {
+            self.containers.insert(c, Made::of(&addrs));
+        }
+        self.write_hosts()
+    }
+
+    pub(in crate::engine) fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
+        if let Some(b) = self.bridges.get(host) {
+            return Ok(b.clone());
+        }
+        let b = self.default_bridge(host);
+        let nl = self.nl(host)?;
+        let existing = self
+            .rt
+            .block_on(links::find(&nl, container::BRIDGE))
+            .map_err(|e| errors::kernel("cannot look up docker0", &e))?;
+        if existing.is_none() {
+            for op in container::bridge_ops(host, &b) {
+                self.apply(&op)?;
+            }
+        }
+        self.bridges.insert(host.clone(), b.clone());
+        Ok(b)
+    }
+
+    /// docker0 as dockerd would set it up on this host: from the flannel lease when it holds one.
+    pub(in crate::engine) fn default_bridge(&self, host: &Ns) -> Bridge {
+        let mut b = Bridge::default();
+        if let Some((bip, mtu)) = self.flannel.as_ref().and_then(|f| f.bridge(host)) {
+            b.bip = bip;
+            b.mtu = mtu;
+        }
+        b
+    }
+
     /// Carries out a Docker Op, recording nothing (`record_Docker` records around it).
     pub(in crate::engine) fn dispatch_docker(&mut self, op: &DockerOp) -> Result<(), RunError> {
         match op {

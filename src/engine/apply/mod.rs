@@ -1,12 +1,13 @@
 //! One file per Op family: how its Ops are carried out and how each is undone. `RealWorld::dispatch`
 //! and `RealWorld::apply_recording` route an Op to its family here.
 
-mod addr;
-mod docker;
-mod flannel;
-mod link;
-mod neigh;
-mod netns;
-mod probe;
-mod service;
-mod sysctl;
+pub(super) mod addr;
+pub(super) mod docker;
+pub(super) mod flannel;
+pub(super) mod link;
+pub(super) mod neigh;
+pub(super) mod netns;
+pub(super) mod probe;
+pub(super) mod route;
+pub(super) mod service;
+pub(super) mod sysctl;

@@ -3,11 +3,74 @@
 use crate::base::error::RunError;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
-use crate::netlink::neigh;
-use crate::ops::NeighOp;
-use crate::ops::{FdbAction, Op};
+use crate::netlink::handle::Netlink;
+use crate::netlink::{errors, links, neigh};
+use crate::ops::{FdbAction, NeighOp, Op};
+use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
+use std::net::Ipv6Addr;
 
 impl RealWorld {
+    pub(in crate::engine) fn proxy_exists(
+        &mut self,
+        nl: &Netlink,
+        addr: Ipv6Addr,
+        dev: &str,
+    ) -> Result<bool, RunError> {
+        let kernel = |e| errors::kernel("cannot read the proxy entries", &e);
+        self.rt.block_on(async {
+            let idx = links::index(nl, dev).await?;
+            let all = neigh::dump(nl, AddressFamily::Inet6, true)
+                .await
+                .map_err(kernel)?;
+            Ok(all.iter().any(|m| {
+                m.header.ifindex == idx
+                    && m.attributes.iter().any(|a| {
+                        matches!(a, NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) if *ip == addr)
+                    })
+            }))
+        })
+    }
+
+    pub(in crate::engine) fn fdb_exists(
+        &mut self,
+        nl: &Netlink,
+        mac: [u8; 6],
+        dev: &str,
+        dst: Option<std::net::IpAddr>,
+    ) -> Result<bool, RunError> {
+        let kernel = |e| errors::kernel("cannot read the forwarding database", &e);
+        self.rt.block_on(async {
+            let idx = links::index(nl, dev).await?;
+            let all = neigh::dump(nl, AddressFamily::Bridge, false)
+                .await
+                .map_err(kernel)?;
+            Ok(all.iter().any(|m| {
+                let has = |want: &NeighbourAttribute| m.attributes.contains(want);
+                m.header.ifindex == idx
+                    && has(&NeighbourAttribute::LinkLayerAddress(mac.to_vec()))
+                    && dst.is_none_or(|d| {
+                        m.attributes.iter().any(|a| match a {
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
+                                std::net::IpAddr::V4(*v4) == d
+                            }
+                            NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
+                                std::net::IpAddr::V6(*v6) == d
+                            }
+                            // in an AF_BRIDGE dump the destination may come as raw bytes
+                            NeighbourAttribute::Destination(NeighbourAddress::Other(b)) => {
+                                match d {
+                                    std::net::IpAddr::V4(v4) => b[..] == v4.octets()[..],
+                                    std::net::IpAddr::V6(v6) => b[..] == v6.octets()[..],
+                                }
+                            }
+                            _ => false,
+                        })
+                    })
+            }))
+        })
+    }
+
     /// Carries out a neighbour Op, recording nothing (`record_neighbour` records around it).
     pub(in crate::engine) fn dispatch_neigh(&mut self, op: &NeighOp) -> Result<(), RunError> {
         let strict = self.opts.strict;

@@ -4,12 +4,37 @@ use crate::base::error::RunError;
 use crate::engine::flannel_runtime::Flannel;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
-use crate::ops::Op;
-use crate::ops::ServiceOp;
+use crate::ops::{Ns, Op, ServiceOp};
 use crate::probe::http;
+use crate::sys::sysctl;
 use std::time::Duration;
 
 impl RealWorld {
+    /// `proxy-ndp PREFIX on IF`: proxy_ndp=1 and a responder answering for the whole prefix.
+    pub(in crate::engine) fn ndp_responder(
+        &mut self,
+        ns: &Ns,
+        prefix: ipnet::IpNet,
+        dev: &str,
+    ) -> Result<(), RunError> {
+        let ipnet::IpNet::V6(prefix) = prefix else {
+            return Err(RunError::new(format!(
+                "proxy-ndp needs an IPv6 prefix, not {prefix}"
+            )));
+        };
+        // sysctl(8) writes the dots of a link name (eth1.19) as slashes
+        let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
+        sysctl::set(ns.as_deref(), &key, "1")?;
+        if let Some(r) = self.ndp.get(&(ns.clone(), dev.to_string())) {
+            r.add(prefix);
+            return Ok(());
+        }
+        let r = crate::ndp::Responder::start(ns.as_deref(), dev, prefix)?;
+        self.ndp.insert((ns.clone(), dev.to_string()), r);
+        self.services += 1;
+        Ok(())
+    }
+
     /// Carries out a service Op, recording nothing (`record_service` records around it).
     pub(in crate::engine) fn dispatch_service(&mut self, op: &ServiceOp) -> Result<(), RunError> {
         match op {
