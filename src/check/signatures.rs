@@ -778,13 +778,14 @@ pub static TABLE: &[Sig] = &[
         opts: &[
             val("from", Ty::Ns),
             req("contains", Ty::Text),
+            val("status", Ty::Int { min: 100, max: 599 }),
             val("timeout", Ty::Seconds),
         ],
         ns: false,
         ..sig(
             Id::ExpectHttp,
             &["expect", "http"],
-            "fail the script unless an HTTP GET of URL answers with TEXT",
+            "fail the script unless an HTTP GET of URL succeeds (2xx, or status N) with TEXT",
             "expect http http://10.100.93.2/ from web2 contains \"Web Server #1\"",
         )
     },

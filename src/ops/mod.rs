@@ -207,7 +207,13 @@ impl FdbAction {
 pub enum Check {
     Reach,
     NoReach,
-    Http { url: String, contains: String },
+    /// Holds when the answer's status is `status` (any 2xx when `None`) and its body contains
+    /// `contains`.
+    Http {
+        url: String,
+        contains: String,
+        status: Option<u16>,
+    },
 }
 
 /// Where leases and networks are kept.

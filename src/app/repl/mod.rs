@@ -1,7 +1,8 @@
 //! The interactive shell. Every input (one line, or several while a block is open) becomes one
 //! source file `<repl:N>` of a single session, so variables, procedures and the `in` context
 //! carry from one input to the next; it is checked (nothing runs on an error) and then run.
-//! Errors are reported and the shell goes on; `exit`, `quit` and Ctrl-D leave it.
+//! Errors are reported and the shell goes on; `exit`, `quit` and Ctrl-D leave it. Ctrl-C while an
+//! input runs stops it (a `ping`, an `expect`, a `wait`) and the prompt comes back.
 
 pub mod completion;
 mod context;
@@ -78,6 +79,8 @@ pub fn run(cli: &Cli) -> i32 {
             Some(Err(message)) => eprintln!("netsh: {message}"),
             None => {
                 inputs += 1;
+                // while it runs, Ctrl-C stops the input (not the shell); SIGTERM ends the shell
+                let running = crate::sys::signals::Running::start();
                 evaluate(
                     &mut session,
                     &format!("<repl:{inputs}>"),
@@ -86,6 +89,11 @@ pub fn run(cli: &Cli) -> i32 {
                     &world,
                     cli.json,
                 );
+                drop(running);
+                if let Some(sig) = crate::sys::signals::pending() {
+                    eprintln!("netsh: stopped by {}", crate::sys::signals::name(sig));
+                    return 128 + sig;
+                }
             }
         }
         if let Some(h) = editor.helper_mut() {
