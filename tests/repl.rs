@@ -293,3 +293,38 @@ fn ctrl_c_stops_the_running_statement_and_the_prompt_comes_back() {
     sh.expect("netsh> ");
     assert_eq!(sh.quit(), 0);
 }
+
+#[test]
+fn question_mark_shows_what_may_come_next_and_keeps_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    sh.send("link set eth0 ?");
+    sh.expect("usage: link set LINK");
+    sh.expect("mtu MTU");
+    sh.expect("<Enter>");
+    // the line is shown again as it was, without the `?`, and goes on
+    sh.run("up", "ip link set eth0 up", "netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn completion_after_dev_offers_the_links_of_the_namespace_in_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
+    sh.send("netns add c1; bridge brinside in c1; bridge broutside; echo \"made\" \"them\"\r");
+    sh.expect("made them");
+    sh.expect("netsh> ");
+    // here only broutside: one candidate, completed at once
+    sh.send("link set br\t");
+    sh.expect("link set broutside ");
+    sh.send("up; echo \"outside\" \"up\"\r");
+    sh.expect("outside up");
+    sh.expect("netsh> ");
+    sh.run("in c1", "", "netsh(c1)> ");
+    sh.send("addr add 10.9.0.2/24 dev br\t");
+    sh.expect("dev brinside ");
+    sh.send("; echo \"inside\" \"done\"\r");
+    sh.expect("inside done");
+    sh.expect("netsh(c1)> ");
+    assert_eq!(sh.quit(), 0);
+}

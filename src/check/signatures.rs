@@ -191,6 +191,25 @@ impl Sig {
             }
         }
         for o in self.opts {
+            let shown = self.opt_usage(o);
+            if o.required {
+                u += &format!(" {shown}");
+            } else {
+                u += &format!(" [{shown}]");
+            }
+        }
+        if self.rest {
+            u += " ...";
+        }
+        if self.ns {
+            u += " [in NS]";
+        }
+        u
+    }
+
+    /// How the usage line shows one keyword argument: `dev IF`, `nodad`, `vepa|bridge`.
+    pub fn opt_usage(&self, o: &Opt) -> String {
+        {
             let shown = match o.kind {
                 OptKind::Value(Ty::Choice(c)) => format!("{} {}", o.key, c.join("|")),
                 OptKind::Value(ty) => {
@@ -205,24 +224,12 @@ impl Sig {
                 OptKind::Switch => o.key.to_string(),
                 OptKind::OneOf(words) => words.join("|"),
             };
-            let shown = if o.repeat {
+            if o.repeat {
                 format!("{shown} ...")
             } else {
                 shown
-            };
-            if o.required {
-                u += &format!(" {shown}");
-            } else {
-                u += &format!(" [{shown}]");
             }
         }
-        if self.rest {
-            u += " ...";
-        }
-        if self.ns {
-            u += " [in NS]";
-        }
-        u
     }
 }
 
