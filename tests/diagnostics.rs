@@ -404,6 +404,12 @@ fn iproute2_commands_are_answered_with_the_netsh_statement() {
         .run()
         .code(2);
     let plain: String = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(plain.contains("netsh writes this as `show links`"), "{plain}");
-    assert!(plain.contains("netsh writes this as `veth v1 peer v2`"), "{plain}");
+    assert!(
+        plain.contains("netsh writes this as `show links`"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("netsh writes this as `veth v1 peer v2`"),
+        "{plain}"
+    );
 }

@@ -104,7 +104,10 @@ mod tests {
         assert_eq!(t("ip link show").as_deref(), Some("show links"));
         assert_eq!(t("ip l").as_deref(), Some("show links"));
         assert_eq!(t("ip -j addr").as_deref(), Some("show addrs"));
-        assert_eq!(t("ip -n web1 route list").as_deref(), Some("show routes in web1"));
+        assert_eq!(
+            t("ip -n web1 route list").as_deref(),
+            Some("show routes in web1")
+        );
         assert_eq!(t("ip neigh show").as_deref(), Some("show neigh"));
         assert_eq!(t("ip netns list").as_deref(), Some("netns list"));
     }
@@ -119,7 +122,10 @@ mod tests {
             t("ip link add name v1 type veth peer v2").as_deref(),
             Some("veth v1 peer v2")
         );
-        assert_eq!(t("ip link add br0 type bridge").as_deref(), Some("bridge br0"));
+        assert_eq!(
+            t("ip link add br0 type bridge").as_deref(),
+            Some("bridge br0")
+        );
         assert_eq!(
             t("ip -n a link add d0 type dummy").as_deref(),
             Some("dummy d0 in a")

@@ -253,9 +253,14 @@ impl Checker {
                         None => (first.span, String::new()),
                     };
                     let texts: Vec<&str> = words.iter().map(|w| map.text(w.span)).collect();
-                    let help = match (iproute::help(&texts), did_you_mean(&typed, subs.iter().copied())) {
+                    let help = match (
+                        iproute::help(&texts),
+                        did_you_mean(&typed, subs.iter().copied()),
+                    ) {
                         (Some(h), _) => h,
-                        (None, Some(d)) => format!("{d} `{name}` takes one of: {}", subs.join(", ")),
+                        (None, Some(d)) => {
+                            format!("{d} `{name}` takes one of: {}", subs.join(", "))
+                        }
                         (None, None) => format!("`{name}` takes one of: {}", subs.join(", ")),
                     };
                     let what = if typed.is_empty() {

@@ -38,7 +38,12 @@ impl<F: FnMut() -> Vec<String>> Live for F {
 /// Where the word under the cursor starts, and the words that may replace it (sorted, no
 /// duplicates). An interface is offered from the namespace in effect: the statement's `in NS`, an
 /// enclosing `in NS {` on the line, else the shell's context.
-pub fn complete(line: &str, pos: usize, known: &Known, live: &mut dyn Live) -> (usize, Vec<String>) {
+pub fn complete(
+    line: &str,
+    pos: usize,
+    known: &Known,
+    live: &mut dyn Live,
+) -> (usize, Vec<String>) {
     let pos = pos.min(line.len());
     if !line.is_char_boundary(pos) {
         return (pos, Vec::new());
@@ -86,7 +91,12 @@ pub fn next_help(line: &str, pos: usize, known: &Known) -> Vec<String> {
             for w in statement_words() {
                 rows.push((w.to_string(), about_word(w)));
             }
-            rows.extend(known.procs.iter().map(|p| (p.clone(), "procedure".to_string())));
+            rows.extend(
+                known
+                    .procs
+                    .iter()
+                    .map(|p| (p.clone(), "procedure".to_string())),
+            );
         }
         Some((&first, rest)) => {
             let subs = subcommands(first);
@@ -152,7 +162,10 @@ fn argument_help(sig: &Sig, args: &[&str]) -> Vec<(String, String)> {
         {
             let usage = sig.opt_usage(opt);
             let value = usage.split_once(' ').map_or(usage.as_str(), |(_, v)| v);
-            return vec![(value.trim_end_matches(" ...").to_string(), format!("the {}", opt.what))];
+            return vec![(
+                value.trim_end_matches(" ...").to_string(),
+                format!("the {}", opt.what),
+            )];
         }
     }
     let positional = args.iter().take_while(|a| sig.keyword(a).is_none()).count();
@@ -499,8 +512,14 @@ mod tests {
     #[test]
     fn interfaces_come_from_the_namespace_in_effect() {
         assert_eq!(in_spaces("addr add 10.0.0.1/24 dev ", None), vec!["eth0"]);
-        assert_eq!(in_spaces("addr add 10.0.0.1/24 dev ", Some("a")), vec!["in_a0"]);
-        assert_eq!(in_spaces("addr add 10.0.0.1/24 in a dev ", None), vec!["in_a0"]);
+        assert_eq!(
+            in_spaces("addr add 10.0.0.1/24 dev ", Some("a")),
+            vec!["in_a0"]
+        );
+        assert_eq!(
+            in_spaces("addr add 10.0.0.1/24 in a dev ", None),
+            vec!["in_a0"]
+        );
         assert_eq!(in_spaces("in a { link set ", None), vec!["in_a0"]);
         assert_eq!(in_spaces("in b { link set ", None), Vec::<String>::new());
         assert_eq!(in_spaces("in ", None), vec!["a", "b"]);
@@ -517,7 +536,10 @@ mod tests {
         assert!(h.contains("  set ") && h.contains("  del "), "{h}");
         let h = help("link set eth0 ");
         assert!(h.starts_with("usage: link set LINK"), "{h}");
-        assert!(h.contains("  mtu MTU ") && h.contains("<Enter>") && h.contains("in NS"), "{h}");
+        assert!(
+            h.contains("  mtu MTU ") && h.contains("<Enter>") && h.contains("in NS"),
+            "{h}"
+        );
         let h = help("link set eth0 mtu ");
         assert!(h.contains("  MTU "), "{h}");
         let h = help("addr add 10.0.0.1/24 ");

@@ -8,8 +8,8 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
-use rustyline::{Context, Helper};
 use rustyline::{Cmd, ConditionalEventHandler, Event, EventContext, ExternalPrinter, RepeatCount};
+use rustyline::{Context, Helper};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -60,7 +60,10 @@ struct WorldNames<'a>(&'a RefCell<Box<dyn World>>);
 
 impl Live for WorldNames<'_> {
     fn names(&mut self) -> Vec<String> {
-        self.0.try_borrow_mut().map(|mut w| w.names()).unwrap_or_default()
+        self.0
+            .try_borrow_mut()
+            .map(|mut w| w.names())
+            .unwrap_or_default()
     }
     fn links(&mut self, ns: Option<&str>) -> Vec<String> {
         self.0
@@ -129,10 +132,12 @@ pub fn asks_help(before: &str) -> bool {
         .rsplit(|c: char| c.is_whitespace() || c == ';' || c == '{')
         .next()
         .unwrap_or("");
-    before.matches('"').count() % 2 == 0
-        && before.matches('\'').count() % 2 == 0
+    before.matches('"').count().is_multiple_of(2)
+        && before.matches('\'').count().is_multiple_of(2)
         && !before.contains('#')
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl ConditionalEventHandler for QuestionMark {
