@@ -280,6 +280,15 @@ fn ctrl_c_stops_the_running_statement_and_the_prompt_comes_back() {
     sh.expect("interrupted by SIGINT");
     sh.expect("netsh> ");
 
+    // an `expect reach` of an address on a wire where nobody answers
+    sh.send(
+        "veth va peer vb; link set va up; link set vb up; addr add 192.0.2.10/24 dev va; echo \"reach\" \"starts\"; expect reach 192.0.2.1 timeout 120\r",
+    );
+    sh.expect("reach starts");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("interrupted by SIGINT");
+    sh.expect("netsh> ");
+
     // `wait` ends on Ctrl-C, as in a script
     sh.send("serve http 8080 text hi; wait\r");
     sh.expect("press Ctrl-C to stop");
