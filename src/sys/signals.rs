@@ -25,23 +25,32 @@ pub fn install() {
     }
 }
 
-/// The handlers of one input at the interactive prompt: installed on creation, the defaults put
-/// back on drop. A SIGINT noted while it ran is consumed; a SIGTERM is left for `pending`.
-pub struct Running(());
+/// The handlers of one input at the interactive prompt: installed on creation, the dispositions
+/// before them put back on drop. A SIGINT noted while it ran is consumed; a SIGTERM is left for
+/// `pending`.
+pub struct Running {
+    before: Vec<(Signal, SigAction)>,
+}
 
 impl Running {
     pub fn start() -> Running {
-        install();
-        Running(())
+        let action = SigAction::new(SigHandler::Handler(note), SaFlags::empty(), SigSet::empty());
+        let mut before = Vec::new();
+        for sig in [Signal::SIGINT, Signal::SIGTERM] {
+            // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+            if let Ok(old) = unsafe { sigaction(sig, &action) } {
+                before.push((sig, old));
+            }
+        }
+        Running { before }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-        for sig in [Signal::SIGINT, Signal::SIGTERM] {
-            // SAFETY: putting back the default disposition.
-            let _ = unsafe { sigaction(sig, &default) };
+        for (sig, old) in &self.before {
+            // SAFETY: putting back the disposition sigaction returned.
+            let _ = unsafe { sigaction(*sig, old) };
         }
         take_interrupt();
     }

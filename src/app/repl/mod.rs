@@ -78,6 +78,9 @@ pub fn run(cli: &Cli) -> i32 {
                 return 1;
             }
         };
+        // from here until the next prompt, Ctrl-C stops the input (not the shell); a SIGTERM
+        // ends the shell once the input has stopped
+        let running = crate::sys::signals::Running::start();
         if text.trim().is_empty() {
             continue;
         }
@@ -91,8 +94,6 @@ pub fn run(cli: &Cli) -> i32 {
             Some(Err(message)) => eprintln!("netsh: {message}"),
             None => {
                 inputs += 1;
-                // while it runs, Ctrl-C stops the input (not the shell); SIGTERM ends the shell
-                let running = crate::sys::signals::Running::start();
                 evaluate(
                     &mut session,
                     &format!("<repl:{inputs}>"),
@@ -101,12 +102,12 @@ pub fn run(cli: &Cli) -> i32 {
                     &world,
                     cli.json,
                 );
-                drop(running);
-                if let Some(sig) = crate::sys::signals::pending() {
-                    eprintln!("netsh: stopped by {}", crate::sys::signals::name(sig));
-                    return 128 + sig;
-                }
             }
+        }
+        drop(running);
+        if let Some(sig) = crate::sys::signals::pending() {
+            eprintln!("netsh: stopped by {}", crate::sys::signals::name(sig));
+            return 128 + sig;
         }
         if let Some(h) = editor.helper_mut() {
             h.known.procs = session.interp.procs.keys().cloned().collect();
