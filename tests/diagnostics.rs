@@ -392,3 +392,24 @@ diag!(
     "1:6",
     "linsk"
 );
+
+#[test]
+fn iproute2_commands_are_answered_with_the_netsh_statement() {
+    let out = util::Netsh::new()
+        .args([
+            "--check",
+            "-c",
+            "ip link show\nlink add v1 type veth peer name v2",
+        ])
+        .run()
+        .code(2);
+    let plain: String = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        plain.contains("netsh writes this as `show links`"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("netsh writes this as `veth v1 peer v2`"),
+        "{plain}"
+    );
+}

@@ -394,7 +394,7 @@ fn a_url_keeps_its_brackets() {
     let script = "expect http http://[2001:db8::1]:8080/x from a contains hi";
     assert_eq!(
         dry(script),
-        "ip netns exec a curl -s -m 3 'http://[2001:db8::1]:8080/x' | grep -qF hi || exit 1\n"
+        "ip netns exec a curl -sf -m 3 'http://[2001:db8::1]:8080/x' | grep -qF hi || exit 1\n"
     );
     Netsh::new().arg("--check").script(script).run().code(0);
     // lists elsewhere are lists still, also next to a URL

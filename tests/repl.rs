@@ -244,3 +244,96 @@ fn a_failing_transaction_block_at_the_prompt_is_undone_and_the_rest_kept() {
     sh.expect("netsh> ");
     assert_eq!(sh.quit(), 0);
 }
+
+#[test]
+fn lines_sent_at_once_all_run_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    // as a paste without bracketed-paste mode, or fast typing: one read gets all three lines
+    sh.send("netns add q1\rnetns add q2\rnetns add q3\r");
+    sh.expect("ip netns add q1");
+    sh.expect("ip netns add q2");
+    sh.expect("ip netns add q3");
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn ctrl_c_stops_the_running_statement_and_the_prompt_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
+    sh.send("link set lo up; echo \"lo\" \"up\"\r");
+    sh.expect("lo up");
+    sh.expect("netsh> ");
+
+    // ping prints each reply as it comes; 100 probes would take 20 s, Ctrl-C ends them at once
+    sh.send("ping 127.0.0.1 count 100\r");
+    sh.expect("reply from 127.0.0.1: seq=1 ");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("interrupted by SIGINT");
+    sh.expect("netsh> ");
+
+    // an `expect` that would wait two minutes for a server that never comes
+    sh.send("echo \"expect\" \"starts\"; expect http http://127.0.0.1:9/ contains x timeout 120\r");
+    sh.expect("expect starts");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("interrupted by SIGINT");
+    sh.expect("netsh> ");
+
+    // an `expect reach` of an address on a wire where nobody answers
+    sh.send(
+        "veth va peer vb; link set va up; link set vb up; addr add 192.0.2.10/24 dev va; echo \"reach\" \"starts\"; expect reach 192.0.2.1 timeout 120\r",
+    );
+    sh.expect("reach starts");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("interrupted by SIGINT");
+    sh.expect("netsh> ");
+
+    // `wait` ends on Ctrl-C, as in a script
+    sh.send("serve http 8080 text hi; wait\r");
+    sh.expect("press Ctrl-C to stop");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("netsh: stopping");
+    sh.expect("netsh> ");
+
+    // the shell is still there and runs what comes next
+    sh.send("echo \"still\" \"here\"\r");
+    sh.expect("still here");
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn question_mark_shows_what_may_come_next_and_keeps_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start(&history_file(&dir));
+    sh.send("link set eth0 ?");
+    sh.expect("usage: link set LINK");
+    sh.expect("mtu MTU");
+    sh.expect("<Enter>");
+    // the line is shown again as it was, without the `?`, and goes on
+    sh.run("up", "ip link set eth0 up", "netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
+fn completion_after_dev_offers_the_links_of_the_namespace_in_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
+    sh.send("netns add c1; bridge brinside in c1; bridge broutside; echo \"made\" \"them\"\r");
+    sh.expect("made them");
+    sh.expect("netsh> ");
+    // here only broutside: one candidate, completed at once
+    sh.send("link set br\t");
+    sh.expect("link set broutside ");
+    sh.send("up; echo \"outside\" \"up\"\r");
+    sh.expect("outside up");
+    sh.expect("netsh> ");
+    sh.run("in c1", "", "netsh(c1)> ");
+    sh.send("addr add 10.9.0.2/24 dev br\t");
+    sh.expect("dev brinside ");
+    sh.send("; echo \"inside\" \"done\"\r");
+    sh.expect("inside done");
+    sh.expect("netsh(c1)> ");
+    assert_eq!(sh.quit(), 0);
+}

@@ -272,3 +272,39 @@ fn a_container_inside_a_lab_host_serves_another_host() {
     )
     .ok();
 }
+
+/// `expect http` means success: a 404 page that contains the text fails, unless the statement
+/// says `status 404`. The server is busybox's httpd on the loopback of a private namespace.
+#[test]
+fn expect_http_needs_a_2xx_status_unless_it_names_one() {
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("index.html"), "hello from the page\n").unwrap();
+    let url = "http://127.0.0.1:8080";
+    let out = util::private_world::private(&format!(
+        "busybox httpd -f -p 127.0.0.1:8080 -h {www} & server=$!
+         run page \"$NETSH\" -c 'expect http {url}/index.html contains hello'
+         run missing \"$NETSH\" -c 'expect http {url}/nothing contains \"Not Found\"'
+         run named \"$NETSH\" -c 'expect http {url}/nothing contains \"Not Found\" status 404'
+         run wrong \"$NETSH\" -c 'expect http {url}/index.html contains hello status 404'
+         kill $server",
+        www = www.path().display()
+    ));
+    let parts = util::private_world::sections(&out.stdout);
+    let part = |name: &str, code: i32| {
+        let (key, text) = parts
+            .iter()
+            .find(|(k, _)| k.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no step {name}: {}\n{}", out.stdout, out.stderr));
+        assert_eq!(key, &format!("{name} {code}"), "{name}: {text}");
+        text.clone()
+    };
+    part("page", 0);
+    let missing = part("missing", 1);
+    assert!(
+        missing.contains("to answer with a 2xx status") && missing.contains("status 404"),
+        "{missing}"
+    );
+    part("named", 0);
+    let wrong = part("wrong", 1);
+    assert!(wrong.contains("to answer with status 404"), "{wrong}");
+}

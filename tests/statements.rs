@@ -303,7 +303,7 @@ dry!(
 dry!(
     expect_http,
     "expect http http://10.100.93.2/ from web2 contains \"Web Server #1\"",
-    "ip netns exec web2 curl -s -m 3 http://10.100.93.2/ | grep -qF 'Web Server #1' || exit 1"
+    "ip netns exec web2 curl -sf -m 3 http://10.100.93.2/ | grep -qF 'Web Server #1' || exit 1"
 );
 dry!(
     expect_condition,

@@ -7,6 +7,7 @@
 
 pub mod bind;
 pub mod help;
+pub mod iproute;
 mod networks;
 pub mod signatures;
 pub mod tape;
@@ -38,7 +39,8 @@ pub struct Checker {
     scopes: Vec<FxHashSet<String>>,
     bodies: Vec<Rc<FnDef>>,
     /// Commands that named no statement and no procedure known at that point.
-    unknown: Vec<(String, Span)>,
+    /// Unknown statement names, where they stand, and the netsh form of an iproute2 command.
+    unknown: Vec<(String, Span, Option<String>)>,
     argc: usize,
     in_body: bool,
     pub errors: Vec<Diag>,
@@ -250,9 +252,16 @@ impl Checker {
                         Some(w) => (w.span, bind::bare(w, map).unwrap_or("").to_string()),
                         None => (first.span, String::new()),
                     };
-                    let help = match did_you_mean(&typed, subs.iter().copied()) {
-                        Some(d) => format!("{d} `{name}` takes one of: {}", subs.join(", ")),
-                        None => format!("`{name}` takes one of: {}", subs.join(", ")),
+                    let texts: Vec<&str> = words.iter().map(|w| map.text(w.span)).collect();
+                    let help = match (
+                        iproute::help(&texts),
+                        did_you_mean(&typed, subs.iter().copied()),
+                    ) {
+                        (Some(h), _) => h,
+                        (None, Some(d)) => {
+                            format!("{d} `{name}` takes one of: {}", subs.join(", "))
+                        }
+                        (None, None) => format!("`{name}` takes one of: {}", subs.join(", ")),
                     };
                     let what = if typed.is_empty() {
                         "needs a subcommand".to_string()
@@ -265,7 +274,8 @@ impl Checker {
                             .help(help),
                     );
                 } else {
-                    self.unknown.push((name, first.span));
+                    let texts: Vec<&str> = words.iter().map(|w| map.text(w.span)).collect();
+                    self.unknown.push((name, first.span, iproute::help(&texts)));
                 }
                 words.iter().skip(1).for_each(|w| self.word(w, map));
             }
@@ -647,7 +657,7 @@ impl Checker {
             self.in_body = false;
         }
         self.recursion(&bodies, map);
-        for (name, span) in std::mem::take(&mut self.unknown) {
+        for (name, span, iproute) in std::mem::take(&mut self.unknown) {
             let d = match self.procs.get(&name) {
                 Some(def) => Diag::new(
                     Code::UnknownStatement,
@@ -660,9 +670,10 @@ impl Checker {
                 None => {
                     let words = statement_words();
                     let procs: Vec<&str> = self.procs.keys().map(String::as_str).collect();
-                    let help =
+                    let help = iproute.unwrap_or_else(|| {
                         did_you_mean(&name, words.iter().copied().chain(procs.iter().copied()))
-                            .unwrap_or_else(|| "`help` lists the statements".to_string());
+                            .unwrap_or_else(|| "`help` lists the statements".to_string())
+                    });
                     Diag::new(
                         Code::UnknownStatement,
                         span,

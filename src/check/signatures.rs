@@ -191,6 +191,25 @@ impl Sig {
             }
         }
         for o in self.opts {
+            let shown = self.opt_usage(o);
+            if o.required {
+                u += &format!(" {shown}");
+            } else {
+                u += &format!(" [{shown}]");
+            }
+        }
+        if self.rest {
+            u += " ...";
+        }
+        if self.ns {
+            u += " [in NS]";
+        }
+        u
+    }
+
+    /// How the usage line shows one keyword argument: `dev IF`, `nodad`, `vepa|bridge`.
+    pub fn opt_usage(&self, o: &Opt) -> String {
+        {
             let shown = match o.kind {
                 OptKind::Value(Ty::Choice(c)) => format!("{} {}", o.key, c.join("|")),
                 OptKind::Value(ty) => {
@@ -205,24 +224,12 @@ impl Sig {
                 OptKind::Switch => o.key.to_string(),
                 OptKind::OneOf(words) => words.join("|"),
             };
-            let shown = if o.repeat {
+            if o.repeat {
                 format!("{shown} ...")
             } else {
                 shown
-            };
-            if o.required {
-                u += &format!(" {shown}");
-            } else {
-                u += &format!(" [{shown}]");
             }
         }
-        if self.rest {
-            u += " ...";
-        }
-        if self.ns {
-            u += " [in NS]";
-        }
-        u
     }
 }
 
@@ -778,13 +785,14 @@ pub static TABLE: &[Sig] = &[
         opts: &[
             val("from", Ty::Ns),
             req("contains", Ty::Text),
+            val("status", Ty::Int { min: 100, max: 599 }),
             val("timeout", Ty::Seconds),
         ],
         ns: false,
         ..sig(
             Id::ExpectHttp,
             &["expect", "http"],
-            "fail the script unless an HTTP GET of URL answers with TEXT",
+            "fail the script unless an HTTP GET of URL succeeds (2xx, or status N) with TEXT",
             "expect http http://10.100.93.2/ from web2 contains \"Web Server #1\"",
         )
     },

@@ -247,6 +247,27 @@ impl World for RealWorld {
         false
     }
 
+    fn links(&mut self, ns: Option<&str>) -> Vec<String> {
+        let _ = self.settle_flights();
+        let ns: Ns = ns.map(|n| n.to_string().into());
+        let Ok(nl) = self.nl(&ns) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = match self.rt.block_on(links::dump(&nl)) {
+            Ok(all) => all
+                .iter()
+                .filter_map(|l| links::name_of(l).map(str::to_string))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        out.sort();
+        out
+    }
+
+    fn namespaces(&mut self) -> Vec<String> {
+        netns::list()
+    }
+
     fn names(&mut self) -> Vec<String> {
         let _ = self.settle_flights();
         // namespaces, and the links of this namespace and of each named one (a few dozen at most,

@@ -40,6 +40,15 @@ pub trait World {
     fn names(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// Names of the live interfaces of namespace `ns` (`None`: the one netsh started in), for
+    /// completion after `dev`.
+    fn links(&mut self, _ns: Option<&str>) -> Vec<String> {
+        Vec::new()
+    }
+    /// Names of the live namespaces, for completion after `in` and `from`.
+    fn namespaces(&mut self) -> Vec<String> {
+        Vec::new()
+    }
     /// A point to roll back to: how many undo steps are recorded so far.
     fn mark(&self) -> usize {
         0

@@ -8,7 +8,13 @@ use std::net::IpAddr;
 pub enum Check {
     Reach,
     NoReach,
-    Http { url: String, contains: String },
+    /// Holds when the answer's status is `status` (any 2xx when `None`) and its body contains
+    /// `contains`.
+    Http {
+        url: String,
+        contains: String,
+        status: Option<u16>,
+    },
 }
 
 /// The kinds of object `exists KIND TARGET` asks about.
@@ -112,14 +118,37 @@ impl ProbeOp {
                     ping_command(out, from, 1, *timeout, src);
                     put!(out, " ", target, " >/dev/null || exit 1");
                 }
-                Check::Http { url, contains } => put!(
+                Check::Http {
+                    url,
+                    contains,
+                    status: None,
+                } => put!(
                     out,
                     InNs(from),
-                    "curl -s -m ",
+                    "curl -sf -m ",
                     Shown(timeout),
                     " ",
                     Quoted(url),
                     " | grep -qF ",
+                    Quoted(contains),
+                    " || exit 1"
+                ),
+                // the body, then the status on a line of its own
+                Check::Http {
+                    url,
+                    contains,
+                    status: Some(code),
+                } => put!(
+                    out,
+                    "page=$(",
+                    InNs(from),
+                    "curl -s -m ",
+                    Shown(timeout),
+                    " -w '\\n%{http_code}' ",
+                    Quoted(url),
+                    "); [ \"${page##*$'\\n'}\" = ",
+                    code,
+                    " ] && printf '%s' \"$page\" | grep -qF ",
                     Quoted(contains),
                     " || exit 1"
                 ),

@@ -1,4 +1,4 @@
-//! A tiny HTTP/1.0 client for `expect http URL contains TEXT` and a tiny server for `serve http PORT
+//! The HTTP client of `expect http URL contains TEXT [status N]` (hyper) and a tiny server for `serve http PORT
 //! text "..." in NS` (like the book's web_server images: every request gets the same text). Both open
 //! their sockets on a thread inside the namespace. The server keeps its own thread, so it answers
 //! while the script goes on (and while netsh waits in a check), until the process exits.
@@ -6,8 +6,8 @@
 use crate::base::error::RunError;
 use crate::sys::netns;
 use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::time::Duration;
 
 /// An `http://HOST[:PORT]/PATH` URL, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,66 +54,137 @@ pub fn parse_url(url: &str) -> Result<Url, RunError> {
     Ok(Url { host, port, path })
 }
 
-/// GETs `url` (already resolved to `ip`) from namespace `ns`, retrying until `timeout` while the
-/// server is not up yet. Returns the status line and the body.
+/// What a server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code: 200, 404.
+    pub status: u16,
+    /// The status line's words, as in `404 Not Found`.
+    pub reason: String,
+    /// The body (at most 1 MiB of it), as text.
+    pub body: String,
+}
+
+impl Answer {
+    /// `404 Not Found`.
+    pub fn status_line(&self) -> String {
+        format!("{} {}", self.status, self.reason)
+    }
+}
+
+/// The most of a body that is read.
+const MAX_BODY: usize = 1 << 20;
+
+/// GETs `url` (already resolved to `ip`) from namespace `ns` with hyper, retrying until `timeout`
+/// while the server is not up yet. The outer error stops the run (no namespace, a signal: Ctrl-C
+/// ends the wait at once); the inner one says why no answer came.
 pub fn get(
     ns: Option<&str>,
     url: &Url,
     ip: IpAddr,
     timeout: Duration,
-) -> Result<Result<(String, String), String>, RunError> {
+) -> Result<Result<Answer, String>, RunError> {
     let url = url.clone();
     netns::run_in(ns, move || {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let last = match fetch(&url, ip, deadline) {
-                Ok(r) => return Ok(r),
-                Err(e) => e,
-            };
-            if Instant::now() + Duration::from_millis(100) >= deadline {
-                return Err(last);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RunError::os("cannot start the HTTP client", &e))?;
+        rt.block_on(async {
+            tokio::select! {
+                answer = retrying(&url, ip, timeout) => Ok(answer),
+                sig = signalled() => Err(crate::sys::signals::stopped(sig)),
             }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    })
+        })
+    })?
 }
 
-fn fetch(url: &Url, ip: IpAddr, deadline: Instant) -> Result<(String, String), String> {
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(50));
+/// Resolves when a signal is pending (looked at every 50 ms).
+async fn signalled() -> i32 {
+    loop {
+        if let Some(sig) = crate::sys::signals::pending() {
+            return sig;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn retrying(url: &Url, ip: IpAddr, timeout: Duration) -> Result<Answer, String> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let last = match tokio::time::timeout_at(deadline, fetch(url, ip)).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err(e)) => e,
+            Err(_) => format!(
+                "no answer from {} within {}s",
+                SocketAddr::new(ip, url.port),
+                timeout.as_secs_f64()
+            ),
+        };
+        if tokio::time::Instant::now() + Duration::from_millis(100) >= deadline {
+            return Err(last);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn fetch(url: &Url, ip: IpAddr) -> Result<Answer, String> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
     let addr = SocketAddr::new(ip, url.port);
-    let mut s = TcpStream::connect_timeout(&addr, left).map_err(|e| {
+    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| {
         format!(
             "cannot connect to {addr}: {}",
             crate::base::error::io_text(&e)
         )
     })?;
-    let _ = s.set_read_timeout(Some(left));
-    let _ = s.set_write_timeout(Some(left));
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("cannot talk HTTP to {addr}: {e}"))?;
+    // the connection is driven beside the request; it ends with the answer (or the timeout)
+    let driven = tokio::spawn(conn);
     let host = if url.host.contains(':') {
         format!("[{}]", url.host)
     } else {
         url.host.clone()
     };
-    let req = format!(
-        "GET {} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: netsh\r\nConnection: close\r\n\r\n",
-        url.path
-    );
-    s.write_all(req.as_bytes()).map_err(|e| {
-        format!(
-            "cannot send the request to {addr}: {}",
-            crate::base::error::io_text(&e)
-        )
-    })?;
-    let mut raw = Vec::new();
-    s.take(1 << 20)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("no answer from {addr}: {}", crate::base::error::io_text(&e)))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.lines().next().unwrap_or("").to_string();
-    Ok((status, body.to_string()))
+    let host = if url.port == 80 {
+        host
+    } else {
+        format!("{host}:{}", url.port)
+    };
+    let request = hyper::Request::get(url.path.as_str())
+        .header(hyper::header::HOST, host)
+        .header(hyper::header::USER_AGENT, "netsh")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("cannot make a request for {}: {e}", url.path))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("no answer from {addr}: {e}"))?;
+    let status = response.status();
+    // a longer body is cut at MAX_BODY, not refused
+    let mut body = response.into_body();
+    let mut got: Vec<u8> = Vec::new();
+    while got.len() < MAX_BODY {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    got.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => return Err(format!("cannot read the answer of {addr}: {e}")),
+            None => break,
+        }
+    }
+    got.truncate(MAX_BODY);
+    driven.abort();
+    Ok(Answer {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("").to_string(),
+        body: String::from_utf8_lossy(&got).into_owned(),
+    })
 }
 
 /// The response every request gets.
@@ -222,7 +293,7 @@ mod tests {
         drop(listener);
         serve(None, port, "Web Server #2").unwrap();
         let url = parse_url(&format!("http://127.0.0.1:{port}/")).unwrap();
-        let (status, body) = get(
+        let answer = get(
             None,
             &url,
             "127.0.0.1".parse().unwrap(),
@@ -230,7 +301,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert!(status.contains("200"));
-        assert_eq!(body, "Web Server #2\n");
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, "Web Server #2\n");
     }
 }

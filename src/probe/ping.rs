@@ -20,6 +20,16 @@ pub struct Outcome {
     pub rtts: Vec<Duration>,
     /// Why probes could not be sent (`Network is unreachable`), when that happened.
     pub send_error: Option<String>,
+    /// Stopped early by a signal (Ctrl-C): the counts are those so far.
+    pub interrupted: bool,
+}
+
+/// One echo reply, as it comes.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply {
+    pub from: IpAddr,
+    pub seq: u16,
+    pub rtt: Duration,
 }
 
 /// What to send.
@@ -129,10 +139,20 @@ fn open(v6: bool, src: Option<IpAddr>) -> std::io::Result<OwnedFd> {
 
 /// Sends probes from namespace `ns` and collects replies.
 pub fn run(ns: Option<&str>, p: Probe) -> Result<Outcome, RunError> {
-    netns::run_in(ns, move || probe(p))?
+    run_with(ns, p, &mut |_| {})
 }
 
-fn probe(p: Probe) -> Result<Outcome, RunError> {
+/// `run`, calling `on_reply` for each reply as it comes. A pending signal (Ctrl-C) ends the
+/// probing at once, with `interrupted` set.
+pub fn run_with(
+    ns: Option<&str>,
+    p: Probe,
+    on_reply: &mut (dyn FnMut(Reply) + Send),
+) -> Result<Outcome, RunError> {
+    netns::run_in(ns, move || probe(p, on_reply))?
+}
+
+fn probe(p: Probe, on_reply: &mut (dyn FnMut(Reply) + Send)) -> Result<Outcome, RunError> {
     let v6 = p.target.is_ipv6();
     if p.src.is_some_and(|s| s.is_ipv6() != v6) {
         return Err(RunError::new(format!(
@@ -154,6 +174,10 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
     let mut next_send = Instant::now();
     let mut buf = [0u8; 2048];
     loop {
+        if crate::sys::signals::pending().is_some() {
+            out.interrupted = true;
+            break;
+        }
         let now = Instant::now();
         if out.sent < p.count && now >= next_send {
             let pkt = echo_request(v6, id, out.sent as u16 + 1);
@@ -183,10 +207,8 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
         if out.sent >= p.count && now >= until {
             break;
         }
-        let ms = until
-            .saturating_duration_since(now)
-            .as_millis()
-            .min(i32::MAX as u128) as i32;
+        // a signal may go to another thread: look at it at least every 100 ms
+        let ms = until.saturating_duration_since(now).as_millis().min(100) as i32;
         let mut pfd = libc::pollfd {
             fd: fd.as_raw_fd(),
             events: libc::POLLIN,
@@ -217,7 +239,13 @@ fn probe(p: Probe) -> Result<Outcome, RunError> {
             && (seq as usize) <= sent_at.len()
         {
             out.received += 1;
-            out.rtts.push(sent_at[seq as usize - 1].elapsed());
+            let rtt = sent_at[seq as usize - 1].elapsed();
+            out.rtts.push(rtt);
+            on_reply(Reply {
+                from: p.target,
+                seq,
+                rtt,
+            });
             if p.until_reply {
                 break;
             }

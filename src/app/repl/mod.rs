@@ -1,7 +1,8 @@
 //! The interactive shell. Every input (one line, or several while a block is open) becomes one
 //! source file `<repl:N>` of a single session, so variables, procedures and the `in` context
 //! carry from one input to the next; it is checked (nothing runs on an error) and then run.
-//! Errors are reported and the shell goes on; `exit`, `quit` and Ctrl-D leave it.
+//! Errors are reported and the shell goes on; `exit`, `quit` and Ctrl-D leave it. Ctrl-C while an
+//! input runs stops it (a `ping`, an `expect`, a `wait`) and the prompt comes back.
 
 pub mod completion;
 mod context;
@@ -15,14 +16,15 @@ use crate::interp::world::{DryRun, World};
 use crate::syntax::chunker::is_incomplete;
 use context::ContextLine;
 use helper::NetshHelper;
-use rustyline::Editor;
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
+use rustyline::{Editor, EventHandler, KeyEvent, Modifiers};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 type Shell = Editor<NetshHelper, FileHistory>;
 
@@ -45,6 +47,17 @@ pub fn run(cli: &Cli) -> i32 {
             return 1;
         }
     };
+    // `?` shows what may come next; without an external printer (no terminal) it stays a character
+    let asked = Arc::new(Mutex::new(helper::Asked::default()));
+    if let Ok(printer) = editor.create_external_printer() {
+        editor.bind_sequence(
+            KeyEvent::new('?', Modifiers::NONE),
+            EventHandler::Conditional(Box::new(helper::QuestionMark {
+                asked: asked.clone(),
+                printer: Mutex::new(Box::new(printer)),
+            })),
+        );
+    }
     let history = history::path();
     if let Some(path) = &history {
         load_history(&mut editor, path);
@@ -56,7 +69,7 @@ pub fn run(cli: &Cli) -> i32 {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut inputs = 0usize;
     loop {
-        let text = match read(&mut editor, session.interp.context()) {
+        let text = match read(&mut editor, session.interp.context(), &asked) {
             Read::Input(text) => text,
             Read::Cancelled => continue,
             Read::Eof => return 0,
@@ -65,6 +78,9 @@ pub fn run(cli: &Cli) -> i32 {
                 return 1;
             }
         };
+        // from here until the next prompt, Ctrl-C stops the input (not the shell); a SIGTERM
+        // ends the shell once the input has stopped
+        let running = crate::sys::signals::Running::start();
         if text.trim().is_empty() {
             continue;
         }
@@ -88,9 +104,18 @@ pub fn run(cli: &Cli) -> i32 {
                 );
             }
         }
+        drop(running);
+        if let Some(sig) = crate::sys::signals::pending() {
+            eprintln!("netsh: stopped by {}", crate::sys::signals::name(sig));
+            return 128 + sig;
+        }
         if let Some(h) = editor.helper_mut() {
             h.known.procs = session.interp.procs.keys().cloned().collect();
             h.known.vars = session.checker.variables().map(str::to_string).collect();
+            h.known.context = session.interp.context().map(str::to_string);
+            if let Ok(mut a) = asked.lock() {
+                a.known = h.known.clone();
+            }
         }
     }
 }
@@ -151,7 +176,7 @@ fn remember(editor: &mut Shell, text: &str, path: Option<&std::path::Path>) {
 }
 
 /// Reads one input: a line, plus continuation lines while a block, list or string is open.
-fn read(editor: &mut Shell, context: Option<&str>) -> Read {
+fn read(editor: &mut Shell, context: Option<&str>, asked: &Mutex<helper::Asked>) -> Read {
     let mut text = String::new();
     loop {
         let prompt = if text.is_empty() {
@@ -161,6 +186,9 @@ fn read(editor: &mut Shell, context: Option<&str>) -> Read {
         };
         if let Some(h) = editor.helper_mut() {
             h.pending.clone_from(&text);
+        }
+        if let Ok(mut a) = asked.lock() {
+            a.prompt.clone_from(&prompt);
         }
         match editor.readline(&prompt) {
             Ok(line) => {

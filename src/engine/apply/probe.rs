@@ -9,6 +9,7 @@ use crate::probe::http;
 use crate::probe::ping::{Outcome, Probe};
 use crate::probe::show;
 use crate::sys::exec;
+use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -75,7 +76,17 @@ impl RealWorld {
             wait,
             until_reply: false,
         };
-        let o = crate::probe::ping::run(from.as_deref(), probe)?;
+        // each reply is shown as it comes (in text; --json gives the summary's record)
+        let json = self.opts.json;
+        let mut shown = |r: crate::probe::ping::Reply| {
+            if !json {
+                let ms = r.rtt.as_secs_f64() * 1000.0;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "reply from {}: seq={} time={ms:.3} ms", r.from, r.seq);
+                let _ = out.flush();
+            }
+        };
+        let o = crate::probe::ping::run_with(from.as_deref(), probe, &mut shown)?;
         let whence = from
             .as_deref()
             .map(|n| format!(" from {n}"))
@@ -99,6 +110,9 @@ impl RealWorld {
                 line += &format!(", rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
             }
             self.print(&line);
+        }
+        if o.interrupted {
+            return crate::sys::signals::check();
         }
         if o.received == 0 {
             let why = o.send_error.map(|e| format!(": {e}")).unwrap_or_default();
@@ -127,6 +141,9 @@ impl RealWorld {
             Check::Reach | Check::NoReach => {
                 let ip = self.resolve(target, src.is_some_and(|s| s.is_ipv6()))?;
                 let o = self.probe(from, ip, src, timeout)?;
+                if o.interrupted {
+                    crate::sys::signals::check()?;
+                }
                 let reached = o.received > 0;
                 let want = *check == Check::Reach;
                 if reached != want {
@@ -154,24 +171,44 @@ impl RealWorld {
                 }
                 (true, if want { "reachable" } else { "unreachable" })
             }
-            Check::Http { url, contains } => {
+            Check::Http {
+                url,
+                contains,
+                status,
+            } => {
                 let u = http::parse_url(url)?;
                 let ip = self.resolve(&u.host, false)?;
                 let t = Duration::from_secs_f64(timeout.clamp(0.05, 3600.0));
-                match http::get(from.as_deref(), &u, ip, t)? {
-                    Ok((_, body)) if body.contains(contains.as_str()) => (true, "answered"),
-                    Ok((status, body)) => {
-                        let shown: String = body.trim().chars().take(200).collect();
-                        return Err(failed(format!(
-                            "expected {url}{whence} to contain {contains:?}, but it answered {status:?} with {shown:?}"
-                        )));
-                    }
+                let a = match http::get(from.as_deref(), &u, ip, t)? {
+                    Ok(a) => a,
                     Err(e) => {
                         return Err(failed(format!(
                             "expected {url}{whence} to contain {contains:?}, but {e}"
                         )));
                     }
+                };
+                // success is a 2xx status unless the statement names the status it expects
+                let wanted = match status {
+                    Some(code) => a.status == *code,
+                    None => (200..300).contains(&a.status),
+                };
+                let shown: String = a.body.trim().chars().take(200).collect();
+                if !wanted {
+                    let want = status.map_or("a 2xx status".to_string(), |c| format!("status {c}"));
+                    return Err(failed(format!(
+                        "expected {url}{whence} to answer with {want}, but it answered {:?} with {shown:?}",
+                        a.status_line()
+                    ))
+                    .at("url", url.as_str())
+                    .help(format!("to expect this answer, add `status {}`", a.status)));
                 }
+                if !a.body.contains(contains.as_str()) {
+                    return Err(failed(format!(
+                        "expected {url}{whence} to contain {contains:?}, but it answered {:?} with {shown:?}",
+                        a.status_line()
+                    )));
+                }
+                (true, "answered")
             }
         };
         if self.opts.json {

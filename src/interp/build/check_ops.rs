@@ -36,6 +36,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Id::ExpectHttp => out.extend([expect(Check::Http {
             url: a.must_string("url"),
             contains: a.must_string("contains"),
+            status: a.int("status").map(|n| n as u16),
         })]),
         Id::Exec => {
             let argv = argv(a.rest_words());
