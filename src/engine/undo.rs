@@ -426,7 +426,7 @@ impl RealWorld {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::RouteAction;
+    use crate::ops::{LinkOp, NeighOp, RouteAction};
 
     #[test]
     fn a_route_read_back_from_its_message_is_the_route_that_made_it() {
