@@ -11,7 +11,7 @@ use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
 use crate::flannel::subnet_env::SubnetEnv;
 use crate::flannel::{AcquiredLease, LeaseError, LeaseRequest, Registry};
-use crate::netlink::handle::Netlink;
+use crate::netlink::handle::{Connections, Netlink};
 use crate::ops::BackendType;
 use crate::ops::{DockerOpts, Lease, Ns, Overlay, StoreSpec};
 use crate::store::{
@@ -72,12 +72,12 @@ fn wait_withdrawn(overlay: &JoinHandle<()>) {
 }
 
 pub struct Flannel {
-    rt: Runtime,
+    rt: Arc<Runtime>,
     store: Option<Arc<dyn Store>>,
     prefix: String,
     hosts: HashMap<Ns, HostState>,
     names: Names,
-    netlink: HashMap<Ns, Netlink>,
+    connections: Connections,
     json: bool,
 }
 
@@ -133,22 +133,17 @@ fn mac_text(m: &[u8; 6]) -> String {
 }
 
 impl Flannel {
-    pub fn new(json: bool) -> Result<Flannel, String> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("netsh-flannel")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the flannel runtime: {e}"))?;
-        Ok(Flannel {
+    /// The flannel runtime of a run, on the run's tokio runtime and netlink connections.
+    pub fn new(json: bool, rt: Arc<Runtime>, connections: Connections) -> Flannel {
+        Flannel {
             rt,
             store: None,
             prefix: DEFAULT_PREFIX.to_string(),
             hosts: HashMap::new(),
             names: Names::default(),
-            netlink: HashMap::new(),
+            connections,
             json,
-        })
+        }
     }
 
     fn print(&self, text: &str) {
@@ -161,17 +156,12 @@ impl Flannel {
     }
 
     fn nl(&mut self, ns: &Ns) -> Result<Netlink, RunError> {
-        if let Some(n) = self.netlink.get(ns) {
-            return Ok(n.clone());
-        }
-        let n = Netlink::open(ns.as_deref(), &self.rt)?;
-        self.netlink.insert(ns.clone(), n.clone());
-        Ok(n)
+        self.connections.get(ns.as_deref(), &self.rt)
     }
 
     /// A deleted namespace's connection is stale.
     pub fn forget(&mut self, ns: &str) {
-        self.netlink.remove(&Some(ns.into()));
+        self.connections.forget(ns);
     }
 
     pub fn select(&mut self, spec: &StoreSpec) -> Result<(), RunError> {

@@ -17,6 +17,7 @@ use crate::sys::netns;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::IpAddr;
+use std::sync::Arc;
 use tokio::runtime::Runtime;
 
 pub struct Options {
@@ -28,7 +29,9 @@ pub struct Options {
 }
 
 pub struct RealWorld {
-    pub(super) rt: Runtime,
+    /// The run's one tokio runtime: the engine blocks on it, and the overlays and store watches
+    /// of the flannel runtime run on its workers between statements.
+    pub(super) rt: Arc<Runtime>,
     pub(super) handles: Handles,
     pub(super) opts: Options,
     /// What this run changed and how to undo it (undo.rs).
@@ -68,11 +71,13 @@ impl Drop for RealWorld {
 
 impl RealWorld {
     pub fn new(opts: Options) -> Result<RealWorld, String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("netsh-runtime")
+            .enable_all()
             .build()
             .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        let rt = Arc::new(rt);
         Ok(RealWorld {
             rt,
             handles: Handles::default(),
@@ -99,7 +104,8 @@ impl RealWorld {
 
     pub(super) fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
         if self.flannel.is_none() {
-            self.flannel = Some(Flannel::new(self.opts.json).map_err(RunError::new)?);
+            let connections = self.handles.connections();
+            self.flannel = Some(Flannel::new(self.opts.json, self.rt.clone(), connections));
         }
         self.flannel
             .as_mut()

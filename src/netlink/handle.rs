@@ -17,6 +17,7 @@ use rtnetlink::sys::{Socket, TokioSocket, protocols::NETLINK_ROUTE};
 use std::collections::HashMap;
 use std::os::fd::{FromRawFd, IntoRawFd};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use tokio::runtime::Runtime;
 
 /// Flags for a request that creates something and fails if it exists (ip's `add`).
@@ -110,23 +111,50 @@ pub async fn answers(mut replies: Replies) -> Result<Vec<RouteNetlinkMessage>, K
     Ok(out)
 }
 
+/// The rtnetlink connections of one run, one per namespace, opened on first use and kept. The
+/// engine and the flannel runtime share one cache (clones of it are the same cache).
+#[derive(Clone, Default)]
+pub struct Connections {
+    by_ns: Arc<Mutex<HashMap<Option<String>, Netlink>>>,
+}
+
+impl Connections {
+    pub fn get(&self, ns: Option<&str>, rt: &Runtime) -> Result<Netlink, RunError> {
+        let key = ns.map(str::to_string);
+        // a poisoned lock only means another thread panicked while holding a map of handles
+        let mut by_ns = self.by_ns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = by_ns.get(&key) {
+            return Ok(h.clone());
+        }
+        let h = Netlink::open(ns, rt)?;
+        by_ns.insert(key, h.clone());
+        Ok(h)
+    }
+
+    /// A deleted namespace's connection points at a namespace that is gone.
+    pub fn forget(&self, ns: &str) {
+        let mut by_ns = self.by_ns.lock().unwrap_or_else(|p| p.into_inner());
+        by_ns.remove(&Some(ns.to_string()));
+    }
+}
+
 /// The connections of one run, one per namespace, opened on first use and kept: an rtnetlink
-/// connection, and the socket pipelined requests go out on (wire.rs).
+/// connection (shared with the flannel runtime), and the socket pipelined requests go out on
+/// (batch.rs).
 #[derive(Default)]
 pub struct Handles {
-    by_ns: HashMap<Option<String>, Netlink>,
+    connections: Connections,
     wires: HashMap<Option<String>, Wire>,
 }
 
 impl Handles {
     pub fn get(&mut self, ns: Option<&str>, rt: &Runtime) -> Result<Netlink, RunError> {
-        let key = ns.map(str::to_string);
-        if let Some(h) = self.by_ns.get(&key) {
-            return Ok(h.clone());
-        }
-        let h = Netlink::open(ns, rt)?;
-        self.by_ns.insert(key, h.clone());
-        Ok(h)
+        self.connections.get(ns, rt)
+    }
+
+    /// The rtnetlink connections, to share with another part of the run.
+    pub fn connections(&self) -> Connections {
+        self.connections.clone()
     }
 
     pub fn wire(&mut self, ns: Option<&str>) -> Result<&mut Wire, RunError> {
@@ -143,9 +171,8 @@ impl Handles {
     /// A deleted namespace's connection points at a namespace that is gone (or, after a new
     /// `netns add` of the same name, at the wrong one).
     pub fn forget(&mut self, ns: &str) {
-        let key = Some(ns.to_string());
-        self.by_ns.remove(&key);
-        self.wires.remove(&key);
+        self.connections.forget(ns);
+        self.wires.remove(&Some(ns.to_string()));
     }
 
     /// Forgets every interface index learned (ifindex.rs says when).
