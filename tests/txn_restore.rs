@@ -42,22 +42,12 @@ fn assert_same(before: &str, after: &str, what: &str) {
     }
 }
 
-#[test]
-fn every_deletion_is_rebuilt_when_a_later_line_fails() {
-    let deletions = [
-        "link del br0",
-        "link del a2 in r1",
-        "link del a1",
-        "netns del r1",
-        "netns del r2",
-        "neigh del 10.80.0.9 dev br0",
-        "fdb del 02:00:00:00:00:07 dev vx1 dst 10.80.0.2",
-        "addr del 10.80.0.1/24 dev br0",
-        "netns del r1\nlink del br0\nnetns del r2",
-    ];
+/// Runs each change on the lab, then a line that fails, and asserts that the rollback gave back
+/// the state before it exactly.
+fn assert_each_is_rebuilt(changes: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("lab.netsh"), LAB).expect("write");
-    for (k, d) in deletions.iter().enumerate() {
+    for (k, d) in changes.iter().enumerate() {
         // the first one fails on an expectation, the others on a missing link
         let fault = if k == 0 {
             "expect reach 10.255.0.1 timeout 0.2"
@@ -73,13 +63,13 @@ fn every_deletion_is_rebuilt_when_a_later_line_fails() {
     let out = private(&format!(
         "cd {}\nrun lab $NETSH lab.netsh\necho '--- before'; snap\nfor k in $(seq 0 {}); do\n  run \"del$k\" $NETSH del$k.netsh\n  sleep 0.5; echo \"--- after$k\"; snap\ndone",
         dir.path().display(),
-        deletions.len() - 1
+        changes.len() - 1
     ));
     let s = sections(&out.stdout);
     assert!(s.contains_key("lab 0"), "{}\n{}", out.stdout, out.stderr);
     let before = s.get("before").expect("before");
     assert!(before.contains("\"vx1\"") && before.contains("== namespace r2"));
-    for (k, d) in deletions.iter().enumerate() {
+    for (k, d) in changes.iter().enumerate() {
         let report = s
             .get(&format!("del{k} 1"))
             .unwrap_or_else(|| panic!("`{d}` did not fail: {:?}", s.keys()));
@@ -92,6 +82,34 @@ fn every_deletion_is_rebuilt_when_a_later_line_fails() {
             &format!("after `{d}` and a rollback"),
         );
     }
+}
+
+#[test]
+fn every_deletion_is_rebuilt_when_a_later_line_fails() {
+    assert_each_is_rebuilt(&[
+        "link del br0",
+        "link del a2 in r1",
+        "link del a1",
+        "netns del r1",
+        "netns del r2",
+        "neigh del 10.80.0.9 dev br0",
+        "fdb del 02:00:00:00:00:07 dev vx1 dst 10.80.0.2",
+        "addr del 10.80.0.1/24 dev br0",
+        "netns del r1\nlink del br0\nnetns del r2",
+    ]);
+}
+
+/// Down, an MTU below 1280, leaving a bridge or a new address make the kernel drop the link's
+/// IPv6 addresses, routes and permanent neighbours: a rollback brings them back too.
+#[test]
+fn what_a_link_set_takes_with_it_is_rebuilt_when_a_later_line_fails() {
+    assert_each_is_rebuilt(&[
+        "link set br0 down",
+        "link set a2 down in r1",
+        "link set br0 mtu 1200",
+        "link set a1 nomaster",
+        "link set br0 address 02:00:00:00:00:42",
+    ]);
 }
 
 #[test]

@@ -172,6 +172,7 @@ fn simple(c: &LinkChange) -> bool {
         && c.master.is_none()
         && c.address.is_none()
         && (c.up.is_some() || c.mtu.is_some())
+        && !crate::engine::apply::link::takes_state(c)
 }
 
 impl RealWorld {
@@ -180,8 +181,8 @@ impl RealWorld {
         let request = Request::of(op)?;
         let ns = request.ns().clone();
         // a `link set` goes out only when nothing before it can have failed: one sent after a
-        // failure could not be taken back exactly (bringing a link up attaches its qdisc, and
-        // down, up or a small MTU drop IPv6 addresses, which the inverse does not bring back)
+        // failure could not be taken back exactly (bringing a link up attaches its qdisc; the
+        // changes that drop state, down or a small MTU, are never pipelined: see `takes_state`)
         let first = matches!(request, Request::LinkSet { .. });
         if !self.flights.is_empty()
             && (first || self.flight_ns != ns)

@@ -111,21 +111,27 @@ async fn signalled() -> i32 {
 
 async fn retrying(url: &Url, ip: IpAddr, timeout: Duration) -> Result<Answer, String> {
     let deadline = tokio::time::Instant::now() + timeout;
+    // the reason of the last attempt that failed on its own: when the deadline then cuts a later
+    // attempt short, that reason ("cannot connect ...") says more than "no answer"
+    let mut last: Option<String> = None;
     loop {
-        let last = match tokio::time::timeout_at(deadline, fetch(url, ip)).await {
+        match tokio::time::timeout_at(deadline, fetch(url, ip)).await {
             Ok(Ok(answer)) => return Ok(answer),
-            Ok(Err(e)) => e,
-            Err(_) => format!(
-                "no answer from {} within {}s",
-                SocketAddr::new(ip, url.port),
-                timeout.as_secs_f64()
-            ),
-        };
+            Ok(Err(e)) => last = Some(e),
+            Err(_) => break,
+        }
         if tokio::time::Instant::now() + Duration::from_millis(100) >= deadline {
-            return Err(last);
+            break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Err(last.unwrap_or_else(|| {
+        format!(
+            "no answer from {} within {}s",
+            SocketAddr::new(ip, url.port),
+            timeout.as_secs_f64()
+        )
+    }))
 }
 
 async fn fetch(url: &Url, ip: IpAddr) -> Result<Answer, String> {

@@ -82,6 +82,11 @@ impl RealWorld {
         if unchanged(change, &before) {
             return Ok(Applied::none());
         }
+        if takes_state(change) {
+            // what the kernel drops with the change comes back from the state read around it
+            let undo = self.with_inverse(op, vec![ns.clone()], None, |w| w.dispatch(op))?;
+            return Ok(Applied::changed(undo));
+        }
         self.dispatch(op)?;
         Ok(set_undo(ns, name, change, &before))
     }
@@ -212,4 +217,15 @@ pub(in crate::engine) fn set_undo(
         })));
     }
     Applied::changed(undo)
+}
+
+/// Whether a `link set` takes other state with it: down (or an MTU below IPv6's minimum) drops the
+/// link's IPv6 addresses, its routes and its permanent neighbours; leaving a bridge or a new
+/// address drops the bridge's permanent entries. Its inverse is then read from the state around it.
+pub(in crate::engine) fn takes_state(change: &LinkChange) -> bool {
+    const IPV6_MIN_MTU: u32 = 1280;
+    change.up == Some(false)
+        || change.mtu.is_some_and(|m| m < IPV6_MIN_MTU)
+        || change.master == Some(None)
+        || change.address.is_some()
 }
