@@ -7,12 +7,13 @@ pub mod manual;
 pub mod repl;
 pub mod session;
 
+use crate::base::error::RunError;
 use crate::engine::{journal, real};
 use crate::interp::world::World;
 use cli::Cli;
 
 /// The world a real (not dry) run acts on.
-pub fn real_world(cli: &Cli) -> Result<Box<dyn World>, String> {
+pub fn real_world(cli: &Cli) -> Result<Box<dyn World>, RunError> {
     let mut w = real::RealWorld::new(real::Options {
         strict: cli.strict,
         json: cli.json,

@@ -1,6 +1,7 @@
 //! A session: the source map, the check pass and the evaluator, carried from one input to the next.
 //! A script is one input; at the REPL every entered statement is one.
 
+use crate::base::error::RunError;
 use crate::base::diag::Diag;
 use crate::base::source::{FileId, SourceMap, Span};
 use crate::check::Checker;
@@ -39,7 +40,7 @@ impl Session {
         self.checker.tape = None;
     }
 
-    pub fn add(&mut self, name: &str, dir: &Path, text: String) -> Result<FileId, String> {
+    pub fn add(&mut self, name: &str, dir: &Path, text: String) -> Result<FileId, RunError> {
         self.map.add(name, dir, Arc::new(text))
     }
 

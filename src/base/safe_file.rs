@@ -5,6 +5,7 @@
 //! The helper is netsh's own rather than `tempfile`'s `persist`: it is a few lines over std, sets
 //! the mode with fchmod (so the umask cannot loosen or tighten it), and adds no run-time dependency.
 
+use crate::base::error::RunError;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -96,7 +97,7 @@ pub fn create_dir(dir: &Path, mode: u32) -> std::io::Result<bool> {
 /// Opens `path` for reading without following a symlink at it, and checks that nobody but root
 /// or this user could have written it: owned by one of them, a regular file, not writable by
 /// group or others. `Ok(None)` when there is no file. The error says what is wrong.
-pub fn open_trusted(path: &Path) -> Result<Option<std::fs::File>, String> {
+pub fn open_trusted(path: &Path) -> Result<Option<std::fs::File>, RunError> {
     use std::os::unix::fs::MetadataExt;
     let file = match std::fs::OpenOptions::new()
         .read(true)
@@ -106,38 +107,28 @@ pub fn open_trusted(path: &Path) -> Result<Option<std::fs::File>, String> {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(format!("{} is a symlink", path.display()));
+            return Err(RunError::new(format!("{} is a symlink", path.display())));
         }
         Err(e) => {
-            return Err(format!(
-                "cannot open {}: {}",
-                path.display(),
-                crate::base::error::io_text(&e)
-            ));
+            return Err(RunError::os(format!("cannot open {}", path.display()), &e));
         }
     };
     // checked on the open file, so what was checked is what is read
-    let meta = file.metadata().map_err(|e| {
-        format!(
-            "cannot stat {}: {}",
-            path.display(),
-            crate::base::error::io_text(&e)
-        )
-    })?;
+    let meta = file.metadata().map_err(|e| RunError::os(format!("cannot stat {}", path.display()), &e))?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(RunError::new(format!("{} is not a regular file", path.display())));
     }
     let me = nix::unistd::geteuid().as_raw();
     if meta.uid() != 0 && meta.uid() != me {
-        return Err(format!(
+        return Err(RunError::new(format!(
             "{} is owned by uid {}, not by root or this user",
             path.display(),
             meta.uid()
-        ));
+        )));
     }
     let mode = meta.mode() & 0o7777;
     if mode & 0o022 != 0 {
-        return Err(format!(
+        return Err(RunError::new(format!(
             "{} is writable by {} (mode {mode:04o})",
             path.display(),
             if mode & 0o002 != 0 {
@@ -145,7 +136,7 @@ pub fn open_trusted(path: &Path) -> Result<Option<std::fs::File>, String> {
             } else {
                 "its group"
             }
-        ));
+        )));
     }
     Ok(Some(file))
 }

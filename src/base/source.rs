@@ -1,6 +1,7 @@
 //! The files a run has read, in one address space: every span is a byte range in it, so an AST node
 //! names its file and position with two `u32`s (the idea rustc's `SourceMap` uses).
 
+use crate::base::error::RunError;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -64,12 +65,12 @@ impl SourceMap {
     }
 
     /// Adds a file; fails only when the map would pass 4 GiB, the reach of a `u32` span.
-    pub fn add(&mut self, name: &str, dir: &Path, text: Arc<String>) -> Result<FileId, String> {
+    pub fn add(&mut self, name: &str, dir: &Path, text: Arc<String>) -> Result<FileId, RunError> {
         let base = self.files.last().map_or(0, |f| f.end() + 1);
         if (base as u64) + (text.len() as u64) >= u32::MAX as u64 {
-            return Err(format!(
+            return Err(RunError::new(format!(
                 "{name}: the scripts of one run must stay under 4 GiB"
-            ));
+            )));
         }
         self.files.push(SourceFile {
             name: name.to_string(),

@@ -1,5 +1,6 @@
 //! `help` and `help STATEMENT`, generated from the statement table so they never drift from it.
 
+use crate::base::error::{Kind, RunError};
 use crate::base::diag::did_you_mean;
 use crate::base::source::SourceMap;
 use crate::check::Procs;
@@ -26,7 +27,7 @@ pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
 
 /// The help text for `topic` ("" for the overview), or, when nothing is called that, a message
 /// with a suggestion (`netsh help TOPIC` exits 2 with it; the REPL's `help` just prints it).
-pub fn lookup(topic: &str, procs: &Procs, map: &SourceMap) -> Result<String, String> {
+pub fn lookup(topic: &str, procs: &Procs, map: &SourceMap) -> Result<String, RunError> {
     let topic = topic.trim();
     if topic.is_empty() {
         let mut s = String::from("statements (`help STATEMENT` for one):\n");
@@ -87,7 +88,10 @@ pub fn lookup(topic: &str, procs: &Procs, map: &SourceMap) -> Result<String, Str
     }
     let hint =
         did_you_mean(words[0], statement_words()).unwrap_or_else(|| "`help` lists them all".into());
-    Err(format!("no statement `{}`; {hint}", words[0]))
+    Err(RunError::of(
+        Kind::Usage,
+        format!("no statement `{}`; {hint}", words[0]),
+    ))
 }
 
 /// The statement reference in Markdown (docs/STATEMENTS.md is this text; a test keeps them equal).

@@ -4,6 +4,7 @@
 //! appended as soon as its change is made, so a run killed with -9 still leaves a journal that
 //! `down` can undo. A re-run that changes nothing adds nothing; a rolled-back run takes its steps out.
 
+use crate::base::error::RunError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -15,14 +16,12 @@ const HEADER: &str =
     "# netsh journal: undo steps, oldest first; `netsh down` runs them newest first";
 
 /// The journal file of the script at `script`.
-pub fn path_for(script: &Path) -> Result<PathBuf, String> {
-    let canon = std::fs::canonicalize(script).map_err(|e| {
-        format!(
+pub fn path_for(script: &Path) -> Result<PathBuf, RunError> {
+    let canon = std::fs::canonicalize(script).map_err(|e| RunError::new(format!(
             "cannot find {}: {}",
             script.display(),
             crate::base::error::io_text(&e)
-        )
-    })?;
+        )))?;
     let text = canon.to_string_lossy();
     let mut name = String::new();
     for c in text.chars() {
@@ -62,18 +61,16 @@ pub struct Journal {
 impl Journal {
     /// A journal someone else could have written is not taken over (its steps would run as root
     /// at `down`): the run goes on without one.
-    pub fn open(script: &Path) -> Result<Journal, String> {
+    pub fn open(script: &Path) -> Result<Journal, RunError> {
         let path = path_for(script)?;
         safe_file::create_dir(Path::new(DIR), 0o700)
-            .map_err(|e| format!("cannot create {DIR}: {}", crate::base::error::io_text(&e)))?;
+            .map_err(|e| RunError::new(format!("cannot create {DIR}: {}", crate::base::error::io_text(&e))))?;
         let prior = read_trusted(&path)?;
-        let file = safe_file::open_append(&path, 0o600).map_err(|e| {
-            format!(
+        let file = safe_file::open_append(&path, 0o600).map_err(|e| RunError::new(format!(
                 "cannot open {}: {}",
                 path.display(),
                 crate::base::error::io_text(&e)
-            )
-        })?;
+            )))?;
         let mut j = Journal { path, prior, file };
         j.rewrite(&[]);
         Ok(j)
@@ -122,19 +119,17 @@ pub fn read(path: &Path) -> Vec<String> {
 /// The steps in a journal file that only root or this user could have written (see
 /// `safe_file::open_trusted`); none when there is no file. The error names the file and what
 /// is wrong with it.
-pub fn read_trusted(path: &Path) -> Result<Vec<String>, String> {
+pub fn read_trusted(path: &Path) -> Result<Vec<String>, RunError> {
     use std::io::Read;
     let Some(mut file) = safe_file::open_trusted(path)? else {
         return Ok(Vec::new());
     };
     let mut text = String::new();
-    file.read_to_string(&mut text).map_err(|e| {
-        format!(
+    file.read_to_string(&mut text).map_err(|e| RunError::new(format!(
             "cannot read {}: {}",
             path.display(),
             crate::base::error::io_text(&e)
-        )
-    })?;
+        )))?;
     Ok(steps(&text))
 }
 

@@ -70,13 +70,13 @@ impl Drop for RealWorld {
 }
 
 impl RealWorld {
-    pub fn new(opts: Options) -> Result<RealWorld, String> {
+    pub fn new(opts: Options) -> Result<RealWorld, RunError> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("netsh-runtime")
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+            .map_err(|e| RunError::new(format!("cannot start the runtime: {e}")))?;
         let rt = Arc::new(rt);
         Ok(RealWorld {
             rt,

@@ -85,7 +85,7 @@ impl LeaseAttrs {
     }
 
     /// Reads a lease value as Go's `json.Unmarshal` into `LeaseAttrs` would.
-    pub fn parse(text: &str) -> Result<LeaseAttrs, String> {
+    fn parse(text: &str) -> Result<LeaseAttrs, String> {
         let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let Value::Object(obj) = value else {
             return Err("a lease value must be a JSON object".to_string());

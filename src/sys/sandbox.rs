@@ -3,6 +3,7 @@
 //! before any thread starts: unshare(CLONE_NEWNS) fails in a process whose threads share a
 //! filesystem context.
 
+use crate::base::error::RunError;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
 use std::os::fd::AsRawFd;
@@ -10,14 +11,12 @@ use std::os::fd::AsRawFd;
 /// Directories that hold state netsh or flannel would otherwise share with the machine.
 pub const PRIVATE_DIRS: &[&str] = &["/run/netns", "/run/flannel", "/run/netsh", "/var/lib/netsh"];
 
-pub fn enter() -> Result<(), String> {
+pub fn enter() -> Result<(), RunError> {
     // store connections (an etcd on the machine's loopback) are still dialled from here
-    crate::store::dial::remember_origin().map_err(|e| {
-        format!(
+    crate::store::dial::remember_origin().map_err(|e| RunError::new(format!(
             "cannot keep the starting network namespace: {}",
             crate::base::error::io_text(&e)
-        )
-    })?;
+        )))?;
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET).map_err(|e| {
         let hint = if e == nix::errno::Errno::EPERM {
             " (--sandbox needs root: CAP_SYS_ADMIN)"
@@ -34,10 +33,10 @@ pub fn enter() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| format!("cannot make the sandbox's mounts private: {}", e.desc()))?;
+    .map_err(|e| RunError::new(format!("cannot make the sandbox's mounts private: {}", e.desc())))?;
     for dir in PRIVATE_DIRS {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {dir}: {}", crate::base::error::io_text(&e)))?;
+            .map_err(|e| RunError::new(format!("cannot create {dir}: {}", crate::base::error::io_text(&e))))?;
         mount(
             Some("tmpfs"),
             *dir,
@@ -45,7 +44,7 @@ pub fn enter() -> Result<(), String> {
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             Some("mode=0755"),
         )
-        .map_err(|e| format!("cannot mount a tmpfs on {dir}: {}", e.desc()))?;
+        .map_err(|e| RunError::new(format!("cannot mount a tmpfs on {dir}: {}", e.desc())))?;
     }
     // a sysfs of the new namespace, so /sys/class/net shows the sandbox's links to programs netsh runs
     let _ = umount2("/sys", MntFlags::MNT_DETACH);
@@ -56,12 +55,10 @@ pub fn enter() -> Result<(), String> {
         MsFlags::empty(),
         None::<&str>,
     );
-    loopback_up().map_err(|e| {
-        format!(
+    loopback_up().map_err(|e| RunError::new(format!(
             "cannot bring up lo in the sandbox: {}",
             crate::base::error::io_text(&e)
-        )
-    })
+        )))
 }
 
 /// Brings `lo` up with the SIOCSIFFLAGS ioctl (no netlink connection exists yet).

@@ -12,7 +12,7 @@ pub enum ContextLine {
 
 /// Recognises a context line; `None` for anything else (which then goes to the session as usual).
 /// `Some(Err(..))` names a word that is no namespace name.
-pub fn parse(input: &str) -> Option<Result<ContextLine, String>> {
+pub(super) fn parse(input: &str) -> Option<Result<ContextLine, String>> {
     let code = input.split('#').next().unwrap_or("");
     if code.contains(['{', ';', '\n', '"', '\'', '\\']) {
         return None;

@@ -1,6 +1,7 @@
 //! host-gw: a route per remote subnet via the remote host's PublicIP, out of the external interface.
 //! The next hop must be on-link; the kernel's "Network is unreachable" is said in words.
 
+use crate::base::error::RunError;
 use crate::engine::overlay::external::External;
 use crate::netlink::errors;
 use crate::netlink::handle::{CHANGE, Netlink, REPLACE};
@@ -42,11 +43,11 @@ pub async fn add(nl: &Netlink, r: &Route, ext: &External) -> Result<(), AddError
 }
 
 /// Deletes a route; one that is already gone is fine.
-pub async fn del(nl: &Netlink, r: &Route, index: Option<u32>) -> Result<(), String> {
+pub async fn del(nl: &Netlink, r: &Route, index: Option<u32>) -> Result<(), RunError> {
     let msg = routes::message(r, RouteAction::Del, index);
     match nl.ack(RouteNetlinkMessage::DelRoute(msg), CHANGE).await {
         Ok(()) => Ok(()),
         Err(e) if e.is(Errno::ESRCH) || e.is(Errno::ENODEV) => Ok(()),
-        Err(e) => Err(errors::kernel(format!("cannot delete route {r}"), &e).message),
+        Err(e) => Err(errors::kernel(format!("cannot delete route {r}"), &e)),
     }
 }
