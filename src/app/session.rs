@@ -1,8 +1,8 @@
 //! A session: the source map, the check pass and the evaluator, carried from one input to the next.
 //! A script is one input; at the REPL every entered statement is one.
 
-use crate::base::error::RunError;
 use crate::base::diag::Diag;
+use crate::base::error::RunError;
 use crate::base::source::{FileId, SourceMap, Span};
 use crate::check::Checker;
 use crate::check::tape::Tape;

@@ -114,9 +114,14 @@ pub fn open_trusted(path: &Path) -> Result<Option<std::fs::File>, RunError> {
         }
     };
     // checked on the open file, so what was checked is what is read
-    let meta = file.metadata().map_err(|e| RunError::os(format!("cannot stat {}", path.display()), &e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| RunError::os(format!("cannot stat {}", path.display()), &e))?;
     if !meta.is_file() {
-        return Err(RunError::new(format!("{} is not a regular file", path.display())));
+        return Err(RunError::new(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
     }
     let me = nix::unistd::geteuid().as_raw();
     if meta.uid() != 0 && meta.uid() != me {

@@ -1,7 +1,7 @@
 //! `help` and `help STATEMENT`, generated from the statement table so they never drift from it.
 
-use crate::base::error::{Kind, RunError};
 use crate::base::diag::did_you_mean;
+use crate::base::error::{Kind, RunError};
 use crate::base::source::SourceMap;
 use crate::check::Procs;
 use crate::check::signatures::{TABLE, statement_words, subcommands};
@@ -22,7 +22,7 @@ language:
 
 /// The help text for `topic` ("" for the overview); for an unknown topic, what `lookup` says.
 pub fn text(topic: &str, procs: &Procs, map: &SourceMap) -> String {
-    lookup(topic, procs, map).unwrap_or_else(|unknown| unknown)
+    lookup(topic, procs, map).unwrap_or_else(|unknown| unknown.message)
 }
 
 /// The help text for `topic` ("" for the overview), or, when nothing is called that, a message

@@ -17,11 +17,13 @@ const HEADER: &str =
 
 /// The journal file of the script at `script`.
 pub fn path_for(script: &Path) -> Result<PathBuf, RunError> {
-    let canon = std::fs::canonicalize(script).map_err(|e| RunError::new(format!(
+    let canon = std::fs::canonicalize(script).map_err(|e| {
+        RunError::new(format!(
             "cannot find {}: {}",
             script.display(),
             crate::base::error::io_text(&e)
-        )))?;
+        ))
+    })?;
     let text = canon.to_string_lossy();
     let mut name = String::new();
     for c in text.chars() {
@@ -63,14 +65,20 @@ impl Journal {
     /// at `down`): the run goes on without one.
     pub fn open(script: &Path) -> Result<Journal, RunError> {
         let path = path_for(script)?;
-        safe_file::create_dir(Path::new(DIR), 0o700)
-            .map_err(|e| RunError::new(format!("cannot create {DIR}: {}", crate::base::error::io_text(&e))))?;
+        safe_file::create_dir(Path::new(DIR), 0o700).map_err(|e| {
+            RunError::new(format!(
+                "cannot create {DIR}: {}",
+                crate::base::error::io_text(&e)
+            ))
+        })?;
         let prior = read_trusted(&path)?;
-        let file = safe_file::open_append(&path, 0o600).map_err(|e| RunError::new(format!(
+        let file = safe_file::open_append(&path, 0o600).map_err(|e| {
+            RunError::new(format!(
                 "cannot open {}: {}",
                 path.display(),
                 crate::base::error::io_text(&e)
-            )))?;
+            ))
+        })?;
         let mut j = Journal { path, prior, file };
         j.rewrite(&[]);
         Ok(j)
@@ -125,11 +133,13 @@ pub fn read_trusted(path: &Path) -> Result<Vec<String>, RunError> {
         return Ok(Vec::new());
     };
     let mut text = String::new();
-    file.read_to_string(&mut text).map_err(|e| RunError::new(format!(
+    file.read_to_string(&mut text).map_err(|e| {
+        RunError::new(format!(
             "cannot read {}: {}",
             path.display(),
             crate::base::error::io_text(&e)
-        )))?;
+        ))
+    })?;
     Ok(steps(&text))
 }
 

@@ -162,7 +162,7 @@ impl Loader {
                 canon.parent().unwrap_or(Path::new(".")),
                 Arc::new(text),
             )
-            .map_err(|m| Diag::new(Code::SourceNotFound, at, m))?;
+            .map_err(|m| Diag::new(Code::SourceNotFound, at, m.message))?;
         self.stack.push(canon);
         let f = map.file(id);
         Ok((f.text.clone(), f.base))

@@ -13,17 +13,22 @@ pub const PRIVATE_DIRS: &[&str] = &["/run/netns", "/run/flannel", "/run/netsh", 
 
 pub fn enter() -> Result<(), RunError> {
     // store connections (an etcd on the machine's loopback) are still dialled from here
-    crate::store::dial::remember_origin().map_err(|e| RunError::new(format!(
+    crate::store::dial::remember_origin().map_err(|e| {
+        RunError::new(format!(
             "cannot keep the starting network namespace: {}",
             crate::base::error::io_text(&e)
-        )))?;
+        ))
+    })?;
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET).map_err(|e| {
         let hint = if e == nix::errno::Errno::EPERM {
             " (--sandbox needs root: CAP_SYS_ADMIN)"
         } else {
             ""
         };
-        format!("cannot create the sandbox's namespaces: {}{hint}", e.desc())
+        RunError::new(format!(
+            "cannot create the sandbox's namespaces: {}{hint}",
+            e.desc()
+        ))
     })?;
     // nothing mounted from here on may reach the machine's mount namespace
     mount(
@@ -33,10 +38,19 @@ pub fn enter() -> Result<(), RunError> {
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| RunError::new(format!("cannot make the sandbox's mounts private: {}", e.desc())))?;
+    .map_err(|e| {
+        RunError::new(format!(
+            "cannot make the sandbox's mounts private: {}",
+            e.desc()
+        ))
+    })?;
     for dir in PRIVATE_DIRS {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| RunError::new(format!("cannot create {dir}: {}", crate::base::error::io_text(&e))))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            RunError::new(format!(
+                "cannot create {dir}: {}",
+                crate::base::error::io_text(&e)
+            ))
+        })?;
         mount(
             Some("tmpfs"),
             *dir,
@@ -55,10 +69,12 @@ pub fn enter() -> Result<(), RunError> {
         MsFlags::empty(),
         None::<&str>,
     );
-    loopback_up().map_err(|e| RunError::new(format!(
+    loopback_up().map_err(|e| {
+        RunError::new(format!(
             "cannot bring up lo in the sandbox: {}",
             crate::base::error::io_text(&e)
-        )))
+        ))
+    })
 }
 
 /// Brings `lo` up with the SIOCSIFFLAGS ioctl (no netlink connection exists yet).

@@ -195,7 +195,8 @@ impl Service {
         let result = match old {
             Installed::Route { via } => {
                 let r = hostgw::route(subnet, via, &self.ext);
-                hostgw::del(&self.nl, &r, Some(self.ext.index)).await
+                let removed = hostgw::del(&self.nl, &r, Some(self.ext.index)).await;
+                removed.map_err(|e| e.message)
             }
             Installed::Vxlan { mac, public_ip } => match self.kind {
                 Kind::Vxlan { vni, .. } => vxlan::del(&self.nl, vni, subnet, mac, public_ip).await,
