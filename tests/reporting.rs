@@ -195,12 +195,14 @@ fn tap_reports_each_check_with_a_plan() {
 
 #[test]
 fn junit_has_a_case_per_check() {
-    let n = Netsh::new()
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.xml");
+    let r = Netsh::new()
         .sandbox()
-        .args(["--report", "junit=report.xml", "--keep-going"])
-        .script(failing());
-    let path = n.dir().join("report.xml");
-    let r = n.run();
+        .args(["--keep-going", "--report"])
+        .arg(&format!("junit={}", path.display()))
+        .script(failing())
+        .run();
     assert_eq!(r.code, 1, "{}", r.stderr);
     let xml = std::fs::read_to_string(&path).expect("the JUnit file");
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
