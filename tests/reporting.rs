@@ -30,8 +30,16 @@ fn a_passing_run_prints_each_check_and_a_summary() {
         .ok();
     let lines = check_lines(&r.stdout);
     assert_eq!(lines.len(), 2, "{}", r.stdout);
-    assert!(lines[0].starts_with("✓ reach 10.0.0.2 from h1  "), "{}", r.stdout);
-    assert!(lines[0].ends_with(" ms") || lines[0].ends_with(" s"), "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("✓ reach 10.0.0.2 from h1  "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[0].ends_with(" ms") || lines[0].ends_with(" s"),
+        "{}",
+        r.stdout
+    );
     // a variable is shown with its value
     assert!(
         lines[1].starts_with("✓ no-reach 10.0.0.9 from h1 timeout 0.3  "),
@@ -40,7 +48,9 @@ fn a_passing_run_prints_each_check_and_a_summary() {
     );
     let last = r.stdout.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("2 checks passed, 0 failed · ") && last.contains(" changes · ") && last.ends_with(" s"),
+        last.starts_with("2 checks passed, 0 failed · ")
+            && last.contains(" changes · ")
+            && last.ends_with(" s"),
         "{}",
         r.stdout
     );
@@ -57,7 +67,11 @@ fn no_color_and_a_pipe_give_no_escape_codes() {
         .script(format!("{LAB}expect reach 10.0.0.2 from h1\n"))
         .run()
         .ok();
-    assert!(r.stdout.contains("✓ reach 10.0.0.2 from h1"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("✓ reach 10.0.0.2 from h1"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains('\x1b'), "{:?}", r.stdout);
 }
 
@@ -79,8 +93,17 @@ fn a_failed_check_stops_the_run() {
     assert_eq!(lines.len(), 2, "{}", r.stdout);
     assert!(lines[0].starts_with("✓ reach 10.0.0.2 from h1"));
     assert!(lines[1].starts_with("✗ reach 10.0.0.9 from h1 timeout 0.3"));
-    assert!(r.stdout.contains("1 check passed, 1 failed"), "{}", r.stdout);
-    assert!(r.stderr.contains("expected 10.0.0.9 to be reachable from h1"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("1 check passed, 1 failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr
+            .contains("expected 10.0.0.9 to be reachable from h1"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
 }
 
@@ -89,7 +112,10 @@ fn keep_going_runs_every_check_and_fails_at_the_end() {
     let r = Netsh::new()
         .sandbox()
         .arg("--keep-going")
-        .script(format!("{}expect reach 10.0.0.8 from h2 timeout 0.3\n", failing()))
+        .script(format!(
+            "{}expect reach 10.0.0.8 from h2 timeout 0.3\n",
+            failing()
+        ))
         .run();
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let lines = check_lines(&r.stdout);
@@ -97,10 +123,22 @@ fn keep_going_runs_every_check_and_fails_at_the_end() {
     assert!(lines[1].starts_with("✗ reach 10.0.0.9"));
     assert!(lines[2].starts_with("✓ reach 10.0.0.1 from h2"));
     assert!(lines[3].starts_with("✗ reach 10.0.0.8"));
-    assert!(r.stdout.contains("2 checks passed, 2 failed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("2 checks passed, 2 failed"),
+        "{}",
+        r.stdout
+    );
     // every failure is reported, and the run is undone
-    assert!(r.stderr.contains("expected 10.0.0.9 to be reachable"), "{}", r.stderr);
-    assert!(r.stderr.contains("expected 10.0.0.8 to be reachable"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("expected 10.0.0.9 to be reachable"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("expected 10.0.0.8 to be reachable"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
 }
 
@@ -154,15 +192,25 @@ fn checks_are_json_records_with_json() {
     assert_eq!(checks[0]["line"], 4);
     assert!(checks[0]["ms"].as_f64().is_some());
     assert_eq!(checks[1]["ok"], false);
-    assert!(checks[1]["error"].as_str().unwrap_or_default().contains("10.0.0.9"));
-    let summary = j.iter().find(|v| v["type"] == "summary").expect("a summary record");
+    assert!(
+        checks[1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("10.0.0.9")
+    );
+    let summary = j
+        .iter()
+        .find(|v| v["type"] == "summary")
+        .expect("a summary record");
     assert_eq!(summary["passed"], 2);
     assert_eq!(summary["failed"], 1);
 }
 
 #[test]
 fn a_dry_run_prints_no_check_lines() {
-    let r = Netsh::dry(&format!("{LAB}expect reach 10.0.0.2 from h1\n")).run().ok();
+    let r = Netsh::dry(&format!("{LAB}expect reach 10.0.0.2 from h1\n"))
+        .run()
+        .ok();
     assert!(check_lines(&r.stdout).is_empty(), "{}", r.stdout);
     assert!(!r.stdout.contains("checks passed"), "{}", r.stdout);
 }
@@ -177,16 +225,27 @@ fn tap_reports_each_check_with_a_plan() {
     assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines[0], "TAP version 14", "{}", r.stdout);
-    assert!(lines.contains(&"ok 1 - reach 10.0.0.2 from h1 (line 4)"), "{}", r.stdout);
+    assert!(
+        lines.contains(&"ok 1 - reach 10.0.0.2 from h1 (line 4)"),
+        "{}",
+        r.stdout
+    );
     assert!(
         lines.contains(&"not ok 2 - reach 10.0.0.9 from h1 timeout 0.3 (line 5)"),
         "{}",
         r.stdout
     );
-    assert!(lines.contains(&"ok 3 - reach 10.0.0.1 from h2 (line 6)"), "{}", r.stdout);
+    assert!(
+        lines.contains(&"ok 3 - reach 10.0.0.1 from h2 (line 6)"),
+        "{}",
+        r.stdout
+    );
     assert!(lines.contains(&"1..3"), "{}", r.stdout);
     // the failure's YAML block follows its line
-    let at = lines.iter().position(|l| l.starts_with("not ok 2")).unwrap();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("not ok 2"))
+        .unwrap();
     assert_eq!(lines[at + 1], "  ---");
     assert!(lines[at + 2].starts_with("  message: \"expected 10.0.0.9 to be reachable"));
     assert!(lines[at..].contains(&"  ..."));
@@ -210,7 +269,10 @@ fn junit_has_a_case_per_check() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    let names: Vec<_> = cases.iter().map(|c| c.attribute("name").unwrap_or_default()).collect();
+    let names: Vec<_> = cases
+        .iter()
+        .map(|c| c.attribute("name").unwrap_or_default())
+        .collect();
     assert_eq!(
         names,
         [
@@ -231,8 +293,14 @@ fn junit_has_a_case_per_check() {
             .contains("expected 10.0.0.9 to be reachable from h1"),
         "{xml}"
     );
-    assert!(failed[0].text().unwrap_or_default().contains("10.0.0.9"), "{xml}");
-    let suite = doc.descendants().find(|n| n.has_tag_name("testsuite")).unwrap();
+    assert!(
+        failed[0].text().unwrap_or_default().contains("10.0.0.9"),
+        "{xml}"
+    );
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
     assert_eq!(suite.attribute("tests"), Some("3"));
     assert_eq!(suite.attribute("failures"), Some("1"));
 }
@@ -240,9 +308,7 @@ fn junit_has_a_case_per_check() {
 #[test]
 fn a_malformed_report_exits_2_before_anything_runs() {
     for bad in ["html", "junit", "junit=", "tap=out.txt"] {
-        let r = Netsh::new()
-            .args(["--report", bad, "-c", "echo ran"])
-            .run();
+        let r = Netsh::new().args(["--report", bad, "-c", "echo ran"]).run();
         assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
         assert!(!r.stdout.contains("ran"), "{bad}");
         assert!(r.stderr.contains("--report"), "{bad}: {}", r.stderr);
@@ -257,5 +323,9 @@ fn a_condition_expect_is_a_check_too() {
         .run()
         .ok();
     assert_eq!(check_lines(&r.stdout).len(), 1, "{}", r.stdout);
-    assert!(r.stdout.contains("1 check passed, 0 failed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("1 check passed, 0 failed"),
+        "{}",
+        r.stdout
+    );
 }

@@ -536,10 +536,9 @@ impl Interp {
         // signal, is not the check's
         if !world.is_dry()
             && let Some(check) = ops.iter().find(|o| o.is_check())
-            && applied
-                .as_ref()
-                .err()
-                .is_none_or(|e| e.stmt.is_none_or(|s| s == span) && e.kind != crate::base::error::Kind::Interrupted)
+            && applied.as_ref().err().is_none_or(|e| {
+                e.stmt.is_none_or(|s| s == span) && e.kind != crate::base::error::Kind::Interrupted
+            })
         {
             let subject = check.check_subject();
             let from = subject.and_then(|(f, _)| f.as_deref()).map(str::to_string);
@@ -550,7 +549,10 @@ impl Interp {
                 .filter(|(_, s)| map.text(**s).contains('$'))
                 .map(|((_, v), s)| (*s, v.text()))
                 .collect();
-            let failure = applied.as_ref().err().map(|e| fail_in(span, args, e.clone()));
+            let failure = applied
+                .as_ref()
+                .err()
+                .map(|e| fail_in(span, args, e.clone()));
             let f = map.file_of(span);
             self.checks.finished(checks::CheckOutcome {
                 what: checks::describe(map, span, &vars, from.as_deref()),
