@@ -337,3 +337,22 @@ fn completion_after_dev_offers_the_links_of_the_namespace_in_effect() {
     sh.expect("netsh(c1)> ");
     assert_eq!(sh.quit(), 0);
 }
+
+#[test]
+fn a_check_typed_at_the_prompt_prints_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
+    sh.send("netns add c1\r");
+    sh.expect("netsh> ");
+    sh.send("let one = 1\r");
+    sh.expect("netsh> ");
+    sh.send("expect $one == 1\r");
+    // on a terminal the mark is coloured; the pty strips the escape codes and reads bytes as
+    // Latin-1, so `✓` (E2 9C 93) comes as three characters
+    sh.expect("\u{e2}\u{9c}\u{93} $one == 1  ");
+    sh.expect("netsh> ");
+    sh.send("expect exists netns c1\r");
+    sh.expect("\u{e2}\u{9c}\u{93} exists netns c1  ");
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}

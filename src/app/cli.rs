@@ -20,6 +20,8 @@ Examples:
 
 A script may start with `#!/usr/bin/env netsh` and run as a program; one named like a
 command (help, completions, man, down) runs as `netsh ./help`.
+Each check (`expect`) prints a line as it finishes, and a run with checks ends with a summary;
+--quiet keeps only failures, --keep-going runs every check, --report tap|junit=FILE reports for CI.
 Exit status: 0 success, 1 a statement failed at run time (or an `expect` failed),
 2 the script does not parse or check (then nothing was applied).";
 
@@ -58,6 +60,17 @@ pub struct Cli {
     /// Fail on what already exists, as ip(8) does
     #[arg(long)]
     pub strict: bool,
+    /// Show only the checks that fail (and errors); passing checks print nothing
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Run every check and report every failure (exit 1 at the end) instead of stopping at the
+    /// first failed check; any other failing statement still stops the run
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Report the checks for CI as well: `tap` (TAP 14 on standard output) or `junit=FILE`
+    /// (JUnit XML); may be given more than once
+    #[arg(long, value_name = "tap|junit=FILE", value_parser = crate::app::report::parse_report)]
+    pub report: Vec<crate::app::report::ReportKind>,
     /// The script to run (`-` reads standard input); without one, netsh starts its interactive shell
     #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<String>,
@@ -241,12 +254,31 @@ fn run(cli: Cli) -> i32 {
     if !cli.dry_run {
         crate::sys::signals::install();
     }
-    let result = session.run(file, world.as_mut());
+    // a dry run makes no checks: it reports none
+    let reporter = (!cli.dry_run).then(|| {
+        let r = crate::app::report::Reporter::shared(report_options(&cli));
+        r.borrow().begin();
+        session.interp.checks.sink = Some(Box::new(crate::app::report::Shared(r.clone())));
+        r
+    });
+    session.interp.checks.keep_going = cli.keep_going;
+    let mut result = session.run(file, world.as_mut());
     let _ = std::io::stdout().flush();
+    // with --keep-going, the failed checks the run went on after fail it now
+    let kept = std::mem::take(&mut session.interp.checks.failures);
+    if result.is_ok() && !kept.is_empty() {
+        report(&kept, &session, cli.json);
+        result = Err(kept[0].clone());
+    } else if !kept.is_empty() {
+        report(&kept, &session, cli.json);
+    }
+    let changes = world.changes();
     let code = match &result {
         Ok(()) => 0,
         Err(d) => {
-            report(std::slice::from_ref(d), &session, cli.json);
+            if kept.is_empty() {
+                report(std::slice::from_ref(d), &session, cli.json);
+            }
             // the whole script is one transaction (see docs/GUARANTEES.md)
             if !cli.no_rollback
                 && let Some(r) = world.rollback(0)
@@ -259,13 +291,34 @@ fn run(cli: Cli) -> i32 {
             }
         }
     };
-    if let Some(n) = world.changes()
+    if let Some(n) = changes
         && (result.is_ok() || cli.no_rollback)
     {
         eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
     }
     drop(world);
-    code
+    let finished = reporter.map_or(Ok(()), |r| r.borrow().finish(changes));
+    match finished {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("netsh: {e}");
+            code.max(1)
+        }
+    }
+}
+
+/// How the run's checks are shown, from the command line.
+pub fn report_options(cli: &Cli) -> crate::app::report::Options {
+    use crate::app::report::ReportKind;
+    crate::app::report::Options {
+        quiet: cli.quiet,
+        json: cli.json,
+        tap: cli.report.contains(&ReportKind::Tap),
+        junit: cli.report.iter().find_map(|r| match r {
+            ReportKind::Junit(p) => Some(p.clone()),
+            ReportKind::Tap => None,
+        }),
+    }
 }
 
 /// How many diagnostics are shown in full; the rest are counted (rendering each one reads its file,

@@ -5,6 +5,7 @@ pub mod down;
 pub mod fuzzing;
 pub mod manual;
 pub mod repl;
+pub mod report;
 pub mod session;
 
 use crate::base::error::RunError;

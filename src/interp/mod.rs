@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod build;
+pub mod checks;
 pub mod value;
 pub mod world;
 
@@ -51,6 +52,8 @@ pub struct Interp {
     prefix: String,
     /// Statements that changed something, for the summary.
     pub changes: usize,
+    /// The checks made so far, and who hears of them.
+    pub checks: checks::Checks,
 }
 
 type Res<T = ()> = Result<T, Diag>;
@@ -116,6 +119,7 @@ impl Interp {
             names: Names::default(),
             prefix: build::flannel_ops::DEFAULT_PREFIX.to_string(),
             changes: 0,
+            checks: checks::Checks::default(),
         }
     }
 
@@ -214,10 +218,26 @@ impl Interp {
                     env.world.say(&format!("# expect {text}"));
                     return Ok(());
                 }
-                if self.cond(cond, env)? {
-                    Ok(())
-                } else {
-                    Err(self.expect_failed(cond, s.span, env))
+                let started = std::time::Instant::now();
+                let held = self.cond(cond, env)?;
+                let failure = (!held).then(|| self.expect_failed(cond, s.span, env));
+                let f = env.map.file_of(s.span);
+                self.checks.finished(checks::CheckOutcome {
+                    what: self.cond_text(cond, env),
+                    file: f.name.to_string(),
+                    line: f.line_col(s.span.start).0,
+                    elapsed: started.elapsed(),
+                    from: None,
+                    target: None,
+                    failure: failure.as_ref().map(checks::failure_text),
+                });
+                match failure {
+                    Some(d) if self.checks.keep_going => {
+                        self.checks.failures.push(d);
+                        Ok(())
+                    }
+                    Some(d) => Err(d),
+                    None => Ok(()),
                 }
             }
         }
@@ -482,12 +502,18 @@ impl Interp {
             _ => {}
         }
         let args = self.resolve(&b, words, env.map)?;
-        self.perform(&args, span, env.world)
+        self.perform(&args, span, env.world, env.map)
             .map_err(|e| fail_in(span, &args, e))
     }
 
     /// Builds a typed statement's Ops and applies them.
-    fn perform(&mut self, args: &Args, span: Span, world: &mut dyn World) -> Result<(), RunError> {
+    fn perform(
+        &mut self,
+        args: &Args,
+        span: Span,
+        world: &mut dyn World,
+        map: &SourceMap,
+    ) -> Result<(), RunError> {
         let outer: crate::ops::Ns = self.context().map(Into::into);
         let mut cx = Ctx {
             ns: args.ns.clone().or(outer.clone()),
@@ -498,12 +524,51 @@ impl Interp {
         // the Ops go into one buffer, kept from statement to statement
         let mut ops = std::mem::take(&mut self.ops);
         ops.clear();
-        let applied = build::ops(args.sig.id, args, &mut cx, &mut ops).and_then(|()| {
+        let started = std::time::Instant::now();
+        let mut applied = build::ops(args.sig.id, args, &mut cx, &mut ops).and_then(|()| {
             world.statement(span);
             ops.iter().try_for_each(|op| world.apply(op))
         });
         if applied.is_ok() && ops.iter().any(|o| o.changes_state()) {
             self.changes += 1;
+        }
+        // a check reports how it went; an error of an earlier statement answered late, or a
+        // signal, is not the check's
+        if !world.is_dry()
+            && let Some(check) = ops.iter().find(|o| o.is_check())
+            && applied.as_ref().err().is_none_or(|e| {
+                e.stmt.is_none_or(|s| s == span) && e.kind != crate::base::error::Kind::Interrupted
+            })
+        {
+            let subject = check.check_subject();
+            let from = subject.and_then(|(f, _)| f.as_deref()).map(str::to_string);
+            let vars: Vec<(Span, String)> = args
+                .vals
+                .iter()
+                .zip(&args.spans)
+                .filter(|(_, s)| map.text(**s).contains('$'))
+                .map(|((_, v), s)| (*s, v.text()))
+                .collect();
+            let failure = applied
+                .as_ref()
+                .err()
+                .map(|e| fail_in(span, args, e.clone()));
+            let f = map.file_of(span);
+            self.checks.finished(checks::CheckOutcome {
+                what: checks::describe(map, span, &vars, from.as_deref()),
+                file: f.name.to_string(),
+                line: f.line_col(span.start).0,
+                elapsed: started.elapsed(),
+                from,
+                target: subject.map(|(_, t)| t.to_string()),
+                failure: failure.as_ref().map(checks::failure_text),
+            });
+            if let Some(d) = failure
+                && self.checks.keep_going
+            {
+                self.checks.failures.push(d);
+                applied = Ok(());
+            }
         }
         ops.clear();
         self.ops = ops;
@@ -705,7 +770,7 @@ impl Interp {
                 continue;
             }
             let span = Span::new(base + line.start as u32, base + line.end as u32);
-            if let Err(e) = self.perform(&args, span, env.world) {
+            if let Err(e) = self.perform(&args, span, env.world, env.map) {
                 return Err(self.fail_taped(text, base, line.plain, e, env));
             }
         }

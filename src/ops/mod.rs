@@ -71,6 +71,20 @@ impl Op {
         })
     }
 
+    /// Is this Op a check (an `expect` of any form)? The one place that decides it: a run reports
+    /// each check it makes (pass or fail, how long), and `--keep-going` goes on after a failed one.
+    pub fn is_check(&self) -> bool {
+        matches!(self, Op::Probe(ProbeOp::Expect { .. }))
+    }
+
+    /// Where a check looks from and at what (`expect reach TARGET from NS`), for its JSON record.
+    pub fn check_subject(&self) -> Option<(&Ns, &str)> {
+        match self {
+            Op::Probe(ProbeOp::Expect { from, target, .. }) => Some((from, target.as_str())),
+            _ => None,
+        }
+    }
+
     /// Does this Op change anything (as opposed to showing or checking)?
     pub fn changes_state(&self) -> bool {
         match self {

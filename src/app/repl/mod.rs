@@ -66,6 +66,14 @@ pub fn run(cli: &Cli) -> i32 {
         "netsh interactive shell: `help` lists the statements, Tab completes, Ctrl-D or `exit` leaves"
     );
     let mut session = Session::new(Vec::new());
+    // a check typed at the prompt prints its line (no summary: each input is its own run)
+    session.interp.checks.sink = Some(Box::new(crate::app::report::Reporter::new(
+        crate::app::report::Options {
+            quiet: cli.quiet,
+            json: cli.json,
+            ..Default::default()
+        },
+    )));
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut inputs = 0usize;
     loop {
