@@ -55,8 +55,9 @@ fn expect_reach_fails_when_the_network_is_wrong() {
 
 #[test]
 fn expect_no_reach_fails_when_it_answers() {
+    // reached first (that waits for h2 to answer at all), then a no-reach must see an answer
     sandbox(&format!(
-        "{TWO_HOSTS}expect no-reach 10.0.0.2 from h1 timeout 0.5"
+        "{TWO_HOSTS}expect reach 10.0.0.2 from h1\nexpect no-reach 10.0.0.2 from h1 timeout 0.5"
     ))
     .fails_with("expected 10.0.0.2 to be unreachable from h1, but it answered");
 }
