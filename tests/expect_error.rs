@@ -44,7 +44,11 @@ fn a_block_that_succeeds_fails_on_its_statement() {
          }",
     )
     .fails_with("expected an error containing \"out of subnets\", but this succeeded");
-    assert!(r.stderr.contains(":3:"), "on the block's statement: {}", r.stderr);
+    assert!(
+        r.stderr.contains(":3:"),
+        "on the block's statement: {}",
+        r.stderr
+    );
     assert!(r.stderr.contains("netsh::expect::failed"), "{}", r.stderr);
 }
 
@@ -62,5 +66,7 @@ fn a_dry_run_shows_the_check_and_runs_nothing_of_it() {
     Netsh::dry("expect error \"out of subnets\" { lease in docker4 }")
         .run()
         .ok()
-        .stdout_is("# netsh: expect error \"out of subnets\" { ... } (the block runs and is undone)\n");
+        .stdout_is(
+            "# netsh: expect error \"out of subnets\" { ... } (the block runs and is undone)\n",
+        );
 }

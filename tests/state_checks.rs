@@ -45,15 +45,23 @@ fn expect_link_shows_expected_against_actual_for_each_mismatch() {
     sandbox(&format!(
         "{LAB}expect link flannel.1 in h1 kind vxlan id 2 mtu 1472 up timeout 0.2"
     ))
-    .fails_with("expected flannel.1 in h1 to have id 2, mtu 1472, up, but it has id 1, mtu 1450, down");
+    .fails_with(
+        "expected flannel.1 in h1 to have id 2, mtu 1472, up, but it has id 1, mtu 1450, down",
+    );
 }
 
 #[test]
 fn expect_link_names_a_missing_link() {
-    let r = sandbox(&format!("{LAB}expect link flannel.9 in h1 mtu 1450 timeout 0.2"))
-        .fails_with("expected a link flannel.9 in h1, but there is no link flannel.9 in h1");
+    let r = sandbox(&format!(
+        "{LAB}expect link flannel.9 in h1 mtu 1450 timeout 0.2"
+    ))
+    .fails_with("expected a link flannel.9 in h1, but there is no link flannel.9 in h1");
     assert!(r.stderr.contains("netsh::expect::failed"), "{}", r.stderr);
-    assert!(r.stderr.contains(":11:"), "on the expect's line: {}", r.stderr);
+    assert!(
+        r.stderr.contains(":11:"),
+        "on the expect's line: {}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -75,8 +83,12 @@ fn expect_route_fails_with_what_the_table_holds() {
         "{LAB}expect route 10.100.0.0/16 via 10.0.0.3 in h1 timeout 0.2"
     ))
     .fails_with("expected a route to 10.100.0.0/16 via 10.0.0.3 in h1, but the table has `10.100.0.0/16 via 10.0.0.2 dev d0`");
-    sandbox(&format!("{LAB}expect route 10.200.0.0/16 in h1 timeout 0.2"))
-        .fails_with("expected a route to 10.200.0.0/16 in h1, but the table has no route to 10.200.0.0/16");
+    sandbox(&format!(
+        "{LAB}expect route 10.200.0.0/16 in h1 timeout 0.2"
+    ))
+    .fails_with(
+        "expected a route to 10.200.0.0/16 in h1, but the table has no route to 10.200.0.0/16",
+    );
 }
 
 #[test]
@@ -99,15 +111,33 @@ fn expect_route_waits_for_a_route_that_comes_later() {
 #[test]
 fn bad_literals_are_located_before_anything_runs() {
     for (script, code) in [
-        ("netns add a\nexpect link eth0 kind vxlam in a", "netsh::check::"),
-        ("netns add a\nexpect link eth0 address 02:42:zz:00:00:01 in a", "netsh::check::bad_mac"),
+        (
+            "netns add a\nexpect link eth0 kind vxlam in a",
+            "netsh::check::",
+        ),
+        (
+            "netns add a\nexpect link eth0 address 02:42:zz:00:00:01 in a",
+            "netsh::check::bad_mac",
+        ),
         ("netns add a\nexpect link eth0 mtu 7 in a", "netsh::check::"),
-        ("netns add a\nexpect route 10.0.0.0/99 in a", "netsh::check::"),
-        ("netns add a\nexpect no-route 10.0.0.0/16 via 10.0.0.1 in a", "netsh::check::"),
+        (
+            "netns add a\nexpect route 10.0.0.0/99 in a",
+            "netsh::check::",
+        ),
+        (
+            "netns add a\nexpect no-route 10.0.0.0/16 via 10.0.0.1 in a",
+            "netsh::check::",
+        ),
     ] {
         let r = netsh(&["--check", "--json", "-c", script]).code(2);
         assert!(r.stderr.contains(code), "{script:?}: {}", r.stderr);
-        assert!(r.stderr.contains("\"line\":2") || r.stderr.contains(":2:") || r.stderr.contains("span"), "{script:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("\"line\":2")
+                || r.stderr.contains(":2:")
+                || r.stderr.contains("span"),
+            "{script:?}: {}",
+            r.stderr
+        );
     }
 }
 

@@ -353,8 +353,27 @@ pub const MACVLAN_MODES: &[&str] = crate::ops::MacvlanMode::WORDS;
 pub const IPVLAN_MODES: &[&str] = crate::ops::IpvlanMode::WORDS;
 /// The link kinds `expect link ... kind K` knows (the kernel's names, as `ip -d link` shows them).
 pub const LINK_KINDS: &[&str] = &[
-    "bridge", "veth", "dummy", "tun", "macvlan", "macvtap", "ipvlan", "ipvtap", "vlan", "vxlan",
-    "geneve", "ipip", "sit", "gre", "gretap", "ip6tnl", "ip6gre", "bond", "vrf", "wireguard", "ifb",
+    "bridge",
+    "veth",
+    "dummy",
+    "tun",
+    "macvlan",
+    "macvtap",
+    "ipvlan",
+    "ipvtap",
+    "vlan",
+    "vxlan",
+    "geneve",
+    "ipip",
+    "sit",
+    "gre",
+    "gretap",
+    "ip6tnl",
+    "ip6gre",
+    "bond",
+    "vrf",
+    "wireguard",
+    "ifb",
 ];
 /// The modes `expect link ... mode M` knows: a macvlan's or an ipvlan's.
 pub const LINK_MODES: &[&str] = &[
@@ -813,7 +832,13 @@ pub static TABLE: &[Sig] = &[
         opts: &[
             val("kind", Ty::Choice(LINK_KINDS)),
             val("mode", Ty::Choice(LINK_MODES)),
-            val("id", Ty::Int { min: 0, max: 16_777_215 }),
+            val(
+                "id",
+                Ty::Int {
+                    min: 0,
+                    max: 16_777_215,
+                },
+            ),
             val("port", Ty::Port),
             val("mtu", Ty::Mtu),
             val("master", Ty::Ifname),

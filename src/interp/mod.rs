@@ -242,11 +242,12 @@ impl Interp {
             .and_then(|()| env.world.settle().map_err(|e| fail(span, e)));
         let rb = env.world.rollback(mark);
         if let Some(rb) = rb.as_ref().filter(|rb| !rb.failed.is_empty()) {
-            eprintln!("{}", rb.summary().replacen("netsh:", "netsh: expect error:", 1));
+            eprintln!(
+                "{}",
+                rb.summary().replacen("netsh:", "netsh: expect error:", 1)
+            );
         }
-        let record = |ok: bool, error: Option<&str>| {
-            serde_json::json!({"expect": "error", "text": want, "ok": ok, "error": error})
-        };
+        let record = |ok: bool, error: Option<&str>| serde_json::json!({"expect": "error", "text": want, "ok": ok, "error": error});
         match r {
             Ok(()) => {
                 env.world.checked(record(false, None));

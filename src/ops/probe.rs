@@ -1,8 +1,8 @@
 //! Probes: run a program, show, print or check something in the lab.
 
 use super::Ns;
-use super::state::StateCheck;
 use super::render::{InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
+use super::state::StateCheck;
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -149,7 +149,9 @@ pub fn mismatches(want: &LinkWant, have: &LinkFacts) -> Vec<(&'static str, Strin
     cmp(
         "address",
         want.address.as_ref().map(format_mac),
-        have.address.as_ref().map_or_else(|| "none".into(), format_mac),
+        have.address
+            .as_ref()
+            .map_or_else(|| "none".into(), format_mac),
     );
     out
 }

@@ -24,7 +24,10 @@ impl RealWorld {
     ) -> Result<(), RunError> {
         let nl = self.nl(ns)?;
         let deadline = Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 3600.0));
-        let whence = ns.as_deref().map(|n| format!(" in {n}")).unwrap_or_default();
+        let whence = ns
+            .as_deref()
+            .map(|n| format!(" in {n}"))
+            .unwrap_or_default();
         let verdict = loop {
             let v = match check {
                 StateCheck::Link { name, want } => {
@@ -66,7 +69,9 @@ impl RealWorld {
 
 fn link_verdict(name: &str, whence: &str, want: &LinkWant, have: Option<LinkFacts>) -> Verdict {
     let Some(have) = have else {
-        return Err(format!("expected a link {name}{whence}, but there is no link {name}{whence}"));
+        return Err(format!(
+            "expected a link {name}{whence}, but there is no link {name}{whence}"
+        ));
     };
     let wrong = state::mismatches(want, &have);
     if wrong.is_empty() {
@@ -75,7 +80,9 @@ fn link_verdict(name: &str, whence: &str, want: &LinkWant, have: Option<LinkFact
     let shown = |pairs: Vec<String>| pairs.join(", ");
     let wanted = shown(wrong.iter().map(|(k, w, _)| say(k, w)).collect());
     let had = shown(wrong.iter().map(|(k, _, h)| say(k, h)).collect());
-    Err(format!("expected {name}{whence} to have {wanted}, but it has {had}"))
+    Err(format!(
+        "expected {name}{whence} to have {wanted}, but it has {had}"
+    ))
 }
 
 /// `mtu 1450`, but `up` for the state.
@@ -106,7 +113,10 @@ fn route_verdict(
         return if all.is_empty() {
             Ok(())
         } else {
-            Err(format!("expected no route to {to}{whence}, but the table has {}", list(&all)))
+            Err(format!(
+                "expected no route to {to}{whence}, but the table has {}",
+                list(&all)
+            ))
         };
     }
     if have.iter().any(|r| state::route_matches(r, via, dev)) {
@@ -122,6 +132,9 @@ fn route_verdict(
     Err(if all.is_empty() {
         format!("expected {wanted}{whence}, but the table has no route to {to}")
     } else {
-        format!("expected {wanted}{whence}, but the table has {}", list(&all))
+        format!(
+            "expected {wanted}{whence}, but the table has {}",
+            list(&all)
+        )
     })
 }
