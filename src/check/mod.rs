@@ -131,6 +131,10 @@ impl Checker {
             }
             StmtKind::Transaction(body) => self.block(body, map, loader),
             StmtKind::Expect(cond) => self.cond(cond, map),
+            StmtKind::ExpectError { text, body } => {
+                self.typed(text, Ty::Text, "error text", map);
+                self.block(body, map, loader);
+            }
         }
     }
 

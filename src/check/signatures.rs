@@ -44,6 +44,9 @@ pub enum Id {
     ExpectReach,
     ExpectNoReach,
     ExpectHttp,
+    ExpectLink,
+    ExpectRoute,
+    ExpectNoRoute,
     Exec,
     Show,
     Echo,
@@ -348,6 +351,34 @@ const fn sig(
 
 pub const MACVLAN_MODES: &[&str] = crate::ops::MacvlanMode::WORDS;
 pub const IPVLAN_MODES: &[&str] = crate::ops::IpvlanMode::WORDS;
+/// The link kinds `expect link ... kind K` knows (the kernel's names, as `ip -d link` shows them).
+pub const LINK_KINDS: &[&str] = &[
+    "bridge",
+    "veth",
+    "dummy",
+    "tun",
+    "macvlan",
+    "macvtap",
+    "ipvlan",
+    "ipvtap",
+    "vlan",
+    "vxlan",
+    "geneve",
+    "ipip",
+    "sit",
+    "gre",
+    "gretap",
+    "ip6tnl",
+    "ip6gre",
+    "bond",
+    "vrf",
+    "wireguard",
+    "ifb",
+];
+/// The modes `expect link ... mode M` knows: a macvlan's or an ipvlan's.
+pub const LINK_MODES: &[&str] = &[
+    "bridge", "private", "vepa", "passthru", "source", "l2", "l3", "l3s",
+];
 pub const BACKENDS: &[&str] = crate::ops::BackendType::NAMES;
 pub const DRIVERS: &[&str] = &["bridge", "macvlan", "ipvlan"];
 pub const SHOW_WHAT: &[&str] = &[
@@ -794,6 +825,56 @@ pub static TABLE: &[Sig] = &[
             &["expect", "http"],
             "fail the script unless an HTTP GET of URL succeeds (2xx, or status N) with TEXT",
             "expect http http://10.100.93.2/ from web2 contains \"Web Server #1\"",
+        )
+    },
+    Sig {
+        pos: &[p("name", Ty::Ifname)],
+        opts: &[
+            val("kind", Ty::Choice(LINK_KINDS)),
+            val("mode", Ty::Choice(LINK_MODES)),
+            val(
+                "id",
+                Ty::Int {
+                    min: 0,
+                    max: 16_777_215,
+                },
+            ),
+            val("port", Ty::Port),
+            val("mtu", Ty::Mtu),
+            val("master", Ty::Ifname),
+            one_of("state", &["up", "down"], "link state"),
+            val("address", Ty::Mac),
+            val("timeout", Ty::Seconds),
+        ],
+        ..sig(
+            Id::ExpectLink,
+            &["expect", "link"],
+            "fail the script unless link NAME is there with each property given (read over netlink)",
+            "expect link flannel.1 in docker4 kind vxlan id 1 port 8472 mtu 1450",
+        )
+    },
+    Sig {
+        pos: &[p("dest", Ty::RouteDest)],
+        opts: &[
+            val("via", Ty::Ip),
+            val("dev", Ty::Ifname),
+            val("timeout", Ty::Seconds),
+        ],
+        ..sig(
+            Id::ExpectRoute,
+            &["expect", "route"],
+            "fail the script unless a route to DEST (via GW, dev IF) appears within the timeout",
+            "expect route 10.100.0.0/16 dev flannel0 in docker1",
+        )
+    },
+    Sig {
+        pos: &[p("dest", Ty::RouteDest)],
+        opts: &[val("timeout", Ty::Seconds)],
+        ..sig(
+            Id::ExpectNoRoute,
+            &["expect", "no-route"],
+            "fail the script unless the table has no route to DEST within the timeout",
+            "expect no-route 10.100.0.0/16 in docker4",
         )
     },
     Sig {

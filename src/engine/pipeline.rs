@@ -137,6 +137,7 @@ impl Request {
             | Op::Probe(ProbeOp::Echo(_))
             | Op::Probe(ProbeOp::Ping { .. })
             | Op::Probe(ProbeOp::Expect { .. })
+            | Op::Probe(ProbeOp::State { .. })
             | Op::Service(ServiceOp::Http { .. })
             | Op::Service(ServiceOp::Ndp { .. })
             | Op::Probe(ProbeOp::Dump { .. })

@@ -212,6 +212,7 @@ impl Interp {
                 }
                 r
             }
+            StmtKind::ExpectError { text, body } => self.expect_error(text, body, s.span, env),
             StmtKind::Expect(cond) => {
                 if env.world.is_dry() {
                     let text = self.cond_text(cond, env);
@@ -239,6 +240,65 @@ impl Interp {
                     Some(d) => Err(d),
                     None => Ok(()),
                 }
+            }
+        }
+    }
+
+    /// `expect error "TEXT" { ... }`: the block must fail with a message containing TEXT; whatever
+    /// it did is undone either way, and the script goes on when it failed as expected.
+    fn expect_error(&mut self, text: &Word, body: &Block, span: Span, env: &mut Env) -> Res {
+        let want = self.expand(text, env.map)?.flat();
+        if env.world.is_dry() {
+            // its Ops would be undone at once: a dry run shows the check, not them
+            env.world.say(&format!(
+                "# netsh: expect error {want:?} {{ ... }} (the block runs and is undone)"
+            ));
+            return Ok(());
+        }
+        env.world.settle().map_err(|e| fail(span, e))?;
+        let mark = env.world.mark();
+        let r = self
+            .block(body, env)
+            .and_then(|()| env.world.settle().map_err(|e| fail(span, e)));
+        let rb = env.world.rollback(mark);
+        if let Some(rb) = rb.as_ref().filter(|rb| !rb.failed.is_empty()) {
+            eprintln!(
+                "{}",
+                rb.summary().replacen("netsh:", "netsh: expect error:", 1)
+            );
+        }
+        let record = |ok: bool, error: Option<&str>| serde_json::json!({"expect": "error", "text": want, "ok": ok, "error": error});
+        match r {
+            Ok(()) => {
+                env.world.checked(record(false, None));
+                // on the statement that was meant to fail: the block's last
+                let at = body.last().map_or(span, |s| s.span);
+                Err(Diag::new(
+                    Code::ExpectFailed,
+                    at,
+                    format!("expected an error containing {want:?}, but this succeeded"),
+                )
+                .label("this was expected to fail")
+                .help("`expect error` holds when a statement of its block fails with that text"))
+            }
+            Err(d) if d.kind == Some(crate::base::error::Kind::Interrupted) => Err(d),
+            Err(d) if d.message.contains(&want) => {
+                env.world.checked(record(true, Some(&d.message)));
+                Ok(())
+            }
+            Err(d) => {
+                env.world.checked(record(false, Some(&d.message)));
+                let mut e = Diag::new(
+                    Code::ExpectFailed,
+                    d.span,
+                    format!(
+                        "expected an error containing {want:?}, but this failed with: {}",
+                        d.message
+                    ),
+                )
+                .label("this failed otherwise");
+                e.kind = Some(crate::base::error::Kind::Expect);
+                Err(e)
             }
         }
     }

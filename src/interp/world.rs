@@ -36,6 +36,9 @@ pub trait World {
     fn say(&mut self, text: &str);
     /// A dry run: checks are shown, not made.
     fn is_dry(&self) -> bool;
+    /// A check the interpreter made itself (`expect error`) passed or failed: with `--json` a
+    /// world prints the record, as it does for the checks it makes.
+    fn checked(&mut self, _record: serde_json::Value) {}
     /// Names of live interfaces and namespaces, for REPL completion.
     fn names(&mut self) -> Vec<String> {
         Vec::new()
@@ -224,6 +227,7 @@ impl<W: Write> DryRun<W> {
             | Op::Probe(ProbeOp::Echo(_))
             | Op::Probe(ProbeOp::Ping { .. })
             | Op::Probe(ProbeOp::Expect { .. })
+            | Op::Probe(ProbeOp::State { .. })
             | Op::Service(ServiceOp::Http { .. })
             | Op::Service(ServiceOp::Ndp { .. })
             | Op::Probe(ProbeOp::Dump { .. })

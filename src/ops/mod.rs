@@ -13,6 +13,7 @@ mod render;
 mod route;
 pub mod script;
 mod service;
+mod state;
 mod sysctl;
 
 pub use addr::AddrOp;
@@ -25,6 +26,7 @@ pub use probe::{Check, ObjectKind, ProbeOp};
 pub use render::{Mac, format_mac, shell_quote};
 pub use route::{Dest, Family, Route, RouteAction};
 pub use service::ServiceOp;
+pub use state::{LinkWant, RouteTo, StateCheck};
 pub use sysctl::SysctlOp;
 
 /// A namespace, link or sysctl name in an Op. Names are short (a link's at most 15 bytes), so they

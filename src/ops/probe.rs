@@ -2,6 +2,7 @@
 
 use super::Ns;
 use super::render::{InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
+use super::state::StateCheck;
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -80,6 +81,13 @@ pub enum ProbeOp {
     Dump {
         ns: Ns,
     },
+    /// `expect link|route|no-route`: the kernel's tables in `ns` hold (or lack) something; a
+    /// check of state that converges waits for it up to `timeout` seconds.
+    State {
+        ns: Ns,
+        timeout: f64,
+        check: StateCheck,
+    },
 }
 
 impl ProbeOp {
@@ -154,6 +162,7 @@ impl ProbeOp {
                 ),
             },
             ProbeOp::Dump { ns } => put!(out, "# netsh: dump", InSuffix(ns)),
+            ProbeOp::State { ns, check, .. } => check.render(ns, out),
         }
     }
 
@@ -164,7 +173,8 @@ impl ProbeOp {
             | ProbeOp::Echo(_)
             | ProbeOp::Ping { .. }
             | ProbeOp::Expect { .. }
-            | ProbeOp::Dump { .. } => false,
+            | ProbeOp::Dump { .. }
+            | ProbeOp::State { .. } => false,
             ProbeOp::Exec { .. } => true,
         }
     }

@@ -2,3 +2,4 @@
 pub mod http;
 pub mod ping;
 pub mod show;
+pub mod state;

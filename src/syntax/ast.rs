@@ -102,6 +102,11 @@ pub enum StmtKind {
     },
     Transaction(Block),
     Expect(Cond),
+    /// `expect error "TEXT" { ... }`: the block must fail with a message containing `text`.
+    ExpectError {
+        text: Word,
+        body: Block,
+    },
 }
 
 #[derive(Clone, Debug)]

@@ -261,6 +261,7 @@ fn describe(rules: &[Rule]) -> String {
             | Rule::if_stmt
             | Rule::in_block
             | Rule::transaction
+            | Rule::expect_error
             | Rule::expect_cond
             | Rule::command => Some("a statement"),
             _ => None,
@@ -370,6 +371,11 @@ impl Builder {
                 StmtKind::In { ns, body }
             }
             Rule::transaction => StmtKind::Transaction(self.block(inner.next().expect("a block"))),
+            Rule::expect_error => {
+                let text = self.word(inner.next().expect("expect error has a text"));
+                let body = self.block(inner.next().expect("expect error has a block"));
+                StmtKind::ExpectError { text, body }
+            }
             Rule::expect_cond => StmtKind::Expect(self.cond(inner.next().expect("a condition"))),
             other => unreachable!("not a statement rule: {other:?}"),
         };
@@ -530,6 +536,7 @@ fn is_punctuation(rule: Rule) -> bool {
             | Rule::kw_exists
             | Rule::kw_transaction
             | Rule::kw_expect
+            | Rule::kw_error
     )
 }
 

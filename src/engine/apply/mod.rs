@@ -10,4 +10,5 @@ pub(super) mod netns;
 pub(super) mod probe;
 pub(super) mod route;
 pub(super) mod service;
+pub(super) mod state_checks;
 pub(super) mod sysctl;

@@ -282,6 +282,7 @@ impl RealWorld {
                 self.print(&text);
                 Ok(())
             }
+            ProbeOp::State { ns, timeout, check } => self.expect_state(ns, *timeout, check),
         }
     }
 
@@ -304,7 +305,8 @@ impl RealWorld {
             | ProbeOp::Echo(_)
             | ProbeOp::Ping { .. }
             | ProbeOp::Expect { .. }
-            | ProbeOp::Dump { .. } => {
+            | ProbeOp::Dump { .. }
+            | ProbeOp::State { .. } => {
                 self.dispatch(whole)?;
                 Ok(Applied::none())
             }

@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::ops::{Check, Op};
+use crate::ops::{Check, LinkWant, Op, RouteTo, StateCheck};
 use crate::ops::{ProbeOp, ServiceOp};
 
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
@@ -23,6 +23,13 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             check,
         })
     };
+    let state = |check| {
+        Op::Probe(ProbeOp::State {
+            ns: cx.ns.clone(),
+            timeout,
+            check,
+        })
+    };
     match id {
         Id::Ping => out.extend([Op::Probe(ProbeOp::Ping {
             from: from.clone(),
@@ -37,6 +44,28 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             url: a.must_string("url"),
             contains: a.must_string("contains"),
             status: a.int("status").map(|n| n as u16),
+        })]),
+        Id::ExpectLink => out.extend([state(StateCheck::Link {
+            name: a.must_string("name"),
+            want: Box::new(LinkWant {
+                kind: a.string("kind"),
+                mode: a.string("mode"),
+                id: a.int("id").map(|n| n as u32),
+                port: a.int("port").map(|n| n as u16),
+                mtu: a.int("mtu").map(|n| n as u32),
+                master: a.string("master"),
+                up: a.string("state").map(|s| s == "up"),
+                address: a.mac("address"),
+            }),
+        })]),
+        Id::ExpectRoute | Id::ExpectNoRoute => out.extend([state(StateCheck::Route {
+            to: match a.net("dest") {
+                Some(n) => RouteTo::Net(n),
+                None => RouteTo::Default,
+            },
+            via: a.ip("via"),
+            dev: a.string("dev"),
+            present: id == Id::ExpectRoute,
         })]),
         Id::Exec => {
             let argv = argv(a.rest_words());

@@ -1,0 +1,140 @@
+//! `expect link|route|no-route`: the kernel's tables read over netlink (probe/state.rs) and
+//! compared with what the statement wants. State that converges (an overlay adding its peers'
+//! routes in the background) is read again until it holds or the check's timeout passes.
+
+use crate::base::error::{Kind, RunError};
+use crate::engine::real::RealWorld;
+use crate::ops::{LinkWant, Ns, RouteTo, StateCheck};
+use crate::probe::state::{self, LinkFacts, RouteFacts};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+/// Time between two reads of a table that has not yet converged.
+const POLL: Duration = Duration::from_millis(50);
+
+/// How one read of the tables turned out: `Ok(())` holds; `Err(why)` does not (yet).
+type Verdict = Result<(), String>;
+
+impl RealWorld {
+    pub(in crate::engine) fn expect_state(
+        &mut self,
+        ns: &Ns,
+        timeout: f64,
+        check: &StateCheck,
+    ) -> Result<(), RunError> {
+        let nl = self.nl(ns)?;
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout.clamp(0.0, 3600.0));
+        let whence = ns
+            .as_deref()
+            .map(|n| format!(" in {n}"))
+            .unwrap_or_default();
+        let verdict = loop {
+            let v = match check {
+                StateCheck::Link { name, want } => {
+                    let have = self.rt.block_on(state::link(&nl, name))?;
+                    link_verdict(name, &whence, want, have)
+                }
+                StateCheck::Route {
+                    to,
+                    via,
+                    dev,
+                    present,
+                } => {
+                    let have = self.rt.block_on(state::routes_to(&nl, to))?;
+                    route_verdict(to, *via, dev.as_deref(), *present, &whence, &have)
+                }
+            };
+            if v.is_ok() || Instant::now() >= deadline {
+                break v;
+            }
+            crate::sys::signals::check()?;
+            std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+        };
+        let ok = verdict.is_ok();
+        if self.opts.json {
+            let mut v = serde_json::json!({"expect": check.what(), "in": ns, "ok": ok});
+            if let Err(why) = &verdict {
+                v["error"] = serde_json::json!(why);
+            }
+            self.print(&v.to_string());
+        }
+        verdict.map_err(|why| {
+            RunError::of(Kind::Expect, why).help(match check {
+                StateCheck::Link { .. } => "`show links in NS` shows the namespace's links",
+                StateCheck::Route { .. } => "`show routes in NS` shows the namespace's routes",
+            })
+        })
+    }
+}
+
+fn link_verdict(name: &str, whence: &str, want: &LinkWant, have: Option<LinkFacts>) -> Verdict {
+    let Some(have) = have else {
+        return Err(format!(
+            "expected a link {name}{whence}, but there is no link {name}{whence}"
+        ));
+    };
+    let wrong = state::mismatches(want, &have);
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    let shown = |pairs: Vec<String>| pairs.join(", ");
+    let wanted = shown(wrong.iter().map(|(k, w, _)| say(k, w)).collect());
+    let had = shown(wrong.iter().map(|(k, _, h)| say(k, h)).collect());
+    Err(format!(
+        "expected {name}{whence} to have {wanted}, but it has {had}"
+    ))
+}
+
+/// `mtu 1450`, but `up` for the state.
+fn say(key: &str, value: &str) -> String {
+    if key == "state" {
+        value.to_string()
+    } else {
+        format!("{key} {value}")
+    }
+}
+
+fn route_verdict(
+    to: &RouteTo,
+    via: Option<IpAddr>,
+    dev: Option<&str>,
+    present: bool,
+    whence: &str,
+    have: &[RouteFacts],
+) -> Verdict {
+    let list = |rs: &[&RouteFacts]| {
+        rs.iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all: Vec<&RouteFacts> = have.iter().collect();
+    if !present {
+        return if all.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected no route to {to}{whence}, but the table has {}",
+                list(&all)
+            ))
+        };
+    }
+    if have.iter().any(|r| state::route_matches(r, via, dev)) {
+        return Ok(());
+    }
+    let mut wanted = format!("a route to {to}");
+    if let Some(g) = via {
+        wanted += &format!(" via {g}");
+    }
+    if let Some(d) = dev {
+        wanted += &format!(" dev {d}");
+    }
+    Err(if all.is_empty() {
+        format!("expected {wanted}{whence}, but the table has no route to {to}")
+    } else {
+        format!(
+            "expected {wanted}{whence}, but the table has {}",
+            list(&all)
+        )
+    })
+}

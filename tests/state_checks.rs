@@ -1,0 +1,159 @@
+//! The checks over kernel state (`expect link`, `expect route`, `expect no-route`) against labs
+//! built in a sandbox: they pass on what is there and fail, exit 1, with what was expected against
+//! what the kernel has; their literals are checked before anything runs; a dry run prints a shell
+//! check for each.
+
+mod util;
+use util::*;
+
+const LAB: &str = "netns add h1
+bridge br0 in h1
+vxlan flannel.1 vni 1 port 8472 in h1
+link set flannel.1 mtu 1450 master br0 address 02:42:0a:00:00:01 in h1
+veth d0 peer d0p in h1
+link set d0p up in h1
+link set d0 up in h1
+addr add 10.0.0.1/24 dev d0 in h1
+addr add 2003:ab11::1/64 dev d0 nodad in h1
+route add 10.100.0.0/16 via 10.0.0.2 in h1
+";
+
+#[test]
+fn expect_link_passes_when_every_property_matches() {
+    let r = netsh(&[
+        "--sandbox",
+        "--json",
+        "-c",
+        &format!(
+            "{LAB}expect link flannel.1 in h1 kind vxlan id 1 port 8472 mtu 1450 master br0 down address 02:42:0a:00:00:01
+             expect link d0 in h1 kind veth up
+             expect link br0 in h1 kind bridge"
+        ),
+    ])
+    .ok();
+    let checks: Vec<_> = r
+        .json()
+        .into_iter()
+        .filter(|v| v["expect"].as_str().is_some_and(|e| e.starts_with("link")))
+        .collect();
+    assert_eq!(checks.len(), 3, "{}", r.stdout);
+    assert!(checks.iter().all(|c| c["ok"] == true), "{}", r.stdout);
+}
+
+#[test]
+fn expect_link_shows_expected_against_actual_for_each_mismatch() {
+    sandbox(&format!(
+        "{LAB}expect link flannel.1 in h1 kind vxlan id 2 mtu 1472 up timeout 0.2"
+    ))
+    .fails_with(
+        "expected flannel.1 in h1 to have id 2, mtu 1472, up, but it has id 1, mtu 1450, down",
+    );
+}
+
+#[test]
+fn expect_link_names_a_missing_link() {
+    let r = sandbox(&format!(
+        "{LAB}expect link flannel.9 in h1 mtu 1450 timeout 0.2"
+    ))
+    .fails_with("expected a link flannel.9 in h1, but there is no link flannel.9 in h1");
+    assert!(r.stderr.contains("netsh::expect::failed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(":11:"),
+        "on the expect's line: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn expect_route_passes_on_routes_of_either_family() {
+    sandbox(&format!(
+        "{LAB}expect route 10.100.0.0/16 via 10.0.0.2 in h1
+         expect route 10.100.0.0/16 dev d0 in h1
+         expect route 10.0.0.0/24 dev d0 in h1
+         expect route 2003:ab11::/64 dev d0 in h1
+         expect no-route 10.200.0.0/16 in h1
+         expect no-route default in h1"
+    ))
+    .ok();
+}
+
+#[test]
+fn expect_route_fails_with_what_the_table_holds() {
+    sandbox(&format!(
+        "{LAB}expect route 10.100.0.0/16 via 10.0.0.3 in h1 timeout 0.2"
+    ))
+    .fails_with("expected a route to 10.100.0.0/16 via 10.0.0.3 in h1, but the table has `10.100.0.0/16 via 10.0.0.2 dev d0`");
+    sandbox(&format!(
+        "{LAB}expect route 10.200.0.0/16 in h1 timeout 0.2"
+    ))
+    .fails_with(
+        "expected a route to 10.200.0.0/16 in h1, but the table has no route to 10.200.0.0/16",
+    );
+}
+
+#[test]
+fn expect_no_route_fails_when_the_route_is_there() {
+    sandbox(&format!("{LAB}expect no-route 10.100.0.0/16 in h1 timeout 0.2")).fails_with(
+        "expected no route to 10.100.0.0/16 in h1, but the table has `10.100.0.0/16 via 10.0.0.2 dev d0`",
+    );
+}
+
+#[test]
+fn expect_route_waits_for_a_route_that_comes_later() {
+    // the route is added in the background, a moment after the check starts to look
+    sandbox(&format!(
+        "{LAB}exec sh -c \"(sleep 0.3; ip route add 10.200.0.0/16 via 10.0.0.2) &\" in h1
+         expect route 10.200.0.0/16 via 10.0.0.2 in h1 timeout 10"
+    ))
+    .ok();
+}
+
+#[test]
+fn bad_literals_are_located_before_anything_runs() {
+    for (script, code) in [
+        (
+            "netns add a\nexpect link eth0 kind vxlam in a",
+            "netsh::check::",
+        ),
+        (
+            "netns add a\nexpect link eth0 address 02:42:zz:00:00:01 in a",
+            "netsh::check::bad_mac",
+        ),
+        ("netns add a\nexpect link eth0 mtu 7 in a", "netsh::check::"),
+        (
+            "netns add a\nexpect route 10.0.0.0/99 in a",
+            "netsh::check::",
+        ),
+        (
+            "netns add a\nexpect no-route 10.0.0.0/16 via 10.0.0.1 in a",
+            "netsh::check::",
+        ),
+    ] {
+        let r = netsh(&["--check", "--json", "-c", script]).code(2);
+        assert!(r.stderr.contains(code), "{script:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("\"line\":2")
+                || r.stderr.contains(":2:")
+                || r.stderr.contains("span"),
+            "{script:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_dry_run_prints_shell_checks() {
+    Netsh::dry(
+        "expect link flannel.1 in h1 kind vxlan id 1 mtu 1450 up
+         expect route 10.100.0.0/16 via 10.0.0.2 dev eth0 in h1
+         expect no-route 2003:ab11::/64 in h1",
+    )
+    .run()
+    .ok()
+    .stdout_is(
+        "ip -n h1 -d -j link show flannel.1 | jq -e '.[0] | .linkinfo.info_kind == \"vxlan\" and .linkinfo.info_data.id == 1 and .mtu == 1450 and (.flags | index(\"UP\") != null)' >/dev/null || exit 1
+[ -n \"$(ip -n h1 route show 10.100.0.0/16 via 10.0.0.2 dev eth0)\" ] || exit 1
+[ -z \"$(ip -n h1 -6 route show 2003:ab11::/64)\" ] || exit 1
+",
+    );
+}
