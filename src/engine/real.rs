@@ -249,12 +249,6 @@ impl World for RealWorld {
         self.print(text);
     }
 
-    fn checked(&mut self, record: serde_json::Value) {
-        if self.opts.json {
-            self.print(&record.to_string());
-        }
-    }
-
     fn is_dry(&self) -> bool {
         false
     }

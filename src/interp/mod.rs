@@ -256,6 +256,7 @@ impl Interp {
             return Ok(());
         }
         env.world.settle().map_err(|e| fail(span, e))?;
+        let started = std::time::Instant::now();
         let mark = env.world.mark();
         let r = self
             .block(body, env)
@@ -267,10 +268,22 @@ impl Interp {
                 rb.summary().replacen("netsh:", "netsh: expect error:", 1)
             );
         }
-        let record = |ok: bool, error: Option<&str>| serde_json::json!({"expect": "error", "text": want, "ok": ok, "error": error});
-        match r {
+        let f = env.map.file_of(span);
+        let (file, line) = (f.name.to_string(), f.line_col(span.start).0);
+        // the check's line or record, by the run's reporter
+        let mut report = |failure: Option<&Diag>| {
+            self.checks.finished(checks::CheckOutcome {
+                what: format!("error {want:?}"),
+                file: file.clone(),
+                line,
+                elapsed: started.elapsed(),
+                from: None,
+                target: Some("error".to_string()),
+                failure: failure.map(checks::failure_text),
+            })
+        };
+        let outcome = match r {
             Ok(()) => {
-                env.world.checked(record(false, None));
                 // on the statement that was meant to fail: the block's last
                 let at = body.last().map_or(span, |s| s.span);
                 Err(Diag::new(
@@ -281,13 +294,9 @@ impl Interp {
                 .label("this was expected to fail")
                 .help("`expect error` holds when a statement of its block fails with that text"))
             }
-            Err(d) if d.kind == Some(crate::base::error::Kind::Interrupted) => Err(d),
-            Err(d) if d.message.contains(&want) => {
-                env.world.checked(record(true, Some(&d.message)));
-                Ok(())
-            }
+            Err(d) if d.kind == Some(crate::base::error::Kind::Interrupted) => return Err(d),
+            Err(d) if d.message.contains(&want) => Ok(()),
             Err(d) => {
-                env.world.checked(record(false, Some(&d.message)));
                 let mut e = Diag::new(
                     Code::ExpectFailed,
                     d.span,
@@ -300,6 +309,14 @@ impl Interp {
                 e.kind = Some(crate::base::error::Kind::Expect);
                 Err(e)
             }
+        };
+        report(outcome.as_ref().err());
+        match outcome {
+            Err(d) if self.checks.keep_going => {
+                self.checks.failures.push(d);
+                Ok(())
+            }
+            other => other,
         }
     }
 
@@ -601,7 +618,10 @@ impl Interp {
             })
         {
             let subject = check.check_subject();
-            let from = subject.and_then(|(f, _)| f.as_deref()).map(str::to_string);
+            let from = subject
+                .as_ref()
+                .and_then(|(f, _)| f.as_deref())
+                .map(str::to_string);
             let vars: Vec<(Span, String)> = args
                 .vals
                 .iter()
@@ -620,7 +640,7 @@ impl Interp {
                 line: f.line_col(span.start).0,
                 elapsed: started.elapsed(),
                 from,
-                target: subject.map(|(_, t)| t.to_string()),
+                target: subject.map(|(_, t)| t),
                 failure: failure.as_ref().map(checks::failure_text),
             });
             if let Some(d) = failure

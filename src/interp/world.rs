@@ -36,9 +36,6 @@ pub trait World {
     fn say(&mut self, text: &str);
     /// A dry run: checks are shown, not made.
     fn is_dry(&self) -> bool;
-    /// A check the interpreter made itself (`expect error`) passed or failed: with `--json` a
-    /// world prints the record, as it does for the checks it makes.
-    fn checked(&mut self, _record: serde_json::Value) {}
     /// Names of live interfaces and namespaces, for REPL completion.
     fn names(&mut self) -> Vec<String> {
         Vec::new()

@@ -76,14 +76,33 @@ impl Op {
     /// Is this Op a check (an `expect` of any form)? The one place that decides it: a run reports
     /// each check it makes (pass or fail, how long), and `--keep-going` goes on after a failed one.
     pub fn is_check(&self) -> bool {
-        matches!(self, Op::Probe(ProbeOp::Expect { .. }))
+        match self {
+            Op::Probe(op) => op.is_check(),
+            Op::Netns(_)
+            | Op::Link(_)
+            | Op::Addr(_)
+            | Op::Route { .. }
+            | Op::Neigh(_)
+            | Op::Sysctl(_)
+            | Op::Flannel(_)
+            | Op::Docker(_)
+            | Op::Service(_) => false,
+        }
     }
 
     /// Where a check looks from and at what (`expect reach TARGET from NS`), for its JSON record.
-    pub fn check_subject(&self) -> Option<(&Ns, &str)> {
+    pub fn check_subject(&self) -> Option<(&Ns, String)> {
         match self {
-            Op::Probe(ProbeOp::Expect { from, target, .. }) => Some((from, target.as_str())),
-            _ => None,
+            Op::Probe(op) => op.check_subject(),
+            Op::Netns(_)
+            | Op::Link(_)
+            | Op::Addr(_)
+            | Op::Route { .. }
+            | Op::Neigh(_)
+            | Op::Sysctl(_)
+            | Op::Flannel(_)
+            | Op::Docker(_)
+            | Op::Service(_) => None,
         }
     }
 

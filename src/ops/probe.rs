@@ -166,6 +166,31 @@ impl ProbeOp {
         }
     }
 
+    /// Whether the Op is a check (`expect ...`), which a run reports as it finishes.
+    pub(super) fn is_check(&self) -> bool {
+        match self {
+            ProbeOp::Expect { .. } | ProbeOp::State { .. } => true,
+            ProbeOp::Exec { .. }
+            | ProbeOp::Show { .. }
+            | ProbeOp::Echo(_)
+            | ProbeOp::Ping { .. }
+            | ProbeOp::Dump { .. } => false,
+        }
+    }
+
+    /// Where a check looks from and at what.
+    pub(super) fn check_subject(&self) -> Option<(&Ns, String)> {
+        match self {
+            ProbeOp::Expect { from, target, .. } => Some((from, target.clone())),
+            ProbeOp::State { ns, check, .. } => Some((ns, check.what())),
+            ProbeOp::Exec { .. }
+            | ProbeOp::Show { .. }
+            | ProbeOp::Echo(_)
+            | ProbeOp::Ping { .. }
+            | ProbeOp::Dump { .. } => None,
+        }
+    }
+
     /// Does the Op change anything (as opposed to showing or checking)?
     pub(super) fn changes_state(&self) -> bool {
         match self {

@@ -50,14 +50,7 @@ impl RealWorld {
             crate::sys::signals::check()?;
             std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
         };
-        let ok = verdict.is_ok();
-        if self.opts.json {
-            let mut v = serde_json::json!({"expect": check.what(), "in": ns, "ok": ok});
-            if let Err(why) = &verdict {
-                v["error"] = serde_json::json!(why);
-            }
-            self.print(&v.to_string());
-        }
+        // the run's reporter writes the check's line or JSON record (app/report.rs)
         verdict.map_err(|why| {
             RunError::of(Kind::Expect, why).help(match check {
                 StateCheck::Link { .. } => "`show links in NS` shows the namespace's links",
