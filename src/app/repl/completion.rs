@@ -438,7 +438,7 @@ mod tests {
     fn second_words_of_two_word_families() {
         assert_eq!(at_end("link s"), (5, vec!["set".to_string()]));
         assert_eq!(words("netns "), vec!["add", "del", "list"]);
-        assert_eq!(words("expect r"), vec!["reach"]);
+        assert_eq!(words("expect r"), vec!["reach", "route"]);
         assert_eq!(words("help link "), vec!["del", "set"]);
     }
 
