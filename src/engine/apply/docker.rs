@@ -87,7 +87,7 @@ impl RealWorld {
         b
     }
 
-    /// Carries out a Docker Op, recording nothing (`record_Docker` records around it).
+    /// Carries out a Docker Op, recording nothing (`record_docker` records around it).
     pub(in crate::engine) fn dispatch_docker(&mut self, op: &DockerOp) -> Result<(), RunError> {
         match op {
             DockerOp::Container { host, container: c } if c.network.is_some() => {

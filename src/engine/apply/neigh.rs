@@ -5,10 +5,10 @@ use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
 use crate::netlink::handle::Netlink;
 use crate::netlink::{errors, links, neigh};
-use crate::ops::{FdbAction, NeighOp, Op};
+use crate::ops::{FdbAction, NeighOp, Ns, Op};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 impl RealWorld {
     pub(in crate::engine) fn proxy_exists(
@@ -71,7 +71,36 @@ impl RealWorld {
         })
     }
 
-    /// Carries out a neighbour Op, recording nothing (`record_neighbour` records around it).
+    /// `neigh add`: whether the kernel added the entry (one that is there is no change).
+    fn add_neigh(
+        &mut self,
+        ns: &Ns,
+        addr: IpAddr,
+        lladdr: [u8; 6],
+        dev: &str,
+        router: bool,
+    ) -> Result<bool, RunError> {
+        let nl = self.nl(ns)?;
+        let strict = self.opts.strict;
+        self.rt
+            .block_on(neigh::add(&nl, addr, lladdr, dev, router, strict))
+    }
+
+    /// `fdb add|append|del`: whether the kernel's forwarding database changed.
+    fn fdb(
+        &mut self,
+        nl: &Netlink,
+        action: FdbAction,
+        mac: [u8; 6],
+        dev: &str,
+        dst: Option<IpAddr>,
+    ) -> Result<bool, RunError> {
+        let strict = self.opts.strict;
+        self.rt
+            .block_on(neigh::fdb(nl, action, mac, dev, dst, strict))
+    }
+
+    /// Carries out a neighbour Op, recording nothing (`record_neigh` records around it).
     pub(in crate::engine) fn dispatch_neigh(&mut self, op: &NeighOp) -> Result<(), RunError> {
         let strict = self.opts.strict;
         match op {
@@ -82,12 +111,7 @@ impl RealWorld {
                 dev,
                 router,
                 ..
-            } => {
-                let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))
-                    .map(drop)
-            }
+            } => self.add_neigh(ns, *addr, *lladdr, dev, *router).map(drop),
             NeighOp::Del { ns, addr, dev } => {
                 let nl = self.nl(ns)?;
                 self.rt.block_on(neigh::del(&nl, *addr, dev))
@@ -110,9 +134,7 @@ impl RealWorld {
                 dst,
             } => {
                 let nl = self.nl(ns)?;
-                self.rt
-                    .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))
-                    .map(drop)
+                self.fdb(&nl, *action, *mac, dev, *dst).map(drop)
             }
         }
     }
@@ -133,11 +155,7 @@ impl RealWorld {
                 router,
                 ..
             } => {
-                let nl = self.nl(ns)?;
-                if self
-                    .rt
-                    .block_on(neigh::add(&nl, *addr, *lladdr, dev, *router, strict))?
-                {
+                if self.add_neigh(ns, *addr, *lladdr, dev, *router)? {
                     Ok(Applied::removed_by(whole))
                 } else {
                     Ok(Applied::none())
@@ -190,10 +208,7 @@ impl RealWorld {
                 if *action == FdbAction::Append && self.fdb_exists(&nl, *mac, dev, *dst)? {
                     return Ok(Applied::none());
                 }
-                let changed = self
-                    .rt
-                    .block_on(neigh::fdb(&nl, *action, *mac, dev, *dst, strict))?;
-                if !changed {
+                if !self.fdb(&nl, *action, *mac, dev, *dst)? {
                     return Ok(Applied::none());
                 }
                 Ok(Applied::removed_by(whole))

@@ -8,7 +8,7 @@ use crate::ops::Op;
 use crate::sys::netns;
 
 impl RealWorld {
-    /// Carries out a namespace Op, recording nothing (`record_namespace` records around it).
+    /// Carries out a namespace Op, recording nothing (`record_netns` records around it).
     pub(in crate::engine) fn dispatch_netns(&mut self, op: &NetnsOp) -> Result<(), RunError> {
         let strict = self.opts.strict;
         match op {
