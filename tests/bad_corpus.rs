@@ -52,6 +52,7 @@ fn the_corpus_has_at_least_200_scripts_each_with_its_answer() {
 
 #[test]
 fn every_bad_script_answers_with_its_exit_code_and_span() {
+    requires!(Root);
     let mut wrong = Vec::new();
     for r in rows() {
         let path = format!("{DIR}/{}", r.file);
@@ -94,6 +95,7 @@ fn every_bad_script_answers_with_its_exit_code_and_span() {
 
 #[test]
 fn no_bad_script_leaves_anything_behind_when_run_for_real() {
+    requires!(Root);
     let rows = rows();
     let out = private(&format!(
         "cd {DIR}; echo '--- before'; snap\nfor f in *.netsh; do $NETSH \"$f\" >/dev/null 2>&1; echo \"--- $f $?\"; done\necho '--- after'; snap"

@@ -4,10 +4,11 @@
 //! loopback), checks that the leases really are in that etcd, and stops etcd afterwards (when the
 //! server is dropped, on failure too; and with the test process, by PR_SET_PDEATHSIG).
 
-#[path = "support/etcd.rs"]
-mod etcd;
+
+mod util;
 
 use netsh::store::{EtcdOptions, EtcdStore, Store};
+use util::etcd;
 use std::path::Path;
 use std::process::Command;
 
@@ -15,6 +16,7 @@ const EXAMPLE: &str = "examples/ch08-flannel-host-gw.netsh";
 
 #[test]
 fn the_host_gw_example_runs_against_a_real_etcd() {
+    requires!(Root, Etcd);
     let server = etcd::EtcdServer::start();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE);
     let out = Command::new(env!("CARGO_BIN_EXE_netsh"))

@@ -2,13 +2,15 @@
 //! with a line starting `# netsh-test: dry-run-only` (they need flannel, ipvlan or 802.1Q VLANs, which this
 //! machine's kernel or this build lacks); those must still pass a dry run.
 
+mod util;
+
 use std::path::Path;
-use std::process::Command;
 
 const MARK: &str = "# netsh-test: dry-run-only";
 
 #[test]
 fn every_example_runs_in_a_sandbox() {
+    requires!(Root);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut entries: Vec<_> = std::fs::read_dir(&dir)
         .expect("examples/ exists")
@@ -22,18 +24,14 @@ fn every_example_runs_in_a_sandbox() {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let dry_only = text.lines().any(|l| l.trim_start().starts_with(MARK));
         let mode = if dry_only { "--dry-run" } else { "--sandbox" };
-        let out = Command::new(env!("CARGO_BIN_EXE_netsh"))
-            .arg(mode)
-            .arg(path)
-            .output()
-            .expect("netsh runs");
-        if !out.status.success() {
+        let out = util::netsh(&[mode, path.to_str().expect("a UTF-8 path")]);
+        if out.code != 0 {
             failures.push(format!(
-                "{} ({mode}) exited {:?}\n{}{}",
+                "{} ({mode}) exited {}\n{}{}",
                 path.display(),
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+                out.code,
+                out.stdout,
+                out.stderr
             ));
         }
     }

@@ -6,6 +6,7 @@ use util::*;
 
 #[test]
 fn a_block_failing_with_the_text_passes_and_is_undone() {
+    requires!(Root);
     let r = netsh(&[
         "--sandbox",
         "--json",
@@ -37,6 +38,7 @@ fn a_block_failing_with_the_text_passes_and_is_undone() {
 
 #[test]
 fn a_block_that_succeeds_fails_on_its_statement() {
+    requires!(Root);
     let r = sandbox(
         "netns add a
          expect error \"out of subnets\" {
@@ -54,6 +56,7 @@ fn a_block_that_succeeds_fails_on_its_statement() {
 
 #[test]
 fn a_block_failing_otherwise_says_how() {
+    requires!(Root);
     sandbox(
         "netns add a
          expect error \"out of subnets\" { link set nosuch up in a }",

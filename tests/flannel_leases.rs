@@ -1,8 +1,7 @@
 //! Leases against both stores: flannel's keys and values, subnet choice, races, renew, release,
 //! and the lease watch the overlays follow.
 
-#[path = "support/stores.rs"]
-mod support;
+mod util;
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
@@ -12,7 +11,7 @@ use futures::StreamExt;
 use ipnet::Ipv4Net;
 use netsh::flannel::{LeaseError, LeaseEvent, LeaseOrigin, LeaseRequest, NetworkConfig, Registry};
 use netsh::ops::BackendType;
-use support::Fixture;
+use util::stores::Fixture;
 
 both_stores!(
     config_is_stored_as_written_and_checked,

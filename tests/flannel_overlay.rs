@@ -2,12 +2,10 @@
 //! `bridge -j` inside the lab's namespaces, under --sandbox), the VNI change cleans up, the range
 //! runs out in words, and the wiring works against a real etcd.
 
-#[path = "support/etcd.rs"]
-mod etcd;
 mod util;
 
 use serde_json::Value;
-use util::Netsh;
+use util::{Netsh, etcd};
 
 /// The JSON printed after the line `== NAME` (one `exec ip -j ...` per line, in order).
 fn section(stdout: &str, name: &str) -> Vec<Value> {
@@ -47,6 +45,7 @@ store embedded
 
 #[test]
 fn vxlan_reaches_a_host_that_joins_later_and_withdraws_a_released_lease() {
+    requires!(Root);
     let script = format!(
         "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
 lease in docker1
@@ -122,6 +121,7 @@ exec bridge -j fdb show dev flannel.1 in docker1
 
 #[test]
 fn host_gw_routes_via_peers_and_says_which_peer_is_off_the_segment() {
+    requires!(Root);
     let script = "switch lan1
 switch lan2
 router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24
@@ -175,6 +175,7 @@ exec ip -j route show proto boot in docker1
 
 #[test]
 fn a_new_vni_removes_the_old_flannel_device() {
+    requires!(Root);
     let script = format!(
         "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
 lease in docker1
@@ -193,6 +194,7 @@ show leases
 
 #[test]
 fn the_fourth_host_finds_the_range_out_of_subnets() {
+    requires!(Root);
     let script = "switch lan1
 host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
 host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
@@ -220,6 +222,7 @@ for i in 1..4 {
 /// subnet.env into the test's directory; nothing in the kernel changes.
 #[test]
 fn leases_config_and_docker_opts_against_etcd() {
+    requires!(Etcd);
     let server = etcd::EtcdServer::start();
     let ep = server.endpoint();
     let tmp = tempfile::tempdir().unwrap();
@@ -335,6 +338,7 @@ fn a_literal_config_flannel_would_refuse_is_caught_before_anything_runs() {
 
 #[test]
 fn a_lease_deleted_behind_netshs_back_withdraws_that_hosts_overlay() {
+    requires!(Root);
     // another process (sharing the sandbox's store) takes docker2's lease over by its PublicIP
     // and releases it: docker2's key is gone without docker2's run having asked
     let other = util::bin();
@@ -381,6 +385,7 @@ exec ip -j route show proto boot in docker1
 
 #[test]
 fn vxlan_direct_routing_routes_same_segment_peers_plainly() {
+    requires!(Root);
     let script = "switch lan1
 switch lan2
 router r1 on lan1 addr 10.10.10.1/24 on lan2 addr 192.168.50.1/24
@@ -417,6 +422,7 @@ exec ip -j route show proto boot in docker1
 
 #[test]
 fn wait_keeps_the_overlay_running_until_ctrl_c() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wait.netsh");
     std::fs::write(
@@ -457,6 +463,7 @@ echo after-wait
 
 #[test]
 fn docker0_takes_the_leases_subnet_and_mtu() {
+    requires!(Root);
     let script = format!(
         "{LAN}network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"vxlan\"}}}}'
 lease in docker1

@@ -1,16 +1,10 @@
 //! `network create`'s Docker rules found by `--check`, each on the argument at fault, nothing run.
 
-use std::process::Command;
+mod util;
 
 fn check(script: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netsh"))
-        .args(["--check", "-c", script])
-        .output()
-        .expect("netsh runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let out = util::netsh(&["--check", "-c", script]);
+    (out.code, out.stderr)
 }
 
 #[test]

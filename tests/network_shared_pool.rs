@@ -99,6 +99,7 @@ fn first_host(dir: &Path, subnet: &str) -> Child {
 
 #[test]
 fn two_processes_on_one_store_file_get_distinct_addresses() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.redb");
     let a = first_host(dir.path(), "10.9.0.0/24");
@@ -138,6 +139,7 @@ fn two_processes_on_one_store_file_get_distinct_addresses() {
 
 #[test]
 fn an_exhausted_shared_pool_is_a_clear_error_on_the_network_argument() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.redb");
     // a /30 with its gateway has one address to give

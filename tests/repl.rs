@@ -1,6 +1,8 @@
 //! The interactive shell, driven through a pseudo-terminal as a user would: `netsh --dry-run` with
 //! its history in a temporary directory.
 
+mod util;
+
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
 use std::path::{Path, PathBuf};
@@ -229,6 +231,7 @@ fn without_a_runtime_the_shell_says_so_once_and_dry_runs() {
 
 #[test]
 fn a_failing_transaction_block_at_the_prompt_is_undone_and_the_rest_kept() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
     sh.send("bridge keep0\r");
@@ -260,6 +263,7 @@ fn lines_sent_at_once_all_run_in_order() {
 
 #[test]
 fn ctrl_c_stops_the_running_statement_and_the_prompt_comes_back() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
     sh.send("link set lo up; echo \"lo\" \"up\"\r");
@@ -318,6 +322,7 @@ fn question_mark_shows_what_may_come_next_and_keeps_the_line() {
 
 #[test]
 fn completion_after_dev_offers_the_links_of_the_namespace_in_effect() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
     sh.send("netns add c1; bridge brinside in c1; bridge broutside; echo \"made\" \"them\"\r");
@@ -340,6 +345,7 @@ fn completion_after_dev_offers_the_links_of_the_namespace_in_effect() {
 
 #[test]
 fn a_check_typed_at_the_prompt_prints_its_line() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start_with(&["--sandbox"], &history_file(&dir));
     sh.send("netns add c1\r");

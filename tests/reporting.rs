@@ -21,6 +21,7 @@ fn check_lines(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn a_passing_run_prints_each_check_and_a_summary() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .script(format!(
@@ -60,6 +61,7 @@ fn a_passing_run_prints_each_check_and_a_summary() {
 
 #[test]
 fn no_color_and_a_pipe_give_no_escape_codes() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .env("NO_COLOR", "1")
@@ -87,6 +89,7 @@ expect reach 10.0.0.1 from h2
 
 #[test]
 fn a_failed_check_stops_the_run() {
+    requires!(Root);
     let r = Netsh::new().sandbox().script(failing()).run();
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let lines = check_lines(&r.stdout);
@@ -109,6 +112,7 @@ fn a_failed_check_stops_the_run() {
 
 #[test]
 fn keep_going_runs_every_check_and_fails_at_the_end() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .arg("--keep-going")
@@ -144,6 +148,7 @@ fn keep_going_runs_every_check_and_fails_at_the_end() {
 
 #[test]
 fn keep_going_still_stops_at_a_statement_that_is_not_a_check() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .arg("--keep-going")
@@ -157,6 +162,7 @@ fn keep_going_still_stops_at_a_statement_that_is_not_a_check() {
 
 #[test]
 fn quiet_keeps_only_failures() {
+    requires!(Root);
     let ok = Netsh::new()
         .sandbox()
         .arg("--quiet")
@@ -177,6 +183,7 @@ fn quiet_keeps_only_failures() {
 
 #[test]
 fn checks_are_json_records_with_json() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .args(["--json", "--keep-going"])
@@ -217,6 +224,7 @@ fn a_dry_run_prints_no_check_lines() {
 
 #[test]
 fn tap_reports_each_check_with_a_plan() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .args(["--report", "tap", "--keep-going"])
@@ -254,6 +262,7 @@ fn tap_reports_each_check_with_a_plan() {
 
 #[test]
 fn junit_has_a_case_per_check() {
+    requires!(Root);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.xml");
     let r = Netsh::new()
@@ -317,6 +326,7 @@ fn a_malformed_report_exits_2_before_anything_runs() {
 
 #[test]
 fn a_condition_expect_is_a_check_too() {
+    requires!(Root);
     let r = Netsh::new()
         .sandbox()
         .script("let x = 1\nexpect $x == 1\n")

@@ -11,6 +11,7 @@ host h2 on lan addr 10.0.0.2/24 addr 2003:ab11::2/64
 
 #[test]
 fn ping_and_expect_reach_work_over_ipv4_and_ipv6() {
+    requires!(Root);
     let r = sandbox(&format!(
         "{TWO_HOSTS}ping 10.0.0.2 from h1 count 2
          ping 2003:ab11::2 from h1 src 2003:ab11::1 count 1
@@ -37,6 +38,7 @@ fn ping_and_expect_reach_work_over_ipv4_and_ipv6() {
 
 #[test]
 fn expect_reach_fails_when_the_network_is_wrong() {
+    requires!(Root);
     // two hosts on separate switches, no router: unreachable
     let r = sandbox(
         "switch lan1; switch lan2
@@ -55,6 +57,7 @@ fn expect_reach_fails_when_the_network_is_wrong() {
 
 #[test]
 fn expect_no_reach_fails_when_it_answers() {
+    requires!(Root);
     // reached first (that waits for h2 to answer at all), then a no-reach must see an answer
     sandbox(&format!(
         "{TWO_HOSTS}expect reach 10.0.0.2 from h1\nexpect no-reach 10.0.0.2 from h1 timeout 0.5"
@@ -64,6 +67,7 @@ fn expect_no_reach_fails_when_it_answers() {
 
 #[test]
 fn expect_reach_through_a_router_and_no_route_is_unreachable() {
+    requires!(Root);
     sandbox(
         "switch lan1; switch lan2
          router r1 on lan1 addr 10.1.0.1/24 on lan2 addr 10.2.0.1/24
@@ -78,6 +82,7 @@ fn expect_reach_through_a_router_and_no_route_is_unreachable() {
 
 #[test]
 fn expect_http_passes_on_the_right_text_and_fails_on_the_wrong_one() {
+    requires!(Root);
     let lab = format!("{TWO_HOSTS}serve http 8080 text \"Web Server #2\" in h2\n");
     sandbox(&format!("{lab}expect http http://10.0.0.2:8080/ from h1 contains \"Web Server #2\"\nexpect http \"http://[2003:ab11::2]:8080/\" from h1 contains \"#2\"")).ok();
     sandbox(&format!(
@@ -92,6 +97,7 @@ fn expect_http_passes_on_the_right_text_and_fails_on_the_wrong_one() {
 
 #[test]
 fn macvlan_vepa_isolates_namespaces_and_bridge_joins_them_but_not_the_parent() {
+    requires!(Root);
     let lab = |mode: &str| {
         format!(
             "veth eth0 peer wire0
@@ -131,6 +137,7 @@ fn macvlan_vepa_isolates_namespaces_and_bridge_joins_them_but_not_the_parent() {
 
 #[test]
 fn containers_on_docker0_get_dockers_addresses_and_reach_each_other() {
+    requires!(Root);
     let r = sandbox(
         "container web1
          container web2
@@ -158,6 +165,7 @@ fn containers_on_docker0_get_dockers_addresses_and_reach_each_other() {
 
 #[test]
 fn the_quickstart_runs_in_a_sandbox() {
+    requires!(Root);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.netsh");
     let r = netsh(&["--sandbox", path]).ok();
     assert!(
@@ -173,6 +181,7 @@ fn the_quickstart_runs_in_a_sandbox() {
 
 #[test]
 fn the_udp_overlay_carries_containers_across_a_router() {
+    requires!(Root);
     // two hosts on different subnets: only flannel0 and the userspace tunnel join their containers
     let r = sandbox(
         "switch s1
@@ -225,6 +234,7 @@ fn the_udp_overlay_carries_containers_across_a_router() {
 
 #[test]
 fn docker_bridge_v6_gives_the_books_addresses_and_names_resolve_in_exec() {
+    requires!(Root);
     let r = sandbox(
         "docker-bridge fixed-cidr-v6 2003:cd11::/64
          container web1
@@ -244,6 +254,7 @@ fn docker_bridge_v6_gives_the_books_addresses_and_names_resolve_in_exec() {
 
 #[test]
 fn ping_and_expect_speak_json_with_the_flag() {
+    requires!(Root);
     let r = netsh(&[
         "--sandbox",
         "--json",
@@ -260,6 +271,7 @@ fn ping_and_expect_speak_json_with_the_flag() {
 
 #[test]
 fn a_container_inside_a_lab_host_serves_another_host() {
+    requires!(Root);
     sandbox(
         "switch lan
          host docker1 on lan addr 10.10.10.101/24
@@ -278,6 +290,7 @@ fn a_container_inside_a_lab_host_serves_another_host() {
 /// says `status 404`. The server is busybox's httpd on the loopback of a private namespace.
 #[test]
 fn expect_http_needs_a_2xx_status_unless_it_names_one() {
+    requires!(Root);
     let www = tempfile::tempdir().unwrap();
     std::fs::write(www.path().join("index.html"), "hello from the page\n").unwrap();
     let url = "http://127.0.0.1:8080";

@@ -5,6 +5,7 @@ use util::*;
 
 #[test]
 fn a_veth_peer_is_created_directly_in_its_namespace() {
+    requires!(Root);
     let r = sandbox(
         "netns add a; netns add b
          veth v1 peer v2 in a peer-in b
@@ -23,6 +24,7 @@ fn a_veth_peer_is_created_directly_in_its_namespace() {
 
 #[test]
 fn a_bridge_takes_a_port_and_link_set_changes_what_it_says() {
+    requires!(Root);
     let r = sandbox(
         "bridge br0
          veth x peer y
@@ -56,6 +58,7 @@ fn a_bridge_takes_a_port_and_link_set_changes_what_it_says() {
 
 #[test]
 fn tun_and_vxlan_devices_are_made_with_their_settings() {
+    requires!(Root);
     let r = sandbox(
         "tun tun0
          veth under peer other
@@ -147,6 +150,7 @@ fn missing_kind(script: &str, ip_commands: &str, link: &str, kind: &str, option:
 
 #[test]
 fn missing_ipvlan_vlan_and_dummy_support_is_named() {
+    requires!(Root);
     missing_kind(
         "veth eth0 peer p\nipvlan l2 on eth0 name ipvl0",
         "ip link add eth0 type veth peer name p; ip link add link eth0 name ipvl0 type ipvlan mode l2",
@@ -172,6 +176,7 @@ fn missing_ipvlan_vlan_and_dummy_support_is_named() {
 
 #[test]
 fn a_missing_device_is_reported_in_ips_words_on_its_line() {
+    requires!(Root);
     let r = sandbox("echo start\nlink set nosuch up").fails_with("Cannot find device \"nosuch\"");
     assert!(
         r.stderr.contains(":2:"),
@@ -182,6 +187,7 @@ fn a_missing_device_is_reported_in_ips_words_on_its_line() {
 
 #[test]
 fn macvlan_modes_are_set_and_moved_into_their_namespace() {
+    requires!(Root);
     let r = sandbox(
         "veth eth0 peer wire
          netns add ns1
@@ -199,27 +205,29 @@ fn macvlan_modes_are_set_and_moved_into_their_namespace() {
 
 #[test]
 fn namespaces_outside_a_sandbox_are_made_without_fork_and_removed() {
-    let name = format!("netsh-test-{}", std::process::id());
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("ip")
-                .args(["netns", "del", &self.0])
-                .output();
-        }
-    }
-    let _guard = Cleanup(name.clone());
-    let r = netsh(&["-c", &format!("netns add {name}\nveth a0 peer a1 in {name}\nexec \"ip -j link show a0\" in {name}\nnetns list")]).ok();
-    assert_eq!(r.json()[0][0]["ifname"], "a0");
-    assert!(r.stdout.lines().any(|l| l == name));
-    let listed = std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&listed.stdout).contains(&name),
-        "ip(8) sees the namespace"
+    requires!(Root);
+    // a real run (not --sandbox), in a private world so the machine's /run/netns is not touched
+    let out = util::private_world::private(
+        r#"run made "$NETSH" -c 'netns add lab
+veth a0 peer a1 in lab
+exec "ip -j link show a0" in lab
+netns list'
+echo "--- ip sees"; ip netns list
+run removed "$NETSH" -c 'netns del lab'
+echo "--- left"; ls /run/netns"#,
     );
-    netsh(&["-c", &format!("netns del {name}")]).ok();
-    assert!(!std::path::Path::new("/run/netns").join(&name).exists());
+    let section = |name: &str| {
+        let start = out.stdout.find(&format!("--- {name}")).expect(name);
+        let rest = &out.stdout[start..];
+        let body = &rest[rest.find('\n').map_or(rest.len(), |i| i + 1)..];
+        body[..body.find("\n---").unwrap_or(body.len())].to_string()
+    };
+    assert!(out.stdout.contains("--- made 0"), "{}{}", out.stdout, out.stderr);
+    let made = section("made");
+    let link: serde_json::Value = serde_json::from_str(made.lines().next().unwrap_or("")).expect(&made);
+    assert_eq!(link[0]["ifname"], "a0");
+    assert!(made.lines().any(|l| l == "lab"), "netns list names it: {made}");
+    assert!(section("ip sees").lines().any(|l| l.starts_with("lab")), "ip(8) sees the namespace: {}", out.stdout);
+    assert!(out.stdout.contains("--- removed 0"), "{}", out.stdout);
+    assert_eq!(section("left").trim(), "", "/run/netns is empty again");
 }

@@ -5,6 +5,7 @@ use util::*;
 
 #[test]
 fn v4_and_v6_addresses_are_added_and_deleted() {
+    requires!(Root);
     let r = sandbox(
         "netns add a
          veth eth0 peer p0 in a
@@ -45,6 +46,7 @@ fn v4_and_v6_addresses_are_added_and_deleted() {
 
 #[test]
 fn routes_v4_and_v6_with_via_dev_onlink_metric_table_and_default() {
+    requires!(Root);
     let r = sandbox(
         "veth eth0 peer p0
          link set eth0 up; link set p0 up
@@ -89,12 +91,14 @@ fn routes_v4_and_v6_with_via_dev_onlink_metric_table_and_default() {
 
 #[test]
 fn a_gateway_off_every_network_gets_the_kernels_words() {
+    requires!(Root);
     sandbox("veth eth0 peer p0\nlink set eth0 up\nroute add 10.7.0.0/16 via 10.99.0.1")
         .fails_with("Nexthop has invalid gateway");
 }
 
 #[test]
 fn neighbours_router_flag_and_proxy_ndp_entries() {
+    requires!(Root);
     let r = sandbox(
         "veth eth0 peer p0
          neigh add 10.0.0.9 lladdr 02:42:0a:00:00:09 dev eth0
@@ -134,6 +138,7 @@ fn neighbours_router_flag_and_proxy_ndp_entries() {
 
 #[test]
 fn sysctls_are_per_namespace() {
+    requires!(Root);
     let r = sandbox(
         "netns add a; netns add b
          forwarding on in a
@@ -155,6 +160,7 @@ fn sysctls_are_per_namespace() {
 
 #[test]
 fn exec_in_a_namespace_sees_its_links_in_sys_class_net() {
+    requires!(Root);
     let r = sandbox(
         "netns add a
          veth outside0 peer inside0 peer-in a
@@ -169,6 +175,7 @@ fn exec_in_a_namespace_sees_its_links_in_sys_class_net() {
 
 #[test]
 fn show_prints_text_and_json() {
+    requires!(Root);
     let r = sandbox(
         "netns add a
          veth eth0 peer p0 in a
@@ -194,6 +201,7 @@ fn show_prints_text_and_json() {
 
 #[test]
 fn adding_what_exists_converges_unless_strict() {
+    requires!(Root);
     let body = "netns add a
          veth eth0 peer p0 in a
          link set eth0 up in a
@@ -222,6 +230,7 @@ fn adding_what_exists_converges_unless_strict() {
 
 #[test]
 fn a_proxy_entry_is_deleted_and_a_failure_brings_it_back() {
+    requires!(Root);
     // deleted, then the script goes on: the entry is gone
     let r = sandbox(
         "veth eth0 peer p0

@@ -6,6 +6,7 @@ use util::*;
 
 #[test]
 fn a_bridge_network_attaches_containers_and_rm_removes_everything() {
+    requires!(Root);
     let r = sandbox(
         "network create n1 driver bridge subnet 10.15.20.0/24 subnet 2003:ab11::/64 ipv6
          container c1 on n1
@@ -48,6 +49,7 @@ fn a_bridge_network_attaches_containers_and_rm_removes_everything() {
 
 #[test]
 fn macvlan_children_take_the_range_and_a_second_network_on_the_parent_is_refused() {
+    requires!(Root);
     let r = sandbox(
         "veth eth0 peer p0
          link set eth0 up; link set p0 up
@@ -70,6 +72,7 @@ fn macvlan_children_take_the_range_and_a_second_network_on_the_parent_is_refused
 
 #[test]
 fn a_pinned_address_outside_the_range_and_an_exhausted_pool_are_errors() {
+    requires!(Root);
     sandbox(
         "veth eth0 peer p0
          network create m1 driver macvlan parent eth0 subnet 10.10.10.0/24 ip-range 10.10.10.128/25
@@ -86,6 +89,7 @@ fn a_pinned_address_outside_the_range_and_an_exhausted_pool_are_errors() {
 
 #[test]
 fn a_missing_parent_and_a_dummy_parent_name_what_is_missing() {
+    requires!(Root);
     sandbox("network create m driver macvlan parent eth7 subnet 10.1.0.0/24")
         .fails_with("-o parent interface was not found on the host: eth7");
     // no parent: Docker makes a dummy link, which this kernel may lack (CONFIG_DUMMY)
@@ -104,6 +108,7 @@ fn a_missing_parent_and_a_dummy_parent_name_what_is_missing() {
 
 #[test]
 fn the_prefix_responder_answers_solicitations_from_the_far_side() {
+    requires!(Root);
     let r = sandbox(
         "netns add far; netns add near
          veth eth0 peer eth0 in far peer-in near
@@ -134,6 +139,7 @@ fn the_prefix_responder_answers_solicitations_from_the_far_side() {
 
 #[test]
 fn a_real_host_owning_an_address_of_the_prefix_keeps_its_entry_at_the_router() {
+    requires!(Root);
     // both the real host and the responder answer the router's solicitation for ::9; the proxy's
     // answer carries no Override flag, so it never replaces the real host's MAC
     let r = sandbox(
@@ -161,6 +167,7 @@ fn a_real_host_owning_an_address_of_the_prefix_keeps_its_entry_at_the_router() {
 
 #[test]
 fn a_global_network_shares_its_pool_between_hosts() {
+    requires!(Root);
     let r = sandbox(
         "switch lan
          host docker1 on lan addr 10.10.10.101/24
@@ -187,6 +194,7 @@ fn a_global_network_shares_its_pool_between_hosts() {
 
 #[test]
 fn an_ndp_proxy_network_proxies_each_container_it_attaches() {
+    requires!(Root);
     let r = sandbox(
         "switch lan
          host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
@@ -206,6 +214,7 @@ fn an_ndp_proxy_network_proxies_each_container_it_attaches() {
 
 #[test]
 fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
+    requires!(Root);
     let r = sandbox(
         "network create n driver bridge subnet 10.15.20.0/24
          container a on n
@@ -224,6 +233,7 @@ fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
 
 #[test]
 fn host_dependent_errors_point_at_the_argument_responsible() {
+    requires!(Root);
     let cases = [
         (
             "network create m driver macvlan parent nosuch0 subnet 10.1.0.0/24",

@@ -1,6 +1,8 @@
 //! RealWorld used as a library (as the REPL does): `exists` and `names` see the kernel's state.
 //! Uses a uniquely named namespace of its own and removes it.
 
+mod util;
+
 use netsh::engine::real::{Options, RealWorld};
 use netsh::interp::world::World;
 use netsh::ops::{LinkKind, ObjectKind, Op};
@@ -8,6 +10,7 @@ use netsh::ops::{LinkOp, NetnsOp};
 
 #[test]
 fn exists_and_completion_names_see_live_links_and_namespaces() {
+    requires!(Root);
     let ns = format!("netsh-w{}", std::process::id());
     let mut w = RealWorld::new(Options {
         strict: false,

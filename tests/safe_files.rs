@@ -26,6 +26,7 @@ fn get(out: &util::Out, key: &str) -> String {
 
 #[test]
 fn a_symlink_at_the_old_fixed_temporary_name_is_not_followed() {
+    requires!(Root);
     let out = private(&format!(
         "{SETUP}ln -s /run/netsh/victim $d/subnet.env.tmp; ln -s /run/netsh/victim $d/docker.env.tmp
 cat > /run/netsh/lab.netsh <<'EOF'
@@ -54,6 +55,7 @@ echo '--- left'; ls -A $d"
 
 #[test]
 fn a_rollback_puts_subnet_env_back_as_a_0644_file_under_umask_000() {
+    requires!(Root);
     let out = private(&format!(
         "umask 000
 {SETUP}printf 'FLANNEL_MTU=1\\n' > $d/subnet.env; chmod 644 $d/subnet.env
@@ -72,6 +74,7 @@ echo '--- left'; ls -A $d"
 
 #[test]
 fn under_umask_000_the_files_get_their_own_modes() {
+    requires!(Root);
     let out = private(
         "umask 000
 cat > /run/netsh/lab.netsh <<'EOF'
@@ -109,6 +112,7 @@ stat -c '%n %a' /run/flannel/x /run/flannel/x/subnet.env /run/flannel/x/docker.e
 
 #[test]
 fn down_refuses_a_journal_others_can_write_and_runs_nothing() {
+    requires!(Root);
     let out = private(
         "printf 'netns add a\\n' > /run/netsh/lab.netsh
 run netsh $NETSH /run/netsh/lab.netsh

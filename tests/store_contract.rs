@@ -1,13 +1,12 @@
 //! The Store contract, run against the embedded store and a real etcd alike.
 
-#[path = "support/stores.rs"]
-mod support;
+mod util;
 
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use netsh::store::{EventKind, LeaseId, StoreError, WatchEvent, WatchStream};
-use support::Fixture;
+use util::stores::Fixture;
 
 both_stores!(
     put_get_and_revisions,

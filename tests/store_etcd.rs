@@ -1,8 +1,7 @@
 //! What only the etcd store has: auth, TLS, endpoint failover, a clear error when etcd is down,
 //! and watches that survive an etcd restart.
 
-#[path = "support/stores.rs"]
-mod support;
+mod util;
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use futures::StreamExt;
 use netsh::flannel::{LeaseEvent, LeaseRequest, Registry};
 use netsh::ops::BackendType;
 use netsh::store::{EtcdAuth, EtcdOptions, EtcdStore, EtcdTls, EventKind, Store, StoreError};
-use support::etcd::{EtcdServer, free_port};
+use util::etcd::{EtcdServer, free_port};
 
 fn options(endpoints: &[String]) -> EtcdOptions {
     let mut o = EtcdOptions::new(endpoints.iter().cloned());
@@ -23,6 +22,7 @@ fn options(endpoints: &[String]) -> EtcdOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_with_user_and_password() {
+    requires!(Etcd);
     let server = EtcdServer::start();
     // Turn auth on the way an operator would: a root user with the root role, then enable.
     let mut admin = etcd_client::Client::connect([server.endpoint()], None)
@@ -128,6 +128,7 @@ async fn auth_with_user_and_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_from_compacted_history_is_refused() {
+    requires!(Etcd);
     let server = EtcdServer::start();
     let store = EtcdStore::connect(options(&[server.endpoint()]))
         .await
@@ -149,6 +150,7 @@ async fn a_watch_from_compacted_history_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_client_certificates() {
+    requires!(Etcd);
     let server = EtcdServer::start_tls();
     let files = server.tls().unwrap();
     let mut with_cert = options(&[server.endpoint()]);
@@ -183,6 +185,7 @@ async fn tls_with_client_certificates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_endpoint_is_skipped() {
+    requires!(Etcd);
     let server = EtcdServer::start();
     let dead = format!("http://127.0.0.1:{}", free_port());
     let store = EtcdStore::connect(options(&[dead.clone(), server.endpoint()]))
@@ -195,6 +198,7 @@ async fn a_dead_endpoint_is_skipped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_fail_over_when_the_endpoint_in_use_dies() {
+    requires!(Etcd);
     // Two single-node servers stand in for two members of one cluster: what is checked is that
     // calls move to the next endpoint, not replication.
     let mut first = EtcdServer::start();
@@ -239,6 +243,7 @@ async fn etcd_down_at_start_names_the_endpoints() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_and_writes_resume_after_etcd_restarts() {
+    requires!(Etcd);
     let mut server = EtcdServer::start();
     let store = EtcdStore::connect(options(&[server.endpoint()]))
         .await

@@ -2,6 +2,8 @@
 //! ways, the peer and inner-source checks, TTL, ICMP net unreachable, peers changing while running,
 //! and a TCP stream across two tunnels (TSO split, UDP GSO/GRO, GRO coalescing). Both data paths.
 
+mod util;
+
 use netsh::sys::netns;
 use netsh::tunnel::{Counter, DataPath, PeerTable, UdpBackend, UdpConfig, spawn_udp_backend, wire};
 use std::io::{Read, Write};
@@ -356,11 +358,13 @@ fn wire_format_and_checks(path: DataPath) {
 
 #[test]
 fn fast_path_wire_format_and_checks() {
+    requires!(Root);
     wire_format_and_checks(DataPath::Fast);
 }
 
 #[test]
 fn simple_path_wire_format_and_checks() {
+    requires!(Root);
     wire_format_and_checks(DataPath::Simple);
 }
 
@@ -416,11 +420,13 @@ fn only_the_own_subnet_is_a_destination(path: DataPath) {
 
 #[test]
 fn fast_path_delivers_only_into_its_subnet() {
+    requires!(Root);
     only_the_own_subnet_is_a_destination(DataPath::Fast);
 }
 
 #[test]
 fn simple_path_delivers_only_into_its_subnet() {
+    requires!(Root);
     only_the_own_subnet_is_a_destination(DataPath::Simple);
 }
 
@@ -463,16 +469,19 @@ fn tcp_across_two_tunnels(path: DataPath, bytes: usize) {
 
 #[test]
 fn fast_path_carries_a_tcp_stream() {
+    requires!(Root);
     tcp_across_two_tunnels(DataPath::Fast, 16 << 20);
 }
 
 #[test]
 fn simple_path_carries_a_tcp_stream() {
+    requires!(Root);
     tcp_across_two_tunnels(DataPath::Simple, 2 << 20);
 }
 
 #[test]
 fn a_taken_port_is_an_error_not_a_panic() {
+    requires!(Root);
     let lab = Lab::new();
     let _hold = lab.udp(&lab.a, "0.0.0.0:8285");
     let err = spawn_udp_backend(Some(&lab.a), UdpConfig::default(), PeerTable::new())

@@ -55,11 +55,13 @@ rm -f /tmp/netsh-dump-$$.netsh"
 
 #[test]
 fn the_test_lab_rebuilds_from_its_dump() {
+    requires!(Root);
     round_trip(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/txn/lab.netsh"));
 }
 
 #[test]
 fn the_quickstart_lab_rebuilds_from_its_dump() {
+    requires!(Root);
     round_trip(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/quickstart.netsh"
@@ -68,6 +70,7 @@ fn the_quickstart_lab_rebuilds_from_its_dump() {
 
 #[test]
 fn dump_in_a_namespace_covers_that_namespace_alone() {
+    requires!(Root);
     let out = private(
         "$NETSH -c 'netns add d1; netns add d2; bridge x0 in d1; addr add 10.5.0.1/24 dev x0 in d1; link set x0 up in d1; bridge y0 in d2' 2>/dev/null
 run dump $NETSH -c 'dump in d1'",

@@ -46,6 +46,7 @@ fn script(dir: &std::path::Path, name: &str, lines: &[String]) -> String {
 
 #[test]
 fn a_pipelined_script_builds_the_same_state_as_one_request_at_a_time() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let lines = lab(80);
     let piped = script(dir.path(), "piped.netsh", &lines);
@@ -157,6 +158,7 @@ fn faulty(f: &Fault) -> Vec<String> {
 
 #[test]
 fn a_failure_in_a_pipelined_window_is_reported_on_its_line_and_rollback_leaves_nothing() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut steps = String::from("echo '--- before'; snap\n");
     for f in faults() {
@@ -189,6 +191,7 @@ fn a_failure_in_a_pipelined_window_is_reported_on_its_line_and_rollback_leaves_n
 
 #[test]
 fn no_rollback_keeps_exactly_what_the_lines_before_the_failure_made() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     for f in faults() {
         let lines = faulty(&f);
@@ -234,6 +237,7 @@ fn no_rollback_keeps_exactly_what_the_lines_before_the_failure_made() {
 
 #[test]
 fn a_transaction_block_takes_back_its_own_pipelined_requests() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = script(
         dir.path(),
@@ -270,6 +274,7 @@ fn a_transaction_block_takes_back_its_own_pipelined_requests() {
 
 #[test]
 fn a_second_pipelined_run_changes_nothing_and_strict_fails_on_the_first_line() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = script(dir.path(), "lab.netsh", &lab(30));
     // without the namespace, so that the first line is a pipelined `veth`
@@ -299,6 +304,7 @@ fn a_second_pipelined_run_changes_nothing_and_strict_fails_on_the_first_line() {
 
 #[test]
 fn an_index_learned_from_an_answer_is_not_used_after_a_rename_or_a_deletion() {
+    requires!(Root);
     // `v0` renamed: its old name finds nothing; `v1` deleted and made again: the address goes on
     // the new link (a cached index of the old one would fail with ENODEV)
     let out = private(

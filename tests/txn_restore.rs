@@ -86,6 +86,7 @@ fn assert_each_is_rebuilt(changes: &[&str]) {
 
 #[test]
 fn every_deletion_is_rebuilt_when_a_later_line_fails() {
+    requires!(Root);
     assert_each_is_rebuilt(&[
         "link del br0",
         "link del a2 in r1",
@@ -103,6 +104,7 @@ fn every_deletion_is_rebuilt_when_a_later_line_fails() {
 /// IPv6 addresses, routes and permanent neighbours: a rollback brings them back too.
 #[test]
 fn what_a_link_set_takes_with_it_is_rebuilt_when_a_later_line_fails() {
+    requires!(Root);
     assert_each_is_rebuilt(&[
         "link set br0 down",
         "link set a2 down in r1",
@@ -114,6 +116,7 @@ fn what_a_link_set_takes_with_it_is_rebuilt_when_a_later_line_fails() {
 
 #[test]
 fn a_deleted_device_netsh_cannot_make_is_reported_and_the_rest_is_rebuilt() {
+    requires!(Root);
     let out = private(
         "ip link add ifb9 type ifb\n$NETSH -c 'netns add q1' 2>/dev/null\nip link add qv type veth peer name qp\nip link set qp netns q1\nrun del $NETSH -c 'link del ifb9\nnetns del q1\nlink set nofault0 up'\nip -br link; ip netns list",
     );
@@ -163,6 +166,7 @@ fn store_keys(path: &std::path::Path) -> Vec<(String, String, Option<i64>)> {
 
 #[test]
 fn keys_leases_and_overlays_of_a_failed_run_are_taken_back() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();
     let lab = format!(
@@ -243,6 +247,7 @@ link set nofault0 up
 
 #[test]
 fn a_removed_docker_network_comes_back_with_its_containers() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();
     std::fs::write(dir.path().join("snap.sh"), snap_functions()).expect("write");

@@ -27,6 +27,7 @@ fn statements(path: &str) -> Vec<String> {
 
 #[test]
 fn a_failure_after_each_statement_leaves_every_namespace_as_it_was() {
+    requires!(Root);
     let all: Vec<String> = statements(LAB)
         .into_iter()
         .chain(statements(CHANGES))
@@ -84,6 +85,7 @@ fn cuts_with_a_fault(path: &str) -> Vec<String> {
 
 #[test]
 fn a_failure_after_each_statement_of_the_quickstart_lab_leaves_nothing() {
+    requires!(Root);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.netsh");
     let cuts = cuts_with_a_fault(path);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -115,6 +117,7 @@ fn a_failure_after_each_statement_of_the_quickstart_lab_leaves_nothing() {
 
 #[test]
 fn a_second_run_changes_nothing_and_says_so() {
+    requires!(Root);
     let out = private(&format!(
         "run first $NETSH {LAB}; snap\nrun second $NETSH {LAB}; snap"
     ));
@@ -138,6 +141,7 @@ fn a_second_run_changes_nothing_and_says_so() {
 
 #[test]
 fn strict_fails_on_what_exists_and_a_different_kind_is_an_error_that_says_what_differs() {
+    requires!(Root);
     let out = private(
         "$NETSH -c 'bridge br0' 2>/dev/null\nrun strict $NETSH --strict -c 'bridge br0'\nrun kind $NETSH -c 'veth br0 peer x1'\nip -br link show br0",
     );
@@ -152,6 +156,7 @@ fn strict_fails_on_what_exists_and_a_different_kind_is_an_error_that_says_what_d
 
 #[test]
 fn a_transaction_block_rolls_back_even_without_rollback_of_the_script() {
+    requires!(Root);
     let out = private(
         "run run $NETSH --no-rollback -c 'bridge keep0\ntransaction {\n  bridge gone0\n  addr add 10.9.9.9/24 dev gone0\n  link set no-such up\n}'; ip -br link",
     );
@@ -166,6 +171,7 @@ fn a_transaction_block_rolls_back_even_without_rollback_of_the_script() {
 
 #[test]
 fn a_failed_expect_rolls_back_unless_no_rollback() {
+    requires!(Root);
     let script = "netns add e1; bridge eb0; expect reach 10.255.0.1 from e1 timeout 0.2";
     let out = private(&format!(
         "$NETSH -c '{script}' >/dev/null 2>&1; echo \"--- default $?\"; ip -br link; ip netns list\n$NETSH --no-rollback -c '{script}' >/dev/null 2>&1; echo \"--- kept $?\"; ip -br link; ip netns list"
@@ -184,6 +190,7 @@ fn a_failed_expect_rolls_back_unless_no_rollback() {
 
 #[test]
 fn sigterm_and_sigint_roll_back_and_exit_128_plus_the_signal() {
+    requires!(Root);
     let out = private(
         "echo '--- before'; snap\nfor sig in TERM INT; do\n  $NETSH -c 'netns add s1; bridge sb0; exec sleep 5; bridge sb1' >/dev/null 2>&1 &\n  pid=$!; sleep 1; kill -$sig $pid; wait $pid; echo \"--- $sig $?\"; snap\ndone",
     );
@@ -204,6 +211,7 @@ fn sigterm_and_sigint_roll_back_and_exit_128_plus_the_signal() {
 
 #[test]
 fn down_undoes_a_run_and_a_run_killed_with_9_converges() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let slow = dir.path().join("slow.netsh");
     let lab = std::fs::read_to_string(LAB).expect("lab");

@@ -2,8 +2,9 @@
 //! so a mistake in one is found by `cargo test` in a second rather than after a VM boot: each must
 //! parse and check, end in `expect` checks, and carry its expected-failure marks in pairs.
 
+mod util;
+
 use std::path::Path;
-use std::process::Command;
 
 const EXPECT_FAIL: &str = "# netsh-vm: expect-fail:";
 const FAIL_MESSAGE: &str = "# netsh-vm: fail-message:";
@@ -21,16 +22,9 @@ fn every_vm_script_checks_and_marks_expected_failures_with_their_message() {
     let mut problems = Vec::new();
     for path in &scripts {
         let name = path.display();
-        let out = Command::new(env!("CARGO_BIN_EXE_netsh"))
-            .arg("--check")
-            .arg(path)
-            .output()
-            .expect("netsh runs");
-        if !out.status.success() {
-            problems.push(format!(
-                "{name} does not check:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+        let out = util::netsh(&["--check", path.to_str().expect("a UTF-8 path")]);
+        if out.code != 0 {
+            problems.push(format!("{name} does not check:\n{}", out.stderr));
         }
         let text = std::fs::read_to_string(path).unwrap();
         let marks = |m: &str| {

@@ -1,11 +1,15 @@
 //! The one harness of the integration tests, after casey/just's `Test`: a builder for running the
 //! netsh binary (`Netsh::new().args(["--dry-run"]).script("netns add a").run().code(0)
-//! .stdout_is("ip netns add a\n")`), `netsh`/`sandbox` for a quick run, helpers that read iproute2's
-//! JSON, and `private_world` (shell steps in a private network and mount namespace, with `ip -j`
-//! snapshots to compare).
+//! .stdout_is("ip netns add a\n")`, `.sandbox()` or `.private_world()` for a real run),
+//! `netsh`/`sandbox` for a quick run, helpers that read iproute2's JSON, `private_world` (shell
+//! steps in a private network and mount namespace, with `ip -j` snapshots to compare), a real
+//! `etcd` server and the `stores` fixtures, and `requires!` for what a test needs of the machine.
 #![allow(dead_code)]
 
+pub mod etcd;
+pub mod needs;
 pub mod private_world;
+pub mod stores;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +26,7 @@ pub struct Netsh {
     script: Option<PathBuf>,
     script_args: Vec<String>,
     env: Vec<(String, String)>,
+    private_world: bool,
 }
 
 pub struct Out {
@@ -39,6 +44,7 @@ impl Netsh {
             script: None,
             script_args: Vec::new(),
             env: Vec::new(),
+            private_world: false,
         }
     }
     /// A dry run of `text` given as a script file.
@@ -56,6 +62,13 @@ impl Netsh {
     /// Runs in a private network and mount namespace that vanishes with the run (`--sandbox`).
     pub fn sandbox(self) -> Netsh {
         self.arg("--sandbox")
+    }
+    /// Runs in a network and mount namespace of its own with empty /run/netns, /run/netsh,
+    /// /run/flannel and /var/lib/netsh (see `private_world`): a real run, not `--sandbox`, whose
+    /// journal, store and namespaces vanish with it.
+    pub fn private_world(mut self) -> Netsh {
+        self.private_world = true;
+        self
     }
     pub fn env(mut self, k: &str, v: &str) -> Netsh {
         self.env.push((k.into(), v.into()));
@@ -88,7 +101,11 @@ impl Netsh {
         self
     }
     pub fn run(self) -> Out {
-        let mut cmd = Command::new(bin());
+        let mut cmd = if self.private_world {
+            private_world::command()
+        } else {
+            Command::new(bin())
+        };
         cmd.args(&self.args);
         if let Some(s) = &self.script {
             cmd.arg(s);

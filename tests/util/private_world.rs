@@ -40,12 +40,25 @@ pub fn snap_functions() -> &'static str {
     SNAP
 }
 
+/// Mounts a private /run/netns, /run/netsh, /run/flannel and /var/lib/netsh (the default store)
+/// and brings up lo: what a fresh machine's network state looks like.
+const FRESH: &str = "set -u\nmount -t tmpfs tmpfs /run/netns\nfor d in /run/netsh /run/flannel /var/lib/netsh; do mkdir -p $d && mount -t tmpfs tmpfs $d; done\nip link set lo up\n";
+
+/// A command that runs the netsh under test, with the arguments added to it, in a fresh private
+/// world (the builder's `.private_world()`).
+pub fn command() -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "-n", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{FRESH}exec \"$NETSH\" \"$@\""))
+        .arg("netsh")
+        .env("NETSH", NETSH);
+    cmd
+}
+
 /// Runs `steps` (sh) in a fresh network and mount namespace with its own /run/netns, /run/netsh,
 /// /run/flannel and /var/lib/netsh (the default store). `$NETSH` is the binary under test.
 pub fn private(steps: &str) -> Out {
-    let script = format!(
-        "set -u\nmount -t tmpfs tmpfs /run/netns\nfor d in /run/netsh /run/flannel /var/lib/netsh; do mkdir -p $d && mount -t tmpfs tmpfs $d; done\nip link set lo up\n{SNAP}\n{steps}"
-    );
+    let script = format!("{FRESH}{SNAP}\n{steps}");
     let out = Command::new("unshare")
         .args(["-m", "-n", "--propagation", "private", "sh", "-c", &script])
         .env("NETSH", NETSH)

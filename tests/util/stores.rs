@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use netsh::store::{EmbeddedStore, EtcdOptions, EtcdStore, Store};
 
-#[path = "etcd.rs"]
-pub mod etcd;
+use super::etcd;
 
 /// A store plus whatever must live as long as it (its temp dir or its etcd server).
 pub struct Fixture {
@@ -68,11 +67,12 @@ macro_rules! both_stores {
         mod $body {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn embedded() {
-                super::$body(super::support::embedded().await).await;
+                super::$body(super::util::stores::embedded().await).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn etcd() {
-                super::$body(super::support::etcd().await).await;
+                crate::requires!(Etcd);
+                super::$body(super::util::stores::etcd().await).await;
             }
         }
     )*};
