@@ -1,5 +1,5 @@
-//! The checks over kernel state (`expect link`, `expect route`, `expect no-route`) against labs
-//! built in a sandbox: they pass on what is there and fail, exit 1, with what was expected against
+//! The checks over kernel state (`expect link`, `expect route`, `expect no-route`, `expect neigh`)
+//! against labs built in a sandbox, and `expect file`: they pass on what is there and fail, exit 1, with what was expected against
 //! what the kernel has; their literals are checked before anything runs; a dry run prints a shell
 //! check for each.
 
@@ -20,6 +20,7 @@ route add 10.100.0.0/16 via 10.0.0.2 in h1
 
 #[test]
 fn expect_link_passes_when_every_property_matches() {
+    requires!(Root);
     let r = netsh(&[
         "--sandbox",
         "--json",
@@ -42,6 +43,7 @@ fn expect_link_passes_when_every_property_matches() {
 
 #[test]
 fn expect_link_shows_expected_against_actual_for_each_mismatch() {
+    requires!(Root);
     sandbox(&format!(
         "{LAB}expect link flannel.1 in h1 kind vxlan id 2 mtu 1472 up timeout 0.2"
     ))
@@ -52,6 +54,7 @@ fn expect_link_shows_expected_against_actual_for_each_mismatch() {
 
 #[test]
 fn expect_link_names_a_missing_link() {
+    requires!(Root);
     let r = sandbox(&format!(
         "{LAB}expect link flannel.9 in h1 mtu 1450 timeout 0.2"
     ))
@@ -66,6 +69,7 @@ fn expect_link_names_a_missing_link() {
 
 #[test]
 fn expect_route_passes_on_routes_of_either_family() {
+    requires!(Root);
     sandbox(&format!(
         "{LAB}expect route 10.100.0.0/16 via 10.0.0.2 in h1
          expect route 10.100.0.0/16 dev d0 in h1
@@ -79,6 +83,7 @@ fn expect_route_passes_on_routes_of_either_family() {
 
 #[test]
 fn expect_route_fails_with_what_the_table_holds() {
+    requires!(Root);
     sandbox(&format!(
         "{LAB}expect route 10.100.0.0/16 via 10.0.0.3 in h1 timeout 0.2"
     ))
@@ -93,6 +98,7 @@ fn expect_route_fails_with_what_the_table_holds() {
 
 #[test]
 fn expect_no_route_fails_when_the_route_is_there() {
+    requires!(Root);
     sandbox(&format!("{LAB}expect no-route 10.100.0.0/16 in h1 timeout 0.2")).fails_with(
         "expected no route to 10.100.0.0/16 in h1, but the table has `10.100.0.0/16 via 10.0.0.2 dev d0`",
     );
@@ -100,12 +106,81 @@ fn expect_no_route_fails_when_the_route_is_there() {
 
 #[test]
 fn expect_route_waits_for_a_route_that_comes_later() {
+    requires!(Root);
     // the route is added in the background, a moment after the check starts to look
     sandbox(&format!(
         "{LAB}exec sh -c \"(sleep 0.3; ip route add 10.200.0.0/16 via 10.0.0.2) &\" in h1
          expect route 10.200.0.0/16 via 10.0.0.2 in h1 timeout 10"
     ))
     .ok();
+}
+
+const NEIGHBOURS: &str = "neigh add 2003:ab11::9 lladdr 02:42:ac:11:00:09 dev d0 router in h1
+neigh add 2003:ab11::8 lladdr 02:42:ac:11:00:08 dev d0 in h1
+proxy-ndp 2003:ab11::7 on d0 in h1
+";
+
+#[test]
+fn expect_neigh_passes_on_entries_as_the_kernel_has_them() {
+    requires!(Root);
+    sandbox(&format!(
+        "{LAB}{NEIGHBOURS}expect neigh 2003:ab11::9 dev d0 lladdr 02:42:ac:11:00:09 router in h1
+         expect neigh 2003:ab11::8 host in h1
+         expect neigh 2003:ab11::7 dev d0 proxy in h1"
+    ))
+    .ok();
+}
+
+#[test]
+fn expect_neigh_fails_with_what_the_table_holds() {
+    requires!(Root);
+    sandbox(&format!(
+        "{LAB}{NEIGHBOURS}expect neigh 2003:ab11::8 router in h1 timeout 0.2"
+    ))
+    .fails_with(
+        "expected a neighbour entry for 2003:ab11::8 flagged router in h1, but the neighbour table has `2003:ab11::8 dev d0 lladdr 02:42:ac:11:00:08`",
+    );
+    sandbox(&format!(
+        "{LAB}{NEIGHBOURS}expect neigh 2003:ab11::9 lladdr 02:42:ac:11:00:01 in h1 timeout 0.2"
+    ))
+    .fails_with("with lladdr 02:42:ac:11:00:01 in h1, but the neighbour table has `2003:ab11::9 dev d0 lladdr 02:42:ac:11:00:09 router`");
+    // a proxy entry is not a neighbour, and a neighbour is not a proxy entry
+    sandbox(&format!(
+        "{LAB}{NEIGHBOURS}expect neigh 2003:ab11::7 in h1 timeout 0.2"
+    ))
+    .fails_with("but the neighbour table has no entry for 2003:ab11::7");
+    sandbox(&format!(
+        "{LAB}{NEIGHBOURS}expect neigh 2003:ab11::9 proxy in h1 timeout 0.2"
+    ))
+    .fails_with("expected a proxy entry for 2003:ab11::9 in h1, but the proxy table has no entry");
+}
+
+#[test]
+fn expect_file_checks_that_each_text_is_there() {
+    requires!(Root);
+    let env = "FLANNEL_NETWORK=10.100.0.0/16\nFLANNEL_SUBNET=10.100.15.1/24\nFLANNEL_MTU=1472\n";
+    Netsh::new()
+        .sandbox()
+        .file("subnet.env", env)
+        .script("expect file subnet.env contains \"FLANNEL_MTU=1472\" contains \"FLANNEL_SUBNET=10.100.15.1/24\"")
+        .run()
+        .ok();
+    Netsh::new()
+        .sandbox()
+        .file("subnet.env", env)
+        .script("expect file subnet.env contains \"FLANNEL_MTU=1472\" contains \"FLANNEL_IPMASQ=false\" timeout 0.2")
+        .run()
+        .fails_with("expected subnet.env to contain \"FLANNEL_IPMASQ=false\", but it does not; it holds: FLANNEL_NETWORK=10.100.0.0/16");
+    Netsh::new()
+        .sandbox()
+        .script("expect file missing.env timeout 0.2")
+        .run()
+        .fails_with("expected a file missing.env, but there is no such file");
+    Netsh::new()
+        .sandbox()
+        .script("expect file /run timeout 0.2")
+        .run()
+        .fails_with("expected a file /run, but it is not a regular file");
 }
 
 #[test]
@@ -128,6 +203,9 @@ fn bad_literals_are_located_before_anything_runs() {
             "netns add a\nexpect no-route 10.0.0.0/16 via 10.0.0.1 in a",
             "netsh::check::",
         ),
+        ("netns add a\nexpect neigh 2003:ab11::zz in a", "netsh::check::"),
+        ("netns add a\nexpect neigh 10.0.0.1 router gateway in a", "netsh::check::"),
+        ("netns add a\nexpect file /etc/hostname in a", "netsh::check::"),
     ] {
         let r = netsh(&["--check", "--json", "-c", script]).code(2);
         assert!(r.stderr.contains(code), "{script:?}: {}", r.stderr);
@@ -146,7 +224,10 @@ fn a_dry_run_prints_shell_checks() {
     Netsh::dry(
         "expect link flannel.1 in h1 kind vxlan id 1 mtu 1450 up
          expect route 10.100.0.0/16 via 10.0.0.2 dev eth0 in h1
-         expect no-route 2003:ab11::/64 in h1",
+         expect no-route 2003:ab11::/64 in h1
+         expect neigh 2003:ab11::2 dev eth0 lladdr 02:42:ac:11:00:02 router in net1
+         expect neigh 2003:ab11::7 proxy in docker2
+         expect file /run/flannel/subnet.env contains \"FLANNEL_MTU=1472\" contains \"FLANNEL_IPMASQ=false\"",
     )
     .run()
     .ok()
@@ -154,6 +235,9 @@ fn a_dry_run_prints_shell_checks() {
         "ip -n h1 -d -j link show flannel.1 | jq -e '.[0] | .linkinfo.info_kind == \"vxlan\" and .linkinfo.info_data.id == 1 and .mtu == 1450 and (.flags | index(\"UP\") != null)' >/dev/null || exit 1
 [ -n \"$(ip -n h1 route show 10.100.0.0/16 via 10.0.0.2 dev eth0)\" ] || exit 1
 [ -z \"$(ip -n h1 -6 route show 2003:ab11::/64)\" ] || exit 1
+ip -n net1 -j neigh show to 2003:ab11::2 dev eth0 | jq -e 'length > 0 and .[0].lladdr == \"02:42:ac:11:00:02\" and (.[0] | has(\"router\"))' >/dev/null || exit 1
+ip -n docker2 -j neigh show proxy to 2003:ab11::7 | jq -e 'length > 0' >/dev/null || exit 1
+grep -qF -- FLANNEL_MTU=1472 /run/flannel/subnet.env || exit 1; grep -qF -- FLANNEL_IPMASQ=false /run/flannel/subnet.env || exit 1
 ",
     );
 }

@@ -47,6 +47,8 @@ pub enum Id {
     ExpectLink,
     ExpectRoute,
     ExpectNoRoute,
+    ExpectNeigh,
+    ExpectFile,
     Exec,
     Show,
     Echo,
@@ -875,6 +877,33 @@ pub static TABLE: &[Sig] = &[
             &["expect", "no-route"],
             "fail the script unless the table has no route to DEST within the timeout",
             "expect no-route 10.100.0.0/16 in docker4",
+        )
+    },
+    Sig {
+        pos: &[p("address", Ty::Ip)],
+        opts: &[
+            val("dev", Ty::Ifname),
+            val("lladdr", Ty::Mac),
+            one_of("role", &["router", "host"], "neighbour role"),
+            switch("proxy"),
+            val("timeout", Ty::Seconds),
+        ],
+        ..sig(
+            Id::ExpectNeigh,
+            &["expect", "neigh"],
+            "fail the script unless the neighbour table (with `proxy`, the proxy table) holds ADDR as given",
+            "expect neigh 2003:ab11::2 dev eth0 router in net1",
+        )
+    },
+    Sig {
+        pos: &[p("path", Ty::Path)],
+        opts: &[many("contains", Ty::Text), val("timeout", Ty::Seconds)],
+        ns: false,
+        ..sig(
+            Id::ExpectFile,
+            &["expect", "file"],
+            "fail the script unless file PATH is there and holds each TEXT given",
+            "expect file /run/flannel/docker4/subnet.env contains \"FLANNEL_MTU=1472\"",
         )
     },
     Sig {

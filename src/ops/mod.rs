@@ -26,7 +26,7 @@ pub use probe::{Check, ObjectKind, ProbeOp};
 pub use render::{Mac, format_mac, shell_quote};
 pub use route::{Dest, Family, Route, RouteAction};
 pub use service::ServiceOp;
-pub use state::{LinkWant, RouteTo, StateCheck};
+pub use state::{LinkWant, NeighWant, RouteTo, StateCheck};
 pub use sysctl::SysctlOp;
 
 /// A namespace, link or sysctl name in an Op. Names are short (a link's at most 15 bytes), so they

@@ -1,5 +1,5 @@
-//! State checks: `expect link|route|no-route` ask the kernel's tables whether they hold what a
-//! script says (the Probe family's `ProbeOp::State`).
+//! State checks: `expect link|route|no-route|neigh` ask the kernel's tables whether they hold what a
+//! script says, `expect file` what a file holds (the Probe family's `ProbeOp::State`).
 
 use super::Ns;
 use super::render::{IpCmd, Mac, Quoted, Shown, put};
@@ -18,6 +18,17 @@ pub struct LinkWant {
     pub master: Option<String>,
     pub up: Option<bool>,
     pub address: Option<[u8; 6]>,
+}
+
+/// What `expect neigh ADDR ...` wants of the entry; each `Some` must match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NeighWant {
+    pub dev: Option<String>,
+    pub lladdr: Option<[u8; 6]>,
+    /// `router` (the entry carries the router flag) or `host` (it does not).
+    pub router: Option<bool>,
+    /// The proxy table (`ip -6 neigh show proxy`) instead of the neighbours.
+    pub proxy: bool,
 }
 
 /// A route's destination: `default` (either family) or a prefix.
@@ -49,6 +60,15 @@ pub enum StateCheck {
         via: Option<IpAddr>,
         dev: Option<String>,
         present: bool,
+    },
+    Neigh {
+        ip: IpAddr,
+        want: NeighWant,
+    },
+    /// The file is there and holds each text.
+    File {
+        path: std::path::PathBuf,
+        contains: Vec<String>,
     },
 }
 
@@ -117,6 +137,51 @@ impl StateCheck {
                 }
                 out.push_str(")\" ] || exit 1");
             }
+            StateCheck::Neigh { ip, want } => {
+                put!(out, IpCmd(ns), " -j neigh show");
+                if want.proxy {
+                    out.push_str(" proxy");
+                }
+                put!(out, " to ", Shown(ip));
+                if let Some(d) = &want.dev {
+                    put!(out, " dev ", Quoted(d));
+                }
+                // iproute2's JSON has `"router": null` on a router's entry and no key otherwise
+                let mut tests = vec!["length > 0".to_string()];
+                if let Some(m) = &want.lladdr {
+                    tests.push(format!(".[0].lladdr == \"{}\"", Mac(m)));
+                }
+                match want.router {
+                    Some(true) => tests.push("(.[0] | has(\"router\"))".into()),
+                    Some(false) => tests.push("(.[0] | has(\"router\") | not)".into()),
+                    None => {}
+                }
+                put!(
+                    out,
+                    " | jq -e ",
+                    Quoted(&tests.join(" and ")),
+                    " >/dev/null || exit 1"
+                );
+            }
+            StateCheck::File { path, contains } => {
+                let shown = path.to_string_lossy();
+                if contains.is_empty() {
+                    put!(out, "[ -f ", Quoted(&shown), " ] || exit 1");
+                }
+                for (i, text) in contains.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str("; ");
+                    }
+                    put!(
+                        out,
+                        "grep -qF -- ",
+                        Quoted(text),
+                        " ",
+                        Quoted(&shown),
+                        " || exit 1"
+                    );
+                }
+            }
         }
     }
 
@@ -127,6 +192,9 @@ impl StateCheck {
             StateCheck::Route { to, present, .. } => {
                 format!("{} {to}", if *present { "route" } else { "no-route" })
             }
+            StateCheck::Neigh { ip, want } if want.proxy => format!("neigh proxy {ip}"),
+            StateCheck::Neigh { ip, .. } => format!("neigh {ip}"),
+            StateCheck::File { path, .. } => format!("file {}", path.display()),
         }
     }
 }

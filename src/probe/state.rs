@@ -1,19 +1,25 @@
-//! What `expect link|route|no-route` read from the kernel: one link's properties and the routes to
-//! one destination, and how they compare with what a script wants (messages say both).
+//! What `expect link|route|no-route|neigh|file` read: one link's properties, the routes to one
+//! destination, the neighbour entries of one address, a file's text; and how they compare with
+//! what a script wants (messages say both).
 
 use crate::base::error::RunError;
 use crate::netlink::errors::{self, KernelError};
 use crate::netlink::handle::Netlink;
-use crate::netlink::{links, routes};
-use crate::ops::{Family, LinkWant, RouteTo, format_mac};
+use crate::netlink::{links, neigh, routes};
+use crate::ops::{Family, LinkWant, NeighWant, RouteTo, format_mac};
 use ipnet::IpNet;
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::link::{
     InfoData, InfoIpVlan, InfoMacVlan, InfoVlan, InfoVxlan, IpVlanMode, LinkAttribute, LinkFlags,
     LinkInfo, LinkMessage, MacVlanMode,
 };
+use rtnetlink::packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage,
+};
 use rtnetlink::packet_route::route::{RouteAttribute, RouteMessage, RouteType};
+use std::io::Read;
 use std::net::IpAddr;
+use std::path::Path;
 
 fn kernel(e: KernelError) -> RunError {
     errors::kernel("cannot read the kernel's tables", &e)
@@ -278,4 +284,116 @@ mod tests {
             ]
         );
     }
+}
+
+/// A neighbour or proxy entry for the address asked about, in the terms `expect neigh` compares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeighFacts {
+    pub dev: String,
+    pub lladdr: Option<[u8; 6]>,
+    pub router: bool,
+}
+
+impl std::fmt::Display for NeighFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "dev {}", self.dev)?;
+        if let Some(m) = &self.lladdr {
+            write!(f, " lladdr {}", format_mac(m))?;
+        }
+        if self.router {
+            f.write_str(" router")?;
+        }
+        Ok(())
+    }
+}
+
+/// The entries for `ip` in the neighbour table (`proxy`: the proxy table), one per link.
+pub async fn neighbours_of(
+    nl: &Netlink,
+    ip: IpAddr,
+    proxy: bool,
+) -> Result<Vec<NeighFacts>, RunError> {
+    let family = if ip.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let entries = neigh::dump(nl, family, proxy).await.map_err(kernel)?;
+    let links = links::dump(nl).await.map_err(kernel)?;
+    let dev_name = |index: u32| {
+        links
+            .iter()
+            .find(|l| l.header.index == index)
+            .and_then(links::name_of)
+            .map_or_else(|| format!("if{index}"), str::to_string)
+    };
+    Ok(entries
+        .iter()
+        .filter(|n| neighbour_ip(n) == Some(ip))
+        .map(|n| NeighFacts {
+            dev: dev_name(n.header.ifindex),
+            lladdr: n.attributes.iter().find_map(|a| match a {
+                NeighbourAttribute::LinkLayerAddress(b) => <[u8; 6]>::try_from(&b[..]).ok(),
+                _ => None,
+            }),
+            router: n.header.flags.contains(NeighbourFlags::Router),
+        })
+        .collect())
+}
+
+fn neighbour_ip(n: &NeighbourMessage) -> Option<IpAddr> {
+    n.attributes.iter().find_map(|a| match a {
+        NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })
+}
+
+/// Whether an entry is what `expect neigh` wants: each property given must match.
+pub fn neigh_matches(have: &NeighFacts, want: &NeighWant) -> bool {
+    want.dev.as_ref().is_none_or(|d| *d == have.dev)
+        && want.lladdr.is_none_or(|m| have.lladdr == Some(m))
+        && want.router.is_none_or(|r| r == have.router)
+}
+
+/// The longest file `expect file` reads: state files are a few lines.
+const FILE_CAP: u64 = 1 << 20;
+
+/// Why `expect file` could not read a file.
+#[derive(Debug)]
+pub enum Unreadable {
+    Missing,
+    NotRegular,
+    TooLong,
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unreadable::Missing => f.write_str("there is no such file"),
+            Unreadable::NotRegular => f.write_str("it is not a regular file"),
+            Unreadable::TooLong => write!(f, "it is longer than {FILE_CAP} bytes"),
+            Unreadable::Io(e) => write!(f, "it cannot be read: {e}"),
+        }
+    }
+}
+
+/// The text of a regular file (lossy UTF-8), or why it cannot be read.
+pub fn file_text(path: &Path) -> Result<String, Unreadable> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Unreadable::Missing,
+        _ => Unreadable::Io(e),
+    })?;
+    if !meta.is_file() {
+        return Err(Unreadable::NotRegular);
+    }
+    let mut text = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(FILE_CAP + 1).read_to_end(&mut text))
+        .map_err(Unreadable::Io)?;
+    if text.len() as u64 > FILE_CAP {
+        return Err(Unreadable::TooLong);
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }

@@ -312,7 +312,15 @@ fn next_words(words: &[&str], known: &Known, live: &mut InNs) -> Vec<String> {
         }
         "fn" | "transaction" => return Vec::new(),
         "if" => return condition(rest, live),
-        "expect" if !matches!(rest.first(), Some(&("reach" | "no-reach" | "http"))) => {
+        "expect"
+            if !matches!(
+                rest.first(),
+                Some(
+                    &("reach" | "no-reach" | "http" | "link" | "route" | "no-route" | "neigh"
+                    | "file")
+                )
+            ) =>
+        {
             let mut c = condition(rest, live);
             if rest.is_empty() {
                 c.extend(owned(&subcommands("expect")));

@@ -1,11 +1,11 @@
-//! `expect link|route|no-route`: the kernel's tables read over netlink (probe/state.rs) and
-//! compared with what the statement wants. State that converges (an overlay adding its peers'
+//! `expect link|route|no-route|neigh|file`: the kernel's tables read over netlink, or a file read
+//! (probe/state.rs), and compared with what the statement wants. State that converges (an overlay adding its peers'
 //! routes in the background) is read again until it holds or the check's timeout passes.
 
 use crate::base::error::{Kind, RunError};
 use crate::engine::real::RealWorld;
-use crate::ops::{LinkWant, Ns, RouteTo, StateCheck};
-use crate::probe::state::{self, LinkFacts, RouteFacts};
+use crate::ops::{LinkWant, NeighWant, Ns, RouteTo, StateCheck};
+use crate::probe::state::{self, LinkFacts, NeighFacts, RouteFacts};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,13 @@ impl RealWorld {
                     let have = self.rt.block_on(state::routes_to(&nl, to))?;
                     route_verdict(to, *via, dev.as_deref(), *present, &whence, &have)
                 }
+                StateCheck::Neigh { ip, want } => {
+                    let have = self
+                        .rt
+                        .block_on(state::neighbours_of(&nl, *ip, want.proxy))?;
+                    neigh_verdict(*ip, want, &whence, &have)
+                }
+                StateCheck::File { path, contains } => file_verdict(path, contains),
             };
             if v.is_ok() || Instant::now() >= deadline {
                 break v;
@@ -55,6 +62,8 @@ impl RealWorld {
             RunError::of(Kind::Expect, why).help(match check {
                 StateCheck::Link { .. } => "`show links in NS` shows the namespace's links",
                 StateCheck::Route { .. } => "`show routes in NS` shows the namespace's routes",
+                StateCheck::Neigh { .. } => "`show neigh in NS` shows the namespace's neighbours",
+                StateCheck::File { .. } => "`exec \"cat PATH\"` shows what the file holds",
             })
         })
     }
@@ -130,4 +139,49 @@ fn route_verdict(
             list(&all)
         )
     })
+}
+
+fn neigh_verdict(ip: IpAddr, want: &NeighWant, whence: &str, have: &[NeighFacts]) -> Verdict {
+    if have.iter().any(|n| state::neigh_matches(n, want)) {
+        return Ok(());
+    }
+    let table = if want.proxy { "proxy" } else { "neighbour" };
+    let mut wanted = format!("a {table} entry for {ip}");
+    if let Some(d) = &want.dev {
+        wanted += &format!(" on {d}");
+    }
+    if let Some(m) = &want.lladdr {
+        wanted += &format!(" with lladdr {}", crate::ops::format_mac(m));
+    }
+    match want.router {
+        Some(true) => wanted += " flagged router",
+        Some(false) => wanted += " not flagged router",
+        None => {}
+    }
+    Err(if have.is_empty() {
+        format!("expected {wanted}{whence}, but the {table} table has no entry for {ip}")
+    } else {
+        let list: Vec<String> = have.iter().map(|n| format!("`{ip} {n}`")).collect();
+        format!(
+            "expected {wanted}{whence}, but the {table} table has {}",
+            list.join(", ")
+        )
+    })
+}
+
+fn file_verdict(path: &std::path::Path, contains: &[String]) -> Verdict {
+    let shown = path.display();
+    let text = state::file_text(path)
+        .map_err(|why| format!("expected a file {shown}, but {why}"))?;
+    match contains.iter().find(|t| !text.contains(t.as_str())) {
+        None => Ok(()),
+        Some(t) => {
+            // enough of the file to see what it holds instead; state files are a few lines
+            let head: Vec<&str> = text.lines().take(20).collect();
+            Err(format!(
+                "expected {shown} to contain {t:?}, but it does not; it holds:\n{}",
+                head.join("\n")
+            ))
+        }
+    }
 }

@@ -4,7 +4,8 @@ use super::Ctx;
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::ops::{Check, LinkWant, Op, RouteTo, StateCheck};
+use crate::check::types::Val;
+use crate::ops::{Check, LinkWant, NeighWant, Op, RouteTo, StateCheck};
 use crate::ops::{ProbeOp, ServiceOp};
 
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
@@ -66,6 +67,21 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             via: a.ip("via"),
             dev: a.string("dev"),
             present: id == Id::ExpectRoute,
+        })]),
+        Id::ExpectNeigh => out.extend([state(StateCheck::Neigh {
+            ip: a
+                .ip("address")
+                .ok_or_else(|| RunError::new("`expect neigh` needs an address"))?,
+            want: NeighWant {
+                dev: a.string("dev"),
+                lladdr: a.mac("lladdr"),
+                router: a.string("role").map(|r| r == "router"),
+                proxy: a.flag("proxy"),
+            },
+        })]),
+        Id::ExpectFile => out.extend([state(StateCheck::File {
+            path: a.must_string("path").into(),
+            contains: a.all("contains").map(Val::text).collect(),
         })]),
         Id::Exec => {
             let argv = argv(a.rest_words());
