@@ -271,3 +271,51 @@ cd {dir} && run dot-down $NETSH --no-rollback ./down; ip -br link show named-dow
     );
     assert!(get("bare down 2").contains("usage: netsh down FILE"));
 }
+
+#[test]
+fn a_sandbox_rollback_lists_only_what_outlives_the_sandbox() {
+    requires!(Root);
+    const FAILS: &str = "expect reach 10.1.1.9 from docker1 timeout 0.2\n";
+    // only namespace state: one line, no `undone:` steps
+    let r = util::Netsh::new()
+        .private_world()
+        .sandbox()
+        .script(format!(
+            "netns add docker1\nveth eth0 peer sw0 in docker1\n{FAILS}"
+        ))
+        .run()
+        .code(1);
+    assert!(
+        r.stderr.contains(
+            "netsh: rolled back 2 changes (all in the sandbox's namespaces, which end with it)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("undone:"), "{}", r.stderr);
+    // a store key outlives the sandbox: it is listed, the namespace steps are counted
+    let r = util::Netsh::new()
+        .private_world()
+        .sandbox()
+        .script(format!(
+            "netns add docker1\nstore embedded\nnetwork config '{{\"Network\":\"10.100.0.0/16\"}}'\n{FAILS}"
+        ))
+        .run()
+        .code(1);
+    assert!(
+        r.stderr.contains(
+            "netsh: rolled back 2 changes (1 in the sandbox's namespaces, which end with it)\n  undone: etcdctl del /coreos.com/network/config"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("undone: ip netns del"), "{}", r.stderr);
+    // nothing changed: no rollback line at all
+    let r = util::Netsh::new()
+        .private_world()
+        .sandbox()
+        .script(FAILS.replace("from docker1 ", ""))
+        .run()
+        .code(1);
+    assert!(!r.stderr.contains("rolled back"), "{}", r.stderr);
+}

@@ -282,8 +282,13 @@ fn run(cli: Cli) -> i32 {
             // the whole script is one transaction (see docs/GUARANTEES.md)
             if !cli.no_rollback
                 && let Some(r) = world.rollback(0)
+                && let Some(said) = if cli.sandbox {
+                    r.sandbox_summary()
+                } else {
+                    r.summary()
+                }
             {
-                eprintln!("{}", r.summary());
+                eprintln!("{said}");
             }
             match crate::sys::signals::pending() {
                 Some(sig) => 128 + sig,

@@ -50,6 +50,30 @@ pub enum Undo {
     Network { host: Ns, name: String, back: bool },
 }
 
+impl Undo {
+    /// Whether the step only takes back network-namespace state (links, addresses, routes,
+    /// neighbours, sysctls, namespaces) or a thread of this process: what a `--sandbox` takes
+    /// with it when it ends. Store keys, leases, networks and files outlive it.
+    fn ends_with_the_sandbox(&self) -> bool {
+        match self {
+            Undo::Op(op) => matches!(
+                op,
+                Op::Netns(_)
+                    | Op::Link(_)
+                    | Op::Addr(_)
+                    | Op::Route { .. }
+                    | Op::Neigh(_)
+                    | Op::Sysctl(_)
+            ),
+            Undo::MoveHome { .. } | Undo::Service(_) | Undo::OverlayStop { .. } => true,
+            Undo::Restore { steps, .. } => steps.iter().all(Undo::ends_with_the_sandbox),
+            Undo::Kept(_) | Undo::StoreKey { .. } | Undo::Lease { .. } | Undo::Network { .. } => {
+                false
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for Undo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.describe())
@@ -354,6 +378,9 @@ impl RealWorld {
                 self.undo.changes = self.undo.changes.saturating_sub(1);
             }
             let what = step.describe();
+            if !step.ends_with_the_sandbox() {
+                report.lasting.push(what.clone());
+            }
             if let Undo::Kept(_) = step {
                 report.kept.push(what);
                 continue;

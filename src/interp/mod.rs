@@ -22,7 +22,7 @@ use build::{Ctx, Names};
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use value::{Frame, Value};
-use world::World;
+use world::{Rollback, World};
 
 /// How deep procedure calls may nest before the run stops (the check pass rejects recursion that
 /// never ends; this catches recursion whose end is too far away).
@@ -203,12 +203,9 @@ impl Interp {
                     .block(body, env)
                     .and_then(|()| env.world.settle().map_err(|e| fail(s.span, e)));
                 if r.is_err()
-                    && let Some(rb) = env.world.rollback(mark)
+                    && let Some(said) = env.world.rollback(mark).and_then(|rb| rb.summary())
                 {
-                    eprintln!(
-                        "{}",
-                        rb.summary().replacen("netsh:", "netsh: transaction:", 1)
-                    );
+                    eprintln!("{}", said.replacen("netsh:", "netsh: transaction:", 1));
                 }
                 r
             }
@@ -262,11 +259,12 @@ impl Interp {
             .block(body, env)
             .and_then(|()| env.world.settle().map_err(|e| fail(span, e)));
         let rb = env.world.rollback(mark);
-        if let Some(rb) = rb.as_ref().filter(|rb| !rb.failed.is_empty()) {
-            eprintln!(
-                "{}",
-                rb.summary().replacen("netsh:", "netsh: expect error:", 1)
-            );
+        if let Some(said) = rb
+            .as_ref()
+            .filter(|rb| !rb.failed.is_empty())
+            .and_then(Rollback::summary)
+        {
+            eprintln!("{}", said.replacen("netsh:", "netsh: expect error:", 1));
         }
         let f = env.map.file_of(span);
         let (file, line) = (f.name.to_string(), f.line_col(span.start).0);

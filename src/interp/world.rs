@@ -70,17 +70,49 @@ pub struct Rollback {
     pub undone: Vec<String>,
     pub failed: Vec<String>,
     pub kept: Vec<String>,
+    /// The steps (of all three lists) that reach beyond the network namespaces: store keys,
+    /// leases, networks, files. Only these are worth listing when a `--sandbox` ends.
+    pub lasting: Vec<String>,
 }
 
 impl Rollback {
-    /// One paragraph for the user: the count, then each step.
-    pub fn summary(&self) -> String {
+    /// One paragraph for the user: the count, then each step; `None` when there was nothing to
+    /// roll back.
+    pub fn summary(&self) -> Option<String> {
+        self.summary_of(|_| true)
+    }
+
+    /// The summary of the rollback that ends a `--sandbox` run: the namespaces go with the
+    /// sandbox, so only the steps that outlive it are listed.
+    pub fn sandbox_summary(&self) -> Option<String> {
+        let mut s = self.summary_of(|step| self.lasting.iter().any(|l| l == step))?;
+        let inside = self
+            .undone
+            .iter()
+            .filter(|u| !self.lasting.contains(u))
+            .count();
+        if inside > 0 {
+            let note = if inside == self.undone.len() {
+                " (all in the sandbox's namespaces, which end with it)".to_string()
+            } else {
+                format!(" ({inside} in the sandbox's namespaces, which end with it)")
+            };
+            // after the first line, the count
+            s.insert_str(s.find('\n').unwrap_or(s.len()), &note);
+        }
+        Some(s)
+    }
+
+    fn summary_of(&self, listed: impl Fn(&str) -> bool) -> Option<String> {
         let n = self.undone.len();
+        if n == 0 && self.failed.is_empty() && self.kept.is_empty() {
+            return None;
+        }
         let mut s = format!(
             "netsh: rolled back {n} change{}",
             if n == 1 { "" } else { "s" }
         );
-        for u in &self.undone {
+        for u in self.undone.iter().filter(|u| listed(u)) {
             s += &format!("\n  undone: {u}");
         }
         for f in &self.failed {
@@ -89,7 +121,7 @@ impl Rollback {
         for k in &self.kept {
             s += &format!("\n  cannot be undone: {k}");
         }
-        s
+        Some(s)
     }
 }
 
