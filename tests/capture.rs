@@ -13,6 +13,10 @@ use util::Netsh;
 /// Two namespaces joined by a veth (eth0 on both sides).
 const PAIR: &str = "netns add a
 netns add b
+sysctl net.ipv6.conf.all.disable_ipv6 = 1 in a
+sysctl net.ipv6.conf.default.disable_ipv6 = 1 in a
+sysctl net.ipv6.conf.all.disable_ipv6 = 1 in b
+sysctl net.ipv6.conf.default.disable_ipv6 = 1 in b
 veth eth0 peer eth0 in a peer-in b
 addr add 10.1.1.1/24 dev eth0 in a
 addr add 10.1.1.2/24 dev eth0 in b
@@ -23,9 +27,14 @@ expect reach 10.1.1.2 from a
 
 /// The VXLAN lab: the veth carries VNI 1 on UDP 8472 between 192.168.0.1 and .2; vx1 holds the
 /// overlay's addresses, 10.100.93.2 in a and 10.100.5.2 in b. Both labs wait until the other side
-/// answers, so that the captures after them see the ping's packets and no neighbour discovery.
+/// answers, so that the captures after them see the ping's packets and no neighbour discovery;
+/// IPv6 is off in both labs, so no multicast listener report or solicitation comes in between.
 const VXLAN: &str = "netns add a
 netns add b
+sysctl net.ipv6.conf.all.disable_ipv6 = 1 in a
+sysctl net.ipv6.conf.default.disable_ipv6 = 1 in a
+sysctl net.ipv6.conf.all.disable_ipv6 = 1 in b
+sysctl net.ipv6.conf.default.disable_ipv6 = 1 in b
 veth eth0 peer eth0 in a peer-in b
 addr add 192.168.0.1/24 dev eth0 in a
 addr add 192.168.0.2/24 dev eth0 in b
@@ -237,12 +246,19 @@ fn a_file_that_cannot_be_written_is_a_located_error() {
         .stderr_has("main.netsh:3:28");
 }
 
-/// Runs `script` in a sandbox in the background; returns once it printed `marker` on stdout.
-fn start_until(script: &str, marker: &str) -> (std::process::Child, tempfile::TempDir) {
+/// Runs `script` in a sandbox (with `args`) in the background; returns once it printed `marker`
+/// on stdout.
+fn start_until(
+    args: &[&str],
+    script: &str,
+    marker: &str,
+) -> (std::process::Child, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a temp dir");
     std::fs::write(dir.path().join("main.netsh"), script).expect("script");
     let mut child = Command::new(util::bin())
-        .args(["--sandbox", "main.netsh"])
+        .arg("--sandbox")
+        .args(args)
+        .arg("main.netsh")
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.path().join("stderr")).expect("stderr file"))
@@ -266,7 +282,9 @@ fn start_until(script: &str, marker: &str) -> (std::process::Child, tempfile::Te
 
 #[test]
 fn sigterm_stops_the_capture_and_its_file_is_complete() {
+    // without a rollback: deleting the lab's links would end the capture on its own
     let (child, dir) = start_until(
+        &["--no-rollback"],
         &format!(
             "{PAIR}capture eth0 in a filter icmp to a.pcap\nping 10.1.1.2 from a count 3\nwait\n"
         ),
@@ -312,6 +330,7 @@ fn held_namespaces_and_sockets() -> String {
 #[test]
 fn a_run_killed_with_9_leaves_no_capture_thread_socket_or_namespace_behind() {
     let (mut child, _dir) = start_until(
+        &[],
         &format!("{PAIR}capture eth0 in a to a.pcap\nwait\n"),
         "services running",
     );
