@@ -785,7 +785,7 @@ pub static TABLE: &[Sig] = &[
         )
     },
     Sig {
-        pos: &[p("dev", Ty::Ifname)],
+        pos: &[p("if", Ty::Ifname)],
         opts: &[
             val(
                 "count",

@@ -49,7 +49,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             };
             out.extend([Op::Probe(ProbeOp::Capture(Box::new(Capture {
                 ns: cx.ns.clone(),
-                dev: a.must_string("dev").into(),
+                dev: a.must_string("if").into(),
                 count: a.int("count"),
                 seconds: a.float("for"),
                 filter,

@@ -123,7 +123,7 @@ impl Recording {
             Ok(Ok(())) => None,
             Ok(Err(OpenError::NoSuchLink)) => Some(
                 RunError::new(format!("Cannot find device \"{}\"{whence}", c.dev))
-                    .at("dev", c.dev.to_string()),
+                    .at("if", c.dev.to_string()),
             ),
             Ok(Err(OpenError::Os(e))) => {
                 Some(RunError::new(format!("cannot capture on {what}: {e}")))
