@@ -286,6 +286,11 @@ dry!(
     "ip netns exec docker1 dockerd --ipv6 --fixed-cidr-v6=2003:cd11::/64"
 );
 dry!(
+    capture,
+    "capture eth0 in a count 4 to a.pcap",
+    "ip netns exec a tcpdump -i eth0 -c 4 -w a.pcap &"
+);
+dry!(
     ping,
     "ping 10.10.10.102 from docker1 count 2",
     "ip netns exec docker1 ping -c 2 -W 1 10.10.10.102"

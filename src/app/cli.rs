@@ -263,6 +263,8 @@ fn run(cli: Cli) -> i32 {
     });
     session.interp.checks.keep_going = cli.keep_going;
     let mut result = session.run(file, world.as_mut());
+    // captures end with the script, before a rollback takes their links away
+    world.end_recordings();
     let _ = std::io::stdout().flush();
     // with --keep-going, the failed checks the run went on after fail it now
     let kept = std::mem::take(&mut session.interp.checks.failures);

@@ -41,6 +41,7 @@ pub enum Id {
     ServeHttp,
     DockerBridge,
     Ping,
+    Capture,
     ExpectReach,
     ExpectNoReach,
     ExpectHttp,
@@ -246,6 +247,7 @@ fn placeholder(key: &str, ty: Ty) -> String {
         ("on", Ty::Label) => "SWITCH",
         ("master", _) => "BRIDGE",
         ("dev" | "iface", _) => "IF",
+        ("to", Ty::Path) => "FILE.pcap",
         ("peer" | "name" | "netns" | "peer-in", _) => {
             return key
                 .replace('-', "_")
@@ -263,6 +265,7 @@ fn placeholder(key: &str, ty: Ty) -> String {
         (_, Ty::Mtu) => "MTU",
         (_, Ty::Path) => "PATH",
         (_, Ty::Url) => "URL",
+        (_, Ty::Filter) => "FILTER",
         (_, Ty::Seconds) => "SECONDS",
         (_, Ty::Aux) => "NAME=IP",
         (_, Ty::Table) => "TABLE",
@@ -781,6 +784,27 @@ pub static TABLE: &[Sig] = &[
             &["ping"],
             "send ICMP echo requests (built in: no ping program needed)",
             "ping 10.100.93.2 from web2 count 3",
+        )
+    },
+    Sig {
+        pos: &[p("if", Ty::Ifname)],
+        opts: &[
+            val(
+                "count",
+                Ty::Int {
+                    min: 1,
+                    max: 1_000_000_000,
+                },
+            ),
+            val("for", Ty::Seconds),
+            val("filter", Ty::Filter),
+            val("to", Ty::Path),
+        ],
+        ..sig(
+            Id::Capture,
+            &["capture"],
+            "record packets on a link (to a pcap file, else one line each) while the script goes on",
+            "capture eth0 in web1 count 4 filter icmp to web1.pcap",
         )
     },
     Sig {

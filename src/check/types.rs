@@ -41,6 +41,8 @@ pub enum Ty {
     Text,
     Path,
     Url,
+    /// A capture filter (`udp port 8472 and host 10.1.1.2`), see ops::Filter.
+    Filter,
     /// A sysctl key, dotted (`net.ipv4.ip_forward`) or slashed (`net/ipv4/ip_forward`).
     SysctlKey,
     /// A duration in seconds, fractions allowed.
@@ -198,6 +200,10 @@ impl Ty {
             Ty::Text => "a string".into(),
             Ty::Path => "a file path".into(),
             Ty::Url => "a URL (http://10.0.0.1:8080/)".into(),
+            Ty::Filter => {
+                "a capture filter (icmp, udp port 8472, host 10.1.1.2, ... joined with and/or)"
+                    .into()
+            }
             Ty::SysctlKey => "a sysctl key (net.ipv4.ip_forward)".into(),
             Ty::Seconds => "a number of seconds".into(),
             Ty::Target => "an address or a host name".into(),
@@ -285,6 +291,13 @@ impl Ty {
                     Err(err(Code::BadValue, format!("`{text}` is not an http URL"), Some("write it as http://ADDRESS[:PORT]/PATH".to_string())))
                 }
             }
+            Ty::Filter => match crate::ops::Filter::parse(text) {
+                Ok(_) => Ok(Val::Text(Cow::Borrowed(text))),
+                Err(e) => Err(TypeError {
+                    at: Some(e.at),
+                    ..err(Code::BadValue, format!("bad capture filter: {}", e.message), Some(crate::ops::FILTER_HELP.to_string()))
+                }),
+            },
             Ty::SysctlKey => sysctl_key(text).map(|_| Val::Text(Cow::Borrowed(text))),
             Ty::Seconds => match text.parse::<f64>() {
                 Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Val::Float(s)),

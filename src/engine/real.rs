@@ -46,6 +46,8 @@ pub struct RealWorld {
     pub(super) docker: crate::docker::Networks,
     /// NDP responders running, by host and interface (a second `proxy-ndp PREFIX` adds a prefix).
     pub(super) ndp: HashMap<(Ns, String), crate::ndp::Responder>,
+    /// Captures started by the script (`capture`), stopped when it ends.
+    pub(super) captures: Vec<crate::probe::capture::Recording>,
     /// The store, leases and overlays (started on first use).
     pub(super) flannel: Option<Flannel>,
     /// Requests sent whose answers are still due (pipeline.rs), all in namespace `flight_ns`.
@@ -89,6 +91,7 @@ impl RealWorld {
             hosts: None,
             docker: Default::default(),
             ndp: HashMap::new(),
+            captures: Vec::new(),
             flannel: None,
             flights: Vec::new(),
             flight_ns: None,
@@ -175,6 +178,10 @@ impl World for RealWorld {
 
     fn changes(&self) -> Option<usize> {
         Some(self.undo.changes)
+    }
+
+    fn end_recordings(&mut self) {
+        self.stop_captures();
     }
 
     fn exists(

@@ -57,6 +57,9 @@ pub trait World {
     fn rollback(&mut self, _mark: usize) -> Option<Rollback> {
         None
     }
+    /// The script has ended (or failed, before its rollback): what records while it runs
+    /// (`capture`) stops, and its files are complete.
+    fn end_recordings(&mut self) {}
     /// How many Ops changed something (an `add` of what existed is not a change); `None` when the
     /// world cannot tell (a dry run).
     fn changes(&self) -> Option<usize> {
@@ -260,6 +263,7 @@ impl<W: Write> DryRun<W> {
             | Op::Service(ServiceOp::Http { .. })
             | Op::Service(ServiceOp::Ndp { .. })
             | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Probe(ProbeOp::Capture(_))
             | Op::Service(ServiceOp::Wait)
             | Op::Flannel(FlannelOp::Store(_))
             | Op::Flannel(FlannelOp::Config { .. })

@@ -57,6 +57,7 @@ pub fn keeps_names(op: &Op) -> bool {
         | Op::Probe(ProbeOp::Ping { .. })
         | Op::Probe(ProbeOp::Expect { .. })
         | Op::Probe(ProbeOp::State { .. })
+        | Op::Probe(ProbeOp::Capture(_))
         | Op::Probe(ProbeOp::Dump { .. }) => true,
         // they delete namespaces or links, run programs, or another runtime carries them out
         Op::Netns(NetnsOp::Del { .. })

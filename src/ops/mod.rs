@@ -3,6 +3,7 @@
 //! etcdctl command (render.rs). Keeping the two apart is what makes dry runs, rollback and `dump` cheap.
 
 mod addr;
+mod capture;
 mod docker;
 mod flannel;
 mod link;
@@ -17,6 +18,7 @@ mod state;
 mod sysctl;
 
 pub use addr::AddrOp;
+pub use capture::{Capture, End, FILTER_HELP, Filter, FilterError, Proto};
 pub use docker::{Container, DockerBridge, DockerOp, Network};
 pub use flannel::{BackendType, DockerOpts, EtcdSpec, FlannelOp, Lease, Overlay, StoreSpec};
 pub use link::{IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode, Vxlan};

@@ -1,6 +1,7 @@
 //! Probes: run a program, show, print or check something in the lab.
 
 use super::Ns;
+use super::capture::Capture;
 use super::render::{InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
 use super::state::StateCheck;
 use std::net::IpAddr;
@@ -88,6 +89,8 @@ pub enum ProbeOp {
         timeout: f64,
         check: StateCheck,
     },
+    /// `capture`: record packets on a link while the script goes on.
+    Capture(Box<Capture>),
 }
 
 impl ProbeOp {
@@ -163,6 +166,7 @@ impl ProbeOp {
             },
             ProbeOp::Dump { ns } => put!(out, "# netsh: dump", InSuffix(ns)),
             ProbeOp::State { ns, check, .. } => check.render(ns, out),
+            ProbeOp::Capture(c) => c.render(out),
         }
     }
 
@@ -174,6 +178,7 @@ impl ProbeOp {
             | ProbeOp::Show { .. }
             | ProbeOp::Echo(_)
             | ProbeOp::Ping { .. }
+            | ProbeOp::Capture(_)
             | ProbeOp::Dump { .. } => false,
         }
     }
@@ -187,6 +192,7 @@ impl ProbeOp {
             | ProbeOp::Show { .. }
             | ProbeOp::Echo(_)
             | ProbeOp::Ping { .. }
+            | ProbeOp::Capture(_)
             | ProbeOp::Dump { .. } => None,
         }
     }
@@ -199,6 +205,7 @@ impl ProbeOp {
             | ProbeOp::Ping { .. }
             | ProbeOp::Expect { .. }
             | ProbeOp::Dump { .. }
+            | ProbeOp::Capture(_)
             | ProbeOp::State { .. } => false,
             ProbeOp::Exec { .. } => true,
         }

@@ -2,6 +2,7 @@
 //! and `RealWorld::apply_recording` route an Op to its family here.
 
 pub(super) mod addr;
+pub(super) mod capture;
 pub(super) mod docker;
 pub(super) mod flannel;
 pub(super) mod link;

@@ -283,6 +283,7 @@ impl RealWorld {
                 Ok(())
             }
             ProbeOp::State { ns, timeout, check } => self.expect_state(ns, *timeout, check),
+            ProbeOp::Capture(c) => self.start_capture(c),
         }
     }
 
@@ -306,6 +307,7 @@ impl RealWorld {
             | ProbeOp::Ping { .. }
             | ProbeOp::Expect { .. }
             | ProbeOp::Dump { .. }
+            | ProbeOp::Capture(_)
             | ProbeOp::State { .. } => {
                 self.dispatch(whole)?;
                 Ok(Applied::none())

@@ -45,7 +45,7 @@ impl RealWorld {
             }
             ServiceOp::Wait => {
                 let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
-                if self.services + overlays == 0 {
+                if self.services + overlays + self.captures_running() == 0 {
                     self.print("netsh: no services are running; nothing to wait for");
                     return Ok(());
                 }

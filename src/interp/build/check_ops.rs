@@ -1,11 +1,11 @@
-//! Checks and output: ping, expect, exec, show, echo, wait, dump.
+//! Checks and output: ping, capture, expect, exec, show, echo, wait, dump.
 
 use super::Ctx;
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
 use crate::check::types::Val;
-use crate::ops::{Check, LinkWant, NeighWant, Op, RouteTo, StateCheck};
+use crate::ops::{Capture, Check, Filter, LinkWant, NeighWant, Op, RouteTo, StateCheck};
 use crate::ops::{ProbeOp, ServiceOp};
 
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
@@ -39,6 +39,24 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             count: a.int("count").unwrap_or(3) as u32,
             timeout: a.float("timeout").unwrap_or(1.0),
         })]),
+        Id::Capture => {
+            let filter = match a.string("filter") {
+                // checked already (Ty::Filter); read again here into its tree
+                Some(text) => Some(Filter::parse(&text).map_err(|e| {
+                    RunError::new(format!("bad capture filter: {}", e.message))
+                        .at("filter", text.clone())
+                })?),
+                None => None,
+            };
+            out.extend([Op::Probe(ProbeOp::Capture(Box::new(Capture {
+                ns: cx.ns.clone(),
+                dev: a.must_string("if").into(),
+                count: a.int("count"),
+                seconds: a.float("for"),
+                filter,
+                to: a.string("to"),
+            })))])
+        }
         Id::ExpectReach => out.extend([expect(Check::Reach)]),
         Id::ExpectNoReach => out.extend([expect(Check::NoReach)]),
         Id::ExpectHttp => out.extend([expect(Check::Http {

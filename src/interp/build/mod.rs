@@ -48,8 +48,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
         Switch | Host | Router | Container | ServeHttp | DockerBridge => {
             lab_ops::ops(id, a, cx, out)
         }
-        Ping | ExpectReach | ExpectNoReach | ExpectHttp | ExpectLink | ExpectRoute
-        | ExpectNoRoute | ExpectNeigh | ExpectFile | Exec | Show | Echo | Wait | Dump => check_ops::ops(id, a, cx, out),
+        Ping | Capture | ExpectReach | ExpectNoReach | ExpectHttp | ExpectLink | ExpectRoute
+        | ExpectNoRoute | ExpectNeigh | ExpectFile | Exec | Show | Echo | Wait | Dump => {
+            check_ops::ops(id, a, cx, out)
+        }
         StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts
         | NetworkCreate | NetworkRm => flannel_ops::ops(id, a, cx, out),
         Help | Source => Ok(()),
