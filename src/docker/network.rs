@@ -5,7 +5,7 @@
 use super::ipam::{AddressPool, LocalPool};
 use crate::base::error::RunError;
 use crate::ops::{AddrOp, LinkOp, NetnsOp, SysctlOp};
-use crate::ops::{LinkKind, Network, Ns, Op};
+use crate::ops::{LinkKind, Network, Ns, Op, ParentIn};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -278,6 +278,7 @@ pub fn plan_create(
                             kind: LinkKind::Vlan {
                                 parent: base.into(),
                                 id: vid,
+                                parent_in: ParentIn::Beside,
                             },
                         }));
                         ops.push(Op::link_up(host, &link));

@@ -19,7 +19,7 @@ mod sysctl;
 pub use addr::AddrOp;
 pub use docker::{Container, DockerBridge, DockerOp, Network};
 pub use flannel::{BackendType, DockerOpts, EtcdSpec, FlannelOp, Lease, Overlay, StoreSpec};
-pub use link::{IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode, Vxlan};
+pub use link::{IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode, ParentIn, Vxlan};
 pub use neigh::{FdbAction, NeighOp};
 pub use netns::NetnsOp;
 pub use probe::{Check, ObjectKind, ProbeOp};
