@@ -102,7 +102,10 @@ fn every_example_that_runs_here_is_listed() {
     runnable.sort();
     let mut listed: Vec<String> = LISTED.iter().map(|s| s.to_string()).collect();
     listed.sort();
-    assert_eq!(listed, runnable, "the examples listed here are those that run");
+    assert_eq!(
+        listed, runnable,
+        "the examples listed here are those that run"
+    );
 }
 
 /// A snapshot's namespaces (what follows the first `== namespace` line of a section), without
@@ -325,6 +328,14 @@ echo '--- planted'; ls /run/netsh/pwned 2>/dev/null",
         .collect();
     names.sort();
     assert_eq!(names, ["a$(id)", "lo", "q'1", "x;id"], "{}", dry.stdout);
-    assert!(section(&out, "addrs").contains("10.9.0.1"), "{}", dry.stdout);
-    assert_eq!(section(&out, "planted"), "", "the dry run ran a planted command");
+    assert!(
+        section(&out, "addrs").contains("10.9.0.1"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        section(&out, "planted"),
+        "",
+        "the dry run ran a planted command"
+    );
 }

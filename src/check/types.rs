@@ -362,7 +362,10 @@ fn ifname(text: &str) -> Result<(), TypeError> {
     if text.contains(':') {
         return Err(err(
             Code::BadName,
-            format!("`{}` is not a valid interface name: it has a `:`", text.escape_debug()),
+            format!(
+                "`{}` is not a valid interface name: it has a `:`",
+                text.escape_debug()
+            ),
             Some("Linux interface names have no `:`, `/` or spaces".to_string()),
         ));
     }

@@ -450,7 +450,7 @@ mod tests {
         let (s, ops) = plan_create(&None, &n, &view(false)).unwrap();
         assert_eq!(s.mode.as_deref(), Some("l2"));
         assert!(s.made_parent);
-        assert!(ops.iter().any(|o| matches!(o, Op::Link(LinkOp::Add { kind: LinkKind::Vlan { parent, id: 19 }, .. }) if parent == "eth1")));
+        assert!(ops.iter().any(|o| matches!(o, Op::Link(LinkOp::Add { kind: LinkKind::Vlan { parent, id: 19, .. }, .. }) if parent == "eth1")));
         assert!(
             rm_ops(&s)
                 .iter()

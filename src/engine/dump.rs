@@ -135,9 +135,8 @@ fn kind_of(
     let (kind, data) = info(l);
     // the parent's name, and where it is when that is not beside the link
     let parent = || -> Result<(Name, ParentIn), String> {
-        let home = parent_space.ok_or_else(|| {
-            format!("{name}: its parent is in a namespace outside the dump")
-        })?;
+        let home = parent_space
+            .ok_or_else(|| format!("{name}: its parent is in a namespace outside the dump"))?;
         let parent = parent_index(l)
             .and_then(|i| home.name(i))
             .ok_or_else(|| format!("{name}: its parent is not found"))?;

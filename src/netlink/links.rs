@@ -281,7 +281,8 @@ pub async fn add_request(
     let mut files: Vec<std::fs::File> = peer_file.into_iter().collect();
     if let Some(ns) = into {
         let file = netns::open(ns)?;
-        msg.attributes.push(LinkAttribute::NetNsFd(file.as_raw_fd()));
+        msg.attributes
+            .push(LinkAttribute::NetNsFd(file.as_raw_fd()));
         files.push(file);
     }
     Ok((RouteNetlinkMessage::NewLink(msg), files))
@@ -449,6 +450,7 @@ mod tests {
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
                 mode: IpvlanMode::L2,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             r,
         )
@@ -461,6 +463,7 @@ mod tests {
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
                 mode: IpvlanMode::L3s,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             r,
         )
@@ -472,6 +475,7 @@ mod tests {
             &LinkKind::Vlan {
                 parent: "eth1".into(),
                 id: 19,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             r,
         )
@@ -505,6 +509,7 @@ mod tests {
                 &LinkKind::Macvlan {
                     parent: "eth0".into(),
                     mode,
+                    parent_in: crate::ops::ParentIn::Beside,
                 },
                 r,
             )
@@ -584,6 +589,7 @@ mod tests {
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
                 mode: IpvlanMode::L3,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             &e,
         );
@@ -598,6 +604,7 @@ mod tests {
             &LinkKind::Vlan {
                 parent: "eth1".into(),
                 id: 19,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             &e,
         );
@@ -610,6 +617,7 @@ mod tests {
             &LinkKind::Vlan {
                 parent: "lo".into(),
                 id: 5,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             &KernelError {
                 errno: 95,

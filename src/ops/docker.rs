@@ -89,7 +89,12 @@ impl DockerOp {
 }
 
 fn network_create(out: &mut String, host: &Ns, n: &Network) {
-    put!(out, InNs(host), "docker network create -d ", Quoted(&n.driver));
+    put!(
+        out,
+        InNs(host),
+        "docker network create -d ",
+        Quoted(&n.driver)
+    );
     for sub in &n.subnets {
         put!(out, " --subnet=", Shown(sub));
     }

@@ -126,13 +126,23 @@ impl FlannelOp {
                 Quoted(&format!("ETCDCTL_ENDPOINTS={}", e.endpoints.join(",")))
             ),
             FlannelOp::Config { prefix, json } => {
-                put!(out, "etcdctl put ", Quoted(&format!("{prefix}/config")), " ", Quoted(json))
+                put!(
+                    out,
+                    "etcdctl put ",
+                    Quoted(&format!("{prefix}/config")),
+                    " ",
+                    Quoted(json)
+                )
             }
             FlannelOp::Lease { host, lease } => {
                 put!(out, "# netsh: flanneld lease for ", host_or_this(host));
                 opt(out, "iface", lease.iface.as_ref());
                 opt(out, "public-ip", lease.public_ip.as_ref().map(Shown));
-                opt(out, "subnet-file", lease.subnet_file.as_deref().map(Commented));
+                opt(
+                    out,
+                    "subnet-file",
+                    lease.subnet_file.as_deref().map(Commented),
+                );
             }
             FlannelOp::Release { host } => {
                 put!(out, "# netsh: release the lease of ", host_or_this(host))

@@ -250,11 +250,26 @@ impl LinkOp {
 fn child_of(out: &mut String, ns: &Ns, name: &str, parent: &str, kind: &LinkKind) {
     match kind.parent_elsewhere() {
         Some(home) => {
-            put!(out, IpCmd(home), " link add ", Quoted(name), " link ", Quoted(parent));
+            put!(
+                out,
+                IpCmd(home),
+                " link add ",
+                Quoted(name),
+                " link ",
+                Quoted(parent)
+            );
             opt(out, "netns", ns.as_ref());
             out.push_str(" type ");
         }
-        None => put!(out, IpCmd(ns), " link add ", Quoted(name), " link ", Quoted(parent), " type "),
+        None => put!(
+            out,
+            IpCmd(ns),
+            " link add ",
+            Quoted(name),
+            " link ",
+            Quoted(parent),
+            " type "
+        ),
     }
 }
 
@@ -262,7 +277,14 @@ fn render_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
     let ip = IpCmd(ns);
     match kind {
         LinkKind::Veth { peer, peer_ns } => {
-            put!(out, ip, " link add ", Quoted(name), " type veth peer name ", peer);
+            put!(
+                out,
+                ip,
+                " link add ",
+                Quoted(name),
+                " type veth peer name ",
+                peer
+            );
             opt(out, "netns", peer_ns.as_ref());
         }
         LinkKind::Bridge => put!(out, ip, " link add ", Quoted(name), " type bridge"),
@@ -281,7 +303,14 @@ fn render_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
             put!(out, "vlan id ", id)
         }
         LinkKind::Vxlan(v) => {
-            put!(out, ip, " link add ", Quoted(name), " type vxlan id ", v.vni);
+            put!(
+                out,
+                ip,
+                " link add ",
+                Quoted(name),
+                " type vxlan id ",
+                v.vni
+            );
             opt(out, "dstport", v.port);
             opt(out, "dev", v.dev.as_ref());
             opt(out, "local", v.local.as_ref().map(Addr));

@@ -1,9 +1,7 @@
 //! Probes: run a program, show, print or check something in the lab.
 
 use super::Ns;
-use super::render::{
-    Commented, InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words,
-};
+use super::render::{Commented, InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
 use super::state::StateCheck;
 use std::net::IpAddr;
 
@@ -110,7 +108,15 @@ impl ProbeOp {
                 timeout,
             } => {
                 ping_command(out, from, src);
-                put!(out, " -c ", count, " -W ", Shown(timeout), " ", Quoted(target));
+                put!(
+                    out,
+                    " -c ",
+                    count,
+                    " -W ",
+                    Shown(timeout),
+                    " ",
+                    Quoted(target)
+                );
                 // a ping that gets no reply fails the run, as netsh's does
                 out.push_str(" || exit 1");
             }

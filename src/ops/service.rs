@@ -34,7 +34,14 @@ impl ServiceOp {
         match self {
             ServiceOp::Http { ns, port, text } => {
                 let statement = format!("serve http {port} text {}; wait", word(text));
-                put!(out, STOP_AT_EXIT, "\n", InNs(ns), "netsh -c ", Quoted(&statement));
+                put!(
+                    out,
+                    STOP_AT_EXIT,
+                    "\n",
+                    InNs(ns),
+                    "netsh -c ",
+                    Quoted(&statement)
+                );
                 // the statement returns once the server listens: so does the script
                 put!(
                     out,
@@ -47,7 +54,15 @@ impl ServiceOp {
             }
             ServiceOp::Ndp { ns, prefix, dev } => {
                 let statement = format!("proxy-ndp {prefix} on {}; wait", word(dev));
-                put!(out, STOP_AT_EXIT, "\n", InNs(ns), "netsh -c ", Quoted(&statement), " &");
+                put!(
+                    out,
+                    STOP_AT_EXIT,
+                    "\n",
+                    InNs(ns),
+                    "netsh -c ",
+                    Quoted(&statement),
+                    " &"
+                );
             }
             ServiceOp::Wait => {
                 out.push_str("wait  # netsh: until Ctrl-C, keeping services running")
@@ -60,7 +75,9 @@ impl ServiceOp {
         let within = |ns: &Ns| ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default();
         match self {
             ServiceOp::Http { ns, port, .. } => format!("serve http {port}{}", within(ns)),
-            ServiceOp::Ndp { ns, prefix, dev } => format!("proxy-ndp {prefix} on {dev}{}", within(ns)),
+            ServiceOp::Ndp { ns, prefix, dev } => {
+                format!("proxy-ndp {prefix} on {dev}{}", within(ns))
+            }
             ServiceOp::Wait => "wait".to_string(),
         }
     }
