@@ -48,7 +48,7 @@ dry!(
 dry!(
     macvlan_moved,
     "macvlan bridge on eth0 in namespace1\nmacvlan private on eth0 name mv in namespace2",
-    "ip link add macvlan1 link eth0 type macvlan mode bridge\nip link set macvlan1 netns namespace1\nip link add mv link eth0 type macvlan mode private\nip link set mv netns namespace2"
+    "ip link add macvlan1 link eth0 netns namespace1 type macvlan mode bridge\nip link add mv link eth0 netns namespace2 type macvlan mode private"
 );
 dry!(
     macvlan_passthru,
@@ -63,7 +63,7 @@ dry!(
 dry!(
     ipvlan_l2_moved,
     "ipvlan l2 on eth0 in ns1",
-    "ip link add ipvlan1 link eth0 type ipvlan mode l2\nip link set ipvlan1 netns ns1"
+    "ip link add ipvlan1 link eth0 netns ns1 type ipvlan mode l2"
 );
 dry!(
     vlan_default_name,
@@ -243,7 +243,7 @@ dry!(
 dry!(
     proxy_ndp_prefix,
     "proxy-ndp 2003:ab11:0:0:8000::/65 on eth0",
-    "sysctl -w net.ipv6.conf.eth0.proxy_ndp=1\n# netsh: answer neighbour solicitations for 2003:ab11:0:0:8000::/65 on eth0"
+    "trap 'kill -INT $(jobs -p) 2>/dev/null' EXIT\nnetsh -c 'proxy-ndp 2003:ab11:0:0:8000::/65 on eth0; wait' &"
 );
 dry!(
     switch,
