@@ -208,6 +208,43 @@ fn expected(path: &Path) -> Vec<(usize, String, String)> {
             out.push((i + 1, line.to_string(), n));
         }
     }
+    merge_moves(out)
+}
+
+/// The book makes a MacVLAN, IPVLAN or VLAN beside its parent and then moves it (`ip link add X link
+/// P type ...`, `ip link set X netns T`); netsh does both in one request, which it prints as
+/// `ip link add X link P netns T type ...`. The pair is matched as that one command.
+fn merge_moves(lines: Vec<(usize, String, String)>) -> Vec<(usize, String, String)> {
+    let mut out: Vec<(usize, String, String)> = Vec::new();
+    for (line, book, norm) in lines {
+        if let Some((_, prev_book, prev)) = out.last_mut() {
+            let words: Vec<&str> = prev.split(' ').collect();
+            let add = words.iter().position(|w| *w == "add");
+            let ty = words.iter().position(|w| *w == "type");
+            if let (Some(a), Some(t)) = (add, ty)
+                && a > 0
+                && words.get(a - 1) == Some(&"link")
+                && words.get(a + 2) == Some(&"link")
+                && !words.contains(&"netns")
+            {
+                let ip = words[..a - 1].join(" ");
+                let name = words[a + 1];
+                let set = format!("{ip} link set {name} netns ");
+                if let Some(target) = norm.strip_prefix(&set)
+                    && !target.contains(' ')
+                {
+                    *prev = format!(
+                        "{} netns {target} {}",
+                        words[..t].join(" "),
+                        words[t..].join(" ")
+                    );
+                    *prev_book = format!("{prev_book}` + `{book}");
+                    continue;
+                }
+            }
+        }
+        out.push((line, book, norm));
+    }
     out
 }
 

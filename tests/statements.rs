@@ -48,7 +48,7 @@ dry!(
 dry!(
     macvlan_moved,
     "macvlan bridge on eth0 in namespace1\nmacvlan private on eth0 name mv in namespace2",
-    "ip link add macvlan1 link eth0 type macvlan mode bridge\nip link set macvlan1 netns namespace1\nip link add mv link eth0 type macvlan mode private\nip link set mv netns namespace2"
+    "ip link add macvlan1 link eth0 netns namespace1 type macvlan mode bridge\nip link add mv link eth0 netns namespace2 type macvlan mode private"
 );
 dry!(
     macvlan_passthru,
@@ -63,7 +63,7 @@ dry!(
 dry!(
     ipvlan_l2_moved,
     "ipvlan l2 on eth0 in ns1",
-    "ip link add ipvlan1 link eth0 type ipvlan mode l2\nip link set ipvlan1 netns ns1"
+    "ip link add ipvlan1 link eth0 netns ns1 type ipvlan mode l2"
 );
 dry!(
     vlan_default_name,
@@ -243,7 +243,7 @@ dry!(
 dry!(
     proxy_ndp_prefix,
     "proxy-ndp 2003:ab11:0:0:8000::/65 on eth0",
-    "sysctl -w net.ipv6.conf.eth0.proxy_ndp=1\n# netsh: answer neighbour solicitations for 2003:ab11:0:0:8000::/65 on eth0"
+    "trap 'kill -INT $(jobs -p) 2>/dev/null' EXIT\nnetsh -c 'proxy-ndp 2003:ab11:0:0:8000::/65 on eth0; wait' &"
 );
 dry!(
     switch,
@@ -278,7 +278,7 @@ dry!(
 dry!(
     serve_http,
     "serve http 80 text \"Web Server #1\" in web1",
-    "# netsh: serve http on port 80 in web1 answering 'Web Server #1'"
+    "trap 'kill -INT $(jobs -p) 2>/dev/null' EXIT\nip netns exec web1 netsh -c 'serve http 80 text '\\''Web Server #1'\\''; wait' &\ni=0; until ip netns exec web1 ss -Hltn 'sport = :80' | grep -q .; do i=$((i + 1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done"
 );
 dry!(
     docker_bridge,
@@ -293,17 +293,17 @@ dry!(
 dry!(
     ping,
     "ping 10.10.10.102 from docker1 count 2",
-    "ip netns exec docker1 ping -c 2 -W 1 10.10.10.102"
+    "ip netns exec docker1 ping -i 0.2 -c 2 -W 1 10.10.10.102 || exit 1"
 );
 dry!(
     expect_reach,
     "expect reach 10.100.93.2 from web2",
-    "ip netns exec web2 ping -c 1 -W 3 10.100.93.2 >/dev/null || exit 1"
+    "ip netns exec web2 ping -i 0.2 -c 1 -w 3 10.100.93.2 >/dev/null || exit 1"
 );
 dry!(
     expect_no_reach,
     "expect no-reach 192.168.50.171 from namespace2 timeout 1",
-    "! ip netns exec namespace2 ping -c 1 -W 1 192.168.50.171 >/dev/null || exit 1"
+    "! ip netns exec namespace2 ping -i 0.2 -c 1 -w 1 192.168.50.171 >/dev/null || exit 1"
 );
 dry!(
     expect_http,
@@ -335,7 +335,7 @@ dry!(echo, "echo hello \"big world\"", "echo 'hello big world'");
 dry!(
     wait,
     "wait",
-    "# netsh: wait for Ctrl-C, keeping services running"
+    "wait  # netsh: until Ctrl-C, keeping services running"
 );
 dry!(dump, "dump in docker1", "# netsh: dump in docker1");
 dry!(

@@ -45,7 +45,7 @@ fn a_procedure_named_like_a_statement_is_called_where_it_is_defined() {
     let (taped, _) = dry_runs(script).expect("the script checks");
     assert_eq!(
         taped,
-        "ip netns add a\n# netsh: wait for Ctrl-C, keeping services running\n\
+        "ip netns add a\nwait  # netsh: until Ctrl-C, keeping services running\n\
          echo 'proc wait'\nip netns add b\nok"
     );
 }

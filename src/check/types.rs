@@ -370,6 +370,18 @@ fn ifname(text: &str) -> Result<(), TypeError> {
             Some("Linux interface names have 1 to 15 bytes".to_string()),
         ));
     }
+    // the kernel takes no `:` in a link's name (it wrote aliases as `eth0:1`); a check error here
+    // says so before a dry run prints it or a run sends it
+    if text.contains(':') {
+        return Err(err(
+            Code::BadName,
+            format!(
+                "`{}` is not a valid interface name: it has a `:`",
+                text.escape_debug()
+            ),
+            Some("Linux interface names have no `:`, `/` or spaces".to_string()),
+        ));
+    }
     name_like(text, 15, "interface name")
 }
 

@@ -6,7 +6,7 @@
 use super::network::NetworkState;
 use crate::base::error::RunError;
 use crate::docker::naming::{docker_mac, docker_v6, veth_name};
-use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp};
+use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp, ParentIn};
 use crate::ops::{
     Container, Dest, Family, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Ns, Op, Route,
     RouteAction,
@@ -243,11 +243,13 @@ pub fn plan_attach(host: &Ns, n: &mut NetworkState, c: &Container) -> Result<Att
                 LinkKind::Macvlan {
                     parent: parent.as_str().into(),
                     mode: MacvlanMode::from_word(&mode).ok_or_else(unknown)?,
+                    parent_in: ParentIn::Beside,
                 }
             } else {
                 LinkKind::Ipvlan {
                     parent: parent.as_str().into(),
                     mode: IpvlanMode::from_word(&mode).ok_or_else(unknown)?,
+                    parent_in: ParentIn::Beside,
                 }
             };
             ops.push(Op::Link(LinkOp::Add {

@@ -5,7 +5,7 @@
 use super::ipam::{AddressPool, LocalPool};
 use crate::base::error::RunError;
 use crate::ops::{AddrOp, LinkOp, NetnsOp, SysctlOp};
-use crate::ops::{LinkKind, Network, Ns, Op};
+use crate::ops::{LinkKind, Network, Ns, Op, ParentIn};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -278,6 +278,7 @@ pub fn plan_create(
                             kind: LinkKind::Vlan {
                                 parent: base.into(),
                                 id: vid,
+                                parent_in: ParentIn::Beside,
                             },
                         }));
                         ops.push(Op::link_up(host, &link));
@@ -449,7 +450,7 @@ mod tests {
         let (s, ops) = plan_create(&None, &n, &view(false)).unwrap();
         assert_eq!(s.mode.as_deref(), Some("l2"));
         assert!(s.made_parent);
-        assert!(ops.iter().any(|o| matches!(o, Op::Link(LinkOp::Add { kind: LinkKind::Vlan { parent, id: 19 }, .. }) if parent == "eth1")));
+        assert!(ops.iter().any(|o| matches!(o, Op::Link(LinkOp::Add { kind: LinkKind::Vlan { parent, id: 19, .. }, .. }) if parent == "eth1")));
         assert!(
             rm_ops(&s)
                 .iter()

@@ -15,7 +15,8 @@ use crate::netlink::routes;
 use crate::ops::script::statement;
 use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp, SysctlOp};
 use crate::ops::{
-    Family, FdbAction, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Ns, Op, RouteAction, Vxlan,
+    Family, FdbAction, IpvlanMode, LinkChange, LinkKind, MacvlanMode, Name, Ns, Op, ParentIn,
+    RouteAction, Vxlan,
 };
 use crate::sys::netns;
 use crate::sys::sysctl;
@@ -123,18 +124,34 @@ fn neigh_mac(m: &NeighbourMessage) -> Option<[u8; 6]> {
 }
 
 /// How a link is made, when netsh can make it; `Err`: why not (a comment in the dump).
-fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkKind>, String> {
+/// `parent_space`: the dumped namespace the link's parent is in (`sp` itself, or the one its
+/// netnsid names), when it is one of them.
+fn kind_of(
+    l: &LinkMessage,
+    sp: &Space,
+    parent_space: Option<&Space>,
+) -> Result<Option<LinkKind>, String> {
     let name = links::name_of(l).unwrap_or("?");
     let (kind, data) = info(l);
-    let parent = || -> Result<String, String> {
-        if in_other_ns(l) {
-            return Err(format!("{name}: its parent is in another namespace"));
+    // the parent's name, and where it is when that is not beside the link
+    let parent = || -> Result<(Name, ParentIn), String> {
+        let home = parent_space
+            .ok_or_else(|| format!("{name}: its parent is in a namespace outside the dump"))?;
+        let parent = parent_index(l)
+            .and_then(|i| home.name(i))
+            .ok_or_else(|| format!("{name}: its parent is not found"))?;
+        if !in_other_ns(l) {
+            return Ok((parent.into(), ParentIn::Beside));
         }
-        parent_index(l)
-            .and_then(|i| sp.name(i))
-            .ok_or_else(|| format!("{name}: its parent is not found"))
+        // made on the parent in its namespace and placed by name: a link in the namespace netsh
+        // runs in has no name to be placed by
+        if sp.ns.is_none() {
+            return Err(format!(
+                "{name}: its parent is in another namespace and it is in this one"
+            ));
+        }
+        Ok((parent.into(), ParentIn::Elsewhere(home.ns.clone())))
     };
-    let _ = spaces;
     Ok(Some(match kind {
         None => return Ok(None),
         Some(InfoKind::Bridge) => LinkKind::Bridge,
@@ -155,9 +172,11 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 Some(MacVlanMode::Passthrough) => MacvlanMode::Passthru,
                 _ => MacvlanMode::Vepa,
             };
+            let (parent, parent_in) = parent()?;
             LinkKind::Macvlan {
-                parent: parent()?.into(),
+                parent,
                 mode,
+                parent_in,
             }
         }
         Some(InfoKind::IpVlan) => {
@@ -170,9 +189,11 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 }),
                 _ => None,
             };
+            let (parent, parent_in) = parent()?;
             LinkKind::Ipvlan {
-                parent: parent()?.into(),
+                parent,
                 mode: mode.unwrap_or(IpvlanMode::L3),
+                parent_in,
             }
         }
         Some(InfoKind::Vlan) => {
@@ -183,9 +204,11 @@ fn kind_of(l: &LinkMessage, sp: &Space, spaces: &[Space]) -> Result<Option<LinkK
                 }),
                 _ => None,
             };
+            let (parent, parent_in) = parent()?;
             LinkKind::Vlan {
-                parent: parent()?.into(),
+                parent,
                 id: id.ok_or_else(|| format!("{name}: a VLAN without an id"))?,
+                parent_in,
             }
         }
         Some(InfoKind::Vxlan) => {
@@ -364,7 +387,12 @@ impl RealWorld {
                     }
                     continue;
                 }
-                match kind_of(l, sp, &spaces) {
+                // the parent's namespace: this one, or the one the link's netnsid names
+                let parent_space = match link_netnsid(l) {
+                    None => Some(sp),
+                    Some(id) => nsids.get(&(si, id)).map(|&sj| &spaces[sj]),
+                };
+                match kind_of(l, sp, parent_space) {
                     Ok(Some(kind @ (LinkKind::Bridge | LinkKind::Dummy | LinkKind::Tun))) => ops
                         .push(Op::Link(LinkOp::Add {
                             ns: sp.ns.clone(),

@@ -85,7 +85,11 @@ impl Request {
     /// The request of `op`, when it can be pipelined.
     fn of(op: &Op) -> Option<Request> {
         Some(match op {
-            Op::Link(LinkOp::Add { ns, name, kind }) if *kind != LinkKind::Tun => {
+            // a TUN device is not made over netlink; a link placed away from its parent's
+            // namespace takes a request to another socket
+            Op::Link(LinkOp::Add { ns, name, kind })
+                if *kind != LinkKind::Tun && kind.parent_elsewhere().is_none() =>
+            {
                 Request::LinkAdd {
                     ns: ns.clone(),
                     name: name.clone(),

@@ -145,8 +145,13 @@ pub struct UndoLog {
 }
 
 impl UndoLog {
+    /// The journal's lines of these steps (a service has none: `down` has nothing to stop).
     fn lines(steps: &[(Undo, bool)]) -> Vec<String> {
-        steps.iter().map(|(u, _)| u.line()).collect()
+        steps
+            .iter()
+            .filter(|(u, _)| !matches!(u, Undo::Service(_)))
+            .map(|(u, _)| u.line())
+            .collect()
     }
 }
 
@@ -314,7 +319,8 @@ impl RealWorld {
             }
             let mut first = applied.changed;
             for step in applied.undo {
-                if self.undo.file.is_some() {
+                // a service ends with this process: `down` has nothing to stop
+                if self.undo.file.is_some() && !matches!(step, Undo::Service(_)) {
                     lines.push(step.line());
                 }
                 self.undo.steps.push((step, first));

@@ -246,29 +246,46 @@ pub async fn add(
     nl: &Netlink,
     name: &str,
     kind: &LinkKind,
-    parent_nl: &Netlink,
+    into: Option<&str>,
     strict: bool,
 ) -> Result<bool, RunError> {
-    let (msg, peer_file) = add_request(name, kind, parent_nl).await?;
+    let (msg, files) = add_request(name, kind, nl, into).await?;
     let result = nl.ack(msg, CREATE).await;
-    drop(peer_file);
+    drop(files);
     add_outcome(name, kind, strict, result)
 }
 
-/// The RTM_NEWLINK of `ip link add` (the parent looked up in `parent_nl`), and the peer's namespace
-/// file, which must stay open until the kernel has read the request.
+/// The RTM_NEWLINK of `ip link add` (the parent looked up in `parent_nl`, the namespace the
+/// request goes to), and the namespace files it names, which must stay open until the kernel has
+/// read it: the veth peer's, and `into`'s, the named namespace the link is placed in when it is
+/// not the one the request goes to (`ip -n net1 link add m1 link eth0 netns ns1 ...`).
 pub async fn add_request(
     name: &str,
     kind: &LinkKind,
     parent_nl: &Netlink,
-) -> Result<(RouteNetlinkMessage, Option<std::fs::File>), RunError> {
+    into: Option<&str>,
+) -> Result<(RouteNetlinkMessage, Vec<std::fs::File>), RunError> {
     let parent = match parent_of(kind) {
         Some(p) => Some(index(parent_nl, p).await?),
         None => None,
     };
     let peer_file = peer_ns_file(kind)?;
-    let msg = add_request_with(name, kind, parent, peer_file.as_ref())?;
-    Ok((msg, peer_file))
+    let mut msg = add_message(
+        name,
+        kind,
+        Resolved {
+            parent,
+            peer_ns_fd: peer_file.as_ref().map(|f| f.as_raw_fd()),
+        },
+    )?;
+    let mut files: Vec<std::fs::File> = peer_file.into_iter().collect();
+    if let Some(ns) = into {
+        let file = netns::open(ns)?;
+        msg.attributes
+            .push(LinkAttribute::NetNsFd(file.as_raw_fd()));
+        files.push(file);
+    }
+    Ok((RouteNetlinkMessage::NewLink(msg), files))
 }
 
 /// The link a new link of this kind sits on (macvlan, ipvlan, vlan; vxlan's `dev`).
@@ -433,6 +450,7 @@ mod tests {
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
                 mode: IpvlanMode::L2,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             r,
         )
@@ -445,6 +463,7 @@ mod tests {
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
                 mode: IpvlanMode::L3s,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             r,
         )
@@ -456,6 +475,7 @@ mod tests {
             &LinkKind::Vlan {
                 parent: "eth1".into(),
                 id: 19,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             r,
         )
@@ -489,6 +509,7 @@ mod tests {
                 &LinkKind::Macvlan {
                     parent: "eth0".into(),
                     mode,
+                    parent_in: crate::ops::ParentIn::Beside,
                 },
                 r,
             )
@@ -568,6 +589,7 @@ mod tests {
             &LinkKind::Ipvlan {
                 parent: "eth0".into(),
                 mode: IpvlanMode::L3,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             &e,
         );
@@ -582,6 +604,7 @@ mod tests {
             &LinkKind::Vlan {
                 parent: "eth1".into(),
                 id: 19,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             &e,
         );
@@ -594,6 +617,7 @@ mod tests {
             &LinkKind::Vlan {
                 parent: "lo".into(),
                 id: 5,
+                parent_in: crate::ops::ParentIn::Beside,
             },
             &KernelError {
                 errno: 95,

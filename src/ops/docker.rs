@@ -1,6 +1,6 @@
 //! Docker: networks, containers and the default bridge, as Docker's drivers would make them.
 
-use super::render::{InNs, Shown, flag, opt, put};
+use super::render::{InNs, Quoted, Shown, flag, opt, put};
 use super::{Name, Ns};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -55,9 +55,9 @@ impl DockerOp {
                 put!(out, InNs(host), "docker network rm ", name)
             }
             DockerOp::Container { host, container: c } => {
-                put!(out, InNs(host), "docker run -d --name ", c.name);
+                put!(out, InNs(host), "docker run -d --name ", Quoted(&c.name));
                 if let Some(n) = &c.network {
-                    put!(out, " --net=", n);
+                    put!(out, " ", Quoted(&format!("--net={n}")));
                 }
                 opt(out, "--ip", c.ip.as_ref().map(Shown));
                 opt(out, "--ip6", c.ip6.as_ref().map(Shown));
@@ -89,7 +89,12 @@ impl DockerOp {
 }
 
 fn network_create(out: &mut String, host: &Ns, n: &Network) {
-    put!(out, InNs(host), "docker network create -d ", n.driver);
+    put!(
+        out,
+        InNs(host),
+        "docker network create -d ",
+        Quoted(&n.driver)
+    );
     for sub in &n.subnets {
         put!(out, " --subnet=", Shown(sub));
     }
@@ -100,16 +105,16 @@ fn network_create(out: &mut String, host: &Ns, n: &Network) {
         put!(out, " --gateway=", Shown(g));
     }
     for (name, ip) in &n.aux {
-        put!(out, " --aux-address=", name, "=", Shown(ip));
+        put!(out, " ", Quoted(&format!("--aux-address={name}={ip}")));
     }
     flag(out, " --internal", n.internal);
     flag(out, " --ipv6", n.ipv6);
     if let Some(p) = &n.parent {
-        put!(out, " -o parent=", p);
+        put!(out, " -o ", Quoted(&format!("parent={p}")));
     }
     if let Some(m) = &n.mode {
-        put!(out, " -o ", n.driver, "_mode=", m);
+        put!(out, " -o ", Quoted(&format!("{}_mode={m}", n.driver)));
     }
     flag(out, " --scope=global", n.global);
-    put!(out, " ", n.name);
+    put!(out, " ", Quoted(&n.name));
 }

@@ -1,7 +1,7 @@
 //! Flannel: the store, the network config, leases, overlays and Docker's options from a lease.
 
 use super::Ns;
-use super::render::{InNs, Quoted, Shown, flag, opt, put};
+use super::render::{Commented, InNs, Quoted, Shown, flag, opt, put};
 use std::net::IpAddr;
 
 /// Where leases and networks are kept.
@@ -118,21 +118,31 @@ impl FlannelOp {
             FlannelOp::Store(StoreSpec::Embedded { path }) => put!(
                 out,
                 "# netsh: store embedded ",
-                path.as_deref().unwrap_or("(default path)")
+                Commented(path.as_deref().unwrap_or("(default path)"))
             ),
             FlannelOp::Store(StoreSpec::Etcd(e)) => put!(
                 out,
-                "export ETCDCTL_API=3 ETCDCTL_ENDPOINTS=",
-                e.endpoints.join(",")
+                "export ETCDCTL_API=3 ",
+                Quoted(&format!("ETCDCTL_ENDPOINTS={}", e.endpoints.join(",")))
             ),
             FlannelOp::Config { prefix, json } => {
-                put!(out, "etcdctl put ", prefix, "/config ", Quoted(json))
+                put!(
+                    out,
+                    "etcdctl put ",
+                    Quoted(&format!("{prefix}/config")),
+                    " ",
+                    Quoted(json)
+                )
             }
             FlannelOp::Lease { host, lease } => {
                 put!(out, "# netsh: flanneld lease for ", host_or_this(host));
                 opt(out, "iface", lease.iface.as_ref());
                 opt(out, "public-ip", lease.public_ip.as_ref().map(Shown));
-                opt(out, "subnet-file", lease.subnet_file.as_ref());
+                opt(
+                    out,
+                    "subnet-file",
+                    lease.subnet_file.as_deref().map(Commented),
+                );
             }
             FlannelOp::Release { host } => {
                 put!(out, "# netsh: release the lease of ", host_or_this(host))
@@ -152,8 +162,8 @@ impl FlannelOp {
             FlannelOp::DockerOpts { host, opts } => {
                 put!(out, InNs(host), "mk-docker-opts.sh");
                 flag(out, " -c", opts.combined);
-                opt(out, "-d", opts.file.as_ref());
-                opt(out, "-k", opts.key.as_ref());
+                opt(out, "-d", opts.file.as_deref().map(Quoted));
+                opt(out, "-k", opts.key.as_deref().map(Quoted));
                 flag(out, " -m", opts.no_masq);
             }
         }

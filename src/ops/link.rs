@@ -1,7 +1,7 @@
 //! Links: making, changing and deleting them.
 
 use super::format_mac;
-use super::render::{Addr, IpCmd, Mac, opt, put};
+use super::render::{Addr, IpCmd, Mac, Quoted, opt, put};
 use super::script::{in_ns, word};
 use super::{Name, Ns, Op};
 use std::net::IpAddr;
@@ -66,6 +66,17 @@ impl IpvlanMode {
     }
 }
 
+/// Where a link made on a parent (macvlan, ipvlan, vlan) finds it: beside the link, or in another
+/// namespace (`Elsewhere(None)`: the one netsh runs in). In the second case the link is made on the
+/// parent there and placed in the Op's namespace by the same request (`ip -n net1 link add m1
+/// link eth0 netns ns1 type macvlan`), so making it again is "there already" (EEXIST), as any add.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum ParentIn {
+    #[default]
+    Beside,
+    Elsewhere(Ns),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum LinkKind {
     /// The peer is created directly in `peer_ns` (or beside the link when `None`).
@@ -79,14 +90,17 @@ pub enum LinkKind {
     Macvlan {
         parent: Name,
         mode: MacvlanMode,
+        parent_in: ParentIn,
     },
     Ipvlan {
         parent: Name,
         mode: IpvlanMode,
+        parent_in: ParentIn,
     },
     Vlan {
         parent: Name,
         id: u16,
+        parent_in: ParentIn,
     },
     Vxlan(Box<Vxlan>),
 }
@@ -103,6 +117,34 @@ pub struct Vxlan {
 }
 
 impl LinkKind {
+    /// The namespace the parent is in, when it is not the link's.
+    pub fn parent_elsewhere(&self) -> Option<&Ns> {
+        match self {
+            LinkKind::Macvlan { parent_in, .. }
+            | LinkKind::Ipvlan { parent_in, .. }
+            | LinkKind::Vlan { parent_in, .. } => match parent_in {
+                ParentIn::Elsewhere(ns) => Some(ns),
+                ParentIn::Beside => None,
+            },
+            LinkKind::Veth { .. }
+            | LinkKind::Bridge
+            | LinkKind::Dummy
+            | LinkKind::Tun
+            | LinkKind::Vxlan(_) => None,
+        }
+    }
+
+    /// The same kind with its parent in namespace `ns` (kinds without a parent are left alone).
+    pub fn with_parent_in(mut self, ns: Ns) -> LinkKind {
+        if let LinkKind::Macvlan { parent_in, .. }
+        | LinkKind::Ipvlan { parent_in, .. }
+        | LinkKind::Vlan { parent_in, .. } = &mut self
+        {
+            *parent_in = ParentIn::Elsewhere(ns);
+        }
+        self
+    }
+
     /// The kernel's name for the kind (IFLA_INFO_KIND), and the config option that provides it.
     pub fn kernel_kind(&self) -> (&'static str, &'static str) {
         match self {
@@ -203,35 +245,72 @@ impl LinkOp {
     }
 }
 
-/// `ip link add NAME link PARENT type `: the start of a link made on a parent.
-fn child_of(out: &mut String, ip: IpCmd, name: &str, parent: &str) {
-    put!(out, ip, " link add ", name, " link ", parent, " type ");
+/// `ip link add NAME link PARENT type `: the start of a link made on a parent; one whose parent
+/// is in another namespace is made there and placed in `ns` (`netns NS`).
+fn child_of(out: &mut String, ns: &Ns, name: &str, parent: &str, kind: &LinkKind) {
+    match kind.parent_elsewhere() {
+        Some(home) => {
+            put!(
+                out,
+                IpCmd(home),
+                " link add ",
+                Quoted(name),
+                " link ",
+                Quoted(parent)
+            );
+            opt(out, "netns", ns.as_ref());
+            out.push_str(" type ");
+        }
+        None => put!(
+            out,
+            IpCmd(ns),
+            " link add ",
+            Quoted(name),
+            " link ",
+            Quoted(parent),
+            " type "
+        ),
+    }
 }
 
 fn render_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
     let ip = IpCmd(ns);
     match kind {
         LinkKind::Veth { peer, peer_ns } => {
-            put!(out, ip, " link add ", name, " type veth peer name ", peer);
+            put!(
+                out,
+                ip,
+                " link add ",
+                Quoted(name),
+                " type veth peer name ",
+                peer
+            );
             opt(out, "netns", peer_ns.as_ref());
         }
-        LinkKind::Bridge => put!(out, ip, " link add ", name, " type bridge"),
-        LinkKind::Dummy => put!(out, ip, " link add ", name, " type dummy"),
-        LinkKind::Tun => put!(out, ip, " tuntap add dev ", name, " mode tun"),
-        LinkKind::Macvlan { parent, mode } => {
-            child_of(out, ip, name, parent);
+        LinkKind::Bridge => put!(out, ip, " link add ", Quoted(name), " type bridge"),
+        LinkKind::Dummy => put!(out, ip, " link add ", Quoted(name), " type dummy"),
+        LinkKind::Tun => put!(out, ip, " tuntap add dev ", Quoted(name), " mode tun"),
+        LinkKind::Macvlan { parent, mode, .. } => {
+            child_of(out, ns, name, parent, kind);
             put!(out, kind.kernel_kind().0, " mode ", mode.word())
         }
-        LinkKind::Ipvlan { parent, mode } => {
-            child_of(out, ip, name, parent);
+        LinkKind::Ipvlan { parent, mode, .. } => {
+            child_of(out, ns, name, parent, kind);
             put!(out, kind.kernel_kind().0, " mode ", mode.word())
         }
-        LinkKind::Vlan { parent, id } => {
-            child_of(out, ip, name, parent);
+        LinkKind::Vlan { parent, id, .. } => {
+            child_of(out, ns, name, parent, kind);
             put!(out, "vlan id ", id)
         }
         LinkKind::Vxlan(v) => {
-            put!(out, ip, " link add ", name, " type vxlan id ", v.vni);
+            put!(
+                out,
+                ip,
+                " link add ",
+                Quoted(name),
+                " type vxlan id ",
+                v.vni
+            );
             opt(out, "dstport", v.port);
             opt(out, "dev", v.dev.as_ref());
             opt(out, "local", v.local.as_ref().map(Addr));
@@ -247,7 +326,7 @@ fn render_add(out: &mut String, ns: &Ns, name: &str, kind: &LinkKind) {
 }
 
 fn render_set(out: &mut String, ns: &Ns, name: &str, c: &LinkChange) {
-    put!(out, IpCmd(ns), " link set ", name);
+    put!(out, IpCmd(ns), " link set ", Quoted(name));
     match c.up {
         Some(true) => out.push_str(" up"),
         Some(false) => out.push_str(" down"),
@@ -277,13 +356,13 @@ fn statement_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
         LinkKind::Bridge => format!("bridge {n}"),
         LinkKind::Dummy => format!("dummy {n}"),
         LinkKind::Tun => format!("tun {n}"),
-        LinkKind::Macvlan { parent, mode } => {
+        LinkKind::Macvlan { parent, mode, .. } => {
             format!("macvlan {} on {} name {n}", mode.word(), word(parent))
         }
-        LinkKind::Ipvlan { parent, mode } => {
+        LinkKind::Ipvlan { parent, mode, .. } => {
             format!("ipvlan {} on {} name {n}", mode.word(), word(parent))
         }
-        LinkKind::Vlan { parent, id } => format!("vlan {id} on {} name {n}", word(parent)),
+        LinkKind::Vlan { parent, id, .. } => format!("vlan {id} on {} name {n}", word(parent)),
         LinkKind::Vxlan(v) => {
             let mut s = format!("vxlan {n} vni {}", v.vni);
             if let Some(p) = v.port {
@@ -309,7 +388,12 @@ fn statement_add(ns: &Ns, name: &str, kind: &LinkKind) -> String {
             s
         }
     };
-    body + &in_ns(ns)
+    // a parent in another namespace: the statement made inside `in PARENT_NS { ... }` (or at the
+    // top, for the namespace netsh runs in) with `in NS` placing the link
+    match kind.parent_elsewhere() {
+        Some(Some(home)) => format!("in {} {{ {body}{} }}", word(home), in_ns(ns)),
+        Some(None) | None => body + &in_ns(ns),
+    }
 }
 
 fn change_words(c: &LinkChange) -> String {

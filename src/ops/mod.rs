@@ -21,7 +21,7 @@ pub use addr::AddrOp;
 pub use capture::{Capture, End, FILTER_HELP, Filter, FilterError, Proto};
 pub use docker::{Container, DockerBridge, DockerOp, Network};
 pub use flannel::{BackendType, DockerOpts, EtcdSpec, FlannelOp, Lease, Overlay, StoreSpec};
-pub use link::{IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode, Vxlan};
+pub use link::{IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode, ParentIn, Vxlan};
 pub use neigh::{FdbAction, NeighOp};
 pub use netns::NetnsOp;
 pub use probe::{Check, ObjectKind, ProbeOp};

@@ -2,7 +2,7 @@
 
 use super::Ns;
 use super::capture::Capture;
-use super::render::{InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
+use super::render::{Commented, InNs, InSuffix, IpCmd, Put, Quoted, Shown, opt, put, shell_words};
 use super::state::StateCheck;
 use std::net::IpAddr;
 
@@ -110,8 +110,18 @@ impl ProbeOp {
                 count,
                 timeout,
             } => {
-                ping_command(out, from, *count, *timeout, src);
-                put!(out, " ", target);
+                ping_command(out, from, src);
+                put!(
+                    out,
+                    " -c ",
+                    count,
+                    " -W ",
+                    Shown(timeout),
+                    " ",
+                    Quoted(target)
+                );
+                // a ping that gets no reply fails the run, as netsh's does
+                out.push_str(" || exit 1");
             }
             ProbeOp::Expect {
                 from,
@@ -121,13 +131,13 @@ impl ProbeOp {
                 check,
             } => match check {
                 Check::Reach => {
-                    ping_command(out, from, 1, *timeout, src);
-                    put!(out, " ", target, " >/dev/null || exit 1");
+                    until_reply(out, from, *timeout, src, target);
+                    out.push_str(" >/dev/null || exit 1");
                 }
                 Check::NoReach => {
                     out.push_str("! ");
-                    ping_command(out, from, 1, *timeout, src);
-                    put!(out, " ", target, " >/dev/null || exit 1");
+                    until_reply(out, from, *timeout, src, target);
+                    out.push_str(" >/dev/null || exit 1");
                 }
                 Check::Http {
                     url,
@@ -224,11 +234,20 @@ fn show(out: &mut String, ns: &Ns, what: &str, json: bool) {
             None => put!(out, "bridge", j, " fdb show"),
         },
         "netns" => out.push_str("ip netns list"),
-        other => put!(out, "# netsh: show ", other, InSuffix(ns)),
+        other => put!(out, "# netsh: show ", Commented(other), InSuffix(ns)),
     }
 }
 
-fn ping_command(out: &mut String, from: &Ns, count: u32, timeout: f64, src: &Option<IpAddr>) {
-    put!(out, InNs(from), "ping -c ", count, " -W ", Shown(timeout));
+/// `ping` from a namespace, probing every 200 ms as netsh does.
+fn ping_command(out: &mut String, from: &Ns, src: &Option<IpAddr>) {
+    put!(out, InNs(from), "ping -i 0.2");
     opt(out, "-I", src.as_ref().map(Shown));
+}
+
+/// `expect reach|no-reach`: probes until the first reply or the timeout, as netsh does; ping's
+/// deadline is whole seconds, so a fractional timeout is rounded up.
+fn until_reply(out: &mut String, from: &Ns, timeout: f64, src: &Option<IpAddr>, target: &str) {
+    ping_command(out, from, src);
+    let deadline = timeout.ceil().clamp(1.0, u32::MAX as f64) as u32;
+    put!(out, " -c 1 -w ", deadline, " ", Quoted(target));
 }

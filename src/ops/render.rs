@@ -28,9 +28,11 @@ impl Put for String {
     }
 }
 
+/// A name in an Op (a link, a namespace, a sysctl key) is a word a script chose: quoted for the
+/// shell when it needs it, so a dry run can be pasted (`ip link add 'x;id' type bridge`).
 impl Put for super::Name {
     fn put(&self, out: &mut String) {
-        out.push_str(self);
+        Quoted(self).put(out);
     }
 }
 
@@ -106,6 +108,22 @@ impl Put for Quoted<'_> {
             out.push_str(piece);
         }
         out.push('\'');
+    }
+}
+
+/// Text inside a `#` comment: a newline would end the comment and run the rest as a command, so
+/// line breaks are written as `\n`.
+pub(super) struct Commented<'a>(pub(super) &'a str);
+
+impl Put for Commented<'_> {
+    fn put(&self, out: &mut String) {
+        for c in self.0.chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
     }
 }
 

@@ -159,6 +159,31 @@ mod tests {
             }),
         });
         assert_eq!(statement(&s).unwrap(), "link set v1 down nomaster");
+        // a MacVLAN on net1's eth0 that lives in ns1: made inside `in net1`, placed by `in ns1`
+        let m = Op::Link(LinkOp::Add {
+            ns: Some("ns1".into()),
+            name: "m1".into(),
+            kind: LinkKind::Macvlan {
+                parent: "eth0".into(),
+                mode: crate::ops::MacvlanMode::Bridge,
+                parent_in: crate::ops::ParentIn::Elsewhere(Some("net1".into())),
+            },
+        });
+        assert_eq!(
+            statement(&m).unwrap(),
+            "in net1 { macvlan bridge on eth0 name m1 in ns1 }"
+        );
+        assert_eq!(
+            m.to_string(),
+            "ip -n net1 link add m1 link eth0 netns ns1 type macvlan mode bridge"
+        );
+        // names a shell would read as syntax are quoted
+        let b = Op::Link(LinkOp::Add {
+            ns: Some("n;s".into()),
+            name: "x;id".into(),
+            kind: LinkKind::Bridge,
+        });
+        assert_eq!(b.to_string(), "ip -n 'n;s' link add 'x;id' type bridge");
         assert_eq!(statement(&Op::Service(ServiceOp::Wait)), None);
     }
 }

@@ -1,8 +1,13 @@
 //! Services: what netsh runs itself while the script lives.
 
-use super::render::{InNs, InSuffix, Quoted, Shown, put};
+use super::render::{InNs, Quoted, put};
+use super::script::word;
 use super::{Name, Ns};
 use ipnet::IpNet;
+
+/// The services a script started stop when it ends, as netsh's stop when netsh exits (SIGINT ends
+/// a netsh that waits quietly).
+const STOP_AT_EXIT: &str = "trap 'kill -INT $(jobs -p) 2>/dev/null' EXIT";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ServiceOp {
@@ -22,29 +27,58 @@ pub enum ServiceOp {
 }
 
 impl ServiceOp {
-    /// Writes the Op as the command a person would type (see render.rs).
+    /// Writes the Op as the command a person would type (see render.rs). netsh runs these
+    /// services itself, so the script runs netsh for them, in the background; like netsh's own,
+    /// they stop when the script ends (the `trap`), and `wait` keeps them running.
     pub(super) fn render(&self, out: &mut String) {
         match self {
-            ServiceOp::Http { ns, port, text } => put!(
-                out,
-                "# netsh: serve http on port ",
-                port,
-                InSuffix(ns),
-                " answering ",
-                Quoted(text)
-            ),
-            ServiceOp::Ndp { ns, prefix, dev } => put!(
-                out,
-                InNs(ns),
-                "sysctl -w net.ipv6.conf.",
-                dev,
-                ".proxy_ndp=1\n# netsh: answer neighbour solicitations for ",
-                Shown(prefix),
-                " on ",
-                dev,
-                InSuffix(ns)
-            ),
-            ServiceOp::Wait => out.push_str("# netsh: wait for Ctrl-C, keeping services running"),
+            ServiceOp::Http { ns, port, text } => {
+                let statement = format!("serve http {port} text {}; wait", word(text));
+                put!(
+                    out,
+                    STOP_AT_EXIT,
+                    "\n",
+                    InNs(ns),
+                    "netsh -c ",
+                    Quoted(&statement)
+                );
+                // the statement returns once the server listens: so does the script
+                put!(
+                    out,
+                    " &\ni=0; until ",
+                    InNs(ns),
+                    "ss -Hltn 'sport = :",
+                    port,
+                    "' | grep -q .; do i=$((i + 1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done"
+                );
+            }
+            ServiceOp::Ndp { ns, prefix, dev } => {
+                let statement = format!("proxy-ndp {prefix} on {}; wait", word(dev));
+                put!(
+                    out,
+                    STOP_AT_EXIT,
+                    "\n",
+                    InNs(ns),
+                    "netsh -c ",
+                    Quoted(&statement),
+                    " &"
+                );
+            }
+            ServiceOp::Wait => {
+                out.push_str("wait  # netsh: until Ctrl-C, keeping services running")
+            }
+        }
+    }
+
+    /// The service in a few words, for a rollback's report.
+    pub fn what(&self) -> String {
+        let within = |ns: &Ns| ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default();
+        match self {
+            ServiceOp::Http { ns, port, .. } => format!("serve http {port}{}", within(ns)),
+            ServiceOp::Ndp { ns, prefix, dev } => {
+                format!("proxy-ndp {prefix} on {dev}{}", within(ns))
+            }
+            ServiceOp::Wait => "wait".to_string(),
         }
     }
 

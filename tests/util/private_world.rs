@@ -11,11 +11,14 @@ pub const NETSH: &str = env!("CARGO_BIN_EXE_netsh");
 const SNAP: &str = r#"
 # run NAME CMD...: runs CMD, then prints `--- NAME STATUS` and what CMD printed (both streams)
 run() { name=$1; shift; r=$("$@" 2>&1); c=$?; echo "--- $name $c"; printf '%s\n' "$r"; }
-# settled CMD...: CMD's output once two readings in a row agree. A kernel dump that a change
-# interrupts (a link's operational state applied late, after its run) can leave an entry out.
+# settled CMD...: CMD's output once two readings in a row agree and neither was interrupted. A
+# kernel dump that a change interrupts (a link's operational state applied late, after its run) can
+# leave entries out; ip(8) then says "Dump was interrupted" (on stderr, read here with stdout).
 settled() {
-  prev=$("$@"); i=0
-  while cur=$("$@"); [ "$cur" != "$prev" ] && [ $i -lt 10 ]; do prev=$cur; i=$((i + 1)); sleep 0.05; done
+  prev=$("$@" 2>&1); i=0
+  while cur=$("$@" 2>&1); { [ "$cur" != "$prev" ] || case "$cur" in *nterrupted*) true ;; *) false ;; esac; } && [ $i -lt 40 ]; do
+    prev=$cur; i=$((i + 1)); sleep 0.05
+  done
   printf '%s' "$cur"
 }
 snap() {

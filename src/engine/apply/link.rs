@@ -57,6 +57,12 @@ impl RealWorld {
         }
         let want = kind.kernel_kind().0;
         match self.link_kind(ns, name) {
+            // the name is taken where the request went (the parent's namespace), not in `ns`
+            None if kind.parent_elsewhere().is_some() => Err(RunError::new(format!(
+                "cannot make link {name}: a link of that name is beside its parent {}",
+                crate::netlink::links::parent_of(kind).unwrap_or_default()
+            ))
+            .help("rename or delete that link first")),
             Some(have) if have != want => Err(RunError::new(format!(
                 "link {name} exists as a {have}, not a {want}"
             ))
@@ -100,11 +106,18 @@ impl RealWorld {
         if *kind == LinkKind::Tun {
             return tun::add(ns.as_deref(), name);
         }
-        let nl = self.nl(ns)?;
+        self.link_add_request(ns, name, kind).map(drop)
+    }
+
+    /// Sends `ip link add` for a link of `kind` in `ns`: to `ns`, or, when its parent is in
+    /// another namespace, to that one, placing the link in `ns`. Whether it made the link.
+    fn link_add_request(&mut self, ns: &Ns, name: &str, kind: &LinkKind) -> Result<bool, RunError> {
         let strict = self.opts.strict;
-        self.rt
-            .block_on(links::add(&nl, name, kind, &nl, strict))
-            .map(drop)
+        let (nl, into) = match kind.parent_elsewhere() {
+            Some(home) => (self.nl(home)?, ns.as_deref()),
+            None => (self.nl(ns)?, None),
+        };
+        self.rt.block_on(links::add(&nl, name, kind, into, strict))
     }
 
     /// Carries out a link Op, recording nothing (`record_link` records around it).
@@ -133,7 +146,6 @@ impl RealWorld {
         whole: &Op,
         op: &LinkOp,
     ) -> Result<Applied, RunError> {
-        let strict = self.opts.strict;
         match op {
             LinkOp::Add { ns, name, kind } => {
                 let created = if *kind == LinkKind::Tun {
@@ -144,8 +156,7 @@ impl RealWorld {
                     }
                     !existed
                 } else {
-                    let nl = self.nl(ns)?;
-                    self.rt.block_on(links::add(&nl, name, kind, &nl, strict))?
+                    self.link_add_request(ns, name, kind)?
                 };
                 self.link_added(ns, name, kind, created)
             }

@@ -75,12 +75,27 @@ impl RealWorld {
         whole: &Op,
         op: &ServiceOp,
     ) -> Result<Applied, RunError> {
+        // a service is a thread of this process, gone when netsh exits: starting one is no change
+        // of state (a re-run starts it again and still changes nothing), and the journal gets no
+        // step for it (`record_all`)
+        let service = || Undo::Service(format!("{} (stops when netsh exits)", op.what()));
         match op {
-            ServiceOp::Http { .. } | ServiceOp::Ndp { .. } => {
+            ServiceOp::Http { .. } => {
                 self.dispatch(whole)?;
-                Ok(Applied::changed(vec![Undo::Service(format!(
-                    "{whole} (stops when netsh exits)"
-                ))]))
+                Ok(Applied {
+                    changed: false,
+                    undo: vec![service()],
+                })
+            }
+            // the responder sets the link's proxy_ndp: that is a change when it was off
+            ServiceOp::Ndp { ns, dev, .. } => {
+                let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
+                let was_on = sysctl::get(ns.as_deref(), &key).is_ok_and(|v| v.trim() == "1");
+                self.dispatch(whole)?;
+                Ok(Applied {
+                    changed: !was_on,
+                    undo: vec![service()],
+                })
             }
             // they show or check, and change nothing
             ServiceOp::Wait => {

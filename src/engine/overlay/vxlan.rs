@@ -80,7 +80,7 @@ pub async fn setup(
         group: None,
         learning: Some(false),
     }));
-    links::add(nl, &name, &kind, nl, true).await?;
+    links::add(nl, &name, &kind, None, true).await?;
     let change = LinkChange {
         up: Some(true),
         mtu: Some(ext.mtu.saturating_sub(OVERHEAD).max(68)),

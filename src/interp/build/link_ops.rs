@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
 use crate::interp::args::Args;
-use crate::ops::{IpvlanMode, LinkChange, LinkKind, MacvlanMode, Name, Op, Vxlan};
+use crate::ops::{IpvlanMode, LinkChange, LinkKind, MacvlanMode, Name, Op, ParentIn, Vxlan};
 use crate::ops::{LinkOp, NetnsOp};
 
 pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunError> {
@@ -50,6 +50,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 LinkKind::Macvlan {
                     parent: a.must("on"),
                     mode,
+                    parent_in: ParentIn::Beside,
                 },
             )
         }
@@ -67,6 +68,7 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 LinkKind::Ipvlan {
                     parent: a.must("on"),
                     mode,
+                    parent_in: ParentIn::Beside,
                 },
             )
         }
@@ -82,7 +84,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 ))
                 .help("give it a shorter name with `name NAME`"));
             }
-            child(a, cx, out, link, LinkKind::Vlan { parent, id: vid })
+            let kind = LinkKind::Vlan {
+                parent,
+                id: vid,
+                parent_in: ParentIn::Beside,
+            };
+            child(a, cx, out, link, kind)
         }
         Id::Vxlan => {
             let learning = a.text("learning").map(|l| l == "learning");
@@ -129,30 +136,24 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
     Ok(())
 }
 
-/// A link made on a parent (macvlan, ipvlan, vlan): created beside the parent, then moved to its
-/// `in NS`, as the book does with `ip link add ... link eth0` and `ip link set ... netns`.
 /// A mode word the checker's type did not allow (it types interpolated words the same way).
 fn bad_mode(kind: &str, mode: &str) -> RunError {
     RunError::new(format!("`{mode}` is not a {kind} mode")).at("mode", mode)
 }
 
+/// A link made on a parent (macvlan, ipvlan, vlan): made on the parent where the statement runs,
+/// and with `in NS` placed in NS by the same request, as the book's `ip link add ... link eth0`
+/// and `ip link set ... netns` do in two. One request makes a re-run find it there already.
 fn child(a: &Args, cx: &Ctx, out: &mut Vec<Op>, link: Name, kind: LinkKind) {
+    let (ns, kind) = match &a.ns {
+        Some(target) if cx.outer.as_ref() != Some(target) => {
+            (Some(target.clone()), kind.with_parent_in(cx.outer.clone()))
+        }
+        _ => (cx.outer.clone(), kind),
+    };
     out.push(Op::Link(LinkOp::Add {
-        ns: cx.outer.clone(),
-        name: link.clone(),
+        ns,
+        name: link,
         kind,
     }));
-    if let Some(target) = &a.ns
-        && cx.outer.as_ref() != Some(target)
-    {
-        let change = LinkChange {
-            netns: Some(target.clone()),
-            ..Default::default()
-        };
-        out.push(Op::Link(LinkOp::Set {
-            ns: cx.outer.clone(),
-            name: link,
-            change: Box::new(change),
-        }));
-    }
 }
