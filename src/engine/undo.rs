@@ -252,12 +252,7 @@ impl RealWorld {
     /// answer before the next one goes out is pipelined (pipeline.rs); any other waits for what is
     /// in flight first.
     pub(super) fn tracked(&mut self, op: &Op) -> Result<(), RunError> {
-        if let Some(sig) = signals::pending() {
-            return Err(RunError::new(format!(
-                "interrupted by {}",
-                signals::name(sig)
-            )));
-        }
+        signals::check()?;
         // the parts of a composite Op (a container, docker0) are not pipelined: its code handles
         // their errors as they come
         if self.depth == 0
