@@ -29,6 +29,7 @@ const CLEAN: &str = "netns=[] links=[lo ] journal=[]";
 
 #[test]
 fn a_run_killed_at_any_of_several_points_is_cleared_by_a_rerun_and_down_or_by_down_alone() {
+    requires!(Root, Strace);
     let dir = tempfile::tempdir().expect("tempdir");
     // where netsh is killed: the namespace files' system calls (the look before `netns add`, the
     // file's creation, the mount on it, the open for a link inside), and the journal's writes
@@ -90,6 +91,7 @@ $NETSH down s.netsh >/dev/null 2>down.err; echo \"down=$?\"; cat down.err; state
 
 #[test]
 fn a_stale_namespace_file_is_replaced_by_a_run_and_cleared_by_down() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     let out = private(&format!(
         "{}
@@ -119,6 +121,7 @@ echo '--- exists'; $NETSH -c 'if exists netns c {{ echo c exists }} else {{ echo
 
 #[test]
 fn two_runs_of_one_script_at_once_keep_every_journal_line() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join("many.netsh"),
@@ -142,6 +145,7 @@ echo \"--- down\"; $NETSH down many.netsh 2>&1; ls -A /run/netns | wc -l",
 
 #[test]
 fn a_rollback_step_that_fails_stays_in_the_journal_for_down() {
+    requires!(Root);
     let dir = tempfile::tempdir().expect("tempdir");
     // renaming x1 back to x0 fails: a program made another x0 meanwhile
     std::fs::write(

@@ -119,6 +119,7 @@ use nix::sys::signal::Signal::{SIGINT, SIGTERM};
 
 #[test]
 fn a_ping_stops_at_once_and_the_run_rolls_back() {
+    requires!(Root);
     for sig in [SIGINT, SIGTERM] {
         // 40 probes 200 ms apart: 8 s unless stopped
         stop(
@@ -134,6 +135,7 @@ fn a_ping_stops_at_once_and_the_run_rolls_back() {
 
 #[test]
 fn a_failing_expect_stops_before_its_timeout() {
+    requires!(Root);
     // nobody has 192.0.2.1: the first probe leaves an incomplete neighbour entry for it
     let probing = "(until ip -n a neigh show 192.0.2.1 2>/dev/null | grep -q .; do sleep 0.01; done; echo probing) &";
     for sig in [SIGINT, SIGTERM] {
@@ -150,6 +152,7 @@ fn a_failing_expect_stops_before_its_timeout() {
 
 #[test]
 fn a_signal_during_the_last_statement_stops_it_and_rolls_back() {
+    requires!(Root);
     for sig in [SIGINT, SIGTERM] {
         stop(
             "netns add a\nexec sh -c \"echo ready; exec sleep 30\"\n",
@@ -164,6 +167,7 @@ fn a_signal_during_the_last_statement_stops_it_and_rolls_back() {
 
 #[test]
 fn wait_ends_on_either_signal_with_a_rollback() {
+    requires!(Root);
     for sig in [SIGINT, SIGTERM] {
         let s = stop(
             "netns add a\nlink set lo up in a\nserve http 8080 text hi in a\nwait\necho after-wait\n",
@@ -179,6 +183,7 @@ fn wait_ends_on_either_signal_with_a_rollback() {
 
 #[test]
 fn a_program_run_by_exec_gets_the_signal_and_what_follows_never_runs() {
+    requires!(Root);
     // the program writes its pid, so the steps can tell whether it is still alive afterwards
     let s = stop(
         "netns add a\nexec sh -c 'echo $$ > prog.pid; echo ready; exec sleep 30'\nnetns add b\n",
