@@ -421,8 +421,9 @@ exec ip -j route show proto boot in docker1
 }
 
 #[test]
-fn wait_keeps_the_overlay_running_until_ctrl_c() {
+fn wait_keeps_the_overlay_running_until_ctrl_c_which_rolls_it_back() {
     requires!(Root);
+    use std::io::{BufRead, Read};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wait.netsh");
     std::fs::write(
@@ -444,21 +445,31 @@ echo after-wait
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "netsh should still be waiting"
-    );
+    // the signal goes once `wait` says it waits
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("services running") {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            panic!("netsh ended before waiting:\n{seen}");
+        }
+        seen += &line;
+    }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
+    stdout.read_to_string(&mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("services running"), "{stdout}");
-    assert!(stdout.contains("after-wait"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{seen}\n{stderr}");
+    assert!(!seen.contains("after-wait"), "{seen}");
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(
+        stderr.contains("undone: stopped the overlay of docker1"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -964,7 +964,7 @@ pub static TABLE: &[Sig] = &[
         ..sig(
             Id::Wait,
             &["wait"],
-            "keep running services (overlays, responders, web servers) until Ctrl-C",
+            "keep services (overlays, responders, web servers) running until Ctrl-C, then roll back",
             "wait",
         )
     },

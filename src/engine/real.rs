@@ -156,6 +156,10 @@ impl World for RealWorld {
         self.at = Some(at);
     }
 
+    fn stop_requested(&mut self) -> Result<(), RunError> {
+        crate::sys::signals::check()
+    }
+
     fn settle(&mut self) -> Result<(), RunError> {
         let settled = self.settle_flights();
         // the end of a script, REPL line or transaction block: what comes next may follow changes

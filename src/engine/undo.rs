@@ -159,6 +159,8 @@ impl UndoLog {
 pub(super) struct Applied {
     pub(super) changed: bool,
     pub(super) undo: Vec<Undo>,
+    /// The undo steps are in the journal already (`RealWorld::intend` wrote them ahead).
+    pub(super) journaled: bool,
 }
 
 impl Applied {
@@ -166,12 +168,22 @@ impl Applied {
         Applied {
             changed: false,
             undo: Vec::new(),
+            journaled: false,
         }
     }
     pub(super) fn changed(undo: Vec<Undo>) -> Applied {
         Applied {
             changed: true,
             undo,
+            journaled: false,
+        }
+    }
+    /// A change whose undo steps `RealWorld::intend` journaled before it was made.
+    pub(super) fn intended(undo: Vec<Undo>) -> Applied {
+        Applied {
+            changed: true,
+            undo,
+            journaled: true,
         }
     }
     /// A change that `op` made by adding one object, undone by taking it away.
@@ -281,12 +293,7 @@ impl RealWorld {
     /// answer before the next one goes out is pipelined (pipeline.rs); any other waits for what is
     /// in flight first.
     pub(super) fn tracked(&mut self, op: &Op) -> Result<(), RunError> {
-        if let Some(sig) = signals::pending() {
-            return Err(RunError::new(format!(
-                "interrupted by {}",
-                signals::name(sig)
-            )));
-        }
+        signals::check()?;
         // the parts of a composite Op (a container, docker0) are not pipelined: its code handles
         // their errors as they come
         if self.depth == 0
@@ -320,7 +327,10 @@ impl RealWorld {
             let mut first = applied.changed;
             for step in applied.undo {
                 // a service ends with this process: `down` has nothing to stop
-                if self.undo.file.is_some() && !matches!(step, Undo::Service(_)) {
+                if self.undo.file.is_some()
+                    && !applied.journaled
+                    && !matches!(step, Undo::Service(_))
+                {
                     lines.push(step.line());
                 }
                 self.undo.steps.push((step, first));
@@ -331,6 +341,22 @@ impl RealWorld {
             && !lines.is_empty()
         {
             f.append(&lines);
+        }
+    }
+
+    /// Journals `steps` before the change they undo is made, so that a run killed in between
+    /// leaves them for `netsh down` (which counts a step whose object never came as done). The
+    /// change then returns `Applied::intended`, or, when it made nothing, `retract` takes them out.
+    pub(super) fn intend(&mut self, steps: &[Undo]) {
+        if let Some(f) = &mut self.undo.file {
+            f.append(&steps.iter().map(Undo::line).collect::<Vec<_>>());
+        }
+    }
+
+    /// Takes out what `intend` wrote for a change that was not made.
+    pub(super) fn retract(&mut self) {
+        if let Some(f) = &mut self.undo.file {
+            f.rewrite(&UndoLog::lines(&self.undo.steps));
         }
     }
 
@@ -366,16 +392,16 @@ impl RealWorld {
         Ok(Applied::changed(undo))
     }
 
-    /// Runs the undo steps recorded since `mark`, newest first, and forgets them.
+    /// Runs the undo steps recorded since `mark`, newest first, and forgets them. The journal
+    /// loses them once they ran (a run killed during its rollback leaves them all for `down`),
+    /// but keeps those that failed, for `down` to finish.
     pub(super) fn undo_since(&mut self, mark: usize) -> Rollback {
         let steps: Vec<(Undo, bool)> = self
             .undo
             .steps
             .drain(mark.min(self.undo.steps.len())..)
             .collect();
-        if let Some(f) = &mut self.undo.file {
-            f.rewrite(&UndoLog::lines(&self.undo.steps));
-        }
+        let mut unfinished: Vec<String> = Vec::new();
         let mut report = Rollback::default();
         // a rollback converges: what is there already is no error, even under --strict
         let strict = std::mem::replace(&mut self.opts.strict, false);
@@ -397,10 +423,19 @@ impl RealWorld {
                 Err(e) if e.is(Kind::Gone) && !matches!(step, Undo::Restore { .. }) => {
                     report.undone.push(what)
                 }
-                Err(e) => report.failed.push(format!("{what}: {}", e.message)),
+                Err(e) => {
+                    report.failed.push(format!("{what}: {}", e.message));
+                    unfinished.push(step.line());
+                }
             }
         }
         self.opts.strict = strict;
+        if let Some(f) = &mut self.undo.file {
+            let mut keep = UndoLog::lines(&self.undo.steps);
+            // oldest first, as they were written
+            keep.extend(unfinished.into_iter().rev());
+            f.rewrite(&keep);
+        }
         report
     }
 

@@ -602,7 +602,8 @@ impl Interp {
         let started = std::time::Instant::now();
         let mut applied = build::ops(args.sig.id, args, &mut cx, &mut ops).and_then(|()| {
             world.statement(span);
-            ops.iter().try_for_each(|op| world.apply(op))
+            ops.iter().try_for_each(|op| world.apply(op))?;
+            world.stop_requested()
         });
         if applied.is_ok() && ops.iter().any(|o| o.changes_state()) {
             self.changes += 1;

@@ -19,6 +19,11 @@ pub trait World {
     /// The statement whose Ops follow: a world that answers late (pipelining) blames its errors
     /// on it.
     fn statement(&mut self, _at: crate::base::source::Span) {}
+    /// An error when the run was asked to stop (a real run's SIGINT or SIGTERM), looked at after
+    /// each statement: a signal during a script's last statement stops that statement too.
+    fn stop_requested(&mut self) -> Result<(), RunError> {
+        Ok(())
+    }
     /// Waits for every answer still due; the first failure, with its statement.
     fn settle(&mut self) -> Result<(), RunError> {
         Ok(())

@@ -207,16 +207,19 @@ fn probe(p: Probe, on_reply: &mut (dyn FnMut(Reply) + Send)) -> Result<Outcome, 
         if out.sent >= p.count && now >= until {
             break;
         }
-        // a signal may go to another thread: look at it at least every 100 ms
-        let ms = until.saturating_duration_since(now).as_millis().min(100) as i32;
-        let mut pfd = libc::pollfd {
+        // a signal wakes the poll at once (it may be handled on another thread)
+        let mut pfd = [libc::pollfd {
             fd: fd.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
-            continue;
+        }];
+        match crate::sys::signals::poll(&mut pfd, until.saturating_duration_since(now)) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(_) => {
+                out.interrupted = true;
+                break;
+            }
         }
         let (n, from) = match nix::sys::socket::recvfrom::<nix::sys::socket::SockaddrStorage>(
             fd.as_raw_fd(),

@@ -1,15 +1,18 @@
 //! `exec "CMD" in NS`, like `ip netns exec`: the child enters NS, gets a mount namespace of its own
 //! and a fresh /sys, so /sys/class/net lists NS's links (a bare setns would leave the old sysfs).
+//! A SIGINT or SIGTERM to netsh while a program runs is passed on to it, and the statement stops.
 
 use crate::base::error::RunError;
 use crate::sys::netns;
+use crate::sys::signals;
 use std::ffi::CString;
-use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// What the child needs, prepared before fork (no allocation happens after it).
 struct Enter {
@@ -116,13 +119,62 @@ fn status_error(argv: &[String], status: std::process::ExitStatus, stderr: &str)
     RunError::new(msg)
 }
 
+/// Waits for `child`. A signal to netsh stops the statement at once and goes on to the program
+/// (`kill PID` reaches netsh alone, not the terminal's whole group).
+fn wait_for(child: &mut Child, argv: &[String]) -> Result<ExitStatus, RunError> {
+    // a pidfd is readable when the child exits; without one (old kernels) look every 20 ms
+    // SAFETY: pidfd_open(2) with no flags returns a new fd or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) };
+    // SAFETY: the fd is fresh and ours.
+    let pidfd = (raw >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw as i32) });
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| spawn_error(argv, &e))? {
+            return Ok(status);
+        }
+        let mut fds: Vec<libc::pollfd> = pidfd
+            .iter()
+            .map(|fd| libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let slice = if pidfd.is_some() {
+            Duration::from_secs(3600)
+        } else {
+            Duration::from_millis(20)
+        };
+        if let Err(e) = signals::poll(&mut fds, slice) {
+            stop(child, signals::pending().unwrap_or(libc::SIGTERM));
+            return Err(e);
+        }
+    }
+}
+
+/// Passes `sig` on to the program, and kills it when it has not ended a second later.
+fn stop(child: &mut Child, sig: i32) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let sig = nix::sys::signal::Signal::try_from(sig).unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(pid, sig);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Runs a program with netsh's own stdout and stderr.
 pub fn run(ns: Option<&str>, argv: &[String], hosts: Option<&Path>) -> Result<(), RunError> {
     let _ = std::io::stdout().flush();
-    let status = command(ns, argv, hosts)?
+    let mut child = command(ns, argv, hosts)?
         .stdin(Stdio::null())
-        .status()
+        .spawn()
         .map_err(|e| spawn_error(argv, &e))?;
+    let status = wait_for(&mut child, argv)?;
     if status.success() {
         Ok(())
     } else {
@@ -136,14 +188,28 @@ pub fn capture(
     argv: &[String],
     hosts: Option<&Path>,
 ) -> Result<String, RunError> {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command(ns, argv, hosts)?
+    let mut child = command(ns, argv, hosts)?
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| spawn_error(argv, &e))?;
+    // both pipes are read while the program runs, so a full one never blocks it
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    // when a signal stops it, the readers are left to end with the pipes
+    let status = wait_for(&mut child, argv)?;
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
     if !status.success() {
         return Err(status_error(
             argv,

@@ -2,7 +2,9 @@
 //! is bind-mounted on. Creating one needs no fork: a helper thread unshares its network namespace
 //! and bind-mounts /proc/thread-self/ns/net (a thread may do this; the rest of the process stays
 //! where it was). Work inside a namespace also happens on a helper thread that `setns`ed into it,
-//! never on the main thread or a tokio worker.
+//! never on the main thread or a tokio worker. An empty file with nothing mounted on it (left by a
+//! process killed between making the file and mounting on it) is no namespace: `add` replaces it,
+//! `del` removes it.
 
 use crate::base::error::{Kind, RunError};
 use nix::errno::Errno;
@@ -42,8 +44,9 @@ pub fn open(name: &str) -> Result<File, RunError> {
     })
 }
 
+/// A namespace of that name is mounted (a leftover empty file is none).
 pub fn exists(name: &str) -> bool {
-    check_name(name).is_ok() && path(name).exists()
+    check_name(name).is_ok() && is_netns_mount(&path(name))
 }
 
 /// A netlink socket made by `make` inside `ns` (`None`: the namespace netsh runs in): a socket
@@ -126,12 +129,23 @@ pub fn add(name: &str, strict: bool) -> Result<bool, RunError> {
     check_name(name)?;
     prepare_run_dir()?;
     let target = path(name);
-    match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&target)
+    let create = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&target)
+    };
+    let mut created = create();
+    // a file left by a run killed between creating it and mounting the namespace on it is no
+    // namespace: it goes, and the namespace is made
+    if matches!(&created, Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists)
+        && is_stale(&target)
     {
+        let _ = std::fs::remove_file(&target);
+        created = create();
+    }
+    match created {
         Ok(_) => {}
         Err(e)
             if e.kind() == std::io::ErrorKind::AlreadyExists
@@ -184,6 +198,17 @@ fn is_netns_mount(p: &Path) -> bool {
         .ok()
         .and_then(|f| nix::sys::statfs::fstatfs(&f).ok())
         .is_some_and(|s| s.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+}
+
+/// Is this a namespace file with nothing mounted on it: an empty regular file, on the file
+/// system of /run/netns itself (a mounted namespace shows nsfs)?
+fn is_stale(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(meta), Ok(dir)) = (std::fs::symlink_metadata(p), std::fs::metadata(NETNS_RUN_DIR))
+    else {
+        return false;
+    };
+    meta.is_file() && meta.len() == 0 && meta.dev() == dir.dev() && !is_netns_mount(p)
 }
 
 /// `ip netns del NAME`.

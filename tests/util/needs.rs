@@ -14,6 +14,8 @@ pub enum Need {
     Etcd,
     /// `tcpdump`, to read back what netsh wrote.
     Tcpdump,
+    /// `strace`, to kill netsh at a known system call (its fault injection).
+    Strace,
 }
 
 /// Why `need` cannot be met on this machine, or None when it can.
@@ -26,6 +28,8 @@ pub fn missing(need: Need) -> Option<String> {
         }),
         Need::Tcpdump => (!on_path("tcpdump"))
             .then(|| "needs `tcpdump` on PATH (Debian: apt-get install tcpdump)".to_string()),
+        Need::Strace => (!on_path("strace"))
+            .then(|| "needs `strace` on PATH (Debian: apt-get install strace)".to_string()),
     }
 }
 

@@ -58,20 +58,34 @@ pub fn command() -> Command {
     cmd
 }
 
+/// A command that runs the shell `steps` in a fresh private world, with `run` and `snap`.
+fn steps_command(steps: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "-n", "--propagation", "private", "sh", "-c"])
+        .arg(format!("{FRESH}{SNAP}\n{steps}"))
+        .env("NETSH", NETSH);
+    cmd
+}
+
 /// Runs `steps` (sh) in a fresh network and mount namespace with its own /run/netns, /run/netsh,
 /// /run/flannel and /var/lib/netsh (the default store). `$NETSH` is the binary under test.
 pub fn private(steps: &str) -> Out {
-    let script = format!("{FRESH}{SNAP}\n{steps}");
-    let out = Command::new("unshare")
-        .args(["-m", "-n", "--propagation", "private", "sh", "-c", &script])
-        .env("NETSH", NETSH)
-        .output()
-        .expect("unshare runs");
+    let out = steps_command(steps).output().expect("unshare runs");
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// `private`, started and not waited for: a test reads its stdout as it comes (to act when the
+/// steps print a line) and its stderr at the end.
+pub fn spawn(steps: &str) -> std::process::Child {
+    steps_command(steps)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare runs")
 }
 
 /// The parts of stdout between `--- NAME` marker lines, by name.

@@ -2,6 +2,7 @@
 
 use crate::base::error::RunError;
 use crate::engine::real::RealWorld;
+use crate::engine::restore;
 use crate::engine::undo::Applied;
 use crate::ops::NetnsOp;
 use crate::ops::Op;
@@ -51,10 +52,20 @@ impl RealWorld {
         let strict = self.opts.strict;
         match op {
             NetnsOp::Add { name } => {
-                if netns::add(name, strict)? {
-                    Ok(Applied::removed_by(whole))
-                } else {
-                    Ok(Applied::none())
+                // there already: no change, and nothing to journal
+                if !strict && netns::exists(name) {
+                    return Ok(Applied::none());
+                }
+                // journaled before it is made: a namespace made by a run killed right after is
+                // still taken away by `netsh down`
+                let undo: Vec<_> = restore::removal(whole).into_iter().collect();
+                self.intend(&undo);
+                match netns::add(name, strict) {
+                    Ok(true) => Ok(Applied::intended(undo)),
+                    made => {
+                        self.retract();
+                        made.map(|_| Applied::none())
+                    }
                 }
             }
             NetnsOp::Del { name } => {

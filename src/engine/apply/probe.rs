@@ -299,6 +299,7 @@ impl RealWorld {
                 Ok(Applied {
                     changed: false,
                     undo: vec![Undo::Kept(format!("whatever `{}` changed", argv.join(" ")))],
+                    journaled: false,
                 })
             }
             // they show or check, and change nothing

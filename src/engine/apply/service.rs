@@ -50,19 +50,9 @@ impl RealWorld {
                     return Ok(());
                 }
                 self.print("netsh: services running; press Ctrl-C to stop");
+                // SIGINT or SIGTERM ends the wait as it stops any statement: the run rolls back
                 loop {
-                    std::thread::sleep(Duration::from_millis(100));
-                    // Ctrl-C ends the wait and the script goes on; SIGTERM stops the run (rollback)
-                    if crate::sys::signals::take_interrupt() {
-                        self.print("netsh: stopping");
-                        return Ok(());
-                    }
-                    if let Some(sig) = crate::sys::signals::pending() {
-                        return Err(RunError::new(format!(
-                            "stopped by {}",
-                            crate::sys::signals::name(sig)
-                        )));
-                    }
+                    crate::sys::signals::sleep(Duration::from_secs(3600))?;
                 }
             }
             ServiceOp::Ndp { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
@@ -85,6 +75,7 @@ impl RealWorld {
                 Ok(Applied {
                     changed: false,
                     undo: vec![service()],
+                    journaled: false,
                 })
             }
             // the responder sets the link's proxy_ndp: that is a change when it was off
@@ -95,6 +86,7 @@ impl RealWorld {
                 Ok(Applied {
                     changed: !was_on,
                     undo: vec![service()],
+                    journaled: false,
                 })
             }
             // they show or check, and change nothing

@@ -54,8 +54,7 @@ impl RealWorld {
             if v.is_ok() || Instant::now() >= deadline {
                 break v;
             }
-            crate::sys::signals::check()?;
-            std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+            crate::sys::signals::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())))?;
         };
         // the run's reporter writes the check's line or JSON record (app/report.rs)
         verdict.map_err(|why| {
