@@ -125,7 +125,8 @@ fn macvlan_parent_is_found_where_the_statement_starts() {
     let out = dry("in docker1 { macvlan bridge on eth0 in web1 }");
     assert_eq!(
         out,
-        "ip -n docker1 link add macvlan1 link eth0 type macvlan mode bridge\nip -n docker1 link set macvlan1 netns web1\n"
+        // made on its parent's side and placed in web1 by the same request
+        "ip -n docker1 link add macvlan1 link eth0 netns web1 type macvlan mode bridge\n"
     );
 }
 

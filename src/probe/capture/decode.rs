@@ -353,7 +353,7 @@ fn tcp_flags(f: u8) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// An Ethernet frame around an IPv4 packet of `proto` with `body`.

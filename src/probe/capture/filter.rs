@@ -38,26 +38,9 @@ mod tests {
     use super::super::decode::{LinkType, decode};
     use super::*;
 
+    /// An Ethernet frame of 10.1.1.1 to 10.1.1.2 around `body` (decode.rs builds it).
     fn eth_ipv4(proto: u8, body: &[u8]) -> Vec<u8> {
-        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
-        let total = (20 + body.len()) as u16;
-        f.extend([
-            0x45,
-            0,
-            (total >> 8) as u8,
-            total as u8,
-            0,
-            1,
-            0,
-            0,
-            64,
-            proto,
-            0,
-            0,
-        ]);
-        f.extend([10, 1, 1, 1, 10, 1, 1, 2]);
-        f.extend(body);
-        f
+        super::super::decode::tests::frame([10, 1, 1, 1], [10, 1, 1, 2], proto, body)
     }
 
     #[test]
