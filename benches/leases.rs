@@ -2,7 +2,7 @@
 //! real etcd in the same run. Prints time to all leased, leases per second and races lost, and
 //! checks that every subnet is distinct. Usage: `cargo bench --bench leases -- [H ...]`.
 
-#[path = "../tests/support/etcd.rs"]
+#[path = "../tests/util/etcd.rs"]
 mod etcd;
 
 use std::collections::HashSet;

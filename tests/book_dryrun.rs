@@ -18,7 +18,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-
 /// Long docker/dockerd options that take a value (`--subnet 10.0.0.0/24` == `--subnet=10.0.0.0/24`).
 const DOCKER_VALUE_OPTS: &[&str] = &[
     "--subnet",

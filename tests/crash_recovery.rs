@@ -11,7 +11,8 @@ mod util;
 use util::private_world::{private, sections};
 
 /// A script of two namespaces with links in them and one in the namespace netsh starts in.
-const SCRIPT: &str = "netns add a\nveth va peer vb in a\nnetns add b\nveth wa peer wb in b\nbridge br0 in b\n";
+const SCRIPT: &str =
+    "netns add a\nveth va peer vb in a\nnetns add b\nveth wa peer wb in b\nbridge br0 in b\n";
 
 /// Shell steps: `s.netsh` in `dir`, `$J` its journal, and `state` printing what is left.
 fn setup(dir: &std::path::Path) -> String {
@@ -38,7 +39,9 @@ fn a_run_killed_at_any_of_several_points_is_cleared_by_a_rerun_and_down_or_by_do
         for n in 1..=3 {
             points.push((
                 format!("open {ns} #{n}"),
-                format!("-P /run/netns/{ns} -e trace=openat -e inject=openat:signal=SIGKILL:when={n}"),
+                format!(
+                    "-P /run/netns/{ns} -e trace=openat -e inject=openat:signal=SIGKILL:when={n}"
+                ),
             ));
         }
         points.push((
@@ -111,10 +114,7 @@ echo '--- exists'; $NETSH -c 'if exists netns c {{ echo c exists }} else {{ echo
     // `down` leaves the stale file it has no journal line for (c): only what runs made goes
     let down = &s["down"];
     assert!(down.contains("status=0"), "{down}");
-    assert!(
-        down.contains("netns=[c ] links=[lo ] journal=[]"),
-        "{down}"
-    );
+    assert!(down.contains("netns=[c ] links=[lo ] journal=[]"), "{down}");
     // an empty file is no namespace
     assert!(s["exists"].contains("no namespace c"), "{}", s["exists"]);
 }
@@ -137,7 +137,12 @@ echo \"--- down\"; $NETSH down many.netsh 2>&1; ls -A /run/netns | wc -l",
     ));
     let s = sections(&out.stdout);
     let made: Vec<&str> = s["made"].lines().collect();
-    assert_eq!(made, ["120", "120"], "namespaces, journal lines\n{}", out.stderr);
+    assert_eq!(
+        made,
+        ["120", "120"],
+        "namespaces, journal lines\n{}",
+        out.stderr
+    );
     let down = &s["down"];
     assert!(down.contains("120 undone"), "{down}");
     assert!(down.trim_end().ends_with("\n0"), "namespaces left\n{down}");
@@ -161,9 +166,21 @@ echo '--- down'; $NETSH down r.netsh 2>&1; echo \"status=$?\"; ls -A /run/netsh/
         dir = dir.path().display()
     ));
     let s = sections(&out.stdout);
-    assert!(s["run"].contains("could not undo: ip -n a link set x1 name x0"), "{}", s["run"]);
-    assert_eq!(s["journal"].trim(), "link set x1 name x0 in a", "{}", out.stdout);
+    assert!(
+        s["run"].contains("could not undo: ip -n a link set x1 name x0"),
+        "{}",
+        s["run"]
+    );
+    assert_eq!(
+        s["journal"].trim(),
+        "link set x1 name x0 in a",
+        "{}",
+        out.stdout
+    );
     let down = &s["down"];
     assert!(down.contains("status=0"), "{down}");
-    assert!(down.trim_end().ends_with("\n0"), "the journal is left\n{down}");
+    assert!(
+        down.trim_end().ends_with("\n0"),
+        "the journal is left\n{down}"
+    );
 }

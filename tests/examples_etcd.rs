@@ -4,13 +4,12 @@
 //! loopback), checks that the leases really are in that etcd, and stops etcd afterwards (when the
 //! server is dropped, on failure too; and with the test process, by PR_SET_PDEATHSIG).
 
-
 mod util;
 
 use netsh::store::{EtcdOptions, EtcdStore, Store};
-use util::etcd;
 use std::path::Path;
 use std::process::Command;
+use util::etcd;
 
 const EXAMPLE: &str = "examples/ch08-flannel-host-gw.netsh";
 

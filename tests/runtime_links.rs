@@ -222,12 +222,25 @@ echo "--- left"; ls /run/netns"#,
         let body = &rest[rest.find('\n').map_or(rest.len(), |i| i + 1)..];
         body[..body.find("\n---").unwrap_or(body.len())].to_string()
     };
-    assert!(out.stdout.contains("--- made 0"), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("--- made 0"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
     let made = section("made");
-    let link: serde_json::Value = serde_json::from_str(made.lines().next().unwrap_or("")).expect(&made);
+    let link: serde_json::Value =
+        serde_json::from_str(made.lines().next().unwrap_or("")).expect(&made);
     assert_eq!(link[0]["ifname"], "a0");
-    assert!(made.lines().any(|l| l == "lab"), "netns list names it: {made}");
-    assert!(section("ip sees").lines().any(|l| l.starts_with("lab")), "ip(8) sees the namespace: {}", out.stdout);
+    assert!(
+        made.lines().any(|l| l == "lab"),
+        "netns list names it: {made}"
+    );
+    assert!(
+        section("ip sees").lines().any(|l| l.starts_with("lab")),
+        "ip(8) sees the namespace: {}",
+        out.stdout
+    );
     assert!(out.stdout.contains("--- removed 0"), "{}", out.stdout);
     assert_eq!(section("left").trim(), "", "/run/netns is empty again");
 }

@@ -77,7 +77,11 @@ fn stop(
         stdout.push('\n');
     }
     let mut err = String::new();
-    let _ = child.stderr.take().expect("stderr").read_to_string(&mut err);
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err);
     child.wait().expect("the steps end");
     let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default() + &err;
     let left = stdout
@@ -102,7 +106,8 @@ impl Stopped {
         assert_eq!(self.code, 128 + sig as i32, "exit status\n{all}");
         assert!(self.took < PROMPT, "took {:?} to stop\n{all}", self.took);
         assert!(
-            self.stderr.contains(&format!("interrupted by {}", sig.as_str())),
+            self.stderr
+                .contains(&format!("interrupted by {}", sig.as_str())),
             "{all}"
         );
         assert!(

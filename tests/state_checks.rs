@@ -203,9 +203,18 @@ fn bad_literals_are_located_before_anything_runs() {
             "netns add a\nexpect no-route 10.0.0.0/16 via 10.0.0.1 in a",
             "netsh::check::",
         ),
-        ("netns add a\nexpect neigh 2003:ab11::zz in a", "netsh::check::"),
-        ("netns add a\nexpect neigh 10.0.0.1 router gateway in a", "netsh::check::"),
-        ("netns add a\nexpect file /etc/hostname in a", "netsh::check::"),
+        (
+            "netns add a\nexpect neigh 2003:ab11::zz in a",
+            "netsh::check::",
+        ),
+        (
+            "netns add a\nexpect neigh 10.0.0.1 router gateway in a",
+            "netsh::check::",
+        ),
+        (
+            "netns add a\nexpect file /etc/hostname in a",
+            "netsh::check::",
+        ),
     ] {
         let r = netsh(&["--check", "--json", "-c", script]).code(2);
         assert!(r.stderr.contains(code), "{script:?}: {}", r.stderr);

@@ -45,7 +45,11 @@ pub fn down(script: &str, json: bool) -> i32 {
     };
     let (mut done, mut gone, mut failed) = (0, 0, Vec::new());
     // what is taken out of the journal at the end: the steps done and the comments
-    let mut finished: Vec<String> = steps.iter().filter(|s| s.starts_with('#')).cloned().collect();
+    let mut finished: Vec<String> = steps
+        .iter()
+        .filter(|s| s.starts_with('#'))
+        .cloned()
+        .collect();
     for step in steps.iter().rev().filter(|s| !s.starts_with('#')) {
         let mut session = Session::new(Vec::new());
         let Ok(file) = session.add("<journal>", Path::new("/"), step.clone()) else {

@@ -127,7 +127,8 @@ impl Journal {
                 text = format!("{HEADER}\n{text}");
             }
             if f.write_all(text.as_bytes()).is_ok() {
-                self.mine.extend(lines.iter().flat_map(|l| l.lines().map(str::to_string)));
+                self.mine
+                    .extend(lines.iter().flat_map(|l| l.lines().map(str::to_string)));
             }
         }
     }

@@ -204,8 +204,10 @@ fn is_netns_mount(p: &Path) -> bool {
 /// system of /run/netns itself (a mounted namespace shows nsfs)?
 fn is_stale(p: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let (Ok(meta), Ok(dir)) = (std::fs::symlink_metadata(p), std::fs::metadata(NETNS_RUN_DIR))
-    else {
+    let (Ok(meta), Ok(dir)) = (
+        std::fs::symlink_metadata(p),
+        std::fs::metadata(NETNS_RUN_DIR),
+    ) else {
         return false;
     };
     meta.is_file() && meta.len() == 0 && meta.dev() == dir.dev() && !is_netns_mount(p)

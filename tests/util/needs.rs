@@ -46,7 +46,10 @@ pub fn met(needs: &[Need]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let test = std::thread::current().name().unwrap_or("this test").to_string();
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
     let why = missing.join("; ");
     if std::env::var_os("NETSH_TEST_ALL").is_some() {
         panic!("{test} {why}, and NETSH_TEST_ALL=1 forbids skipping it");

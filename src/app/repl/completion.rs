@@ -316,8 +316,14 @@ fn next_words(words: &[&str], known: &Known, live: &mut InNs) -> Vec<String> {
             if !matches!(
                 rest.first(),
                 Some(
-                    &("reach" | "no-reach" | "http" | "link" | "route" | "no-route" | "neigh"
-                    | "file")
+                    &("reach"
+                        | "no-reach"
+                        | "http"
+                        | "link"
+                        | "route"
+                        | "no-route"
+                        | "neigh"
+                        | "file")
                 )
             ) =>
         {

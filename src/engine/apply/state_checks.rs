@@ -54,7 +54,9 @@ impl RealWorld {
             if v.is_ok() || Instant::now() >= deadline {
                 break v;
             }
-            crate::sys::signals::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())))?;
+            crate::sys::signals::sleep(
+                POLL.min(deadline.saturating_duration_since(Instant::now())),
+            )?;
         };
         // the run's reporter writes the check's line or JSON record (app/report.rs)
         verdict.map_err(|why| {
@@ -170,8 +172,8 @@ fn neigh_verdict(ip: IpAddr, want: &NeighWant, whence: &str, have: &[NeighFacts]
 
 fn file_verdict(path: &std::path::Path, contains: &[String]) -> Verdict {
     let shown = path.display();
-    let text = state::file_text(path)
-        .map_err(|why| format!("expected a file {shown}, but {why}"))?;
+    let text =
+        state::file_text(path).map_err(|why| format!("expected a file {shown}, but {why}"))?;
     match contains.iter().find(|t| !text.contains(t.as_str())) {
         None => Ok(()),
         Some(t) => {

@@ -3,8 +3,8 @@
 use super::Ctx;
 use crate::base::error::RunError;
 use crate::check::signatures::Id;
-use crate::interp::args::Args;
 use crate::check::types::Val;
+use crate::interp::args::Args;
 use crate::ops::{Capture, Check, Filter, LinkWant, NeighWant, Op, RouteTo, StateCheck};
 use crate::ops::{ProbeOp, ServiceOp};
 
