@@ -20,7 +20,7 @@
 mod util;
 
 use std::path::Path;
-use util::private_world::{first_difference, normalized, private, sections};
+use util::private_world::{canonical, first_difference, normalized, private, sections};
 
 /// What is checked of an example.
 #[derive(Clone, Copy, PartialEq)]
@@ -41,11 +41,6 @@ macro_rules! examples {
     ($($test:ident: $file:literal => $($check:ident)*;)*) => {
         $(
             #[test]
-            // Flaky, so out of the suite until found: the `ip -j` snapshot of an example's own
-            // first run sometimes lacks the bridge ports of a switch namespace (2 of 44 runs, in
-            // quickstart and ch09-macvlan-bridge). Run with `cargo test --release --test
-            // examples_roundtrip -- --ignored`.
-            #[ignore = "flaky snapshot of the first run, being found"]
             fn $test() {
                 requires!(Root);
                 round_trip($file, &[$($check),*]);
@@ -154,6 +149,7 @@ fn comparable(section: &str) -> String {
         .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
             Ok(mut v) if l.starts_with('[') || l.starts_with('{') => {
                 settle(&mut v);
+                canonical(&mut v);
                 v.to_string()
             }
             _ => l.to_string(),

@@ -55,8 +55,9 @@ fn a_passing_run_prints_each_check_and_a_summary() {
         "{}",
         r.stdout
     );
-    // not a terminal: no escape codes
+    // not a terminal: no escape codes, and no line for a check while it runs
     assert!(!r.stdout.contains('\x1b'), "{:?}", r.stdout);
+    assert!(!r.stdout.contains('…'), "{:?}", r.stdout);
 }
 
 #[test]
@@ -338,4 +339,81 @@ fn a_condition_expect_is_a_check_too() {
         "{}",
         r.stdout
     );
+}
+
+/// A check's line names what it checked with the values of its variables, the `in NS` one too,
+/// and says `in NS` for state read in a namespace where a probe says `from NS`.
+#[test]
+fn a_check_line_shows_its_namespace_variable_and_where_state_was_read() {
+    requires!(Root);
+    let r = Netsh::new()
+        .sandbox()
+        .script(format!(
+            "{LAB}for h in h1 h2 {{ expect route 10.0.0.0/24 dev eth0 in $h }}
+in h1 {{ expect link eth0 up }}
+in h1 {{ expect reach 10.0.0.2 }}
+"
+        ))
+        .run()
+        .ok();
+    let lines = check_lines(&r.stdout);
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert!(
+        lines[0].starts_with("✓ route 10.0.0.0/24 dev eth0 in h1  "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[1].starts_with("✓ route 10.0.0.0/24 dev eth0 in h2  "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[2].starts_with("✓ link eth0 up in h1  "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[3].starts_with("✓ reach 10.0.0.2 from h1  "),
+        "{}",
+        r.stdout
+    );
+}
+
+/// On a terminal a check shows what it waits for while it runs, and its outcome then takes that
+/// line's place (erased with `\r` and `ESC [K`).
+#[test]
+fn on_a_terminal_a_running_check_shows_it_is_waiting() {
+    requires!(Root);
+    use rexpect::session::{Options, spawn_with_options};
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let script = dir.path().join("wait.netsh");
+    std::fs::write(
+        &script,
+        format!("{LAB}expect no-reach 10.0.0.9 from h1 timeout 1\necho after\n"),
+    )
+    .expect("write the script");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_netsh"));
+    cmd.arg("--sandbox")
+        .arg(&script)
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR");
+    let options = Options::new()
+        .timeout_ms(Some(30_000))
+        .strip_ansi_escape_codes(false);
+    let mut pty = spawn_with_options(cmd, options).expect("netsh starts on a pty");
+    // (the pty's text is read byte by byte as Latin-1: only ASCII is matched)
+    pty.exp_string("no-reach 10.0.0.9 from h1 timeout 1")
+        .expect("the waiting line");
+    let rest_of_line = pty
+        .exp_string("\r\x1b[K")
+        .expect("the waiting line is erased");
+    assert!(
+        !rest_of_line.contains('\n'),
+        "the waiting line is erased, not ended: {rest_of_line:?}"
+    );
+    pty.exp_string("no-reach 10.0.0.9 from h1 timeout 1  ")
+        .expect("the outcome in its place");
+    pty.exp_string("after").expect("the run goes on");
+    pty.exp_eof().expect("netsh ends");
 }

@@ -47,6 +47,10 @@ pub struct Reporter {
     started: Instant,
     /// Every check so far, for the summary, the TAP plan and the JUnit file.
     done: Vec<CheckOutcome>,
+    /// Standard output is a terminal: a running check shows there that it is waiting.
+    terminal: bool,
+    /// The line of a running check is on the terminal, to be replaced by its outcome.
+    waiting: bool,
 }
 
 /// `0.3 ms`, `12.5 ms`, `3.0 s`.
@@ -69,6 +73,8 @@ impl Reporter {
             opts,
             started: Instant::now(),
             done: Vec::new(),
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            waiting: false,
         }
     }
 
@@ -210,11 +216,34 @@ fn out(text: &str) {
     let _ = o.flush();
 }
 
+/// Takes back the line of a running check: to its start, and erased.
+fn erase_line() {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(b"\r\x1b[K");
+    let _ = o.flush();
+}
+
 impl CheckSink for Reporter {
+    fn started(&mut self, what: &str) {
+        if self.terminal && !self.opts.json && !self.opts.tap && !self.opts.quiet {
+            out(&format!("{DIM}… {what}{DIM:#}"));
+            self.waiting = true;
+        }
+    }
+
     fn finished(&mut self, c: &CheckOutcome) {
         self.done.push(c.clone());
+        if std::mem::take(&mut self.waiting) {
+            erase_line();
+        }
         if let Some(line) = self.line(c) {
             out(&line);
+        }
+    }
+
+    fn abandoned(&mut self) {
+        if std::mem::take(&mut self.waiting) {
+            erase_line();
         }
     }
 }
@@ -223,9 +252,21 @@ impl CheckSink for Reporter {
 pub struct Shared(pub Rc<RefCell<Reporter>>);
 
 impl CheckSink for Shared {
+    fn started(&mut self, what: &str) {
+        if let Ok(mut r) = self.0.try_borrow_mut() {
+            r.started(what);
+        }
+    }
+
     fn finished(&mut self, c: &CheckOutcome) {
         if let Ok(mut r) = self.0.try_borrow_mut() {
             r.finished(c);
+        }
+    }
+
+    fn abandoned(&mut self) {
+        if let Ok(mut r) = self.0.try_borrow_mut() {
+            r.abandoned();
         }
     }
 }

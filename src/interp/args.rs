@@ -23,6 +23,8 @@ pub struct Args<'a> {
     pub rest: Vec<Value>,
     /// The trailing `in NS`, if given.
     pub ns: Option<Name>,
+    /// Where that `NS` was written, when it was expanded from a variable.
+    pub ns_span: Option<Span>,
 }
 
 impl<'a> Args<'a> {
@@ -34,6 +36,7 @@ impl<'a> Args<'a> {
             spans: SmallVec::new(),
             rest: Vec::new(),
             ns: None,
+            ns_span: None,
         }
     }
 
@@ -136,6 +139,7 @@ impl<'a> TapedArgs<'a> for Args<'a> {
         self.spans.clear();
         self.rest.clear();
         self.ns = None;
+        self.ns_span = None;
     }
     fn push(&mut self, slot: Slot, val: Val<'a>) {
         self.vals.push((Args::key(self.sig, slot), val));

@@ -28,9 +28,14 @@ impl CheckOutcome {
     }
 }
 
-/// Who hears of each check as it finishes.
+/// Who hears of each check as it starts and as it finishes.
 pub trait CheckSink {
+    /// A check starts (`what` as in its outcome); `finished` or `abandoned` follows.
+    fn started(&mut self, _what: &str) {}
     fn finished(&mut self, check: &CheckOutcome);
+    /// The check was cut short by what is not its own failure (a signal, an earlier statement's
+    /// error): no outcome follows.
+    fn abandoned(&mut self) {}
 }
 
 /// The run's record of its checks.
@@ -46,6 +51,20 @@ pub struct Checks {
 }
 
 impl Checks {
+    /// Tells the sink that a check starts.
+    pub fn started(&mut self, what: &str) {
+        if let Some(s) = self.sink.as_mut() {
+            s.started(what);
+        }
+    }
+
+    /// Tells the sink that the check started last ends without an outcome.
+    pub fn abandoned(&mut self) {
+        if let Some(s) = self.sink.as_mut() {
+            s.abandoned();
+        }
+    }
+
     /// Records a finished check and tells the sink.
     pub fn finished(&mut self, c: CheckOutcome) {
         if c.ok() {
@@ -70,12 +89,14 @@ pub fn failure_text(d: &Diag) -> String {
 /// What a check statement checked, read from its source with the values its variables had:
 /// `expect reach $ip from h1` with `ip = 10.0.0.2` is `reach 10.0.0.2 from h1`. `words` are the
 /// statement's words written with a `$` and their values. A check made from a namespace named
-/// only by an `in NS { }` around it says so (`from NS`).
+/// only by an `in NS { }` around it says so: `from NS` for a probe sent from there, `in NS` for
+/// state read there (`state`).
 pub fn describe(
     map: &SourceMap,
     span: Span,
     words: &[(Span, String)],
     from: Option<&str>,
+    state: bool,
 ) -> String {
     let text = map.text(span);
     let mut out = String::new();
@@ -104,7 +125,7 @@ pub fn describe(
     if let Some(ns) = from
         && !what.split(' ').any(|w| w == "from" || w == "in")
     {
-        what += &format!(" from {ns}");
+        what += &format!(" {} {ns}", if state { "in" } else { "from" });
     }
     what
 }

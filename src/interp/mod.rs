@@ -600,7 +600,38 @@ impl Interp {
         let mut ops = std::mem::take(&mut self.ops);
         ops.clear();
         let started = std::time::Instant::now();
-        let mut applied = build::ops(args.sig.id, args, &mut cx, &mut ops).and_then(|()| {
+        let built = build::ops(args.sig.id, args, &mut cx, &mut ops);
+        // a check says what it checks before it runs (a terminal shows it waiting)
+        let check = match (&built, world.is_dry()) {
+            (Ok(()), false) => ops.iter().find(|o| o.is_check()).map(|check| {
+                let subject = check.check_subject();
+                let from = subject
+                    .as_ref()
+                    .and_then(|(f, _)| f.as_deref())
+                    .map(str::to_string);
+                let vars: Vec<(Span, String)> = args
+                    .vals
+                    .iter()
+                    .zip(&args.spans)
+                    .filter(|(_, s)| map.text(**s).contains('$'))
+                    .map(|((_, v), s)| (*s, v.text()))
+                    .chain(
+                        args.ns
+                            .iter()
+                            .zip(args.ns_span)
+                            .map(|(ns, s)| (s, ns.to_string())),
+                    )
+                    .collect();
+                let what =
+                    checks::describe(map, span, &vars, from.as_deref(), check.is_state_check());
+                (what, from, subject.map(|(_, t)| t))
+            }),
+            _ => None,
+        };
+        if let Some((what, ..)) = &check {
+            self.checks.started(what);
+        }
+        let mut applied = built.and_then(|()| {
             world.statement(span);
             ops.iter().try_for_each(|op| world.apply(op))?;
             world.stop_requested()
@@ -610,43 +641,33 @@ impl Interp {
         }
         // a check reports how it went; an error of an earlier statement answered late, or a
         // signal, is not the check's
-        if !world.is_dry()
-            && let Some(check) = ops.iter().find(|o| o.is_check())
-            && applied.as_ref().err().is_none_or(|e| {
+        if let Some((what, from, target)) = check {
+            let its_own = applied.as_ref().err().is_none_or(|e| {
                 e.stmt.is_none_or(|s| s == span) && e.kind != crate::base::error::Kind::Interrupted
-            })
-        {
-            let subject = check.check_subject();
-            let from = subject
-                .as_ref()
-                .and_then(|(f, _)| f.as_deref())
-                .map(str::to_string);
-            let vars: Vec<(Span, String)> = args
-                .vals
-                .iter()
-                .zip(&args.spans)
-                .filter(|(_, s)| map.text(**s).contains('$'))
-                .map(|((_, v), s)| (*s, v.text()))
-                .collect();
-            let failure = applied
-                .as_ref()
-                .err()
-                .map(|e| fail_in(span, args, e.clone()));
-            let f = map.file_of(span);
-            self.checks.finished(checks::CheckOutcome {
-                what: checks::describe(map, span, &vars, from.as_deref()),
-                file: f.name.to_string(),
-                line: f.line_col(span.start).0,
-                elapsed: started.elapsed(),
-                from,
-                target: subject.map(|(_, t)| t),
-                failure: failure.as_ref().map(checks::failure_text),
             });
-            if let Some(d) = failure
-                && self.checks.keep_going
-            {
-                self.checks.failures.push(d);
-                applied = Ok(());
+            if !its_own {
+                self.checks.abandoned();
+            } else {
+                let failure = applied
+                    .as_ref()
+                    .err()
+                    .map(|e| fail_in(span, args, e.clone()));
+                let f = map.file_of(span);
+                self.checks.finished(checks::CheckOutcome {
+                    what,
+                    file: f.name.to_string(),
+                    line: f.line_col(span.start).0,
+                    elapsed: started.elapsed(),
+                    from,
+                    target,
+                    failure: failure.as_ref().map(checks::failure_text),
+                });
+                if let Some(d) = failure
+                    && self.checks.keep_going
+                {
+                    self.checks.failures.push(d);
+                    applied = Ok(());
+                }
             }
         }
         ops.clear();
@@ -710,6 +731,7 @@ impl Interp {
             };
             if slot == Slot::Ns {
                 args.ns = Some(typed.name());
+                args.ns_span = Some(w.span);
             } else {
                 args.vals.push((key, typed));
                 args.spans.push(w.span);

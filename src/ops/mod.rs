@@ -108,6 +108,12 @@ impl Op {
         }
     }
 
+    /// Is this a check of kernel or file state (`expect link`, `expect route`, ...), as opposed to
+    /// a probe sent from somewhere (`expect reach`, `expect http`)?
+    pub fn is_state_check(&self) -> bool {
+        matches!(self, Op::Probe(probe::ProbeOp::State { .. }))
+    }
+
     /// Does this Op change anything (as opposed to showing or checking)?
     pub fn changes_state(&self) -> bool {
         match self {

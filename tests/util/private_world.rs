@@ -155,21 +155,10 @@ pub fn normalized(snap: &str) -> String {
                 }
             }
             serde_json::Value::Array(a) => {
-                a.retain(|x| {
-                    let s = x.to_string();
-                    // a bridge port's own FDB entries carry the port's random MAC
-                    let port_entry = s.starts_with("{\"mac\"") && s.contains("\"master\"");
-                    // and link-local addresses and multicast entries come and go on their own
-                    let kernel_own = ["\"fe80:", "\"ff00::/8\"", "33:33:", "01:00:5e"]
-                        .iter()
-                        .any(|p| s.contains(p));
-                    !port_entry && !kernel_own
-                });
+                a.retain(|x| !kernel_own(x));
                 for x in a.iter_mut() {
                     clean(x);
                 }
-                // a rebuilt state lists its objects in the order of their new indexes
-                a.sort_by_key(|x| x.to_string());
             }
             _ => {}
         }
@@ -178,12 +167,57 @@ pub fn normalized(snap: &str) -> String {
         .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
             Ok(mut v) if l.starts_with('[') || l.starts_with('{') => {
                 clean(&mut v);
+                canonical(&mut v);
                 v.to_string()
             }
             _ => l.to_string(),
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Orders every object's keys and then every array's entries by their text, so that two
+/// snapshots of the same state print the same lines (serde_json keeps insertion order here, and
+/// removing a field moves the last one into its place; a rebuilt state lists its objects in the
+/// order of their new indexes). Run it again after removing fields: the order follows them.
+pub fn canonical(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut fields: Vec<(String, serde_json::Value)> =
+                std::mem::take(m).into_iter().collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut x) in fields {
+                canonical(&mut x);
+                m.insert(k, x);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            a.iter_mut().for_each(canonical);
+            a.sort_by_cached_key(|x| x.to_string());
+        }
+        _ => {}
+    }
+}
+
+/// An entry the kernel makes and drops on its own: a link-local address, route or neighbour,
+/// a multicast route or FDB entry, and a bridge port's own FDB entry (its random MAC). Only the
+/// entry's own fields are read: a link that holds a link-local address is not such an entry
+/// (the kernel adds that address a moment after the link's carrier comes up, so testing the whole
+/// link made a snapshot lose or keep the link by timing).
+fn kernel_own(entry: &serde_json::Value) -> bool {
+    let Some(fields) = entry.as_object() else {
+        return false;
+    };
+    let field = |k: &str| fields.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let link_local = ["local", "dst"]
+        .iter()
+        .any(|k| field(k).starts_with("fe80:") || field(k) == "ff00::/8");
+    let multicast_mac = ["33:33:", "01:00:5e"]
+        .iter()
+        .any(|p| field("mac").starts_with(p));
+    let port_entry =
+        fields.contains_key("mac") && fields.contains_key("master") && !fields.contains_key("dst");
+    link_local || multicast_mac || port_entry
 }
 
 /// The first line where two snapshots differ, for a readable failure.
@@ -221,6 +255,21 @@ fn json_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> 
             }
             format!("{path}: equal")
         }
+        // links: matched by name, so one that differs is shown as itself
+        (Value::Array(x), Value::Array(y))
+            if x.len() == y.len() && x.iter().chain(y).all(|e| e.get("ifname").is_some()) =>
+        {
+            for v in x {
+                match y.iter().find(|w| w.get("ifname") == v.get("ifname")) {
+                    Some(w) if w == v => {}
+                    Some(w) => {
+                        return json_difference(v, w, &format!("{path}({})", v["ifname"]));
+                    }
+                    None => return format!("{path}: {} before, missing after", v["ifname"]),
+                }
+            }
+            format!("{path}: equal")
+        }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
             for (i, (v, w)) in x.iter().zip(y).enumerate() {
                 if v != w {
@@ -233,6 +282,25 @@ fn json_difference(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> 
                 }
             }
             format!("{path}: equal")
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            let named = |v: &Vec<Value>| -> Vec<String> {
+                v.iter()
+                    .map(|e| {
+                        e.get("ifname")
+                            .or(e.get("dst"))
+                            .or(e.get("local"))
+                            .map_or_else(|| e.to_string(), |n| n.to_string())
+                    })
+                    .collect()
+            };
+            format!(
+                "{path}: before {} entries {:?}, after {} entries {:?}",
+                x.len(),
+                named(x),
+                y.len(),
+                named(y)
+            )
         }
         _ => format!("{path}: before {a}, after {b}"),
     }
