@@ -328,3 +328,37 @@ fn the_man_page_is_roff_that_lists_the_statements() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A run that would create more namespaces and links than `--max-objects` allows stops at the
+/// first one too many, names the flag, and undoes what it made; the flag raises the limit.
+#[test]
+fn a_run_creating_more_objects_than_max_objects_stops_and_says_which_flag() {
+    requires!(Root);
+    let script = "for i in 1..6 { netns add n$i }\nveth a peer b in n1\nshow netns\n";
+    let out = Netsh::new()
+        .sandbox()
+        .args(["--max-objects", "6"])
+        .script(script)
+        .run()
+        .code(1)
+        .stderr_has("this run would create more than 6 namespaces and links")
+        .stderr_has("--max-objects N");
+    assert!(
+        !out.stdout.contains("n6"),
+        "nothing ran after: {}",
+        out.stdout
+    );
+    // raised, the same run goes through
+    Netsh::new()
+        .sandbox()
+        .args(["--max-objects", "7"])
+        .script(script)
+        .run()
+        .code(0)
+        .stdout_has("n6");
+    // a limit that is not a number is a usage error before anything runs
+    Netsh::new()
+        .args(["--max-objects", "many", "-c", "netns add x"])
+        .run()
+        .code(2);
+}

@@ -260,3 +260,36 @@ run after ip -6 neigh show proxy",
     let after = s.get("after 0").expect("the proxy entries after");
     assert!(after.contains("2003:ab11::2 dev eth0"), "{}", out.stdout);
 }
+
+/// The prefix responder turns the link's proxy_ndp on; a failure later in the run turns it back
+/// off, and so does `netsh down` after a run that kept it (the step is in the journal).
+#[test]
+fn the_prefix_responders_proxy_ndp_is_put_back_by_rollback_and_down() {
+    requires!(Root);
+    let out = util::private_world::private(
+        "ip link add eth0 type veth peer name p0
+ip link set eth0 up
+run fails $NETSH -c 'proxy-ndp 2003:ab11::/66 on eth0
+link del no-such-link'
+run rolled-back cat /proc/sys/net/ipv6/conf/eth0/proxy_ndp
+cat > /tmp/responder.netsh <<'X'
+proxy-ndp 2003:ab11::/66 on eth0
+X
+run kept $NETSH /tmp/responder.netsh
+run on cat /proc/sys/net/ipv6/conf/eth0/proxy_ndp
+run down $NETSH down /tmp/responder.netsh
+run off cat /proc/sys/net/ipv6/conf/eth0/proxy_ndp",
+    );
+    let s = util::private_world::sections(&out.stdout);
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    assert!(s.contains_key("fails 1"), "{text}");
+    assert_eq!(
+        s.get("rolled-back 0").map(|v| v.trim()),
+        Some("0"),
+        "{text}"
+    );
+    assert!(s.contains_key("kept 0"), "{text}");
+    assert_eq!(s.get("on 0").map(|v| v.trim()), Some("1"), "{text}");
+    assert!(s.contains_key("down 0"), "{text}");
+    assert_eq!(s.get("off 0").map(|v| v.trim()), Some("0"), "{text}");
+}

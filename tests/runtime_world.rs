@@ -16,6 +16,7 @@ fn exists_and_completion_names_see_live_links_and_namespaces() {
         strict: false,
         json: false,
         sandbox: false,
+        max_objects: netsh::engine::real::MAX_OBJECTS,
     })
     .expect("runtime starts");
     w.apply(&Op::Netns(NetnsOp::Add {

@@ -60,6 +60,9 @@ pub struct Cli {
     /// Fail on what already exists, as ip(8) does
     #[arg(long)]
     pub strict: bool,
+    /// Stop a run that would create more than N namespaces and links (each costs kernel memory)
+    #[arg(long, value_name = "N", default_value_t = crate::engine::real::MAX_OBJECTS)]
+    pub max_objects: usize,
     /// Show only the checks that fail (and errors); passing checks print nothing
     #[arg(short = 'q', long)]
     pub quiet: bool,

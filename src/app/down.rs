@@ -36,6 +36,8 @@ pub fn down(script: &str, json: bool) -> i32 {
         strict: false,
         json,
         sandbox: false,
+        // `down` removes; the few objects it makes (a link moved back) are the run's own
+        max_objects: usize::MAX,
     }) {
         Ok(w) => w,
         Err(e) => {

@@ -19,6 +19,7 @@ pub fn real_world(cli: &Cli) -> Result<Box<dyn World>, RunError> {
         strict: cli.strict,
         json: cli.json,
         sandbox: cli.sandbox,
+        max_objects: cli.max_objects,
     })?;
     // a script file's runs keep a journal for `netsh down FILE`
     if let (None, Some(file)) = (&cli.command, cli.file.as_deref().filter(|f| *f != "-")) {

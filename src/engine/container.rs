@@ -79,9 +79,8 @@ pub fn bridge_ops(host: &Ns, b: &Bridge) -> Vec<Op> {
             nodad: false,
         }),
     ];
-    if let Some(v6) = b.v6 {
-        let gw = Ipv6Addr::from(u128::from(v6.network()) | 1);
-        if let Ok(net) = Ipv6Net::new(gw, v6.prefix_len()) {
+    if b.v6.is_some() {
+        if let Some(net) = b.v6_gateway() {
             ops.push(Op::Addr(AddrOp::Add {
                 ns: host.clone(),
                 dev: BRIDGE.into(),
@@ -140,6 +139,23 @@ pub fn bridge_from(opts: &DockerBridge) -> Result<Bridge, RunError> {
 }
 
 impl Bridge {
+    /// docker0's IPv6 address: the first of `fixed-cidr-v6`, the containers' gateway.
+    pub fn v6_gateway(&self) -> Option<Ipv6Net> {
+        let v6 = self.v6?;
+        Ipv6Net::new(
+            Ipv6Addr::from(u128::from(v6.network()) | 1),
+            v6.prefix_len(),
+        )
+        .ok()
+    }
+
+    /// docker0's own addresses: `bip`, and the IPv6 gateway.
+    pub fn addresses(&self) -> BTreeSet<IpNet> {
+        let mut all = BTreeSet::from([IpNet::V4(self.bip)]);
+        all.extend(self.v6_gateway().map(IpNet::V6));
+        all
+    }
+
     /// The lowest free address of the subnet: not the network, the bridge, or the broadcast.
     pub fn next_free(&self) -> Option<Ipv4Addr> {
         let net = self.bip.trunc();
@@ -261,11 +277,8 @@ pub fn container_ops(
         }),
     };
     ops.push(route(IpAddr::V4(b.bip.addr()), Family::V4));
-    if let Some(p) = b.v6 {
-        ops.push(route(
-            IpAddr::V6(Ipv6Addr::from(u128::from(p.network()) | 1)),
-            Family::V6,
-        ));
+    if let Some(gw) = b.v6_gateway() {
+        ops.push(route(IpAddr::V6(gw.addr()), Family::V6));
     }
     b.used.insert(v4);
     Ok((ops, Made { v4, v6 }))

@@ -26,7 +26,14 @@ pub struct Options {
     pub json: bool,
     /// The run lives in a `--sandbox`: what it made dies with it.
     pub sandbox: bool,
+    /// How many namespaces and links the run may create (`--max-objects`): each costs kernel
+    /// memory, and a loop of a million `netns add` would take the machine's.
+    pub max_objects: usize,
 }
+
+/// `--max-objects` when not given: a few thousand, far above any lab of the book (the largest
+/// makes a few dozen).
+pub const MAX_OBJECTS: usize = 4096;
 
 pub struct RealWorld {
     /// The run's one tokio runtime: the engine blocks on it, and the overlays and store watches
@@ -57,6 +64,8 @@ pub struct RealWorld {
     pub(super) at: Option<crate::base::source::Span>,
     /// How deep in composite Ops (a container's parts) `tracked` is: parts are not pipelined.
     pub(super) depth: usize,
+    /// Namespaces and links the run asked to create so far (`Options::max_objects` bounds it).
+    pub(super) created: usize,
 }
 
 impl Drop for RealWorld {
@@ -97,6 +106,7 @@ impl RealWorld {
             flight_ns: None,
             at: None,
             depth: 0,
+            created: 0,
         })
     }
 

@@ -81,6 +81,13 @@ impl std::fmt::Display for Undo {
 }
 
 impl Undo {
+    /// Whether the step takes back only what lives in this process (a service thread, the run's
+    /// registry of Docker networks): `netsh down`, another process, has nothing to do for it, so
+    /// the journal gets no line.
+    fn of_this_process(&self) -> bool {
+        matches!(self, Undo::Service(_) | Undo::Network { .. })
+    }
+
     /// The step as a journal line: a statement, or a comment when the language has none for it.
     pub(super) fn line(&self) -> String {
         match self {
@@ -145,11 +152,11 @@ pub struct UndoLog {
 }
 
 impl UndoLog {
-    /// The journal's lines of these steps (a service has none: `down` has nothing to stop).
+    /// The journal's lines of these steps (see `Undo::of_this_process` for those without one).
     fn lines(steps: &[(Undo, bool)]) -> Vec<String> {
         steps
             .iter()
-            .filter(|(u, _)| !matches!(u, Undo::Service(_)))
+            .filter(|(u, _)| !u.of_this_process())
             .map(|(u, _)| u.line())
             .collect()
     }
@@ -294,6 +301,20 @@ impl RealWorld {
     /// in flight first.
     pub(super) fn tracked(&mut self, op: &Op) -> Result<(), RunError> {
         signals::check()?;
+        if op.creates_object() {
+            self.created += 1;
+            if self.created > self.opts.max_objects {
+                return Err(RunError::of(
+                    Kind::Usage,
+                    format!(
+                        "this run would create more than {} namespaces and links",
+                        self.opts.max_objects
+                    ),
+                )
+                .with_code(crate::base::diag::Code::TooLarge)
+                .help("each costs kernel memory; `--max-objects N` raises the limit"));
+            }
+        }
         // the parts of a composite Op (a container, docker0) are not pipelined: its code handles
         // their errors as they come
         if self.depth == 0
@@ -326,10 +347,12 @@ impl RealWorld {
             }
             let mut first = applied.changed;
             for step in applied.undo {
-                // a service ends with this process: `down` has nothing to stop
+                // the journal holds the undo of changes: an Op that changed nothing (an `exec`,
+                // whose effects netsh cannot see, or a re-run's) writes no line
                 if self.undo.file.is_some()
+                    && applied.changed
                     && !applied.journaled
-                    && !matches!(step, Undo::Service(_))
+                    && !step.of_this_process()
                 {
                     lines.push(step.line());
                 }
@@ -408,6 +431,7 @@ impl RealWorld {
         for (step, counted) in steps.into_iter().rev() {
             if counted {
                 self.undo.changes = self.undo.changes.saturating_sub(1);
+                report.changes += 1;
             }
             let what = step.describe();
             if !step.ends_with_the_sandbox() {

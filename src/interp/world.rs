@@ -75,6 +75,8 @@ pub trait World {
 /// What a rollback did: the undo steps that ran, those that failed, and changes that cannot be undone.
 #[derive(Debug, Default, Clone)]
 pub struct Rollback {
+    /// The changes taken back (a change can take several steps; a service stopping is none).
+    pub changes: usize,
     pub undone: Vec<String>,
     pub failed: Vec<String>,
     pub kept: Vec<String>,
@@ -112,7 +114,7 @@ impl Rollback {
     }
 
     fn summary_of(&self, listed: impl Fn(&str) -> bool) -> Option<String> {
-        let n = self.undone.len();
+        let n = self.changes;
         if n == 0 && self.failed.is_empty() && self.kept.is_empty() {
             return None;
         }

@@ -108,6 +108,14 @@ impl Op {
         }
     }
 
+    /// Does this Op create a namespace or a link (what `--max-objects` counts)?
+    pub fn creates_object(&self) -> bool {
+        matches!(
+            self,
+            Op::Netns(NetnsOp::Add { .. }) | Op::Link(LinkOp::Add { .. })
+        )
+    }
+
     /// Is this a check of kernel or file state (`expect link`, `expect route`, ...), as opposed to
     /// a probe sent from somewhere (`expect reach`, `expect http`)?
     pub fn is_state_check(&self) -> bool {

@@ -8,9 +8,11 @@ use crate::engine::container::{self, Bridge, Made};
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
 use crate::interp::world::World;
-use crate::netlink::{errors, links};
-use crate::ops::{DockerOp, NetnsOp, Ns, Op};
+use crate::netlink::{addrs, errors, links};
+use crate::ops::{DockerOp, LinkOp, NetnsOp, Ns, Op};
 use crate::sys::netns;
+use ipnet::IpNet;
+use std::collections::BTreeSet;
 
 impl RealWorld {
     /// Rewrites the hosts file: localhost, then every container's addresses under its name.
@@ -77,6 +79,40 @@ impl RealWorld {
         Ok(b)
     }
 
+    /// The addresses of link `name` in `ns` (link-local ones aside, the kernel makes those), or
+    /// `None` when there is no such link or namespace.
+    pub(in crate::engine) fn link_addresses(
+        &mut self,
+        ns: &Ns,
+        name: &str,
+    ) -> Result<Option<BTreeSet<IpNet>>, RunError> {
+        if let Some(n) = ns
+            && !netns::exists(n)
+        {
+            return Ok(None);
+        }
+        let nl = self.nl(ns)?;
+        let Some(link) = self
+            .rt
+            .block_on(links::find(&nl, name))
+            .map_err(|e| errors::kernel(&format!("cannot look up {name}"), &e))?
+        else {
+            return Ok(None);
+        };
+        let index = link.header.index;
+        let all = self
+            .rt
+            .block_on(addrs::dump(&nl))
+            .map_err(|e| errors::kernel(&format!("cannot read the addresses of {name}"), &e))?;
+        Ok(Some(
+            all.iter()
+                .filter(|m| m.header.index == index)
+                .filter_map(addrs::net_of)
+                .filter(|n| !matches!(n, IpNet::V6(v6) if v6.addr().is_unicast_link_local()))
+                .collect(),
+        ))
+    }
+
     /// docker0 as dockerd would set it up on this host: from the flannel lease when it holds one.
     pub(in crate::engine) fn default_bridge(&self, host: &Ns) -> Bridge {
         let mut b = Bridge::default();
@@ -92,7 +128,13 @@ impl RealWorld {
         match op {
             DockerOp::Container { host, container: c } if c.network.is_some() => {
                 let attached = self.docker.attach(host, c)?;
-                for op in &attached.ops {
+                // a re-run finds the container there, its eth0 holding these very addresses: it
+                // is kept as it is (a new link beside it would clash with its MAC)
+                let inside: Ns = Some(c.name.as_str().into());
+                let present = self
+                    .link_addresses(&inside, "eth0")?
+                    .is_some_and(|have| have == attached.addrs.iter().copied().collect());
+                for op in attached.ops.iter().filter(|_| !present) {
                     if let Err(e) = self.apply(op) {
                         let net = c.network.as_deref().unwrap_or_default();
                         self.docker.forget(host, net, &c.name);
@@ -135,14 +177,17 @@ impl RealWorld {
                     )
                     .help("containers already have addresses from the old settings"));
                 }
-                let nl = self.nl(host)?;
-                if self
-                    .rt
-                    .block_on(links::find(&nl, container::BRIDGE))
-                    .map_err(|e| errors::kernel("cannot look up docker0", &e))?
-                    .is_some()
+                // a docker0 with other addresses (an earlier run's, another lease's) is replaced,
+                // through `apply` so a rollback brings it back; one with these is kept (a re-run
+                // changes nothing, and its containers stay attached)
+                let wanted = b.addresses();
+                if let Some(have) = self.link_addresses(host, container::BRIDGE)?
+                    && have != wanted
                 {
-                    self.rt.block_on(links::del(&nl, container::BRIDGE))?;
+                    self.apply(&Op::Link(LinkOp::Del {
+                        ns: host.clone(),
+                        name: container::BRIDGE.into(),
+                    }))?;
                 }
                 for op in container::bridge_ops(host, &b) {
                     self.apply(&op)?;
@@ -216,13 +261,20 @@ impl RealWorld {
         match op {
             // the network's links and containers are undone through their own Ops (applied
             // through `tracked`); this step keeps the run's registry of networks in line
+            // the registry is this process's own: what the network changed in the kernel (its
+            // parent link, a VLAN, a sysctl) counts through those Ops, so a re-run that finds
+            // them made reports no change
             DockerOp::NetworkCreate { host, network } => {
                 self.dispatch(whole)?;
-                Ok(Applied::changed(vec![Undo::Network {
-                    host: host.clone(),
-                    name: network.name.clone(),
-                    back: false,
-                }]))
+                Ok(Applied {
+                    changed: false,
+                    undo: vec![Undo::Network {
+                        host: host.clone(),
+                        name: network.name.clone(),
+                        back: false,
+                    }],
+                    journaled: false,
+                })
             }
             DockerOp::NetworkRm { host, name } => {
                 self.dispatch(whole)?;

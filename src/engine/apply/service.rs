@@ -78,14 +78,24 @@ impl RealWorld {
                     journaled: false,
                 })
             }
-            // the responder sets the link's proxy_ndp: that is a change when it was off
+            // the responder sets the link's proxy_ndp: that is a change when it was off, undone
+            // by putting the old value back (in the journal too)
             ServiceOp::Ndp { ns, dev, .. } => {
                 let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
-                let was_on = sysctl::get(ns.as_deref(), &key).is_ok_and(|v| v.trim() == "1");
+                let old = sysctl::get(ns.as_deref(), &key)?;
+                let was_on = old.trim() == "1";
                 self.dispatch(whole)?;
+                let mut undo = vec![service()];
+                if !was_on {
+                    undo.push(Undo::Op(Op::Sysctl(crate::ops::SysctlOp::Set {
+                        ns: ns.clone(),
+                        key: key.into(),
+                        value: old.trim().into(),
+                    })));
+                }
                 Ok(Applied {
                     changed: !was_on,
-                    undo: vec![service()],
+                    undo,
                     journaled: false,
                 })
             }
