@@ -50,13 +50,15 @@ async fn auth_with_user_and_password() {
         user: "root".into(),
         password: "nope".into(),
     });
-    wrong.connect_rounds = 1;
+    // the default rounds: a refused password is said at once, not retried as if etcd were down
     let e = EtcdStore::connect(wrong)
         .await
         .err()
-        .expect("a wrong password is refused")
-        .to_string();
-    assert!(e.contains("authentication failed"), "{e}");
+        .expect("a wrong password is refused");
+    assert!(matches!(e, StoreError::AuthFailed { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("authentication failed for user `root`"), "{e}");
+    assert!(!e.contains("no endpoint answered"), "{e}");
 
     let mut right = options(&[server.endpoint()]);
     right.auth = Some(EtcdAuth {

@@ -5,6 +5,7 @@
 use crate::engine::overlay::external::External;
 use crate::engine::overlay::{Kind, Names, bare_name, hostgw, name_of, parse_mac, vxlan};
 use crate::flannel::{LeaseEvent, LeaseEvents, Registry, SubnetLease};
+use crate::store::StoreError;
 use crate::netlink::handle::Netlink;
 use futures::StreamExt;
 use ipnet::Ipv4Net;
@@ -257,6 +258,54 @@ impl Service {
         true
     }
 
+    /// A fresh read of the leases and a new watch after the old one broke; `None` when the
+    /// service ends instead. After a store reset this host's lease is missing until its renewal
+    /// registers it again (flannel_runtime.rs), so the service waits for it rather than
+    /// withdrawing, keeping the peers' entries in line with the store meanwhile; the renewal
+    /// stops the service if it cannot.
+    async fn reopen(
+        &mut self,
+        registry: &Registry,
+        reset: bool,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<LeaseEvents> {
+        let mut waited = false;
+        loop {
+            tokio::time::sleep(Duration::from_millis(if waited { 200 } else { 500 })).await;
+            match stop.has_changed() {
+                Err(_) => return None,
+                Ok(_) if *stop.borrow_and_update() => {
+                    self.withdraw().await;
+                    return None;
+                }
+                Ok(_) => {}
+            }
+            match registry.watch_leases().await {
+                Ok((leases, fresh)) => {
+                    if !leases.iter().any(|l| l.subnet == self.own) {
+                        if reset {
+                            self.resync(&leases).await;
+                            waited = true;
+                            continue;
+                        }
+                        self.apply(LeaseEvent::Removed {
+                            subnet: self.own,
+                            ipv6_subnet: None,
+                        })
+                        .await;
+                        return None;
+                    }
+                    self.resync(&leases).await;
+                    return Some(fresh);
+                }
+                Err(e) => say(&format!(
+                    "{}: cannot watch the leases ({e}); retrying",
+                    self.host
+                )),
+            }
+        }
+    }
+
     /// Follows the watch until stopped. A broken watch (store restarted, history compacted) is
     /// reopened from a fresh read of the leases, so nothing is missed.
     pub async fn run(
@@ -283,20 +332,19 @@ impl Service {
                             return;
                         }
                     }
-                    Some(Err(_)) | None => loop {
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        match registry.watch_leases().await {
-                            Ok((leases, fresh)) => {
-                                if !leases.iter().any(|l| l.subnet == self.own) {
-                                    self.apply(LeaseEvent::Removed { subnet: self.own, ipv6_subnet: None }).await;
-                                    return;
-                                }
-                                self.resync(&leases).await;
-                                events = fresh;
-                                break;
-                            }
-                            Err(e) => say(&format!("{}: cannot watch the leases ({e}); retrying", self.host)),
+                    Some(Err(e)) => {
+                        let reset = matches!(e, StoreError::Reset { .. });
+                        if reset {
+                            say(&format!("{}: {e}; following the leases afresh", self.host));
                         }
+                        match self.reopen(&registry, reset, &mut stop).await {
+                            Some(fresh) => events = fresh,
+                            None => return,
+                        }
+                    }
+                    None => match self.reopen(&registry, false, &mut stop).await {
+                        Some(fresh) => events = fresh,
+                        None => return,
                     },
                 },
             }
