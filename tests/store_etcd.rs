@@ -20,6 +20,30 @@ fn options(endpoints: &[String]) -> EtcdOptions {
     o
 }
 
+#[test]
+fn a_wrong_password_is_said_as_such_by_the_store_statement() {
+    requires!(Etcd);
+    let server = EtcdServer::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut admin = etcd_client::Client::connect([server.endpoint()], None)
+            .await
+            .unwrap();
+        admin.user_add("root", "pw", None).await.unwrap();
+        admin.user_grant_role("root", "root").await.unwrap();
+        admin.auth_enable().await.unwrap();
+    });
+    let out = util::Netsh::new()
+        .script(format!(
+            "store etcd {} user root password nope\nshow config\n",
+            server.endpoint()
+        ))
+        .run()
+        .code(1)
+        .stderr_has("authentication failed for user `root`");
+    assert!(!out.stderr.contains("no endpoint answered"), "{}", out.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_with_user_and_password() {
     requires!(Etcd);
