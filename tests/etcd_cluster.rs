@@ -74,22 +74,31 @@ echo "== four hosts converged after a follower died"
     )
 }
 
-/// Lease IDs by the PublicIP of their key, as etcd holds them.
+/// Lease IDs by the PublicIP of their key, as etcd holds them (asked of each endpoint in turn
+/// until one answers: a member just killed refuses, an election may be under way).
 async fn lease_ids(endpoints: &[String]) -> BTreeMap<String, i64> {
-    let Ok(mut c) = etcd_client::Client::connect(endpoints, None).await else {
-        return BTreeMap::new();
-    };
-    let options = etcd_client::GetOptions::new().with_prefix();
-    let Ok(r) = c.get("/coreos.com/network/subnets/", Some(options)).await else {
-        return BTreeMap::new();
-    };
-    r.kvs()
-        .iter()
-        .filter_map(|kv| {
-            let v: serde_json::Value = serde_json::from_slice(kv.value()).ok()?;
-            Some((v["PublicIP"].as_str()?.to_string(), kv.lease()))
-        })
-        .collect()
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for ep in endpoints {
+            let read = async {
+                let mut c = etcd_client::Client::connect([ep.as_str()], None).await?;
+                let options = etcd_client::GetOptions::new().with_prefix();
+                c.get("/coreos.com/network/subnets/", Some(options)).await
+            };
+            if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(3), read).await {
+                return r
+                    .kvs()
+                    .iter()
+                    .filter_map(|kv| {
+                        let v: serde_json::Value = serde_json::from_slice(kv.value()).ok()?;
+                        Some((v["PublicIP"].as_str()?.to_string(), kv.lease()))
+                    })
+                    .collect();
+            }
+        }
+        assert!(Instant::now() < deadline, "no member of {endpoints:?} answered in 60 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// What watching the leases for a while showed.
@@ -167,7 +176,7 @@ fn a_vxlan_lab_rides_out_the_loss_of_the_leader_and_then_a_follower() {
         ),
     );
     run.wait_line("== three hosts converged", Duration::from_secs(300));
-    let before = rt.block_on(lease_ids(&endpoints));
+    let before = rt.block_on(lease_ids(&cluster.running_endpoints()));
     assert_eq!(before.len(), 3, "{before:?}\n{}", run.stdout);
 
     // the leader dies while the lab waits
@@ -179,10 +188,10 @@ fn a_vxlan_lab_rides_out_the_loss_of_the_leader_and_then_a_follower() {
     assert_ne!(elected, leader);
     let window = Duration::from_secs(4 * TTL);
     let ids: Vec<i64> = before.values().copied().collect();
-    let renewed = rt.block_on(watch_renewals(&endpoints, &ids, window));
+    let renewed = rt.block_on(watch_renewals(&cluster.running_endpoints(), &ids, window));
     check_renewed("after the leader died", &renewed, window);
     // nothing lost: the same leases, on the same keys, outlived four TTLs
-    assert_eq!(rt.block_on(lease_ids(&endpoints)), before);
+    assert_eq!(rt.block_on(lease_ids(&cluster.running_endpoints())), before);
 
     // a host that asks now is granted a lease, and everyone converges on it
     run.release(&mark1);
@@ -192,7 +201,7 @@ fn a_vxlan_lab_rides_out_the_loss_of_the_leader_and_then_a_follower() {
         Duration::from_secs(600),
     );
     let joined = asked.elapsed();
-    let with_fourth = rt.block_on(lease_ids(&endpoints));
+    let with_fourth = rt.block_on(lease_ids(&cluster.running_endpoints()));
     assert_eq!(with_fourth.len(), 4, "{with_fourth:?}");
 
     // the old leader comes back (a quorum needs two of three), then a follower dies
@@ -206,9 +215,9 @@ fn a_vxlan_lab_rides_out_the_loss_of_the_leader_and_then_a_follower() {
     let still = rt.block_on(cluster.wait_leader(Duration::from_secs(60)));
     let settled = killed2.elapsed();
     let ids: Vec<i64> = with_fourth.values().copied().collect();
-    let renewed2 = rt.block_on(watch_renewals(&endpoints, &ids, window));
+    let renewed2 = rt.block_on(watch_renewals(&cluster.running_endpoints(), &ids, window));
     check_renewed("after a follower died", &renewed2, window);
-    assert_eq!(rt.block_on(lease_ids(&endpoints)), with_fourth);
+    assert_eq!(rt.block_on(lease_ids(&cluster.running_endpoints())), with_fourth);
 
     // docker4 gives its lease back and asks again on the two members left
     run.release(&mark2);
@@ -226,7 +235,7 @@ fn a_vxlan_lab_rides_out_the_loss_of_the_leader_and_then_a_follower() {
         done.stdout,
         done.stderr
     );
-    let after = rt.block_on(lease_ids(&endpoints));
+    let after = rt.block_on(lease_ids(&cluster.running_endpoints()));
     assert_eq!(after.len(), 4, "{after:?}");
     for ip in ["10.10.10.101", "10.10.10.102", "192.168.50.101"] {
         assert_eq!(after.get(ip), before.get(ip), "{ip} kept its lease");

@@ -72,6 +72,15 @@ impl EtcdCluster {
         self.members.iter().map(Member::endpoint).collect()
     }
 
+    /// The endpoints of the members running now.
+    pub fn running_endpoints(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter(|m| m.running())
+            .map(Member::endpoint)
+            .collect()
+    }
+
     fn initial_cluster(&self) -> String {
         self.members
             .iter()
