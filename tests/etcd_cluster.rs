@@ -96,7 +96,10 @@ async fn lease_ids(endpoints: &[String]) -> BTreeMap<String, i64> {
                     .collect();
             }
         }
-        assert!(Instant::now() < deadline, "no member of {endpoints:?} answered in 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "no member of {endpoints:?} answered in 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -121,11 +124,9 @@ async fn watch_renewals(endpoints: &[String], ids: &[i64], window: Duration) -> 
     while start.elapsed() < window {
         for id in ids {
             // a member that just died makes a call fail: the next sample asks again
-            let Ok(Ok(r)) = tokio::time::timeout(
-                Duration::from_secs(2),
-                client.lease_time_to_live(*id, None),
-            )
-            .await
+            let Ok(Ok(r)) =
+                tokio::time::timeout(Duration::from_secs(2), client.lease_time_to_live(*id, None))
+                    .await
             else {
                 continue;
             };
@@ -217,7 +218,10 @@ fn a_vxlan_lab_rides_out_the_loss_of_the_leader_and_then_a_follower() {
     let ids: Vec<i64> = with_fourth.values().copied().collect();
     let renewed2 = rt.block_on(watch_renewals(&cluster.running_endpoints(), &ids, window));
     check_renewed("after a follower died", &renewed2, window);
-    assert_eq!(rt.block_on(lease_ids(&cluster.running_endpoints())), with_fourth);
+    assert_eq!(
+        rt.block_on(lease_ids(&cluster.running_endpoints())),
+        with_fourth
+    );
 
     // docker4 gives its lease back and asks again on the two members left
     run.release(&mark2);

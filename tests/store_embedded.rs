@@ -277,7 +277,12 @@ fn a_damaged_store_is_an_error_naming_the_file_not_a_panic() {
             "embedded store {}: the store file is damaged",
             path.display()
         ));
-    for panic_text in ["panicked", "unreachable", "RUST_BACKTRACE", "stack backtrace"] {
+    for panic_text in [
+        "panicked",
+        "unreachable",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+    ] {
         assert!(!out.stderr.contains(panic_text), "{}", out.stderr);
     }
 }
@@ -300,7 +305,11 @@ fn an_empty_store_file_is_refused_not_replaced() {
             "embedded store {}: the file is empty (0 bytes), not a store",
             path.display()
         ));
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "the file is left as it was");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        0,
+        "the file is left as it was"
+    );
 }
 
 #[tokio::test]

@@ -41,7 +41,11 @@ fn a_wrong_password_is_said_as_such_by_the_store_statement() {
         .run()
         .code(1)
         .stderr_has("authentication failed for user `root`");
-    assert!(!out.stderr.contains("no endpoint answered"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("no endpoint answered"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

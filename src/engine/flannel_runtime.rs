@@ -4,7 +4,7 @@
 //! interpreter is busy elsewhere (a `ping`, an `exec`, a `wait`).
 
 use crate::base::error::{self, RunError};
-use crate::engine::lease_renewal::{HeldLease, Registration, held, renew};
+use crate::engine::lease_renewal::{HeldLease, Registration, ResetSignal, held, renew};
 use crate::engine::overlay::external::{self, External};
 use crate::engine::overlay::service::Service;
 use crate::engine::overlay::{Kind, Names, udp_backend, vxlan};
@@ -40,6 +40,8 @@ struct HostState {
     public_ip: Ipv4Addr,
     /// `true` stops the host's overlay (the lease was released or lost).
     stop: Arc<watch::Sender<bool>>,
+    /// The overlay's word to the renewal that the store was reset.
+    reset: Arc<ResetSignal>,
     renewer: JoinHandle<()>,
     overlay: Option<JoinHandle<()>>,
     /// The udp overlay's tunnel, running while this is held.
@@ -337,12 +339,14 @@ impl Flannel {
             config: config_text,
             request: req,
         };
+        let reset = Arc::new(ResetSignal::default());
         let renewer = self.rt.spawn(renew(
             reg,
             lease.clone(),
             stop.clone(),
             where_,
             registration,
+            reset.clone(),
         ));
         self.hosts.insert(
             host.clone(),
@@ -353,6 +357,7 @@ impl Flannel {
                 ext,
                 public_ip,
                 stop,
+                reset,
                 renewer,
                 overlay: None,
                 udp: None,
@@ -385,10 +390,7 @@ impl Flannel {
         st.renewer.abort();
         let lease = held(&st.lease);
         let reg = self.registry()?;
-        let released = self
-            .rt
-            .block_on(reg.release(&lease))
-            .map_err(lease_error)?;
+        let released = self.rt.block_on(reg.release(&lease)).map_err(lease_error)?;
         let _ = std::fs::remove_file(&st.env_path);
         if let Some(o) = &st.overlay {
             // give the overlay a moment to withdraw before its task is aborted with `st`
@@ -566,7 +568,8 @@ impl Flannel {
         // a new udp tunnel replaces the old one (dropping a backend stops it)
         st.udp = udp_backend;
         let stop = st.stop.subscribe();
-        st.overlay = Some(self.rt.spawn(service.run(reg, events, stop)));
+        let reset = st.reset.clone();
+        st.overlay = Some(self.rt.spawn(service.run(reg, events, stop, reset)));
         Ok((key, old_lease))
     }
 

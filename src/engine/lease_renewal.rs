@@ -6,9 +6,26 @@
 
 use crate::flannel::{AcquiredLease, LeaseAttrs, LeaseError, LeaseRequest, Registry, SubnetLease};
 use crate::store::{KeyValue, Revision};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+
+/// How a host's overlay tells the host's renewal that the store was reset (its watch saw etcd's
+/// revision go back): the renewal wakes at once instead of at its next turn (up to an hour), and
+/// takes a lease it finds gone for a reset whatever the revision says by then.
+#[derive(Default)]
+pub struct ResetSignal {
+    wake: Notify,
+    raised: AtomicBool,
+}
+
+impl ResetSignal {
+    pub fn raise(&self) {
+        self.raised.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+}
 
 /// The lease a host holds now: the renewal replaces it after a re-registration.
 pub type HeldLease = Arc<Mutex<AcquiredLease>>;
@@ -21,7 +38,9 @@ pub struct Registration {
 }
 
 pub fn held(lease: &HeldLease) -> AcquiredLease {
-    lease.lock().map_or_else(|p| p.into_inner().clone(), |l| l.clone())
+    lease
+        .lock()
+        .map_or_else(|p| p.into_inner().clone(), |l| l.clone())
 }
 
 fn replace(lease: &HeldLease, new: AcquiredLease) {
@@ -44,22 +63,31 @@ pub async fn renew(
     stop: Arc<watch::Sender<bool>>,
     host: String,
     registration: Registration,
+    reset: Arc<ResetSignal>,
 ) {
     let first = held(&lease);
     let Some(ttl) = first.ttl else { return }; // a reservation never expires
     let every = (ttl / 3).clamp(Duration::from_secs(1), Duration::from_secs(3600));
-    // the newest revision this lease's key had: a store whose revision is below it was reset
+    // the newest store revision seen while the lease was held: a store below it was reset
     let mut seen: Revision = first.lease.mod_revision;
     // the key as last read: its attributes carry the backend data the overlay published
     let mut last: Option<KeyValue> = None;
     loop {
-        tokio::time::sleep(every).await;
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = reset.wake.notified() => {}
+        }
         let current = held(&lease);
         match reg.renew(&current).await {
             Ok(_) => {
+                // a reset the watch thought it saw did not take the lease: nothing to register
+                reset.raised.store(false, Ordering::SeqCst);
                 if let Ok(Some(kv)) = reg.store().get(&current.lease.key).await {
                     seen = seen.max(kv.mod_revision);
                     last = Some(kv);
+                }
+                if let Ok(revision) = reg.store().revision().await {
+                    seen = seen.max(revision);
                 }
             }
             Err(lost @ LeaseError::Lost { .. }) => {
@@ -67,15 +95,21 @@ pub async fn renew(
                 let Ok(now) = now.map_err(|e| say(&host, &format!("{lost}; {e}; retrying"))) else {
                     continue;
                 };
-                if now >= seen {
+                let told = reset.raised.swap(false, Ordering::SeqCst);
+                if now >= seen && !told {
                     say(&host, &format!("{lost}; stopping its overlay"));
                     let _ = stop.send(true);
                     return;
                 }
+                let why = if now < seen {
+                    format!("its revision went back from {seen} or more to {now}")
+                } else {
+                    "the overlay's watch saw its revision go back".to_string()
+                };
                 say(
                     &host,
                     &format!(
-                        "the store was reset (its revision went back from {seen} to {now}); registering the network config and the lease on {} again",
+                        "the store was reset ({why}); registering the network config and the lease on {} again",
                         current.lease.subnet
                     ),
                 );

@@ -97,8 +97,8 @@ impl EmbeddedStore {
         let inner = tokio::task::spawn_blocking(move || {
             quiet_panics(&open_path.clone(), || Inner::open(open_path, options))
         })
-            .await
-            .map_err(|e| embedded_error(&path, e))??;
+        .await
+        .map_err(|e| embedded_error(&path, e))??;
         Ok(EmbeddedStore {
             inner: Arc::new(inner),
         })

@@ -236,9 +236,13 @@ async fn connect_any(
 /// Whether etcd's answer means the credentials were refused (or none were given to an etcd that
 /// requires them), as opposed to the endpoint not answering.
 fn is_auth_failure(message: &str) -> bool {
-    ["authentication failed", "user name is empty", "invalid auth token"]
-        .iter()
-        .any(|m| message.contains(m))
+    [
+        "authentication failed",
+        "user name is empty",
+        "invalid auth token",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// The URL tonic dials: `host:port` gets `https://` with TLS, else `http://`.
@@ -513,11 +517,7 @@ impl Store for EtcdStore {
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         let store = self.clone();
         let prefix = prefix.to_string();
-        tokio::spawn(async move {
-            store
-                .pump_watch(prefix, start, (stream, pending), tx)
-                .await
-        });
+        tokio::spawn(async move { store.pump_watch(prefix, start, (stream, pending), tx).await });
         Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })))

@@ -95,7 +95,11 @@ impl EtcdCluster {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.path().join(format!("{}.log", self.members[i].name)))
+            .open(
+                self.dir
+                    .path()
+                    .join(format!("{}.log", self.members[i].name)),
+            )
             .expect("etcd log file");
         let m = &mut self.members[i];
         let mut cmd = Command::new("etcd");

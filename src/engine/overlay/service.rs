@@ -2,15 +2,17 @@
 //! the lease watch. Runs as a tokio task until stopped, until the host's own lease goes, or until
 //! the process exits.
 
+use crate::engine::lease_renewal::ResetSignal;
 use crate::engine::overlay::external::External;
 use crate::engine::overlay::{Kind, Names, bare_name, hostgw, name_of, parse_mac, vxlan};
 use crate::flannel::{LeaseEvent, LeaseEvents, Registry, SubnetLease};
-use crate::store::StoreError;
 use crate::netlink::handle::Netlink;
+use crate::store::StoreError;
 use futures::StreamExt;
 use ipnet::Ipv4Net;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -308,11 +310,14 @@ impl Service {
 
     /// Follows the watch until stopped. A broken watch (store restarted, history compacted) is
     /// reopened from a fresh read of the leases, so nothing is missed.
+    /// `reset_signal` tells the host's lease renewal that the store was reset, so it registers
+    /// the lease again at once.
     pub async fn run(
         mut self,
         registry: Registry,
         mut events: LeaseEvents,
         mut stop: watch::Receiver<bool>,
+        reset_signal: Arc<ResetSignal>,
     ) {
         loop {
             tokio::select! {
@@ -336,6 +341,7 @@ impl Service {
                         let reset = matches!(e, StoreError::Reset { .. });
                         if reset {
                             say(&format!("{}: {e}; following the leases afresh", self.host));
+                            reset_signal.raise();
                         }
                         match self.reopen(&registry, reset, &mut stop).await {
                             Some(fresh) => events = fresh,
