@@ -494,3 +494,131 @@ exec ip -j addr show dev eth0 in web1
     assert_eq!(d[0][0]["addr_info"][0]["prefixlen"], 24);
     assert_eq!(d[1][0]["addr_info"][0]["local"], format!("{base}.2"));
 }
+
+/// The subnets of `prefix`'s leases in etcd by PublicIP, and whether each is on a TTL lease.
+async fn leases_in(ep: &str) -> (bool, Vec<(String, String, bool)>) {
+    let Ok(mut c) = etcd_client::Client::connect([ep], None).await else {
+        return (false, Vec::new());
+    };
+    let config = c
+        .get("/coreos.com/network/config", None)
+        .await
+        .map(|r| !r.kvs().is_empty())
+        .unwrap_or(false);
+    let Ok(r) = c
+        .get(
+            "/coreos.com/network/subnets/",
+            Some(etcd_client::GetOptions::new().with_prefix()),
+        )
+        .await
+    else {
+        return (config, Vec::new());
+    };
+    let mut leases: Vec<(String, String, bool)> = r
+        .kvs()
+        .iter()
+        .map(|kv| {
+            let v: Value = serde_json::from_slice(kv.value()).unwrap_or_default();
+            let key = kv.key_str().unwrap_or_default();
+            let subnet = key.rsplit('/').next().unwrap_or_default().replace('-', "/");
+            let ip = v["PublicIP"].as_str().unwrap_or_default().to_string();
+            (ip, subnet, kv.lease() != 0)
+        })
+        .collect();
+    leases.sort();
+    (config, leases)
+}
+
+#[test]
+fn an_etcd_restarted_empty_gets_the_config_and_leases_again_and_routes_converge() {
+    requires!(Root, Etcd);
+    let mut server = etcd::EtcdServer::start();
+    let ep = server.endpoint();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // a lease nobody renews or registers again: its route must go once etcd forgets it
+    rt.block_on(async {
+        let mut c = etcd_client::Client::connect([ep.as_str()], None)
+            .await
+            .unwrap();
+        c.put(
+            "/coreos.com/network/subnets/10.100.250.0-24",
+            r#"{"PublicIP":"10.10.10.150","BackendType":"host-gw"}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    // docker3 asks for the subnet of its earlier subnet.env, so the script knows its route
+    let env3 = tmp.path().join("docker3.env");
+    std::fs::write(&env3, "FLANNEL_SUBNET=10.100.77.1/24\n").unwrap();
+    let marker = tmp.path().join("etcd-is-back");
+    let script = format!(
+        "switch lan1
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+host docker3 on lan1 addr 10.10.10.103/24 gw 10.10.10.1
+store etcd {ep}
+network config '{{\"Network\":\"10.100.0.0/16\",\"Backend\":{{\"Type\":\"host-gw\"}}}}'
+lease in docker1 ttl 6
+overlay in docker1
+lease in docker2 ttl 6
+overlay in docker2
+expect route 10.100.250.0/24 via 10.10.10.150 in docker1 timeout 60
+echo \"== ready\"
+expect file {marker} timeout 600
+lease in docker3 ttl 6 subnet-file {env3}
+overlay in docker3
+expect route 10.100.77.0/24 via 10.10.10.103 in docker1 timeout 60
+expect no-route 10.100.250.0/24 in docker1 timeout 60
+echo \"== converged\"
+",
+        marker = marker.display(),
+        env3 = env3.display()
+    );
+    let mut run = util::running::Running::start(&["--sandbox"], &script);
+    run.wait_line("== ready", std::time::Duration::from_secs(120));
+    let s1 = leased(&run.stdout, "docker1");
+    let s2 = leased(&run.stdout, "docker2");
+
+    server.restart_empty();
+    // the hosts notice at their next renewal and register the config and their leases again,
+    // on the same subnets, each on a TTL lease
+    let want = vec![
+        ("10.10.10.101".to_string(), s1.clone(), true),
+        ("10.10.10.102".to_string(), s2.clone(), true),
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let mut seen = (false, Vec::new());
+    while std::time::Instant::now() < deadline {
+        seen = rt.block_on(leases_in(&ep));
+        if seen.0 && seen.1 == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    if !(seen.0 && seen.1 == want) {
+        let done = run.finish(std::time::Duration::from_secs(5));
+        panic!(
+            "after the reset etcd holds config {} and leases {:?}, not {want:?}\n{}\n--- stderr\n{}",
+            seen.0, seen.1, done.stdout, done.stderr
+        );
+    }
+
+    run.release(&marker);
+    let done = run.finish(std::time::Duration::from_secs(240));
+    assert_eq!(
+        done.code,
+        Some(0),
+        "{}\n--- stderr\n{}\netcd's log:\n{}",
+        done.stdout,
+        done.stderr,
+        server.log()
+    );
+    assert!(done.stdout.contains("== converged"), "{}", done.stdout);
+    assert!(
+        done.stderr.contains("docker1: the store was reset"),
+        "{}",
+        done.stderr
+    );
+}

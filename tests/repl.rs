@@ -164,6 +164,25 @@ fn history_is_saved_and_recalled() {
 }
 
 #[test]
+fn the_history_never_keeps_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = history_file(&dir);
+    let mut sh = Shell::start(&file);
+    sh.run(
+        "store etcd http://127.0.0.1:2379 user root password s3cret",
+        "ETCDCTL_ENDPOINTS=http://127.0.0.1:2379",
+        "netsh> ",
+    );
+    let saved = std::fs::read_to_string(&file).expect("the history file is written after the line");
+    assert!(
+        saved.contains("user root password ********"),
+        "history file: {saved:?}"
+    );
+    assert!(!saved.contains("s3cret"), "history file: {saved:?}");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
 fn check_errors_are_reported_and_the_shell_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start(&history_file(&dir));

@@ -4,6 +4,8 @@
 //! The child processes are this test binary re-run on an `#[ignore]`d test with an environment
 //! variable saying what to do.
 
+mod util;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
@@ -241,4 +243,88 @@ async fn history_is_trimmed_and_old_watches_refused() {
             .unwrap();
         assert_eq!(event.value, expected.as_bytes());
     }
+}
+
+/// A store file whose pages after the header are garbage (a disk or a copy gone wrong).
+fn damaged_store(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("store.redb");
+    util::Netsh::new()
+        .sandbox()
+        .script(format!(
+            "store embedded {}\nnetwork config '{{\"Network\":\"10.5.0.0/16\"}}'\n",
+            path.display()
+        ))
+        .run()
+        .code(0);
+    let mut bytes = std::fs::read(&path).expect("the store file");
+    assert!(bytes.len() > 4096, "a store is more than its header page");
+    bytes[4096..].fill(0xff);
+    std::fs::write(&path, bytes).expect("damage the store");
+    path
+}
+
+#[test]
+fn a_damaged_store_is_an_error_naming_the_file_not_a_panic() {
+    requires!(Root);
+    let dir = tempfile::tempdir().unwrap();
+    let path = damaged_store(dir.path());
+    let out = util::Netsh::new()
+        .sandbox()
+        .script(format!("store embedded {}\nshow config\n", path.display()))
+        .run()
+        .code(1)
+        .stderr_has(&format!(
+            "embedded store {}: the store file is damaged",
+            path.display()
+        ));
+    for panic_text in [
+        "panicked",
+        "unreachable",
+        "RUST_BACKTRACE",
+        "stack backtrace",
+    ] {
+        assert!(!out.stderr.contains(panic_text), "{}", out.stderr);
+    }
+}
+
+#[test]
+fn an_empty_store_file_is_refused_not_replaced() {
+    requires!(Root);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    std::fs::write(&path, b"").unwrap();
+    util::Netsh::new()
+        .sandbox()
+        .script(format!(
+            "store embedded {}\nnetwork config '{{\"Network\":\"10.5.0.0/16\"}}'\n",
+            path.display()
+        ))
+        .run()
+        .code(1)
+        .stderr_has(&format!(
+            "embedded store {}: the file is empty (0 bytes), not a store",
+            path.display()
+        ));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        0,
+        "the file is left as it was"
+    );
+}
+
+#[tokio::test]
+async fn a_new_store_file_is_made_whole_before_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/store.redb");
+    let store = EmbeddedStore::open(&path).await.unwrap();
+    store.put("/k", b"v", None).await.unwrap();
+    drop(store);
+    // nothing but the store is left beside it (the temporary file it was made under is gone)
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("store.redb")]);
+    let store = EmbeddedStore::open(&path).await.unwrap();
+    assert_eq!(store.get("/k").await.unwrap().unwrap().value, b"v");
 }

@@ -20,6 +20,34 @@ fn options(endpoints: &[String]) -> EtcdOptions {
     o
 }
 
+#[test]
+fn a_wrong_password_is_said_as_such_by_the_store_statement() {
+    requires!(Etcd);
+    let server = EtcdServer::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut admin = etcd_client::Client::connect([server.endpoint()], None)
+            .await
+            .unwrap();
+        admin.user_add("root", "pw", None).await.unwrap();
+        admin.user_grant_role("root", "root").await.unwrap();
+        admin.auth_enable().await.unwrap();
+    });
+    let out = util::Netsh::new()
+        .script(format!(
+            "store etcd {} user root password nope\nshow config\n",
+            server.endpoint()
+        ))
+        .run()
+        .code(1)
+        .stderr_has("authentication failed for user `root`");
+    assert!(
+        !out.stderr.contains("no endpoint answered"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_with_user_and_password() {
     requires!(Etcd);
@@ -50,13 +78,15 @@ async fn auth_with_user_and_password() {
         user: "root".into(),
         password: "nope".into(),
     });
-    wrong.connect_rounds = 1;
+    // the default rounds: a refused password is said at once, not retried as if etcd were down
     let e = EtcdStore::connect(wrong)
         .await
         .err()
-        .expect("a wrong password is refused")
-        .to_string();
-    assert!(e.contains("authentication failed"), "{e}");
+        .expect("a wrong password is refused");
+    assert!(matches!(e, StoreError::AuthFailed { .. }), "{e:?}");
+    let e = e.to_string();
+    assert!(e.contains("authentication failed for user `root`"), "{e}");
+    assert!(!e.contains("no endpoint answered"), "{e}");
 
     let mut right = options(&[server.endpoint()]);
     right.auth = Some(EtcdAuth {

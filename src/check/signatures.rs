@@ -1057,6 +1057,7 @@ pub static TABLE: &[Sig] = &[
             val("iface", Ty::Ifname),
             val("public-ip", Ty::Ip4),
             val("subnet-file", Ty::Path),
+            val("ttl", Ty::Seconds),
         ],
         ..sig(
             Id::Lease,

@@ -4,13 +4,14 @@
 //! interpreter is busy elsewhere (a `ping`, an `exec`, a `wait`).
 
 use crate::base::error::{self, RunError};
+use crate::engine::lease_renewal::{HeldLease, Registration, ResetSignal, held, renew};
 use crate::engine::overlay::external::{self, External};
 use crate::engine::overlay::service::Service;
 use crate::engine::overlay::{Kind, Names, udp_backend, vxlan};
 use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
 use crate::flannel::subnet_env::SubnetEnv;
-use crate::flannel::{AcquiredLease, LeaseError, LeaseRequest, Registry};
+use crate::flannel::{LeaseError, LeaseRequest, Registry};
 use crate::netlink::handle::{Connections, Netlink};
 use crate::ops::BackendType;
 use crate::ops::{DockerOpts, Lease, Ns, Overlay, StoreSpec};
@@ -31,13 +32,16 @@ use tokio::task::JoinHandle;
 
 /// One host's lease and what runs for it.
 struct HostState {
-    lease: AcquiredLease,
+    /// Replaced by the renewal when it registers the lease again after a store reset.
+    lease: HeldLease,
     env_path: PathBuf,
     env: SubnetEnv,
     ext: External,
     public_ip: Ipv4Addr,
     /// `true` stops the host's overlay (the lease was released or lost).
     stop: Arc<watch::Sender<bool>>,
+    /// The overlay's word to the renewal that the store was reset.
+    reset: Arc<ResetSignal>,
     renewer: JoinHandle<()>,
     overlay: Option<JoinHandle<()>>,
     /// The udp overlay's tunnel, running while this is held.
@@ -171,7 +175,7 @@ impl Flannel {
                 let s = self
                     .rt
                     .block_on(EmbeddedStore::open(&path))
-                    .map_err(|e| RunError::new(format!("cannot open the store {path}: {e}")))?;
+                    .map_err(store_error)?;
                 Arc::new(s)
             }
             StoreSpec::Etcd(spec) => {
@@ -195,7 +199,7 @@ impl Flannel {
                 Arc::new(
                     self.rt
                         .block_on(EtcdStore::connect(o))
-                        .map_err(|e| RunError::new(e.to_string()))?,
+                        .map_err(store_error)?,
                 )
             }
         };
@@ -274,12 +278,15 @@ impl Flannel {
         };
         let public_ip = ext.public_ip(given, &where_)?;
         let reg = self.registry()?;
-        let (config, _) = self.rt.block_on(reg.config()).map_err(lease_error)?;
+        let (config, config_text) = self.rt.block_on(reg.config()).map_err(lease_error)?;
         let env_path = spec
             .subnet_file
             .clone()
             .map_or_else(|| default_env_path(host), PathBuf::from);
         let mut req = LeaseRequest::new(public_ip, config.backend.kind);
+        if let Some(secs) = spec.ttl_secs {
+            req.ttl = Duration::from_secs(u64::from(secs));
+        }
         req.previous_subnet = SubnetEnv::read(&env_path)
             .ok()
             .flatten()
@@ -327,18 +334,30 @@ impl Flannel {
         }
         let (stop, _) = watch::channel(false);
         let stop = Arc::new(stop);
-        let renewer = self
-            .rt
-            .spawn(renew(reg, acquired.clone(), stop.clone(), where_));
+        let lease: HeldLease = Arc::new(std::sync::Mutex::new(acquired));
+        let registration = Registration {
+            config: config_text,
+            request: req,
+        };
+        let reset = Arc::new(ResetSignal::default());
+        let renewer = self.rt.spawn(renew(
+            reg,
+            lease.clone(),
+            stop.clone(),
+            where_,
+            registration,
+            reset.clone(),
+        ));
         self.hosts.insert(
             host.clone(),
             HostState {
-                lease: acquired,
+                lease,
                 env_path,
                 env,
                 ext,
                 public_ip,
                 stop,
+                reset,
                 renewer,
                 overlay: None,
                 udp: None,
@@ -367,17 +386,17 @@ impl Flannel {
             )));
         };
         let _ = st.stop.send(true);
+        // the renewal may be registering the lease again: stop it first
+        st.renewer.abort();
+        let lease = held(&st.lease);
         let reg = self.registry()?;
-        let released = self
-            .rt
-            .block_on(reg.release(&st.lease))
-            .map_err(lease_error)?;
+        let released = self.rt.block_on(reg.release(&lease)).map_err(lease_error)?;
         let _ = std::fs::remove_file(&st.env_path);
         if let Some(o) = &st.overlay {
             // give the overlay a moment to withdraw before its task is aborted with `st`
             wait_withdrawn(o);
         }
-        Ok((st.lease.lease.subnet, released))
+        Ok((lease.lease.subnet, released))
     }
 
     /// Undoes a `lease`: gives it back, then puts back the subnet.env and the store's lease of
@@ -456,12 +475,13 @@ impl Flannel {
                 .hosts
                 .get(host)
                 .ok_or_else(|| RunError::new("lease vanished"))?;
+            let lease = held(&st.lease);
             (
                 st.ext.clone(),
                 st.public_ip,
-                st.lease.lease.subnet,
-                st.lease.lease.key.clone(),
-                st.lease.lease.store_lease,
+                lease.lease.subnet,
+                lease.lease.key.clone(),
+                lease.lease.store_lease,
             )
         };
         let ext = match &spec.iface {
@@ -548,7 +568,8 @@ impl Flannel {
         // a new udp tunnel replaces the old one (dropping a backend stops it)
         st.udp = udp_backend;
         let stop = st.stop.subscribe();
-        st.overlay = Some(self.rt.spawn(service.run(reg, events, stop)));
+        let reset = st.reset.clone();
+        st.overlay = Some(self.rt.spawn(service.run(reg, events, stop, reset)));
         Ok((key, old_lease))
     }
 
@@ -670,24 +691,5 @@ impl Flannel {
         let sn = st.env.subnet?;
         let first = Ipv4Addr::from(u32::from(sn.network()).saturating_add(1));
         Some((Ipv4Net::new(first, sn.prefix_len()).ok()?, st.env.mtu))
-    }
-}
-
-/// Keeps a lease alive (a keep-alive a third of its TTL, at most hourly, as flanneld renews well
-/// before expiry); a lost lease stops the host's overlay.
-async fn renew(reg: Registry, lease: AcquiredLease, stop: Arc<watch::Sender<bool>>, host: String) {
-    let Some(ttl) = lease.ttl else { return }; // a reservation never expires
-    let every = (ttl / 3).clamp(Duration::from_secs(1), Duration::from_secs(3600));
-    loop {
-        tokio::time::sleep(every).await;
-        match reg.renew(&lease).await {
-            Ok(_) => {}
-            Err(e @ LeaseError::Lost { .. }) => {
-                eprintln!("netsh: {host}: {e}; stopping its overlay");
-                let _ = stop.send(true);
-                return;
-            }
-            Err(e) => eprintln!("netsh: {host}: cannot renew the lease ({e}); retrying"),
-        }
     }
 }

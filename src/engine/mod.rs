@@ -12,6 +12,7 @@ pub mod container;
 pub mod dump;
 pub mod flannel_runtime;
 pub mod journal;
+pub mod lease_renewal;
 pub mod overlay;
 pub mod pipeline;
 pub mod real;

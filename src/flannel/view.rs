@@ -81,7 +81,12 @@ impl LeaseView {
                     None => view.by_key.remove(&kv.key),
                 };
             }
-            view.revision = view.revision.max(snap.revision);
+            // a full read is the truth even when the store's revision went back (a reset store)
+            view.revision = if full || view.revision == 0 {
+                snap.revision
+            } else {
+                view.revision.max(snap.revision)
+            };
             view.reads += 1;
             self.reads.store(view.reads, Ordering::Release);
         }

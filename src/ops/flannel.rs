@@ -27,6 +27,8 @@ pub struct Lease {
     pub iface: Option<String>,
     pub public_ip: Option<IpAddr>,
     pub subnet_file: Option<String>,
+    /// The lease's TTL in whole seconds (flannel's is 24 hours); renewed every third of it.
+    pub ttl_secs: Option<u32>,
 }
 
 /// The overlay backends netsh runs. Flannel has more; netsh refuses those at config time.
@@ -143,6 +145,7 @@ impl FlannelOp {
                     "subnet-file",
                     lease.subnet_file.as_deref().map(Commented),
                 );
+                opt(out, "ttl", lease.ttl_secs);
             }
             FlannelOp::Release { host } => {
                 put!(out, "# netsh: release the lease of ", host_or_this(host))

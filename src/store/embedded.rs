@@ -62,9 +62,23 @@ pub struct EmbeddedStore {
 }
 
 struct Inner {
-    db: Database,
+    /// Dropped by hand (see the Drop impl): closing a damaged file can panic in redb.
+    db: std::mem::ManuallyDrop<Database>,
     path: PathBuf,
     options: EmbeddedOptions,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // SAFETY: `db` is taken once, here, and not used after.
+        let db = unsafe { std::mem::ManuallyDrop::take(&mut self.db) };
+        if let Err(e) = quiet_panics(&self.path, move || {
+            drop(db);
+            Ok(())
+        }) {
+            eprintln!("netsh: {e}");
+        }
+    }
 }
 
 impl EmbeddedStore {
@@ -80,9 +94,11 @@ impl EmbeddedStore {
     ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let open_path = path.clone();
-        let inner = tokio::task::spawn_blocking(move || Inner::open(open_path, options))
-            .await
-            .map_err(|e| embedded_error(&path, e))??;
+        let inner = tokio::task::spawn_blocking(move || {
+            quiet_panics(&open_path.clone(), || Inner::open(open_path, options))
+        })
+        .await
+        .map_err(|e| embedded_error(&path, e))??;
         Ok(EmbeddedStore {
             inner: Arc::new(inner),
         })
@@ -99,7 +115,7 @@ impl EmbeddedStore {
         work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || work(&inner))
+        tokio::task::spawn_blocking(move || quiet_panics(&inner.path.clone(), || work(&inner)))
             .await
             .map_err(|e| embedded_error(&self.inner.path, e))?
     }
@@ -114,23 +130,29 @@ impl Inner {
                 embedded_error(&path, format!("cannot create {}: {e}", dir.display()))
             })?;
         }
-        // redb would create the file 0666 less the umask; it takes an empty file as a new store.
-        // A file that is there (another process's store) keeps its mode.
-        match safe_file::create_new(&path, 0o600) {
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_store_file(&path)?,
+            Err(e) => return Err(embedded_error(&path, format!("cannot read it: {e}"))),
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(embedded_error(
-                    &path,
-                    format!("cannot create {}: {e}", path.display()),
-                ));
-            }
         }
-        let db = Database::builder()
-            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
-            .create(&path)
-            .map_err(|e| embedded_error(&path, e))?;
-        let inner = Inner { db, path, options };
+        // netsh only ever puts a complete new store at the path (see create_store_file), so an
+        // empty file there is a store that lost its data: opening it would silently start afresh
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| embedded_error(&path, format!("cannot read it: {e}")))?;
+        if meta.len() == 0 {
+            return Err(empty_store_error(&path));
+        }
+        let db = quiet_panics(&path, || {
+            Database::builder()
+                .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+                .create(&path)
+                .map_err(|e| embedded_error(&path, e))
+        })?;
+        let inner = Inner {
+            db: std::mem::ManuallyDrop::new(db),
+            path,
+            options,
+        };
         // Create the tables once so read transactions can always open them.
         inner.write(|_| Ok(()))?;
         Ok(inner)
@@ -209,6 +231,71 @@ impl Inner {
         };
         work(&reader)
     }
+}
+
+/// Makes a new, complete store file at `path` (mode 0600, whatever the umask): initialised under
+/// a temporary name next to it, then linked into place, so no process ever sees a half-made
+/// store there. When another process links its store first, that one is used.
+fn create_store_file(path: &Path) -> Result<(), StoreError> {
+    let (tmp, file) = safe_file::create_temp(path, 0o600)
+        .map_err(|e| embedded_error(path, format!("cannot create a file beside it: {e}")))?;
+    drop(file);
+    let made = quiet_panics(path, || {
+        let db = Database::builder()
+            .set_concurrency_mode(ConcurrencyMode::MultiWriter)
+            .create(&tmp)
+            .map_err(|e| embedded_error(path, e))?;
+        let txn = db.begin_write().map_err(|e| embedded_error(path, e))?;
+        txn.commit().map_err(|e| embedded_error(path, e))
+    })
+    .and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(embedded_error(path, format!("cannot create it: {e}"))),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    made
+}
+
+fn empty_store_error(path: &Path) -> StoreError {
+    embedded_error(
+        path,
+        "the file is empty (0 bytes), not a store: its data is lost; netsh does not start a new store over it (remove the file to start afresh)",
+    )
+}
+
+thread_local! {
+    /// Set while this thread runs redb code whose panics become errors (see `quiet_panics`).
+    static IN_STORE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs redb code, turning a panic (redb panics on some damaged pages) into an error that names
+/// the file, with no panic message printed: a damaged store is bad input, not a netsh bug.
+fn quiet_panics<T>(
+    path: &Path,
+    work: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_STORE.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = IN_STORE.with(|q| q.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    IN_STORE.with(|q| q.set(was));
+    // redb's panic message ("entered unreachable code") says nothing to the person running netsh
+    result.unwrap_or_else(|_| Err(damaged_error(path)))
+}
+
+fn damaged_error(path: &Path) -> StoreError {
+    embedded_error(
+        path,
+        "the store file is damaged and cannot be read; move it away to start a new store, or restore it from a backup",
+    )
 }
 
 fn embedded_error(path: &Path, e: impl std::fmt::Display) -> StoreError {

@@ -208,6 +208,17 @@ async fn connect_any(
             let endpoint = &options.endpoints[index];
             match connect_one(options, tls, endpoint).await {
                 Ok(client) => return Ok((client, index)),
+                // every member checks the same credentials: no point asking the others
+                Err(message) if is_auth_failure(&message) => {
+                    return Err(StoreError::AuthFailed {
+                        endpoints: options.endpoints.join(","),
+                        user: options
+                            .auth
+                            .as_ref()
+                            .map_or_else(String::new, |a| a.user.clone()),
+                        detail: format!("{endpoint}: {message}"),
+                    });
+                }
                 Err(message) => failures.push(format!("{endpoint}: {message}")),
             }
         }
@@ -220,6 +231,18 @@ async fn connect_any(
             failures.join("; ")
         ),
     })
+}
+
+/// Whether etcd's answer means the credentials were refused (or none were given to an etcd that
+/// requires them), as opposed to the endpoint not answering.
+fn is_auth_failure(message: &str) -> bool {
+    [
+        "authentication failed",
+        "user name is empty",
+        "invalid auth token",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 /// The URL tonic dials: `host:port` gets `https://` with TLS, else `http://`.
@@ -490,11 +513,11 @@ impl Store for EtcdStore {
             Some(s) => s,
             None => self.revision().await? + 1,
         };
-        let stream = self.open_watch(prefix, start).await?;
+        let (stream, pending, _) = self.open_watch(prefix, start).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         let store = self.clone();
         let prefix = prefix.to_string();
-        tokio::spawn(async move { store.pump_watch(prefix, start, stream, tx).await });
+        tokio::spawn(async move { store.pump_watch(prefix, start, (stream, pending), tx).await });
         Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|item| (item, rx))
         })))
@@ -502,12 +525,20 @@ impl Store for EtcdStore {
 }
 
 impl EtcdStore {
-    /// Opens a watch from `start`, waiting for etcd to confirm it (or refuse it as compacted).
+    /// Opens a watch from `start`, waiting for etcd to confirm it (or refuse it as compacted);
+    /// also returns etcd's current revision as the confirmation gave it.
     async fn open_watch(
         &self,
         prefix: &str,
         start: Revision,
-    ) -> Result<(etcd_client::WatchStream, Option<etcd_client::WatchResponse>), StoreError> {
+    ) -> Result<
+        (
+            etcd_client::WatchStream,
+            Option<etcd_client::WatchResponse>,
+            Revision,
+        ),
+        StoreError,
+    > {
         let mut stream = self
             .call(|mut c| async move {
                 let options = WatchOptions::new().with_prefix().with_start_revision(start);
@@ -520,7 +551,7 @@ impl EtcdStore {
         // wait for it; one from the future gets nothing until a change, so do not.
         let current = created.header().map_or(0, |h| h.revision());
         if start > current {
-            return Ok((stream, None));
+            return Ok((stream, None, current));
         }
         let next = tokio::time::timeout(
             Duration::from_secs(10),
@@ -528,7 +559,7 @@ impl EtcdStore {
         )
         .await
         .map_err(|_| self.error("etcd did not answer a watch of past revisions"))??;
-        Ok((stream, Some(next)))
+        Ok((stream, Some(next), current))
     }
 
     /// The next message of a fresh watch, with compaction and cancellation turned into errors.
@@ -609,7 +640,19 @@ impl EtcdStore {
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     match self.open_watch(&prefix, next).await {
-                        Ok((s, p)) => {
+                        // etcd is behind what this watch already delivered: it lost its data
+                        // (restarted with an empty data directory) and the events after `next`
+                        // would be another history's; the reader must read everything afresh
+                        Ok((_, _, current)) if current + 1 < next => {
+                            let _ = tx
+                                .send(Err(StoreError::Reset {
+                                    seen: next - 1,
+                                    now: current,
+                                }))
+                                .await;
+                            return;
+                        }
+                        Ok((s, p, _)) => {
                             stream = s;
                             pending = p;
                             break;

@@ -107,6 +107,14 @@ impl EtcdServer {
         self.launch();
     }
 
+    /// Kills the server and brings it back on the same ports with an empty data directory, as
+    /// an operator who lost the disk would: every key, lease and revision is gone.
+    pub fn restart_empty(&mut self) {
+        self.stop();
+        std::fs::remove_dir_all(self.dir.path().join("data")).expect("remove etcd's data");
+        self.launch();
+    }
+
     fn launch(&mut self) {
         if let Err(why) = self.try_launch() {
             panic!("{why}");

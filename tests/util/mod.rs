@@ -7,8 +7,10 @@
 #![allow(dead_code)]
 
 pub mod etcd;
+pub mod etcd_cluster;
 pub mod needs;
 pub mod private_world;
+pub mod running;
 pub mod stores;
 
 use std::io::Write;

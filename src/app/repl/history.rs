@@ -26,9 +26,73 @@ pub fn prepare(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// What the history keeps of an input: the value after each `password` word is replaced by
+/// `********`, so a `store etcd ... password SECRET` typed at the prompt never reaches the file.
+pub fn redacted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut hide_next = false;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let len = word_len(rest);
+        let word = &rest[..len];
+        if hide_next && !matches!(word, "{" | "}" | ";") {
+            out.push_str("********");
+        } else {
+            out.push_str(word);
+        }
+        hide_next = word == "password";
+        rest = &rest[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The length of the word at the start of `text`: a quoted string (with its escapes) or a run
+/// of characters up to white space or a `;`.
+fn word_len(text: &str) -> usize {
+    let mut chars = text.char_indices();
+    match chars.next() {
+        Some((_, q @ ('"' | '\''))) => {
+            let mut escaped = false;
+            for (i, c) in chars {
+                match c {
+                    '\\' if q == '"' && !escaped => escaped = true,
+                    c if c == q && !escaped => return i + c.len_utf8(),
+                    _ => escaped = false,
+                }
+            }
+            text.len()
+        }
+        Some((_, ';')) => 1,
+        _ => text
+            .find(|c: char| c.is_whitespace() || c == ';')
+            .unwrap_or(text.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_hidden_and_the_rest_kept() {
+        assert_eq!(
+            redacted("store etcd http://127.0.0.1:2379 user root password s3cret"),
+            "store etcd http://127.0.0.1:2379 user root password ********"
+        );
+        assert_eq!(
+            redacted("store etcd a:1 password \"two words\" user x; veth a peer b"),
+            "store etcd a:1 password ******** user x; veth a peer b"
+        );
+        assert_eq!(
+            redacted("in h {\n  store etcd a:1 password 'p w'\n}"),
+            "in h {\n  store etcd a:1 password ********\n}"
+        );
+        assert_eq!(redacted("veth a peer b"), "veth a peer b");
+        assert_eq!(redacted("echo \"password\" x"), "echo \"password\" x");
+    }
 
     #[test]
     fn explicit_file_wins_over_home() {

@@ -171,8 +171,9 @@ fn load_history(editor: &mut Shell, path: &std::path::Path) {
 }
 
 /// Adds an input to the history and appends it to the file at once, so a crash loses nothing.
+/// A password typed in the input is kept as `********` (history::redacted).
 fn remember(editor: &mut Shell, text: &str, path: Option<&std::path::Path>) {
-    match editor.add_history_entry(text) {
+    match editor.add_history_entry(history::redacted(text)) {
         Ok(true) => {}
         _ => return,
     }

@@ -2,14 +2,17 @@
 //! the lease watch. Runs as a tokio task until stopped, until the host's own lease goes, or until
 //! the process exits.
 
+use crate::engine::lease_renewal::ResetSignal;
 use crate::engine::overlay::external::External;
 use crate::engine::overlay::{Kind, Names, bare_name, hostgw, name_of, parse_mac, vxlan};
 use crate::flannel::{LeaseEvent, LeaseEvents, Registry, SubnetLease};
 use crate::netlink::handle::Netlink;
+use crate::store::StoreError;
 use futures::StreamExt;
 use ipnet::Ipv4Net;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -257,13 +260,64 @@ impl Service {
         true
     }
 
+    /// A fresh read of the leases and a new watch after the old one broke; `None` when the
+    /// service ends instead. After a store reset this host's lease is missing until its renewal
+    /// registers it again (flannel_runtime.rs), so the service waits for it rather than
+    /// withdrawing, keeping the peers' entries in line with the store meanwhile; the renewal
+    /// stops the service if it cannot.
+    async fn reopen(
+        &mut self,
+        registry: &Registry,
+        reset: bool,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<LeaseEvents> {
+        let mut waited = false;
+        loop {
+            tokio::time::sleep(Duration::from_millis(if waited { 200 } else { 500 })).await;
+            match stop.has_changed() {
+                Err(_) => return None,
+                Ok(_) if *stop.borrow_and_update() => {
+                    self.withdraw().await;
+                    return None;
+                }
+                Ok(_) => {}
+            }
+            match registry.watch_leases().await {
+                Ok((leases, fresh)) => {
+                    if !leases.iter().any(|l| l.subnet == self.own) {
+                        if reset {
+                            self.resync(&leases).await;
+                            waited = true;
+                            continue;
+                        }
+                        self.apply(LeaseEvent::Removed {
+                            subnet: self.own,
+                            ipv6_subnet: None,
+                        })
+                        .await;
+                        return None;
+                    }
+                    self.resync(&leases).await;
+                    return Some(fresh);
+                }
+                Err(e) => say(&format!(
+                    "{}: cannot watch the leases ({e}); retrying",
+                    self.host
+                )),
+            }
+        }
+    }
+
     /// Follows the watch until stopped. A broken watch (store restarted, history compacted) is
     /// reopened from a fresh read of the leases, so nothing is missed.
+    /// `reset_signal` tells the host's lease renewal that the store was reset, so it registers
+    /// the lease again at once.
     pub async fn run(
         mut self,
         registry: Registry,
         mut events: LeaseEvents,
         mut stop: watch::Receiver<bool>,
+        reset_signal: Arc<ResetSignal>,
     ) {
         loop {
             tokio::select! {
@@ -283,20 +337,20 @@ impl Service {
                             return;
                         }
                     }
-                    Some(Err(_)) | None => loop {
-                        tokio::time::sleep(Duration::from_millis(500)).await;
-                        match registry.watch_leases().await {
-                            Ok((leases, fresh)) => {
-                                if !leases.iter().any(|l| l.subnet == self.own) {
-                                    self.apply(LeaseEvent::Removed { subnet: self.own, ipv6_subnet: None }).await;
-                                    return;
-                                }
-                                self.resync(&leases).await;
-                                events = fresh;
-                                break;
-                            }
-                            Err(e) => say(&format!("{}: cannot watch the leases ({e}); retrying", self.host)),
+                    Some(Err(e)) => {
+                        let reset = matches!(e, StoreError::Reset { .. });
+                        if reset {
+                            say(&format!("{}: {e}; following the leases afresh", self.host));
+                            reset_signal.raise();
                         }
+                        match self.reopen(&registry, reset, &mut stop).await {
+                            Some(fresh) => events = fresh,
+                            None => return,
+                        }
+                    }
+                    None => match self.reopen(&registry, false, &mut stop).await {
+                        Some(fresh) => events = fresh,
+                        None => return,
                     },
                 },
             }

@@ -59,6 +59,10 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 iface: a.string("iface"),
                 public_ip: a.ip("public-ip"),
                 subnet_file: a.string("subnet-file"),
+                // whole seconds, as etcd grants them
+                ttl_secs: a
+                    .float("ttl")
+                    .map(|s| s.ceil().clamp(1.0, f64::from(u32::MAX)) as u32),
             }),
         })]),
         Id::LeaseRelease => out.extend([Op::Flannel(FlannelOp::Release { host })]),
