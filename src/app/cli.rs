@@ -52,7 +52,8 @@ pub struct Cli {
     /// everything made is gone when netsh exits
     #[arg(long)]
     pub sandbox: bool,
-    /// Machine-readable output (show, ping, expect, and diagnostics)
+    /// Standard output as JSON records, one object with a `type` per line: checks, show, echo,
+    /// exec, changes, rollback, errors (the diagnostics drawn for people stay on standard error)
     #[arg(long)]
     pub json: bool,
     /// Keep what a failing script did instead of undoing it
