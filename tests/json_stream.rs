@@ -179,11 +179,32 @@ fn a_failed_run_records_its_error_and_its_rollback() {
     assert!(undone.iter().any(|u| u.contains("br0")), "{undone:?}");
     assert!(undone.iter().any(|u| u.contains("netns del a")), "{undone:?}");
     assert_eq!(rollback[0]["sandbox"], true);
+    assert_eq!(rollback[0]["transaction"], false);
     // the order: the error, its rollback, the summary
     let order: Vec<&str> = all.iter().filter_map(|r| r["type"].as_str()).collect();
     assert_eq!(order, ["error", "rollback", "summary"]);
     // the person's diagnostic is still on standard error
     out.stderr_has("nosuch");
+}
+
+#[test]
+fn a_failed_transaction_records_its_own_rollback_first() {
+    requires!(Root);
+    let out = Netsh::new()
+        .sandbox()
+        .arg("--json")
+        .script("netns add a\ntransaction {\n  bridge b1 in a\n  link set nosuch up in a\n}\n")
+        .run()
+        .code(1);
+    let all = records(&out.stdout, "transaction");
+    let order: Vec<&str> = all.iter().filter_map(|r| r["type"].as_str()).collect();
+    assert_eq!(order, ["rollback", "error", "rollback", "summary"], "{}", out.stdout);
+    let undone = |r: &Value| r["undone"].to_string();
+    assert_eq!(all[0]["transaction"], true);
+    assert!(undone(&all[0]).contains("b1"), "{}", all[0]);
+    assert!(!undone(&all[0]).contains("netns del a"), "{}", all[0]);
+    assert_eq!(all[2]["transaction"], false);
+    assert!(undone(&all[2]).contains("netns del a"), "{}", all[2]);
 }
 
 #[test]

@@ -290,7 +290,7 @@ fn run(cli: Cli) -> i32 {
                 && let Some(r) = world.rollback(0)
             {
                 if cli.json {
-                    json_stream::record(Type::Rollback, rollback_record(&r, cli.sandbox));
+                    json_stream::record(Type::Rollback, r.record(cli.sandbox, false));
                 }
                 let said = if cli.sandbox {
                     r.sandbox_summary()
@@ -339,19 +339,6 @@ fn failed(message: &str) {
             }),
         );
     }
-}
-
-/// The `rollback` record: every step undone, not undone, and that cannot be undone; with
-/// --sandbox, `lasting` names the steps that reach beyond the sandbox's namespaces.
-fn rollback_record(r: &crate::interp::world::Rollback, sandbox: bool) -> serde_json::Value {
-    serde_json::json!({
-        "count": r.undone.len(),
-        "undone": r.undone,
-        "failed": r.failed,
-        "kept": r.kept,
-        "sandbox": sandbox,
-        "lasting": r.lasting,
-    })
 }
 
 /// How the run's checks are shown, from the command line.

@@ -84,6 +84,21 @@ pub struct Rollback {
 }
 
 impl Rollback {
+    /// The fields of its `rollback` record (docs/JSON.md): every step undone, not undone, and that
+    /// cannot be undone; `lasting` names those that reach beyond a sandbox's namespaces;
+    /// `transaction` is a failed `transaction { }` block's rollback (the run goes on to fail).
+    pub fn record(&self, sandbox: bool, transaction: bool) -> serde_json::Value {
+        serde_json::json!({
+            "count": self.undone.len(),
+            "undone": self.undone,
+            "failed": self.failed,
+            "kept": self.kept,
+            "sandbox": sandbox,
+            "lasting": self.lasting,
+            "transaction": transaction,
+        })
+    }
+
     /// One paragraph for the user: the count, then each step; `None` when there was nothing to
     /// roll back.
     pub fn summary(&self) -> Option<String> {
