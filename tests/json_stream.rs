@@ -33,9 +33,9 @@ fn records(stdout: &str, what: &str) -> Vec<Value> {
         .map(|(i, l)| {
             let v: Value = serde_json::from_str(l)
                 .unwrap_or_else(|e| panic!("{what}: line {} is not JSON ({e}): {l:?}", i + 1));
-            let ty = v["type"].as_str().unwrap_or_else(|| {
-                panic!("{what}: line {} is no object with a type: {l}", i + 1)
-            });
+            let ty = v["type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: line {} is no object with a type: {l}", i + 1));
             assert!(
                 known.contains(ty),
                 "{what}: line {}: type `{ty}` is not in docs/JSON.md",
@@ -158,7 +158,11 @@ fn a_failed_run_records_its_error_and_its_rollback() {
     let all = records(&out.stdout, "rollback");
     let errors = of_type(&all, "error");
     assert_eq!(errors.len(), 1, "{}", out.stdout);
-    assert!(errors[0]["code"].as_str().is_some_and(|c| c.starts_with("netsh::")));
+    assert!(
+        errors[0]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("netsh::"))
+    );
     // the third line failed (FILE:LINE:COLUMN)
     assert!(
         errors[0]["location"]
@@ -177,7 +181,10 @@ fn a_failed_run_records_its_error_and_its_rollback() {
         .collect();
     assert_eq!(rollback[0]["count"], undone.len());
     assert!(undone.iter().any(|u| u.contains("br0")), "{undone:?}");
-    assert!(undone.iter().any(|u| u.contains("netns del a")), "{undone:?}");
+    assert!(
+        undone.iter().any(|u| u.contains("netns del a")),
+        "{undone:?}"
+    );
     assert_eq!(rollback[0]["sandbox"], true);
     assert_eq!(rollback[0]["transaction"], false);
     // the order: the error, its rollback, the summary
@@ -198,7 +205,12 @@ fn a_failed_transaction_records_its_own_rollback_first() {
         .code(1);
     let all = records(&out.stdout, "transaction");
     let order: Vec<&str> = all.iter().filter_map(|r| r["type"].as_str()).collect();
-    assert_eq!(order, ["rollback", "error", "rollback", "summary"], "{}", out.stdout);
+    assert_eq!(
+        order,
+        ["rollback", "error", "rollback", "summary"],
+        "{}",
+        out.stdout
+    );
     let undone = |r: &Value| r["undone"].to_string();
     assert_eq!(all[0]["transaction"], true);
     assert!(undone(&all[0]).contains("b1"), "{}", all[0]);
@@ -234,7 +246,10 @@ fn show_addrs_nests_addresses_as_ip_j_does() {
     for link in ["lo", "v1", "v2"] {
         let of = |list: &Value| {
             let mut a = util::addresses(&Value::Array(
-                util::find(list, "ifname", link).into_iter().cloned().collect(),
+                util::find(list, "ifname", link)
+                    .into_iter()
+                    .cloned()
+                    .collect(),
             ));
             a.retain(|x| !x.starts_with("fe80:"));
             a.sort();
@@ -292,9 +307,10 @@ fn a_dry_run_with_json_is_one_record_per_line() {
         .arg("--json")
         .run()
         .ok();
-    let plain = Netsh::dry("netns add a\nveth v1 peer v2 peer-in a\nexpect reach 10.0.0.2 from a\n")
-        .run()
-        .ok();
+    let plain =
+        Netsh::dry("netns add a\nveth v1 peer v2 peer-in a\nexpect reach 10.0.0.2 from a\n")
+            .run()
+            .ok();
     let all = records(&out.stdout, "dry run");
     let texts: Vec<&str> = all.iter().filter_map(|r| r["text"].as_str()).collect();
     assert!(all.iter().all(|r| r["type"] == "dry-run"), "{}", out.stdout);
@@ -332,7 +348,11 @@ fn only_the_json_stream_writes_to_standard_output() {
     }
     let mut wrong = Vec::new();
     for f in files {
-        let rel = f.strip_prefix(&root).expect("under src").to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(&root)
+            .expect("under src")
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(&f).expect("a source file");
         let writes = text.lines().any(|l| {
             let l = l.trim_start();

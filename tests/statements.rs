@@ -477,9 +477,14 @@ fn network_create_and_its_containers_dry_run_as_kernel_operations() {
     let after: Vec<&str> = ipvlan[run..].lines().skip(1).take(7).collect();
     assert_eq!(after[0], "ip netns add web1");
     assert!(
-        after.iter().any(|l| l.starts_with("ip -n docker1 link add ")
-            && l.ends_with(" link eth0 type ipvlan mode l3")),
+        after
+            .iter()
+            .any(|l| l.starts_with("ip -n docker1 link add ")
+                && l.ends_with(" link eth0 type ipvlan mode l3")),
         "{after:?}"
     );
-    assert!(after.contains(&"ip -n web1 addr add 10.10.20.2/24 dev eth0"), "{after:?}");
+    assert!(
+        after.contains(&"ip -n web1 addr add 10.10.20.2/24 dev eth0"),
+        "{after:?}"
+    );
 }

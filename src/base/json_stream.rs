@@ -138,7 +138,13 @@ pub fn text(ty: Type, text: &str) {
 /// What `show WHAT [json]` prints: under `--json` the record `{"type":"show","what":WHAT,"ns":NS,
 /// "rows":[...]}`; with the statement's own `json` the rows as one JSON array (as `ip -j` prints
 /// them); else `text` of the rows, when it is not empty.
-pub fn show(what: &str, ns: Option<&str>, as_json: bool, rows: Vec<Value>, text: impl FnOnce(&[Value]) -> String) {
+pub fn show(
+    what: &str,
+    ns: Option<&str>,
+    as_json: bool,
+    rows: Vec<Value>,
+    text: impl FnOnce(&[Value]) -> String,
+) {
     if json() {
         record(
             Type::Show,
@@ -214,7 +220,10 @@ mod tests {
 
     #[test]
     fn a_record_has_its_type_first_and_keeps_its_fields() {
-        let v = object(Type::Echo, serde_json::json!({"text": "hi", "type": "other"}));
+        let v = object(
+            Type::Echo,
+            serde_json::json!({"text": "hi", "type": "other"}),
+        );
         assert_eq!(v.to_string(), r#"{"type":"echo","text":"hi"}"#);
         let v = object(Type::Show, serde_json::json!([1, 2]));
         assert_eq!(v["value"], serde_json::json!([1, 2]));
@@ -246,7 +255,11 @@ mod tests {
         let texts: Vec<&str> = lines.iter().map(|v| v["text"].as_str().unwrap()).collect();
         assert_eq!(
             texts,
-            ["ip netns add a", "ip -n a link set lo up", "# a \"comment\""]
+            [
+                "ip netns add a",
+                "ip -n a link set lo up",
+                "# a \"comment\""
+            ]
         );
         assert!(lines.iter().all(|v| v["type"] == "dry-run"));
     }

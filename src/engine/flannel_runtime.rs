@@ -348,11 +348,14 @@ impl Flannel {
 
     pub fn release(&mut self, host: &Ns) -> Result<(), RunError> {
         let (subnet, released) = self.give_back(host)?;
-        self.print(Type::Note, &if released {
-            format!("Lease released: {subnet}")
-        } else {
-            format!("Lease on {subnet} was already gone")
-        });
+        self.print(
+            Type::Note,
+            &if released {
+                format!("Lease released: {subnet}")
+            } else {
+                format!("Lease on {subnet} was already gone")
+            },
+        );
         Ok(())
     }
 
@@ -603,7 +606,13 @@ impl Flannel {
                 .collect();
             lines.join("\n")
         };
-        json_stream::show("tunnel", host.as_deref(), json, vec![counters.to_json()], text);
+        json_stream::show(
+            "tunnel",
+            host.as_deref(),
+            json,
+            vec![counters.to_json()],
+            text,
+        );
         Ok(())
     }
 
@@ -650,19 +659,19 @@ impl Flannel {
 
 /// `show leases` as text: one line per lease.
 fn leases_text(rows: &[serde_json::Value]) -> String {
-        let mut out = String::new();
-        for r in rows {
-            let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
-            out += &format!(
-                "{:<18} {:<16} {:<8} {:<17} {}\n",
-                s("subnet"),
-                s("public_ip"),
-                s("backend"),
-                s("vtep_mac"),
-                s("host")
-            );
-        }
-        out
+    let mut out = String::new();
+    for r in rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        out += &format!(
+            "{:<18} {:<16} {:<8} {:<17} {}\n",
+            s("subnet"),
+            s("public_ip"),
+            s("backend"),
+            s("vtep_mac"),
+            s("host")
+        );
+    }
+    out
 }
 
 impl Flannel {

@@ -313,13 +313,17 @@ impl<W: Write> DryRun<W> {
                 // a parent named NAME.VID is made unless the script made it; any other parent is
                 // taken to be there (a dry run cannot look)
                 let parent_exists = match &network.parent {
-                    Some(p) if p.contains('.') => self.made.contains(&key("link", host.as_deref(), p)),
+                    Some(p) if p.contains('.') => {
+                        self.made.contains(&key("link", host.as_deref(), p))
+                    }
                     _ => true,
                 };
                 let local = |pool: crate::docker::ipam::LocalPool| -> Box<dyn crate::docker::ipam::AddressPool> {
                     Box::new(pool)
                 };
-                let global = network.global.then_some(&local as &crate::docker::network::GlobalPool);
+                let global = network
+                    .global
+                    .then_some(&local as &crate::docker::network::GlobalPool);
                 self.docker
                     .plan_create(host, network, parent_exists, global)
                     .map(|(state, ops)| {
@@ -327,7 +331,9 @@ impl<W: Write> DryRun<W> {
                         ops
                     })
             }
-            DockerOp::NetworkRm { host, name } => self.docker.remove(host, name).map(|(ops, _)| ops),
+            DockerOp::NetworkRm { host, name } => {
+                self.docker.remove(host, name).map(|(ops, _)| ops)
+            }
             DockerOp::Container { host, container } if container.network.is_some() => {
                 self.docker.attach(host, container).map(|a| a.ops)
             }
@@ -341,7 +347,10 @@ impl<W: Write> DryRun<W> {
         op.render(&mut command);
         self.lines.push_str("# ");
         self.lines.push_str(&command.replace('\n', "\\n"));
-        Some(self.end_line().and_then(|()| ops.iter().try_for_each(|o| self.apply(o))))
+        Some(
+            self.end_line()
+                .and_then(|()| ops.iter().try_for_each(|o| self.apply(o))),
+        )
     }
 }
 

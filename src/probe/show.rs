@@ -375,7 +375,10 @@ pub fn as_ip_json(what: &str, rows: Vec<Value>) -> Vec<Value> {
     let mut links: Vec<(u64, Map<String, Value>)> = Vec::new();
     for mut r in rows {
         let index = r["ifindex"].as_u64().unwrap_or_default();
-        let (Some(o), i) = (r.as_object_mut(), links.iter().position(|(n, _)| *n == index)) else {
+        let (Some(o), i) = (
+            r.as_object_mut(),
+            links.iter().position(|(n, _)| *n == index),
+        ) else {
             continue;
         };
         let (ifname, _) = (o.remove("ifname"), o.remove("ifindex"));

@@ -299,7 +299,10 @@ pub fn addresses(list: &serde_json::Value) -> Vec<String> {
 pub fn sandbox_diagnostic(script: &str) -> (Out, serde_json::Value, String) {
     let r = netsh(&["--sandbox", "--json", "-c", script]);
     let d: serde_json::Value = r.errors().into_iter().next().unwrap_or_else(|| {
-        panic!("no error record in:\n{}\n--- stderr\n{}", r.stdout, r.stderr)
+        panic!(
+            "no error record in:\n{}\n--- stderr\n{}",
+            r.stdout, r.stderr
+        )
     });
     let (start, end) = (d["span"]["start"].as_u64(), d["span"]["end"].as_u64());
     let spanned = match (start, end) {

@@ -237,7 +237,13 @@ impl RealWorld {
         let nl = self.nl(ns)?;
         let rows = self.rt.block_on(show::rows(&nl, what))?;
         let text = show::text(what, &rows);
-        json_stream::show(what, ns.as_deref(), json, show::as_ip_json(what, rows), |_| text);
+        json_stream::show(
+            what,
+            ns.as_deref(),
+            json,
+            show::as_ip_json(what, rows),
+            |_| text,
+        );
         Ok(())
     }
 
@@ -246,7 +252,8 @@ impl RealWorld {
         match op {
             ProbeOp::Exec { ns, argv } if json_stream::json() => {
                 // the program's output becomes a record: nothing raw reaches standard output
-                let (output, status) = exec::run_collected(ns.as_deref(), argv, self.hosts.as_deref())?;
+                let (output, status) =
+                    exec::run_collected(ns.as_deref(), argv, self.hosts.as_deref())?;
                 json_stream::record(
                     Type::Exec,
                     serde_json::json!({"ns": ns, "argv": argv, "output": output}),

@@ -47,7 +47,10 @@ impl RealWorld {
             ServiceOp::Wait => {
                 let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
                 if self.services + overlays + self.captures_running() == 0 {
-                    self.print(Type::Note, "netsh: no services are running; nothing to wait for");
+                    self.print(
+                        Type::Note,
+                        "netsh: no services are running; nothing to wait for",
+                    );
                     return Ok(());
                 }
                 self.print(Type::Note, "netsh: services running; press Ctrl-C to stop");
