@@ -64,10 +64,11 @@ fn every_bad_script_answers_with_its_exit_code_and_span() {
         let code = out.status.code().unwrap_or(-1);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_ne!(code, 101, "{}: netsh panicked:\n{stderr}", r.file);
-        let first = stderr
+        // the first `error` record (standard output; the diagnostic in words is on stderr)
+        let first = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .find(|l| l.starts_with('{'))
-            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["type"] == "error" && v["code"].is_string());
         let got = match &first {
             Some(d) => (
                 d["code"].as_str().unwrap_or("?").to_string(),

@@ -34,8 +34,6 @@ enum Check {
 }
 use Check::*;
 
-const MARK: &str = "# netsh-test: dry-run-only";
-
 /// One test per example, and the list of examples they cover.
 macro_rules! examples {
     ($($test:ident: $file:literal => $($check:ident)*;)*) => {
@@ -89,14 +87,8 @@ fn examples_dir() -> std::path::PathBuf {
 
 #[test]
 fn every_example_that_runs_here_is_listed() {
-    let mut runnable: Vec<String> = std::fs::read_dir(examples_dir())
-        .expect("examples/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "netsh"))
-        .filter(|p| {
-            let text = std::fs::read_to_string(p).unwrap_or_default();
-            !text.lines().any(|l| l.trim_start().starts_with(MARK))
-        })
+    let mut runnable: Vec<String> = util::examples::runnable()
+        .into_iter()
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     runnable.sort();

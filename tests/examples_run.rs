@@ -4,26 +4,16 @@
 
 mod util;
 
-use std::path::Path;
-
-const MARK: &str = "# netsh-test: dry-run-only";
-
 #[test]
 fn every_example_runs_in_a_sandbox() {
     requires!(Root);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .expect("examples/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "netsh"))
-        .collect();
-    entries.sort();
-    assert!(!entries.is_empty(), "no examples found");
     let mut failures = Vec::new();
-    for path in &entries {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let dry_only = text.lines().any(|l| l.trim_start().starts_with(MARK));
-        let mode = if dry_only { "--dry-run" } else { "--sandbox" };
+    for path in &util::examples::all() {
+        let mode = if util::examples::runs_here(path) {
+            "--sandbox"
+        } else {
+            "--dry-run"
+        };
         let out = util::netsh(&[mode, path.to_str().expect("a UTF-8 path")]);
         if out.code != 0 {
             failures.push(format!(

@@ -35,13 +35,11 @@ fn v4_and_v6_addresses_are_added_and_deleted() {
         .unwrap();
     assert!(v6.get("tentative").is_none());
     assert!(!addresses(&j[1]).contains(&"10.10.10.102/24".to_string()));
-    // netsh's own show agrees
-    assert!(
-        j[2].as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["local"] == "10.10.10.101" && a["prefixlen"] == 24 && a["ifname"] == "eth0")
-    );
+    // netsh's own show agrees, nested as ip -j nests addresses (one object per link, `addr_info`)
+    let mine = addresses(&j[2]);
+    assert!(mine.contains(&"10.10.10.101/24".to_string()), "{}", j[2]);
+    assert!(!mine.contains(&"10.10.10.102/24".to_string()), "{}", j[2]);
+    assert!(find(&j[2], "ifname", "eth0").is_some(), "{}", j[2]);
 }
 
 #[test]

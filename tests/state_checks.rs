@@ -217,13 +217,13 @@ fn bad_literals_are_located_before_anything_runs() {
         ),
     ] {
         let r = netsh(&["--check", "--json", "-c", script]).code(2);
-        assert!(r.stderr.contains(code), "{script:?}: {}", r.stderr);
+        assert!(r.stdout.contains(code), "{script:?}: {}", r.stdout);
         assert!(
-            r.stderr.contains("\"line\":2")
-                || r.stderr.contains(":2:")
-                || r.stderr.contains("span"),
+            r.stdout.contains("\"line\":2")
+                || r.stdout.contains(":2:")
+                || r.stdout.contains("span"),
             "{script:?}: {}",
-            r.stderr
+            r.stdout
         );
     }
 }

@@ -270,10 +270,11 @@ dry!(
     "container web1 in docker1",
     "ip netns exec docker1 docker run -d --name web1"
 );
+// a container on a network: the docker command as a comment, then what netsh does for it
 dry!(
     container_network,
-    "container web1 on macvlan_net ip 10.10.10.20 in docker1",
-    "ip netns exec docker1 docker run -d --name web1 --net=macvlan_net --ip 10.10.10.20"
+    "network create macvlan_net driver macvlan parent eth0 subnet 10.10.10.0/24 in docker1\ncontainer web1 on macvlan_net ip 10.10.10.20 in docker1",
+    "# ip netns exec docker1 docker network create -d macvlan --subnet=10.10.10.0/24 -o parent=eth0 macvlan_net\n# ip netns exec docker1 docker run -d --name web1 --net=macvlan_net --ip 10.10.10.20\nip netns add web1\nip -n web1 link set lo up\nip -n docker1 link add mva25cd5c link eth0 type macvlan mode bridge\nip -n docker1 link set mva25cd5c address 02:42:0a:0a:0a:14 netns web1 name eth0\nip -n web1 addr add 10.10.10.20/24 dev eth0\nip -n web1 link set eth0 up\nip -n web1 route add default via 10.10.10.1"
 );
 dry!(
     serve_http,
@@ -383,20 +384,32 @@ dry!(
     "docker-opts combined no-masq in docker1",
     "ip netns exec docker1 mk-docker-opts.sh -c -m"
 );
+// a network on an existing parent takes no kernel operation: only its docker command, as a comment
 dry!(
     network_create_macvlan,
     "network create macvlan_net driver macvlan parent eth0 subnet 10.10.10.0/24 ip-range 10.10.10.0/25 gateway 10.10.10.1 aux docker1=10.10.10.101 aux docker2=10.10.10.102 in docker1",
-    "ip netns exec docker1 docker network create -d macvlan --subnet=10.10.10.0/24 --ip-range=10.10.10.0/25 --gateway=10.10.10.1 --aux-address=docker1=10.10.10.101 --aux-address=docker2=10.10.10.102 -o parent=eth0 macvlan_net"
+    "# ip netns exec docker1 docker network create -d macvlan --subnet=10.10.10.0/24 --ip-range=10.10.10.0/25 --gateway=10.10.10.1 --aux-address=docker1=10.10.10.101 --aux-address=docker2=10.10.10.102 -o parent=eth0 macvlan_net"
 );
 dry!(
     network_create_ipvlan_l3,
     "network create ipvlan_net driver ipvlan mode l3 parent eth0 subnet 10.10.20.0/24",
-    "docker network create -d ipvlan --subnet=10.10.20.0/24 -o parent=eth0 -o ipvlan_mode=l3 ipvlan_net"
+    "# docker network create -d ipvlan --subnet=10.10.20.0/24 -o parent=eth0 -o ipvlan_mode=l3 ipvlan_net"
+);
+// the parent NAME.VID is made as a real run makes it, unless the script made it
+dry!(
+    network_create_on_a_vlan_parent,
+    "network create vlan19 driver macvlan parent eth1.19 subnet 10.10.90.0/24 in docker1\nvlan 20 on eth1 in docker1\nnetwork create vlan20 driver macvlan parent eth1.20 subnet 10.10.91.0/24 in docker1",
+    "# ip netns exec docker1 docker network create -d macvlan --subnet=10.10.90.0/24 -o parent=eth1.19 vlan19\nip -n docker1 link add eth1.19 link eth1 type vlan id 19\nip -n docker1 link set eth1.19 up\nip link add eth1.20 link eth1 netns docker1 type vlan id 20\n# ip netns exec docker1 docker network create -d macvlan --subnet=10.10.91.0/24 -o parent=eth1.20 vlan20"
+);
+dry!(
+    network_create_bridge,
+    "network create br_net driver bridge subnet 10.20.0.0/24",
+    "# docker network create -d bridge --subnet=10.20.0.0/24 br_net\nip link add br-f85dc784716a type bridge\nip addr add 10.20.0.1/24 dev br-f85dc784716a\nip link set br-f85dc784716a up\nsysctl -w net.ipv4.ip_forward=1"
 );
 dry!(
     network_rm,
-    "network rm macvlan_net in docker1",
-    "ip netns exec docker1 docker network rm macvlan_net"
+    "network create macvlan_net driver macvlan parent eth0 subnet 10.10.10.0/24 in docker1\ncontainer web1 on macvlan_net in docker1\nnetwork rm macvlan_net in docker1",
+    "# ip netns exec docker1 docker network create -d macvlan --subnet=10.10.10.0/24 -o parent=eth0 macvlan_net\n# ip netns exec docker1 docker run -d --name web1 --net=macvlan_net\nip netns add web1\nip -n web1 link set lo up\nip -n docker1 link add mva25cd5c link eth0 type macvlan mode bridge\nip -n docker1 link set mva25cd5c address 02:42:0a:0a:0a:02 netns web1 name eth0\nip -n web1 addr add 10.10.10.2/24 dev eth0\nip -n web1 link set eth0 up\nip -n web1 route add default via 10.10.10.1\n# ip netns exec docker1 docker network rm macvlan_net\nip netns del web1"
 );
 dry!(
     help_statement,
@@ -419,4 +432,59 @@ fn a_gateway_outside_every_subnet_is_refused() {
         .run()
         .code(2)
         .stderr_has("the gateway 10.1.0.1 is in none of the network's subnets");
+}
+
+/// A dry run is what would be done: `network create` on a VLAN parent shows the VLAN netsh makes,
+/// under the docker command it stands for as a comment, and a container on an ipvlan network
+/// shows its namespace and ipvlan.
+#[test]
+fn network_create_and_its_containers_dry_run_as_kernel_operations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dry = |example: &str| {
+        let out = util::netsh(&["--dry-run", root.join(example).to_str().expect("a path")]);
+        assert_eq!(out.code, 0, "{example}: {}", out.stderr);
+        out.stdout
+    };
+    let vlan = dry("examples/ch09-vlan-tagging.netsh");
+    let lines: Vec<&str> = vlan.lines().collect();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("no line {line:?} in:\n{vlan}"))
+    };
+    let comment = at(
+        "# ip netns exec docker1 docker network create -d macvlan --subnet=10.10.90.0/24 --gateway=10.10.90.1 -o parent=eth1.19 vlan19",
+    );
+    assert_eq!(
+        lines[comment + 1..comment + 3],
+        [
+            "ip -n docker1 link add eth1.19 link eth1 type vlan id 19",
+            "ip -n docker1 link set eth1.19 up"
+        ]
+    );
+    // no line of the dry run runs docker
+    assert!(
+        !lines
+            .iter()
+            .any(|l| !l.starts_with('#') && l.contains("docker network create")),
+        "{vlan}"
+    );
+    let ipvlan = dry("examples/ch09-docker-ipvlan.netsh");
+    let run = ipvlan
+        .find("# ip netns exec docker1 docker run -d --name web1 --net=ipvlan_net\n")
+        .unwrap_or_else(|| panic!("no docker run comment in:\n{ipvlan}"));
+    let after: Vec<&str> = ipvlan[run..].lines().skip(1).take(7).collect();
+    assert_eq!(after[0], "ip netns add web1");
+    assert!(
+        after
+            .iter()
+            .any(|l| l.starts_with("ip -n docker1 link add ")
+                && l.ends_with(" link eth0 type ipvlan mode l3")),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&"ip -n web1 addr add 10.10.20.2/24 dev eth0"),
+        "{after:?}"
+    );
 }

@@ -4,6 +4,7 @@
 use crate::app::manual::Topic;
 use crate::app::session::Session;
 use crate::base::diag::Diag;
+use crate::base::json_stream::{self, Type};
 use crate::interp::world::{DryRun, World};
 use crate::syntax::loader::decode;
 use clap::{Parser, Subcommand};
@@ -51,7 +52,8 @@ pub struct Cli {
     /// everything made is gone when netsh exits
     #[arg(long)]
     pub sandbox: bool,
-    /// Machine-readable output (show, ping, expect, and diagnostics)
+    /// Standard output as JSON records, one object with a `type` per line: checks, show, echo,
+    /// exec, changes, rollback, errors (the diagnostics drawn for people stay on standard error)
     #[arg(long)]
     pub json: bool,
     /// Keep what a failing script did instead of undoing it
@@ -171,13 +173,15 @@ fn input(cli: &Cli) -> Result<Option<Input>, String> {
 }
 
 fn run(cli: Cli) -> i32 {
+    // before anything is written: with --json standard output carries records only
+    json_stream::set_json(cli.json);
     // first, while netsh is still one thread: a sandbox cannot be entered once threads exist
     if cli.sandbox
         && !cli.dry_run
         && !cli.check
         && let Err(e) = crate::sys::sandbox::enter()
     {
-        eprintln!("netsh: {e}");
+        failed(&e.to_string());
         return 1;
     }
     // `netsh down FILE`; a script named `down` runs as `./down`
@@ -196,17 +200,17 @@ fn run(cli: Cli) -> i32 {
         Ok(Some(i)) => i,
         Ok(None) => return crate::app::repl::run(&cli),
         Err(e) => {
-            eprintln!("netsh: {e}");
+            failed(&e);
             return 2;
         }
     };
     let text = match decode(bytes) {
         Ok(t) => t,
         Err(bad) => {
-            eprintln!(
-                "netsh: {name}:{}:{}: the script is not UTF-8 text (invalid byte at offset {}); nothing was run",
+            failed(&format!(
+                "{name}:{}:{}: the script is not UTF-8 text (invalid byte at offset {}); nothing was run",
                 bad.line, bad.column, bad.offset
-            );
+            ));
             return 2;
         }
     };
@@ -217,7 +221,7 @@ fn run(cli: Cli) -> i32 {
     let file = match session.add(&name, &dir, text) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("netsh: {e}");
+            failed(&e.to_string());
             return 2;
         }
     };
@@ -239,7 +243,7 @@ fn run(cli: Cli) -> i32 {
     }
     let stdout = std::io::stdout();
     let mut world: Box<dyn World> = if cli.dry_run {
-        let out = std::io::BufWriter::new(stdout.lock());
+        let out = json_stream::DryRunLines::new(std::io::BufWriter::new(stdout.lock()));
         if session.checker.asks_exists {
             Box::new(DryRun::new(out))
         } else {
@@ -249,7 +253,7 @@ fn run(cli: Cli) -> i32 {
         match crate::app::real_world(&cli) {
             Ok(w) => w,
             Err(e) => {
-                eprintln!("netsh: {e}");
+                failed(&e.to_string());
                 return 1;
             }
         }
@@ -287,13 +291,18 @@ fn run(cli: Cli) -> i32 {
             // the whole script is one transaction (see docs/GUARANTEES.md)
             if !cli.no_rollback
                 && let Some(r) = world.rollback(0)
-                && let Some(said) = if cli.sandbox {
+            {
+                if cli.json {
+                    json_stream::record(Type::Rollback, r.record(cli.sandbox, false));
+                }
+                let said = if cli.sandbox {
                     r.sandbox_summary()
                 } else {
                     r.summary()
+                };
+                if let Some(said) = said {
+                    eprintln!("{said}");
                 }
-            {
-                eprintln!("{said}");
             }
             match crate::sys::signals::pending() {
                 Some(sig) => 128 + sig,
@@ -304,6 +313,9 @@ fn run(cli: Cli) -> i32 {
     if let Some(n) = changes
         && (result.is_ok() || cli.no_rollback)
     {
+        if cli.json {
+            json_stream::record(Type::Changes, serde_json::json!({ "count": n }));
+        }
         eprintln!("netsh: {n} change{}", if n == 1 { "" } else { "s" });
     }
     drop(world);
@@ -311,9 +323,24 @@ fn run(cli: Cli) -> i32 {
     match finished {
         Ok(()) => code,
         Err(e) => {
-            eprintln!("netsh: {e}");
+            failed(&e);
             code.max(1)
         }
+    }
+}
+
+/// An error that is no diagnostic of the script (a file that cannot be read, a sandbox that
+/// cannot be made): in words on standard error, and with --json as an `error` record too.
+fn failed(message: &str) {
+    eprintln!("netsh: {message}");
+    if json_stream::json() {
+        json_stream::record(
+            Type::Error,
+            serde_json::json!({
+                "code": null, "message": message, "location": null, "span": null,
+                "label": null, "help": null,
+            }),
+        );
     }
 }
 
@@ -335,7 +362,8 @@ pub fn report_options(cli: &Cli) -> crate::app::report::Options {
 /// so thousands of them from a huge generated script would take minutes and help nobody).
 pub const SHOWN_DIAGNOSTICS: usize = 50;
 
-/// Prints diagnostics: miette's graphical report, or one JSON object per line with --json.
+/// Prints diagnostics: miette's graphical report on standard error, and with --json an `error`
+/// record per diagnostic on standard output too.
 pub fn report(errors: &[Diag], session: &Session, json: bool) {
     let mut err = std::io::stderr().lock();
     if errors.len() > SHOWN_DIAGNOSTICS {
@@ -347,19 +375,18 @@ pub fn report(errors: &[Diag], session: &Session, json: bool) {
     }
     for d in errors.iter().take(SHOWN_DIAGNOSTICS) {
         if json {
-            let loc = session.map.locate(d.span);
+            let base = session.map.file_of(d.span).base;
             let v = serde_json::json!({
                 "code": d.code.as_str(),
                 "message": d.message,
-                "location": loc,
-                "span": { "start": d.span.start - session.map.file_of(d.span).base, "end": d.span.end - session.map.file_of(d.span).base },
+                "location": session.map.locate(d.span),
+                "span": { "start": d.span.start - base, "end": d.span.end - base },
                 "label": d.label,
                 "help": d.help,
             });
-            let _ = writeln!(err, "{v}");
-        } else {
-            let _ = writeln!(err, "{}", render_safely(d, session));
+            json_stream::record(Type::Error, v);
         }
+        let _ = writeln!(err, "{}", render_safely(d, session));
     }
 }
 

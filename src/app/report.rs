@@ -3,9 +3,9 @@
 //! output with `--report tap`, a JUnit XML file with `--report junit=FILE`, and the run's summary
 //! (`2 checks passed, 0 failed · 5 changes · 0.31 s`). See docs/REPORTS.md.
 
+use crate::base::json_stream::{self, Type};
 use crate::interp::checks::{CheckOutcome, CheckSink};
 use std::cell::RefCell;
-use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ impl Reporter {
             opts,
             started: Instant::now(),
             done: Vec::new(),
-            terminal: std::io::IsTerminal::is_terminal(&std::io::stdout()),
+            terminal: json_stream::is_terminal(),
             waiting: false,
         }
     }
@@ -87,7 +87,7 @@ impl Reporter {
     /// The start of the run's output: TAP's version line.
     pub fn begin(&self) {
         if self.opts.tap {
-            out("TAP version 14\n");
+            json_stream::text(Type::Tap, "TAP version 14");
         }
     }
 
@@ -101,11 +101,13 @@ impl Reporter {
         let (passed, failed) = (self.passed(), self.done.len() - self.passed());
         let secs = self.started.elapsed().as_secs_f64();
         if self.opts.tap {
-            out(&format!("1..{}\n", self.done.len()));
+            json_stream::text(Type::Tap, &format!("1..{}", self.done.len()));
         }
         if self.opts.json {
-            let v = serde_json::json!({"type": "summary", "passed": passed, "failed": failed, "changes": changes, "seconds": secs});
-            out(&format!("{v}\n"));
+            json_stream::record(
+                Type::Summary,
+                serde_json::json!({"passed": passed, "failed": failed, "changes": changes, "seconds": secs}),
+            );
         } else if !self.done.is_empty() && (!self.opts.quiet || failed > 0) {
             let s = |n: usize| if n == 1 { "" } else { "s" };
             let mut line = format!("{passed} check{} passed, {failed} failed", s(passed));
@@ -114,12 +116,11 @@ impl Reporter {
             }
             line += &format!(" · {secs:.2} s");
             let style = if failed > 0 { FAIL } else { PASS };
-            let line = if self.opts.tap {
-                format!("# {line}\n")
+            if self.opts.tap {
+                json_stream::text(Type::Tap, &format!("# {line}"));
             } else {
-                format!("{style}{line}{style:#}\n")
-            };
-            out(&line);
+                json_stream::text(Type::Summary, &format!("{style}{line}{style:#}"));
+            }
         }
         match &self.opts.junit {
             Some(path) => self.write_junit(path),
@@ -158,30 +159,31 @@ impl Reporter {
             .map_err(|e| format!("cannot write the JUnit report {}: {e}", path.display()))
     }
 
-    fn line(&self, c: &CheckOutcome) -> Option<String> {
+    /// Writes a finished check: its TAP line, its record (`--json`) or its line for a person.
+    fn show(&self, c: &CheckOutcome) {
         let n = self.done.len();
         if self.opts.tap {
             let mut s = format!(
-                "{} {n} - {} (line {})\n",
+                "{} {n} - {} (line {})",
                 if c.ok() { "ok" } else { "not ok" },
                 c.what,
                 c.line
             );
             if let Some(why) = &c.failure {
-                s += "  ---\n";
-                s += &format!("  message: {}\n", yaml_string(why));
-                s += &format!("  at: {}\n", yaml_string(&format!("{}:{}", c.file, c.line)));
-                s += &format!("  duration_ms: {:.3}\n", c.elapsed.as_secs_f64() * 1000.0);
-                s += "  ...\n";
+                s += "\n  ---";
+                s += &format!("\n  message: {}", yaml_string(why));
+                s += &format!("\n  at: {}", yaml_string(&format!("{}:{}", c.file, c.line)));
+                s += &format!("\n  duration_ms: {:.3}", c.elapsed.as_secs_f64() * 1000.0);
+                s += "\n  ...";
             }
-            return Some(s);
+            json_stream::text(Type::Tap, &s);
+            return;
         }
         if self.opts.quiet && c.ok() {
-            return None;
+            return;
         }
         if self.opts.json {
             let mut v = serde_json::json!({
-                "type": "check",
                 "expect": c.target.as_deref().unwrap_or(c.what.as_str()),
                 "from": c.from,
                 "ok": c.ok(),
@@ -193,14 +195,18 @@ impl Reporter {
             if let Some(why) = &c.failure {
                 v["error"] = why.as_str().into();
             }
-            return Some(format!("{v}\n"));
+            json_stream::record(Type::Check, v);
+            return;
         }
         let (mark, style) = if c.ok() { ("✓", PASS) } else { ("✗", FAIL) };
-        Some(format!(
-            "{style}{mark}{style:#} {}  {DIM}{}{DIM:#}\n",
-            c.what,
-            duration(c.elapsed)
-        ))
+        json_stream::text(
+            Type::Check,
+            &format!(
+                "{style}{mark}{style:#} {}  {DIM}{}{DIM:#}",
+                c.what,
+                duration(c.elapsed)
+            ),
+        );
     }
 }
 
@@ -209,24 +215,10 @@ fn yaml_string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
-/// Writes to standard output; the escape codes go only to a terminal, and not with NO_COLOR.
-fn out(text: &str) {
-    let mut o = anstream::stdout().lock();
-    let _ = o.write_all(text.as_bytes());
-    let _ = o.flush();
-}
-
-/// Takes back the line of a running check: to its start, and erased.
-fn erase_line() {
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(b"\r\x1b[K");
-    let _ = o.flush();
-}
-
 impl CheckSink for Reporter {
     fn started(&mut self, what: &str) {
         if self.terminal && !self.opts.json && !self.opts.tap && !self.opts.quiet {
-            out(&format!("{DIM}… {what}{DIM:#}"));
+            json_stream::status(&format!("{DIM}… {what}{DIM:#}"));
             self.waiting = true;
         }
     }
@@ -234,16 +226,14 @@ impl CheckSink for Reporter {
     fn finished(&mut self, c: &CheckOutcome) {
         self.done.push(c.clone());
         if std::mem::take(&mut self.waiting) {
-            erase_line();
+            json_stream::clear_status();
         }
-        if let Some(line) = self.line(c) {
-            out(&line);
-        }
+        self.show(c);
     }
 
     fn abandoned(&mut self) {
         if std::mem::take(&mut self.waiting) {
-            erase_line();
+            json_stream::clear_status();
         }
     }
 }

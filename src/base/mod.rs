@@ -2,6 +2,7 @@
 pub mod diag;
 pub mod error;
 pub mod hash;
+pub mod json_stream;
 pub mod pages;
 pub mod safe_file;
 pub mod source;

@@ -50,8 +50,9 @@ pub struct Checker {
     /// Checked lines for the run (see tape.rs); boxed, so that a line can take it out of the
     /// checker and put it back for the cost of a pointer. Always there between statements.
     pub tape: Option<Box<Tape>>,
-    /// Whether the program may ask `exists` (a condition does, or a file sourced through an
-    /// interpolated path, unseen until the run, might): a dry run models what it made only then.
+    /// Whether the program may ask `exists` (a condition does, a `network create` does about its
+    /// parent link, or a file sourced through an interpolated path, unseen until the run, might):
+    /// a dry run models what it made only then.
     pub asks_exists: bool,
 }
 
@@ -242,6 +243,8 @@ impl Checker {
                 if let Some(b) = bound {
                     if sig.id == Id::NetworkCreate {
                         self.errors.extend(networks::check(&b, words, map));
+                        // a dry run asks its model whether the script made the parent link
+                        self.asks_exists = true;
                     }
                     if sig.id == Id::Source {
                         self.source(words, &b, map, loader);

@@ -4,6 +4,7 @@
 //! interpreter is busy elsewhere (a `ping`, an `exec`, a `wait`).
 
 use crate::base::error::{self, RunError};
+use crate::base::json_stream::{self, Type};
 use crate::engine::lease_renewal::{HeldLease, Registration, ResetSignal, held, renew};
 use crate::engine::overlay::external::{self, External};
 use crate::engine::overlay::service::Service;
@@ -82,7 +83,6 @@ pub struct Flannel {
     hosts: HashMap<Ns, HostState>,
     names: Names,
     connections: Connections,
-    json: bool,
 }
 
 fn host_name(host: &Ns) -> String {
@@ -138,7 +138,7 @@ fn mac_text(m: &[u8; 6]) -> String {
 
 impl Flannel {
     /// The flannel runtime of a run, on the run's tokio runtime and netlink connections.
-    pub fn new(json: bool, rt: Arc<Runtime>, connections: Connections) -> Flannel {
+    pub fn new(rt: Arc<Runtime>, connections: Connections) -> Flannel {
         Flannel {
             rt,
             store: None,
@@ -146,12 +146,11 @@ impl Flannel {
             hosts: HashMap::new(),
             names: Names::default(),
             connections,
-            json,
         }
     }
 
-    fn print(&self, text: &str) {
-        println!("{}", text.trim_end_matches('\n'));
+    fn print(&self, ty: Type, text: &str) {
+        json_stream::text(ty, text);
     }
 
     /// Overlays running (for `wait`).
@@ -328,7 +327,7 @@ impl Flannel {
             .as_ref()
             .map(|h| format!(" ({h}, public IP {public_ip})"))
             .unwrap_or_default();
-        self.print(&format!("Lease acquired: {subnet}{whose}"));
+        self.print(Type::Note, &format!("Lease acquired: {subnet}{whose}"));
         if let Ok(mut n) = self.names.lock() {
             n.insert(public_ip, where_.clone());
         }
@@ -368,11 +367,14 @@ impl Flannel {
 
     pub fn release(&mut self, host: &Ns) -> Result<(), RunError> {
         let (subnet, released) = self.give_back(host)?;
-        self.print(&if released {
-            format!("Lease released: {subnet}")
-        } else {
-            format!("Lease on {subnet} was already gone")
-        });
+        self.print(
+            Type::Note,
+            &if released {
+                format!("Lease released: {subnet}")
+            } else {
+                format!("Lease on {subnet} was already gone")
+            },
+        );
         Ok(())
     }
 
@@ -520,9 +522,10 @@ impl Flannel {
                     .rt
                     .block_on(vxlan::setup(&nl, *vni, *port, &ext, public_ip, own))?;
                 for s in stale {
-                    self.print(&format!(
-                        "{where_}: removed {s}, left over from another VNI"
-                    ));
+                    self.print(
+                        Type::Note,
+                        &format!("{where_}: removed {s}, left over from another VNI"),
+                    );
                 }
                 Some(serde_json::json!({"VNI": vni, "VtepMAC": mac_text(&mac)}))
             }
@@ -595,7 +598,7 @@ impl Flannel {
             .map_or_else(|| default_docker_opts_path(host), PathBuf::from);
         docker_opts::write(&file, &out)
             .map_err(|e| RunError::os(format!("cannot write {}", file.display()), &e))?;
-        self.print(&out);
+        self.print(Type::DockerOpts, &out);
         Ok(())
     }
 
@@ -617,25 +620,32 @@ impl Flannel {
             );
         };
         let counters = backend.counters();
-        if json || self.json {
-            self.print(&counters.to_json().to_string());
-        } else {
+        let text = |_: &[serde_json::Value]| {
             let lines: Vec<String> = counters
                 .pairs()
                 .map(|(k, v)| format!("{k:<24} {v}"))
                 .collect();
-            self.print(&lines.join("\n"));
-        }
+            lines.join("\n")
+        };
+        json_stream::show(
+            "tunnel",
+            host.as_deref(),
+            json,
+            vec![counters.to_json()],
+            text,
+        );
         Ok(())
     }
 
     fn show_config(&mut self, json: bool) -> Result<(), RunError> {
         let reg = self.registry()?;
         let (config, text) = self.rt.block_on(reg.config()).map_err(lease_error)?;
-        if json || self.json {
-            self.print(&config.to_json());
+        let full = config.to_json();
+        if json_stream::json() || json {
+            let row = serde_json::from_str(&full).unwrap_or(serde_json::Value::String(full));
+            json_stream::show("config", None, json, vec![row], |_| String::new());
         } else {
-            self.print(&text);
+            self.print(Type::Show, &text);
         }
         Ok(())
     }
@@ -663,28 +673,29 @@ impl Flannel {
                 })
             })
             .collect();
-        if json || self.json {
-            self.print(&serde_json::Value::Array(rows).to_string());
-            return Ok(());
-        }
-        let mut out = String::new();
-        for r in &rows {
-            let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
-            out += &format!(
-                "{:<18} {:<16} {:<8} {:<17} {}\n",
-                s("subnet"),
-                s("public_ip"),
-                s("backend"),
-                s("vtep_mac"),
-                s("host")
-            );
-        }
-        if !out.is_empty() {
-            self.print(&out);
-        }
+        json_stream::show("leases", None, json, rows, leases_text);
         Ok(())
     }
+}
 
+/// `show leases` as text: one line per lease.
+fn leases_text(rows: &[serde_json::Value]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        out += &format!(
+            "{:<18} {:<16} {:<8} {:<17} {}\n",
+            s("subnet"),
+            s("public_ip"),
+            s("backend"),
+            s("vtep_mac"),
+            s("host")
+        );
+    }
+    out
+}
+
+impl Flannel {
     /// docker0's address and MTU from the host's lease (`--bip=$FLANNEL_SUBNET --mtu=$FLANNEL_MTU`).
     pub fn bridge(&self, host: &Ns) -> Option<(Ipv4Net, Option<u32>)> {
         let st = self.hosts.get(host)?;

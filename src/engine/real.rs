@@ -3,6 +3,7 @@
 //! the run made that later statements refer to (containers by name, each host's docker0).
 
 use crate::base::error::RunError;
+use crate::base::json_stream::{self, Type};
 use crate::engine::container::{Bridge, Made};
 use crate::engine::flannel_runtime::Flannel;
 use crate::interp::world::World;
@@ -15,7 +16,6 @@ use crate::ops::{Ns, ObjectKind, Op};
 use crate::sys::exec;
 use crate::sys::netns;
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::runtime::Runtime;
@@ -118,7 +118,7 @@ impl RealWorld {
     pub(super) fn flannel(&mut self) -> Result<&mut Flannel, RunError> {
         if self.flannel.is_none() {
             let connections = self.handles.connections();
-            self.flannel = Some(Flannel::new(self.opts.json, self.rt.clone(), connections));
+            self.flannel = Some(Flannel::new(self.rt.clone(), connections));
         }
         self.flannel
             .as_mut()
@@ -129,13 +129,9 @@ impl RealWorld {
         self.handles.get(ns.as_deref(), &self.rt)
     }
 
-    pub(super) fn print(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        if !text.ends_with('\n') {
-            let _ = out.write_all(b"\n");
-        }
-        let _ = out.flush();
+    /// Text for a person, of the kind `ty` (a record of it under `--json`).
+    pub(super) fn print(&self, ty: Type, text: &str) {
+        json_stream::text(ty, text);
     }
 }
 
@@ -267,7 +263,7 @@ impl World for RealWorld {
     }
 
     fn say(&mut self, text: &str) {
-        self.print(text);
+        self.print(Type::Help, text);
     }
 
     fn is_dry(&self) -> bool {

@@ -203,9 +203,17 @@ impl Interp {
                     .block(body, env)
                     .and_then(|()| env.world.settle().map_err(|e| fail(s.span, e)));
                 if r.is_err()
-                    && let Some(said) = env.world.rollback(mark).and_then(|rb| rb.summary())
+                    && let Some(rb) = env.world.rollback(mark)
                 {
-                    eprintln!("{}", said.replacen("netsh:", "netsh: transaction:", 1));
+                    if crate::base::json_stream::json() {
+                        crate::base::json_stream::record(
+                            crate::base::json_stream::Type::Rollback,
+                            rb.record(false, true),
+                        );
+                    }
+                    if let Some(said) = rb.summary() {
+                        eprintln!("{}", said.replacen("netsh:", "netsh: transaction:", 1));
+                    }
                 }
                 r
             }

@@ -86,6 +86,21 @@ pub struct Rollback {
 }
 
 impl Rollback {
+    /// The fields of its `rollback` record (docs/JSON.md): every step undone, not undone, and that
+    /// cannot be undone; `lasting` names those that reach beyond a sandbox's namespaces;
+    /// `transaction` is a failed `transaction { }` block's rollback (the run goes on to fail).
+    pub fn record(&self, sandbox: bool, transaction: bool) -> serde_json::Value {
+        serde_json::json!({
+            "count": self.undone.len(),
+            "undone": self.undone,
+            "failed": self.failed,
+            "kept": self.kept,
+            "sandbox": sandbox,
+            "lasting": self.lasting,
+            "transaction": transaction,
+        })
+    }
+
     /// One paragraph for the user: the count, then each step; `None` when there was nothing to
     /// roll back.
     pub fn summary(&self) -> Option<String> {
@@ -146,6 +161,9 @@ pub struct DryRun<W: Write> {
     /// The lines written and not yet handed to `out`: they go in pieces of `FLUSH_AT` bytes or
     /// more, not one write per line.
     lines: String,
+    /// The Docker networks the script made, planned as a real run plans them, so that `network
+    /// create` and `container ... on NETWORK` show the kernel's operations they stand for.
+    docker: crate::docker::Networks,
 }
 
 /// How much a dry run gathers before it writes.
@@ -174,6 +192,7 @@ impl<W: Write> DryRun<W> {
             made: FxHashSet::default(),
             modelled: true,
             lines: String::new(),
+            docker: Default::default(),
         }
     }
 
@@ -286,8 +305,64 @@ impl<W: Write> DryRun<W> {
     }
 }
 
+impl<W: Write> DryRun<W> {
+    /// A Docker statement as what netsh does for it: the docker command it stands for as a
+    /// comment, then the kernel's operations (what a real run applies, planned the same way).
+    /// `None` for a container on docker0 (engine/container.rs plans it from the runtime's docker0).
+    fn docker(&mut self, op: &Op, d: &DockerOp) -> Option<Result<(), RunError>> {
+        let planned = match d {
+            DockerOp::NetworkCreate { host, network } => {
+                // a parent named NAME.VID is made unless the script made it; any other parent is
+                // taken to be there (a dry run cannot look)
+                let parent_exists = match &network.parent {
+                    Some(p) if p.contains('.') => {
+                        self.made.contains(&key("link", host.as_deref(), p))
+                    }
+                    _ => true,
+                };
+                let local = |pool: crate::docker::ipam::LocalPool| -> Box<dyn crate::docker::ipam::AddressPool> {
+                    Box::new(pool)
+                };
+                let global = network
+                    .global
+                    .then_some(&local as &crate::docker::network::GlobalPool);
+                self.docker
+                    .plan_create(host, network, parent_exists, global)
+                    .map(|(state, ops)| {
+                        self.docker.commit_create(state);
+                        ops
+                    })
+            }
+            DockerOp::NetworkRm { host, name } => {
+                self.docker.remove(host, name).map(|(ops, _)| ops)
+            }
+            DockerOp::Container { host, container } if container.network.is_some() => {
+                self.docker.attach(host, container).map(|a| a.ops)
+            }
+            DockerOp::Container { .. } | DockerOp::Bridge { .. } => return None,
+        };
+        let ops = match planned {
+            Ok(ops) => ops,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut command = String::new();
+        op.render(&mut command);
+        self.lines.push_str("# ");
+        self.lines.push_str(&command.replace('\n', "\\n"));
+        Some(
+            self.end_line()
+                .and_then(|()| ops.iter().try_for_each(|o| self.apply(o))),
+        )
+    }
+}
+
 impl<W: Write> World for DryRun<W> {
     fn apply(&mut self, op: &Op) -> Result<(), RunError> {
+        if let Op::Docker(d) = op
+            && let Some(done) = self.docker(op, d)
+        {
+            return done;
+        }
         if self.modelled {
             self.note(op);
         }

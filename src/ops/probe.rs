@@ -196,6 +196,12 @@ impl ProbeOp {
     /// Where a check looks from and at what.
     pub(super) fn check_subject(&self) -> Option<(&Ns, String)> {
         match self {
+            // `expect http` names its URL, not a target address
+            ProbeOp::Expect {
+                from,
+                check: Check::Http { url, .. },
+                ..
+            } => Some((from, url.clone())),
             ProbeOp::Expect { from, target, .. } => Some((from, target.clone())),
             ProbeOp::State { ns, check, .. } => Some((ns, check.what())),
             ProbeOp::Exec { .. }

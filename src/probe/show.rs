@@ -141,6 +141,7 @@ fn addr_rows(
         .filter_map(|a| {
             let net = addrs::net_of(a)?;
             Some(json!({
+                "ifindex": a.header.index,
                 "ifname": by_index.get(&a.header.index).cloned().unwrap_or_else(|| a.header.index.to_string()),
                 "family": if net.addr().is_ipv4() { "inet" } else { "inet6" },
                 "local": net.addr().to_string(),
@@ -362,6 +363,39 @@ pub async fn rows(nl: &Netlink, what: &str) -> Result<Vec<Value>, RunError> {
                 .help(format!("the runtime shows {}", WHAT.join(", "))));
         }
     })
+}
+
+/// The rows as JSON shows them: as `ip -j` shapes them. Addresses are one object per link (in
+/// index order, links with an address only) holding its addresses in `addr_info`, as `ip -j addr`
+/// nests them; the other rows are already ip's.
+pub fn as_ip_json(what: &str, rows: Vec<Value>) -> Vec<Value> {
+    if what != "addrs" {
+        return rows;
+    }
+    let mut links: Vec<(u64, Map<String, Value>)> = Vec::new();
+    for mut r in rows {
+        let index = r["ifindex"].as_u64().unwrap_or_default();
+        let (Some(o), i) = (
+            r.as_object_mut(),
+            links.iter().position(|(n, _)| *n == index),
+        ) else {
+            continue;
+        };
+        let (ifname, _) = (o.remove("ifname"), o.remove("ifindex"));
+        let i = i.unwrap_or_else(|| {
+            let mut link = Map::new();
+            link.insert("ifindex".into(), json!(index));
+            link.insert("ifname".into(), ifname.unwrap_or(Value::Null));
+            link.insert("addr_info".into(), json!([]));
+            links.push((index, link));
+            links.len() - 1
+        });
+        if let Some(Value::Array(a)) = links[i].1.get_mut("addr_info") {
+            a.push(Value::Object(o.clone()));
+        }
+    }
+    links.sort_by_key(|(n, _)| *n);
+    links.into_iter().map(|(_, l)| Value::Object(l)).collect()
 }
 
 fn field(o: &Value, key: &str) -> String {

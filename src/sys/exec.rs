@@ -188,10 +188,45 @@ pub fn capture(
     argv: &[String],
     hosts: Option<&Path>,
 ) -> Result<String, RunError> {
+    let (status, stdout, stderr) = collect(ns, argv, hosts, Stdio::piped())?;
+    if !status.success() {
+        return Err(status_error(
+            argv,
+            status,
+            &String::from_utf8_lossy(&stderr),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
+}
+
+/// Runs a program whose standard output is kept (it goes into a `--json` record) and whose
+/// standard error is netsh's: what it printed, and how it ended.
+pub fn run_collected(
+    ns: Option<&str>,
+    argv: &[String],
+    hosts: Option<&Path>,
+) -> Result<(String, Result<(), RunError>), RunError> {
+    let (status, stdout, _) = collect(ns, argv, hosts, Stdio::inherit())?;
+    let output = String::from_utf8_lossy(&stdout).into_owned();
+    if status.success() {
+        Ok((output, Ok(())))
+    } else {
+        Ok((output, Err(status_error(argv, status, ""))))
+    }
+}
+
+/// Runs a program with its standard output read into memory (and its standard error too, when
+/// `stderr` is a pipe): its status and the bytes read.
+fn collect(
+    ns: Option<&str>,
+    argv: &[String],
+    hosts: Option<&Path>,
+    stderr: Stdio,
+) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), RunError> {
     let mut child = command(ns, argv, hosts)?
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .map_err(|e| spawn_error(argv, &e))?;
     // both pipes are read while the program runs, so a full one never blocks it
@@ -220,12 +255,5 @@ pub fn capture(
     let status = wait_for(&mut child, argv)?;
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
-    if !status.success() {
-        return Err(status_error(
-            argv,
-            status,
-            &String::from_utf8_lossy(&stderr),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&stdout).into_owned())
+    Ok((status, stdout, stderr))
 }

@@ -8,6 +8,7 @@
 
 pub mod etcd;
 pub mod etcd_cluster;
+pub mod examples;
 pub mod needs;
 pub mod private_world;
 pub mod running;
@@ -214,11 +215,19 @@ impl Out {
         );
         self
     }
-    /// The diagnostics printed with --json: (code, location, span start, span end).
-    pub fn diagnostics(&self) -> Vec<(String, String, u64, u64)> {
-        self.stderr
+    /// The `error` records of a --json run (standard output), in order.
+    pub fn errors(&self) -> Vec<serde_json::Value> {
+        self.stdout
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "error")
+            .collect()
+    }
+
+    /// The diagnostics printed with --json: (code, location, span start, span end).
+    pub fn diagnostics(&self) -> Vec<(String, String, u64, u64)> {
+        self.errors()
+            .into_iter()
             .map(|v| {
                 (
                     v["code"].as_str().unwrap_or_default().to_string(),
@@ -291,11 +300,12 @@ pub fn addresses(list: &serde_json::Value) -> Vec<String> {
 /// and the part of the script the diagnostic's span covers.
 pub fn sandbox_diagnostic(script: &str) -> (Out, serde_json::Value, String) {
     let r = netsh(&["--sandbox", "--json", "-c", script]);
-    let d: serde_json::Value = r
-        .stderr
-        .lines()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no JSON diagnostic in:\n{}", r.stderr));
+    let d: serde_json::Value = r.errors().into_iter().next().unwrap_or_else(|| {
+        panic!(
+            "no error record in:\n{}\n--- stderr\n{}",
+            r.stdout, r.stderr
+        )
+    });
     let (start, end) = (d["span"]["start"].as_u64(), d["span"]["end"].as_u64());
     let spanned = match (start, end) {
         (Some(s), Some(e)) => script.get(s as usize..e as usize).unwrap_or("<bad span>"),

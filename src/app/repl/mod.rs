@@ -139,7 +139,9 @@ fn world(cli: &Cli) -> Box<dyn World> {
             ),
         }
     }
-    Box::new(DryRun::new(std::io::stdout()))
+    Box::new(DryRun::new(crate::base::json_stream::DryRunLines::new(
+        std::io::stdout(),
+    )))
 }
 
 fn editor(world: Rc<RefCell<Box<dyn World>>>) -> rustyline::Result<Shell> {

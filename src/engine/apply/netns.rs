@@ -1,6 +1,7 @@
 //! Applying namespace Ops: carrying each out, and recording how to undo it.
 
 use crate::base::error::RunError;
+use crate::base::json_stream;
 use crate::engine::real::RealWorld;
 use crate::engine::restore;
 use crate::engine::undo::Applied;
@@ -24,20 +25,14 @@ impl RealWorld {
                 netns::del(name)
             }
             NetnsOp::List => {
-                let names = netns::list();
-                if self.opts.json {
-                    self.print(
-                        &serde_json::json!(
-                            names
-                                .iter()
-                                .map(|n| serde_json::json!({"name": n}))
-                                .collect::<Vec<_>>()
-                        )
-                        .to_string(),
-                    );
-                } else if !names.is_empty() {
-                    self.print(&names.join("\n"));
-                }
+                let rows = netns::list()
+                    .into_iter()
+                    .map(|n| serde_json::json!({"name": n}))
+                    .collect();
+                json_stream::show("netns", None, false, rows, |rows| {
+                    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+                    names.join("\n")
+                });
                 Ok(())
             }
         }

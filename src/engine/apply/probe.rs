@@ -2,6 +2,7 @@
 
 use crate::base::diag::Code;
 use crate::base::error::RunError;
+use crate::base::json_stream::{self, Type};
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
 use crate::ops::{Check, Ns, Op, ProbeOp};
@@ -9,7 +10,6 @@ use crate::probe::http;
 use crate::probe::ping::{Outcome, Probe};
 use crate::probe::show;
 use crate::sys::exec;
-use std::io::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -77,13 +77,11 @@ impl RealWorld {
             until_reply: false,
         };
         // each reply is shown as it comes (in text; --json gives the summary's record)
-        let json = self.opts.json;
         let mut shown = |r: crate::probe::ping::Reply| {
-            if !json {
+            if !json_stream::json() {
                 let ms = r.rtt.as_secs_f64() * 1000.0;
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "reply from {}: seq={} time={ms:.3} ms", r.from, r.seq);
-                let _ = out.flush();
+                let line = format!("reply from {}: seq={} time={ms:.3} ms", r.from, r.seq);
+                json_stream::text(Type::Ping, &line);
             }
         };
         let o = crate::probe::ping::run_with(from.as_deref(), probe, &mut shown)?;
@@ -95,9 +93,9 @@ impl RealWorld {
         let loss = (o.received * 100)
             .checked_div(o.sent)
             .map_or(100, |got| 100 - got.min(100));
-        if self.opts.json {
+        if json_stream::json() {
             let v = serde_json::json!({"ping": ip.to_string(), "from": from, "sent": o.sent, "received": o.received, "loss_percent": loss, "rtt_ms": ms, "error": o.send_error});
-            self.print(&v.to_string());
+            json_stream::record(Type::Ping, v);
         } else {
             let mut line = format!(
                 "ping {ip}{whence}: {} sent, {} received, {loss}% loss",
@@ -109,7 +107,7 @@ impl RealWorld {
                 let avg = ms.iter().sum::<f64>() / ms.len() as f64;
                 line += &format!(", rtt min/avg/max = {min:.3}/{avg:.3}/{max:.3} ms");
             }
-            self.print(&line);
+            self.print(Type::Ping, &line);
         }
         if o.interrupted {
             return crate::sys::signals::check();
@@ -224,15 +222,10 @@ impl RealWorld {
     ) -> Result<(), RunError> {
         if what == "networks" {
             let rows = self.docker.rows(ns);
-            if json || self.opts.json {
-                self.print(&serde_json::Value::Array(rows).to_string());
-            } else {
-                self.print(&crate::docker::text(&rows));
-            }
+            json_stream::show(what, ns.as_deref(), json, rows, crate::docker::text);
             return Ok(());
         }
         if what == "tunnel" {
-            let json = json || self.opts.json;
             return self.flannel()?.show_tunnel(ns, json);
         }
         if matches!(what, "leases" | "config") {
@@ -243,24 +236,34 @@ impl RealWorld {
         }
         let nl = self.nl(ns)?;
         let rows = self.rt.block_on(show::rows(&nl, what))?;
-        if json || self.opts.json {
-            self.print(&serde_json::Value::Array(rows).to_string());
-        } else {
-            let text = show::text(what, &rows);
-            if !text.is_empty() {
-                self.print(&text);
-            }
-        }
+        let text = show::text(what, &rows);
+        json_stream::show(
+            what,
+            ns.as_deref(),
+            json,
+            show::as_ip_json(what, rows),
+            |_| text,
+        );
         Ok(())
     }
 
     /// Carries out a probe Op, recording nothing (`record_probe` records around it).
     pub(in crate::engine) fn dispatch_probe(&mut self, op: &ProbeOp) -> Result<(), RunError> {
         match op {
+            ProbeOp::Exec { ns, argv } if json_stream::json() => {
+                // the program's output becomes a record: nothing raw reaches standard output
+                let (output, status) =
+                    exec::run_collected(ns.as_deref(), argv, self.hosts.as_deref())?;
+                json_stream::record(
+                    Type::Exec,
+                    serde_json::json!({"ns": ns, "argv": argv, "output": output}),
+                );
+                status
+            }
             ProbeOp::Exec { ns, argv } => exec::run(ns.as_deref(), argv, self.hosts.as_deref()),
             ProbeOp::Show { ns, what, json } => self.show(ns, what, *json),
             ProbeOp::Echo(text) => {
-                self.print(text);
+                self.print(Type::Echo, text);
                 Ok(())
             }
             ProbeOp::Ping {
@@ -279,7 +282,11 @@ impl RealWorld {
             } => self.expect(from, target, *src, *timeout, check),
             ProbeOp::Dump { ns } => {
                 let text = self.dump_script(ns)?;
-                self.print(&text);
+                if json_stream::json() {
+                    json_stream::record(Type::Dump, serde_json::json!({"ns": ns, "script": text}));
+                } else {
+                    self.print(Type::Dump, &text);
+                }
                 Ok(())
             }
             ProbeOp::State { ns, timeout, check } => self.expect_state(ns, *timeout, check),

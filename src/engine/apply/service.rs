@@ -1,6 +1,7 @@
 //! Applying service Ops: carrying each out, and recording how to undo it.
 
 use crate::base::error::RunError;
+use crate::base::json_stream::Type;
 use crate::engine::flannel_runtime::Flannel;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
@@ -46,10 +47,13 @@ impl RealWorld {
             ServiceOp::Wait => {
                 let overlays = self.flannel.as_ref().map_or(0, Flannel::services);
                 if self.services + overlays + self.captures_running() == 0 {
-                    self.print("netsh: no services are running; nothing to wait for");
+                    self.print(
+                        Type::Note,
+                        "netsh: no services are running; nothing to wait for",
+                    );
                     return Ok(());
                 }
-                self.print("netsh: services running; press Ctrl-C to stop");
+                self.print(Type::Note, "netsh: services running; press Ctrl-C to stop");
                 // SIGINT or SIGTERM ends the wait as it stops any statement: the run rolls back
                 loop {
                     crate::sys::signals::sleep(Duration::from_secs(3600))?;

@@ -1,6 +1,7 @@
 //! Applying sysctl Ops: carrying each out, and recording how to undo it.
 
 use crate::base::error::RunError;
+use crate::base::json_stream::{self, Type};
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
 use crate::ops::Op;
@@ -14,10 +15,13 @@ impl RealWorld {
             SysctlOp::Set { ns, key, value } => sysctl::set(ns.as_deref(), key, value),
             SysctlOp::Show { ns, key } => {
                 let v = sysctl::get(ns.as_deref(), key)?;
-                if self.opts.json {
-                    self.print(&serde_json::json!({ key.as_str(): v }).to_string());
+                if json_stream::json() {
+                    json_stream::record(
+                        Type::Sysctl,
+                        serde_json::json!({"ns": ns, "key": key.as_str(), "value": v.trim()}),
+                    );
                 } else {
-                    self.print(&format!("{key} = {v}"));
+                    self.print(Type::Sysctl, &format!("{key} = {v}"));
                 }
                 Ok(())
             }

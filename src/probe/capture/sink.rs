@@ -4,6 +4,7 @@
 use super::decode::{Decoded, LinkType, decode};
 use super::socket::SNAPLEN;
 use crate::base::error::RunError;
+use crate::base::json_stream::{self, Type};
 use pcap_file::DataLink;
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
 use serde::Serialize;
@@ -119,21 +120,19 @@ impl Sink {
                         &owned
                     }
                 };
-                let line = if *json {
-                    serde_json::to_string(&JsonPacket {
+                if *json {
+                    let packet = serde_json::to_value(&JsonPacket {
                         capture: dev,
                         ns: ns.as_deref(),
                         time: time.as_secs_f64(),
                         len: frame.len(),
                         packet: d,
                     })
-                    .unwrap_or_default()
+                    .map_err(|e| format!("cannot write the capture: {e}"))?;
+                    json_stream::record(Type::Capture, packet);
                 } else {
-                    d.line()
-                };
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
+                    json_stream::text(Type::Capture, &d.line());
+                }
                 Ok(())
             }
         }
