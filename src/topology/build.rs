@@ -1,0 +1,395 @@
+//! Building the model from Ops, one at a time: the Ops a dry run evaluates, or those `dump` reads
+//! back from the kernel. Ops that make nothing a picture shows (routes, sysctls, checks) pass by.
+
+use super::{End, Link, Topology};
+use crate::docker::naming::veth_name;
+use crate::docker::network::{short_id, vlan_of};
+use crate::ops::{
+    AddrOp, BackendType, DockerOp, FlannelOp, IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode,
+    Name, NeighOp,
+    NetnsOp, Ns, Op, ParentIn, ProbeOp, ServiceOp, SysctlOp,
+};
+
+/// Where a parent lives: beside the link, or in the namespace given.
+fn parent_end(ns: &Ns, parent: &Name, parent_in: &ParentIn) -> End {
+    End {
+        ns: match parent_in {
+            ParentIn::Beside => ns.clone(),
+            ParentIn::Elsewhere(p) => p.clone(),
+        },
+        link: parent.clone(),
+    }
+}
+
+impl Topology {
+    /// The model of what `ops` make, applied in order.
+    pub fn from_ops<'a>(ops: impl IntoIterator<Item = &'a Op>) -> Topology {
+        let mut t = Topology::new();
+        for op in ops {
+            t.apply(op);
+        }
+        t
+    }
+
+    /// Adds what one Op makes (or takes away what it removes).
+    pub fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Netns(NetnsOp::Add { name }) => {
+                self.spaces.entry(Some(name.clone())).or_default();
+            }
+            Op::Netns(NetnsOp::Del { name }) => {
+                self.spaces.remove(&Some(name.clone()));
+            }
+            Op::Netns(NetnsOp::List) => {}
+            Op::Link(LinkOp::Add { ns, name, kind }) => self.add_link(ns, name, kind),
+            Op::Link(LinkOp::Set { ns, name, change }) => self.set_link(ns, name, change),
+            Op::Link(LinkOp::Del { ns, name }) => self.del_link(ns, name),
+            Op::Addr(AddrOp::Add { ns, dev, addr, .. }) => {
+                self.touch(ns, dev).addresses.insert(*addr);
+            }
+            Op::Addr(AddrOp::Del { ns, dev, addr }) => {
+                if let Some(l) = self.get_mut(ns, dev) {
+                    l.addresses.remove(addr);
+                }
+            }
+            Op::Docker(d) => self.docker(d),
+            Op::Flannel(f) => self.flannel(f),
+            Op::Route { .. }
+            | Op::Neigh(NeighOp::Add { .. })
+            | Op::Neigh(NeighOp::Del { .. })
+            | Op::Neigh(NeighOp::ProxyAdd { .. })
+            | Op::Neigh(NeighOp::ProxyDel { .. })
+            | Op::Neigh(NeighOp::Fdb { .. })
+            | Op::Sysctl(SysctlOp::Set { .. })
+            | Op::Sysctl(SysctlOp::Show { .. })
+            | Op::Service(ServiceOp::Http { .. })
+            | Op::Service(ServiceOp::Ndp { .. })
+            | Op::Service(ServiceOp::Wait)
+            | Op::Probe(ProbeOp::Exec { .. })
+            | Op::Probe(ProbeOp::Show { .. })
+            | Op::Probe(ProbeOp::Topology { .. })
+            | Op::Probe(ProbeOp::Echo(_))
+            | Op::Probe(ProbeOp::Ping { .. })
+            | Op::Probe(ProbeOp::Expect { .. })
+            | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Probe(ProbeOp::State { .. })
+            | Op::Probe(ProbeOp::Capture(_)) => {}
+        }
+    }
+
+    fn get_mut(&mut self, ns: &Ns, name: &str) -> Option<&mut Link> {
+        self.spaces.get_mut(ns)?.links.get_mut(name)
+    }
+
+    /// The link, made as a `device` when the script uses one it did not make (a host's eth0).
+    fn touch(&mut self, ns: &Ns, name: &str) -> &mut Link {
+        self.spaces
+            .entry(ns.clone())
+            .or_default()
+            .links
+            .entry(name.into())
+            .or_insert_with(|| Link {
+                kind: "device",
+                ..Link::default()
+            })
+    }
+
+    fn put(&mut self, ns: &Ns, name: &str, link: Link) {
+        self.spaces
+            .entry(ns.clone())
+            .or_default()
+            .links
+            .insert(name.into(), link);
+    }
+
+    fn add_link(&mut self, ns: &Ns, name: &Name, kind: &LinkKind) {
+        let here = End {
+            ns: ns.clone(),
+            link: name.clone(),
+        };
+        let link = match kind {
+            LinkKind::Veth { peer, peer_ns } => {
+                let there = End {
+                    ns: peer_ns.clone().or_else(|| ns.clone()),
+                    link: peer.clone(),
+                };
+                self.put(
+                    &there.ns,
+                    &there.link,
+                    Link {
+                        kind: "veth",
+                        peer: Some(here.clone()),
+                        ..Link::default()
+                    },
+                );
+                Link {
+                    kind: "veth",
+                    peer: Some(there),
+                    ..Link::default()
+                }
+            }
+            LinkKind::Bridge => plain("bridge"),
+            LinkKind::Dummy => plain("dummy"),
+            LinkKind::Tun => plain("tun"),
+            LinkKind::Macvlan {
+                parent,
+                mode,
+                parent_in,
+            } => self.child("macvlan", Some(mode.word()), None, ns, parent, parent_in),
+            LinkKind::Ipvlan {
+                parent,
+                mode,
+                parent_in,
+            } => self.child("ipvlan", Some(mode.word()), None, ns, parent, parent_in),
+            LinkKind::Vlan {
+                parent,
+                id,
+                parent_in,
+            } => self.child("vlan", None, Some(u32::from(*id)), ns, parent, parent_in),
+            LinkKind::Vxlan(v) => Link {
+                kind: "vxlan",
+                id: Some(v.vni),
+                port: v.port,
+                parent: v.dev.as_ref().map(|d| End {
+                    ns: ns.clone(),
+                    link: d.clone(),
+                }),
+                ..Link::default()
+            },
+        };
+        self.put(ns, name, link);
+    }
+
+    /// A link made on a parent; a parent the script did not make is a `device`.
+    fn child(
+        &mut self,
+        kind: &'static str,
+        mode: Option<&'static str>,
+        id: Option<u32>,
+        ns: &Ns,
+        parent: &Name,
+        parent_in: &ParentIn,
+    ) -> Link {
+        let p = parent_end(ns, parent, parent_in);
+        self.touch(&p.ns, &p.link);
+        Link {
+            kind,
+            mode,
+            id,
+            parent: Some(p),
+            ..Link::default()
+        }
+    }
+
+    fn set_link(&mut self, ns: &Ns, name: &Name, change: &LinkChange) {
+        if let Some(master) = &change.master {
+            self.touch(ns, name).master = master.clone();
+            if let Some(m) = master {
+                self.touch(ns, m);
+            }
+        }
+        if let Some(up) = change.up
+            && let Some(l) = self.get_mut(ns, name)
+        {
+            l.up = up;
+        }
+        if change.netns.is_some() || change.rename.is_some() {
+            let to = End {
+                ns: change.netns.clone().or_else(|| ns.clone()),
+                link: change.rename.clone().unwrap_or_else(|| name.clone()),
+            };
+            self.move_link(ns, name, to);
+        }
+    }
+
+    /// A link moved to another namespace or renamed: what named it follows it; a link moved
+    /// leaves its bridge.
+    fn move_link(&mut self, ns: &Ns, name: &Name, to: End) {
+        let Some(mut link) = self.spaces.get_mut(ns).and_then(|s| s.links.remove(name)) else {
+            return;
+        };
+        let from = End {
+            ns: ns.clone(),
+            link: name.clone(),
+        };
+        if to.ns != *ns {
+            link.master = None;
+        }
+        for space in self.spaces.values_mut() {
+            for l in space.links.values_mut() {
+                for r in [&mut l.peer, &mut l.parent].into_iter().flatten() {
+                    if *r == from {
+                        *r = to.clone();
+                    }
+                }
+            }
+        }
+        self.put(&to.ns, &to.link, link);
+    }
+
+    fn del_link(&mut self, ns: &Ns, name: &Name) {
+        let Some(link) = self.spaces.get_mut(ns).and_then(|s| s.links.remove(name)) else {
+            return;
+        };
+        // a veth goes with its peer
+        if let Some(peer) = link.peer
+            && let Some(s) = self.spaces.get_mut(&peer.ns)
+        {
+            s.links.remove(&peer.link);
+        }
+    }
+
+    /// Docker's default bridge, user networks and containers, as the runtime attaches them.
+    fn docker(&mut self, op: &DockerOp) {
+        match op {
+            DockerOp::Bridge { host, bridge } => {
+                let l = self.touch(host, "docker0");
+                l.kind = "bridge";
+                l.addresses.extend(bridge.bip);
+                l.addresses.extend(bridge.fixed_cidr_v6);
+            }
+            DockerOp::NetworkCreate { host, network } => match network.driver.as_str() {
+                "bridge" => {
+                    let name = format!("br-{}", short_id(host, &network.name));
+                    self.touch(host, &name).kind = "bridge";
+                }
+                _ => {
+                    if let Some(parent) = &network.parent
+                        && let Ok(Some((base, id))) = vlan_of(parent)
+                        && self.get_mut(host, parent).is_none()
+                    {
+                        let link = self.child(
+                            "vlan",
+                            None,
+                            Some(u32::from(id)),
+                            host,
+                            &base.into(),
+                            &ParentIn::Beside,
+                        );
+                        self.put(host, parent, link);
+                    }
+                    self.networks.insert(
+                        (host.clone(), network.name.clone()),
+                        (**network).clone(),
+                    );
+                }
+            },
+            DockerOp::NetworkRm { host, name } => {
+                self.networks.remove(&(host.clone(), name.to_string()));
+                let bridge = format!("br-{}", short_id(host, name));
+                self.del_link(host, &bridge.into());
+            }
+            DockerOp::Container { host, container } => {
+                let inside: Ns = Some(container.name.as_str().into());
+                self.spaces.entry(inside.clone()).or_default();
+                let network = container
+                    .network
+                    .as_ref()
+                    .and_then(|n| self.networks.get(&(host.clone(), n.clone())).cloned());
+                match network {
+                    Some(n) if matches!(n.driver.as_str(), "macvlan" | "ipvlan") => {
+                        let parent: Name = n.parent.clone().unwrap_or_default().into();
+                        // Docker's defaults: macvlan bridge, ipvlan l2
+                        let word = n.mode.as_deref();
+                        let (kind, mode) = if n.driver == "macvlan" {
+                            let m = word.and_then(MacvlanMode::from_word);
+                            ("macvlan", m.unwrap_or(MacvlanMode::Bridge).word())
+                        } else {
+                            let m = word.and_then(IpvlanMode::from_word);
+                            ("ipvlan", m.unwrap_or(IpvlanMode::L2).word())
+                        };
+                        let link = self.child(
+                            kind,
+                            Some(mode),
+                            None,
+                            &inside,
+                            &parent,
+                            &ParentIn::Elsewhere(host.clone()),
+                        );
+                        self.put(&inside, "eth0", link);
+                    }
+                    other => {
+                        let bridge = match (&container.network, other) {
+                            (Some(name), Some(_)) => format!("br-{}", short_id(host, name)),
+                            _ => "docker0".to_string(),
+                        };
+                        let outside: Name = veth_name(host, &container.name).into();
+                        self.add_link(
+                            &inside,
+                            &"eth0".into(),
+                            &LinkKind::Veth {
+                                peer: outside.clone(),
+                                peer_ns: host.clone(),
+                            },
+                        );
+                        self.touch(host, &outside).master = Some(bridge.as_str().into());
+                        self.touch(host, &bridge).kind = "bridge";
+                    }
+                }
+                let eth0 = self.touch(&inside, "eth0");
+                eth0.addresses
+                    .extend(container.ip.map(ipnet::IpNet::from).into_iter());
+                eth0.addresses
+                    .extend(container.ip6.map(ipnet::IpNet::from).into_iter());
+            }
+        }
+    }
+
+    /// Flannel's overlays: `overlay in HOST` makes flannel0 (udp) or flannel.VNI (vxlan) there.
+    fn flannel(&mut self, op: &FlannelOp) {
+        match op {
+            FlannelOp::Config { json, .. } => {
+                if let Ok(c) = crate::flannel::config::NetworkConfig::parse(json) {
+                    self.flannel = Some(c.backend);
+                }
+            }
+            FlannelOp::Overlay { host, overlay } => {
+                let backend = overlay
+                    .backend
+                    .or(self.flannel.as_ref().map(|b| b.kind))
+                    .unwrap_or(BackendType::Udp);
+                let from_config = self.flannel.as_ref().filter(|b| b.kind == backend).cloned();
+                // a host that moves to another backend loses the old one's device
+                if let Some(space) = self.spaces.get_mut(host) {
+                    space
+                        .links
+                        .retain(|name, _| name != "flannel0" && !name.starts_with("flannel."));
+                }
+                match backend {
+                    BackendType::Udp => self.put(host, "flannel0", plain("tun")),
+                    BackendType::Vxlan => {
+                        let vni = overlay.vni.or(from_config.as_ref().map(|b| b.vni)).unwrap_or(1);
+                        let port = overlay
+                            .port
+                            .or(from_config.as_ref().map(|b| b.port))
+                            .unwrap_or(BackendType::Vxlan.default_port());
+                        // the device flannel names after the VNI
+                        let name = format!("flannel.{vni}");
+                        self.put(
+                            host,
+                            &name,
+                            Link {
+                                kind: "vxlan",
+                                id: Some(vni),
+                                port: Some(port),
+                                ..Link::default()
+                            },
+                        );
+                    }
+                    BackendType::HostGw => {}
+                }
+            }
+            FlannelOp::Store(_)
+            | FlannelOp::Lease { .. }
+            | FlannelOp::Release { .. }
+            | FlannelOp::DockerOpts { .. } => {}
+        }
+    }
+}
+
+fn plain(kind: &'static str) -> Link {
+    Link {
+        kind,
+        ..Link::default()
+    }
+}
