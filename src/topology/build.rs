@@ -2,6 +2,8 @@
 //! back from the kernel. Ops that make nothing a picture shows (routes, sysctls, checks) pass by.
 
 use super::{End, Link, Topology};
+use ipnet::{IpNet, Ipv4Net};
+use std::net::Ipv4Addr;
 use crate::docker::naming::veth_name;
 use crate::docker::network::{short_id, vlan_of};
 use crate::ops::{
@@ -243,37 +245,29 @@ impl Topology {
     fn docker(&mut self, op: &DockerOp) {
         match op {
             DockerOp::Bridge { host, bridge } => {
+                // Docker's default address unless a flannel lease gives it one (known only at
+                // run time), and the IPv6 prefix's first address as its gateway
+                let v4 = match bridge.bip {
+                    Some(bip) => Some(bip),
+                    None if self.leased.contains(host) => None,
+                    None => Ipv4Net::new(Ipv4Addr::new(172, 17, 0, 1), 16).ok().map(IpNet::V4),
+                };
                 let l = self.touch(host, "docker0");
                 l.kind = "bridge";
-                l.addresses.extend(bridge.bip);
-                l.addresses.extend(bridge.fixed_cidr_v6);
+                l.up = true;
+                l.addresses.extend(v4);
+                if let Some(p) = bridge.fixed_cidr_v6.filter(|p| p.addr().is_ipv6()) {
+                    l.addresses.extend(first_host(&p));
+                }
             }
-            DockerOp::NetworkCreate { host, network } => match network.driver.as_str() {
-                "bridge" => {
-                    let name = format!("br-{}", short_id(host, &network.name));
-                    self.touch(host, &name).kind = "bridge";
-                }
-                _ => {
-                    if let Some(parent) = &network.parent
-                        && let Ok(Some((base, id))) = vlan_of(parent)
-                        && self.get_mut(host, parent).is_none()
-                    {
-                        let link = self.child(
-                            "vlan",
-                            None,
-                            Some(u32::from(id)),
-                            host,
-                            &base.into(),
-                            &ParentIn::Beside,
-                        );
-                        self.put(host, parent, link);
-                    }
-                    self.networks.insert(
-                        (host.clone(), network.name.clone()),
-                        (**network).clone(),
-                    );
-                }
-            },
+            DockerOp::NetworkCreate { host, network } => {
+                self.networks.insert(
+                    (host.clone(), network.name.clone()),
+                    (**network).clone(),
+                );
+                self.docker_network(host, network);
+            }
+
             DockerOp::NetworkRm { host, name } => {
                 self.networks.remove(&(host.clone(), name.to_string()));
                 let bridge = format!("br-{}", short_id(host, name));
@@ -286,7 +280,7 @@ impl Topology {
                     .network
                     .as_ref()
                     .and_then(|n| self.networks.get(&(host.clone(), n.clone())).cloned());
-                match network {
+                match network.clone() {
                     Some(n) if matches!(n.driver.as_str(), "macvlan" | "ipvlan") => {
                         let parent: Name = n.parent.clone().unwrap_or_default().into();
                         // Docker's defaults: macvlan bridge, ipvlan l2
@@ -322,16 +316,61 @@ impl Topology {
                                 peer_ns: host.clone(),
                             },
                         );
-                        self.touch(host, &outside).master = Some(bridge.as_str().into());
+                        let port = self.touch(host, &outside);
+                        port.master = Some(bridge.as_str().into());
+                        port.up = true;
                         self.touch(host, &bridge).kind = "bridge";
                     }
                 }
+                // addresses Docker hands out are known only at run time; pinned ones are shown,
+                // with their network's prefix length
+                let subnets = network.map(|n| n.subnets).unwrap_or_default();
+                let pinned = [container.ip, container.ip6].into_iter().flatten().map(|ip| {
+                    let len = subnets.iter().find(|s| s.contains(&ip)).map(|s| s.prefix_len());
+                    len.and_then(|l| IpNet::new(ip, l).ok())
+                        .unwrap_or_else(|| IpNet::from(ip))
+                });
                 let eth0 = self.touch(&inside, "eth0");
-                eth0.addresses
-                    .extend(container.ip.map(ipnet::IpNet::from).into_iter());
-                eth0.addresses
-                    .extend(container.ip6.map(ipnet::IpNet::from).into_iter());
+                eth0.up = true;
+                eth0.addresses.extend(pinned);
             }
+        }
+    }
+
+    /// A user network's own links: the bridge driver's `br-<id>` on the subnets' gateways, or the
+    /// 802.1Q link a macvlan/ipvlan network makes when its parent is `eth1.19` and not there.
+    fn docker_network(&mut self, host: &Ns, network: &crate::ops::Network) {
+        if network.driver == "bridge" {
+            let name = format!("br-{}", short_id(host, &network.name));
+            // Docker's gateway: the one given for the subnet, or its first address
+            let gateways: Vec<IpNet> = network
+                .subnets
+                .iter()
+                .filter_map(|s| match network.gateways.iter().find(|g| s.contains(*g)) {
+                    Some(g) => IpNet::new(*g, s.prefix_len()).ok(),
+                    None => first_host(s),
+                })
+                .collect();
+            let l = self.touch(host, &name);
+            l.kind = "bridge";
+            l.up = true;
+            l.addresses.extend(gateways);
+            return;
+        }
+        if let Some(parent) = &network.parent
+            && let Ok(Some((base, id))) = vlan_of(parent)
+            && self.get_mut(host, parent).is_none()
+        {
+            let mut link = self.child(
+                "vlan",
+                None,
+                Some(u32::from(id)),
+                host,
+                &base.into(),
+                &ParentIn::Beside,
+            );
+            link.up = true;
+            self.put(host, parent, link);
         }
     }
 
@@ -355,8 +394,21 @@ impl Topology {
                         .links
                         .retain(|name, _| name != "flannel0" && !name.starts_with("flannel."));
                 }
+                // the device sits on the interface the lease names, when the script names one
+                let parent = overlay.iface.as_ref().map(|i| End {
+                    ns: host.clone(),
+                    link: i.as_str().into(),
+                });
                 match backend {
-                    BackendType::Udp => self.put(host, "flannel0", plain("tun")),
+                    BackendType::Udp => self.put(
+                        host,
+                        "flannel0",
+                        Link {
+                            kind: "tun",
+                            up: true,
+                            ..Link::default()
+                        },
+                    ),
                     BackendType::Vxlan => {
                         let vni = overlay.vni.or(from_config.as_ref().map(|b| b.vni)).unwrap_or(1);
                         let port = overlay
@@ -372,6 +424,8 @@ impl Topology {
                                 kind: "vxlan",
                                 id: Some(vni),
                                 port: Some(port),
+                                parent,
+                                up: true,
                                 ..Link::default()
                             },
                         );
@@ -379,12 +433,25 @@ impl Topology {
                     BackendType::HostGw => {}
                 }
             }
+            FlannelOp::Lease { host, .. } => {
+                self.leased.insert(host.clone());
+            }
             FlannelOp::Store(_)
-            | FlannelOp::Lease { .. }
             | FlannelOp::Release { .. }
             | FlannelOp::DockerOpts { .. } => {}
         }
     }
+}
+
+/// The subnet's first address after the network's, with the subnet's length.
+fn first_host(subnet: &IpNet) -> Option<IpNet> {
+    let addr = match subnet.network() {
+        std::net::IpAddr::V4(a) => std::net::IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(1)?)),
+        std::net::IpAddr::V6(a) => {
+            std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a).checked_add(1)?))
+        }
+    };
+    IpNet::new(addr, subnet.prefix_len()).ok()
 }
 
 fn plain(kind: &'static str) -> Link {

@@ -66,6 +66,8 @@ pub struct Topology {
     flannel: Option<crate::flannel::config::Backend>,
     /// A dry run's Docker networks, by host and name: how `container` attaches to them.
     networks: BTreeMap<(Ns, String), crate::ops::Network>,
+    /// Hosts with a flannel lease: their docker0's address comes from it, at run time.
+    leased: BTreeSet<Ns>,
 }
 
 /// How netsh's own namespace is named in pictures.
