@@ -293,3 +293,13 @@ fn show_topology_in_a_missing_namespace_is_a_located_error() {
         .run()
         .fails_with("main.netsh:2:1: cannot open network namespace \"nosuchns\"");
 }
+
+#[test]
+fn the_examples_page_links_each_book_labs_picture() {
+    let page = std::fs::read_to_string(root().join("docs/EXAMPLES.md")).expect("docs/EXAMPLES.md");
+    for ex in pictured_examples() {
+        let stem = ex.file_stem().and_then(|s| s.to_str()).expect("a name");
+        let link = format!("(topology/{stem}.svg)");
+        assert!(page.contains(&link), "docs/EXAMPLES.md lacks {link}");
+    }
+}
