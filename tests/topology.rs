@@ -29,7 +29,10 @@ fn pictured_examples() -> Vec<PathBuf> {
 }
 
 fn picture_of(example: &Path) -> PathBuf {
-    let stem = example.file_stem().and_then(|s| s.to_str()).expect("a name");
+    let stem = example
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("a name");
     root().join("docs/topology").join(format!("{stem}.svg"))
 }
 
@@ -134,8 +137,14 @@ fn graph_writes_dot_json_and_text_too() {
     let q = quickstart.to_str().expect("a path");
     let dot = graph(&["--format", "dot", q]).ok().stdout;
     assert!(dot.starts_with("graph lab {"), "{dot}");
-    assert!(dot.contains(r#""docker1/eth0" -- "lan1/docker1" [label="veth"];"#), "{dot}");
-    assert!(dot.contains(r#""lan1/docker1" -- "lan1/sw" [label="port"];"#), "{dot}");
+    assert!(
+        dot.contains(r#""docker1/eth0" -- "lan1/docker1" [label="veth"];"#),
+        "{dot}"
+    );
+    assert!(
+        dot.contains(r#""lan1/docker1" -- "lan1/sw" [label="port"];"#),
+        "{dot}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&graph(&["--format", "json", q]).ok().stdout).expect("JSON");
     let names: Vec<&str> = json["namespaces"]
@@ -190,7 +199,11 @@ fn graph_of_a_missing_file_exits_2() {
     let missing = format!("/nonexistent-{}/lab.netsh", std::process::id());
     let r = graph(&[&missing]).code(2);
     assert_eq!(r.stdout, "");
-    assert!(r.stderr.contains(&format!("cannot read {missing}")), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("cannot read {missing}")),
+        "{}",
+        r.stderr
+    );
 }
 
 const LAB: &str = "switch lan
@@ -206,7 +219,9 @@ fn show_topology_json_lists_a_sandbox_labs_namespaces_and_links() {
     requires!(Root);
     let r = Netsh::new()
         .sandbox()
-        .script(format!("{LAB}show topology json\nshow topology in h1 json\n"))
+        .script(format!(
+            "{LAB}show topology json\nshow topology in h1 json\n"
+        ))
         .run()
         .ok();
     let [all, h1] = r.json().try_into().expect("two JSON lines");
@@ -235,7 +250,10 @@ fn show_topology_json_lists_a_sandbox_labs_namespaces_and_links() {
     };
     let eth0 = link(&all, Some("h1"), "eth0");
     assert_eq!(eth0["kind"], "veth");
-    assert_eq!(eth0["peer"], serde_json::json!({"netns": "lan", "link": "h1"}));
+    assert_eq!(
+        eth0["peer"],
+        serde_json::json!({"netns": "lan", "link": "h1"})
+    );
     assert_eq!(eth0["addresses"], serde_json::json!(["10.0.0.1/24"]));
     assert_eq!(link(&all, Some("lan"), "h1")["master"], "sw");
     assert_eq!(link(&all, Some("lan"), "sw")["kind"], "bridge");
@@ -244,8 +262,14 @@ fn show_topology_json_lists_a_sandbox_labs_namespaces_and_links() {
         serde_json::json!({"netns": null, "link": "up1"})
     );
     let mv = link(&all, Some("c"), "mv0");
-    assert_eq!((&mv["kind"], &mv["mode"]), (&"macvlan".into(), &"private".into()));
-    assert_eq!(mv["parent"], serde_json::json!({"netns": null, "link": "up0"}));
+    assert_eq!(
+        (&mv["kind"], &mv["mode"]),
+        (&"macvlan".into(), &"private".into())
+    );
+    assert_eq!(
+        mv["parent"],
+        serde_json::json!({"netns": null, "link": "up0"})
+    );
     // `in h1`: that namespace alone, its veth still naming its peer
     let only: Vec<&str> = h1["namespaces"]
         .as_array()

@@ -108,7 +108,11 @@ pub enum Tool {
         #[arg(long, value_name = "FORMAT", default_value = "svg", value_parser = ["svg", "dot", "json", "text"])]
         format: String,
         /// Arguments for the script: $1, $2, ... and $@
-        #[arg(value_name = "ARGS", allow_hyphen_values = true, trailing_var_arg = true)]
+        #[arg(
+            value_name = "ARGS",
+            allow_hyphen_values = true,
+            trailing_var_arg = true
+        )]
         args: Vec<String>,
     },
 }

@@ -951,7 +951,11 @@ pub static TABLE: &[Sig] = &[
         )
     },
     Sig {
-        opts: &[one_of("picture", crate::ops::Picture::WORDS, "picture format")],
+        opts: &[one_of(
+            "picture",
+            crate::ops::Picture::WORDS,
+            "picture format",
+        )],
         ..sig(
             Id::ShowTopology,
             &["show", "topology"],

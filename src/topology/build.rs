@@ -2,15 +2,14 @@
 //! back from the kernel. Ops that make nothing a picture shows (routes, sysctls, checks) pass by.
 
 use super::{End, Link, Topology};
-use ipnet::{IpNet, Ipv4Net};
-use std::net::Ipv4Addr;
 use crate::docker::naming::veth_name;
 use crate::docker::network::{short_id, vlan_of};
 use crate::ops::{
-    AddrOp, BackendType, DockerOp, FlannelOp, IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode,
-    Name, NeighOp,
-    NetnsOp, Ns, Op, ParentIn, ProbeOp, ServiceOp, SysctlOp,
+    AddrOp, BackendType, DockerOp, FlannelOp, IpvlanMode, LinkChange, LinkKind, LinkOp,
+    MacvlanMode, Name, NeighOp, NetnsOp, Ns, Op, ParentIn, ProbeOp, ServiceOp, SysctlOp,
 };
+use ipnet::{IpNet, Ipv4Net};
+use std::net::Ipv4Addr;
 
 /// Where a parent lives: beside the link, or in the namespace given.
 fn parent_end(ns: &Ns, parent: &Name, parent_in: &ParentIn) -> End {
@@ -250,7 +249,9 @@ impl Topology {
                 let v4 = match bridge.bip {
                     Some(bip) => Some(bip),
                     None if self.leased.contains(host) => None,
-                    None => Ipv4Net::new(Ipv4Addr::new(172, 17, 0, 1), 16).ok().map(IpNet::V4),
+                    None => Ipv4Net::new(Ipv4Addr::new(172, 17, 0, 1), 16)
+                        .ok()
+                        .map(IpNet::V4),
                 };
                 let l = self.touch(host, "docker0");
                 l.kind = "bridge";
@@ -261,10 +262,8 @@ impl Topology {
                 }
             }
             DockerOp::NetworkCreate { host, network } => {
-                self.networks.insert(
-                    (host.clone(), network.name.clone()),
-                    (**network).clone(),
-                );
+                self.networks
+                    .insert((host.clone(), network.name.clone()), (**network).clone());
                 self.docker_network(host, network);
             }
 
@@ -325,11 +324,17 @@ impl Topology {
                 // addresses Docker hands out are known only at run time; pinned ones are shown,
                 // with their network's prefix length
                 let subnets = network.map(|n| n.subnets).unwrap_or_default();
-                let pinned = [container.ip, container.ip6].into_iter().flatten().map(|ip| {
-                    let len = subnets.iter().find(|s| s.contains(&ip)).map(|s| s.prefix_len());
-                    len.and_then(|l| IpNet::new(ip, l).ok())
-                        .unwrap_or_else(|| IpNet::from(ip))
-                });
+                let pinned = [container.ip, container.ip6]
+                    .into_iter()
+                    .flatten()
+                    .map(|ip| {
+                        let len = subnets
+                            .iter()
+                            .find(|s| s.contains(&ip))
+                            .map(|s| s.prefix_len());
+                        len.and_then(|l| IpNet::new(ip, l).ok())
+                            .unwrap_or_else(|| IpNet::from(ip))
+                    });
                 let eth0 = self.touch(&inside, "eth0");
                 eth0.up = true;
                 eth0.addresses.extend(pinned);
@@ -410,7 +415,10 @@ impl Topology {
                         },
                     ),
                     BackendType::Vxlan => {
-                        let vni = overlay.vni.or(from_config.as_ref().map(|b| b.vni)).unwrap_or(1);
+                        let vni = overlay
+                            .vni
+                            .or(from_config.as_ref().map(|b| b.vni))
+                            .unwrap_or(1);
                         let port = overlay
                             .port
                             .or(from_config.as_ref().map(|b| b.port))
@@ -436,9 +444,7 @@ impl Topology {
             FlannelOp::Lease { host, .. } => {
                 self.leased.insert(host.clone());
             }
-            FlannelOp::Store(_)
-            | FlannelOp::Release { .. }
-            | FlannelOp::DockerOpts { .. } => {}
+            FlannelOp::Store(_) | FlannelOp::Release { .. } | FlannelOp::DockerOpts { .. } => {}
         }
     }
 }
@@ -446,7 +452,9 @@ impl Topology {
 /// The subnet's first address after the network's, with the subnet's length.
 fn first_host(subnet: &IpNet) -> Option<IpNet> {
     let addr = match subnet.network() {
-        std::net::IpAddr::V4(a) => std::net::IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(1)?)),
+        std::net::IpAddr::V4(a) => {
+            std::net::IpAddr::V4(Ipv4Addr::from(u32::from(a).checked_add(1)?))
+        }
         std::net::IpAddr::V6(a) => {
             std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::from(a).checked_add(1)?))
         }

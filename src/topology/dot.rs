@@ -33,9 +33,8 @@ fn end_node(e: &End) -> String {
 }
 
 pub fn render(t: &Topology) -> String {
-    let mut out = String::from(
-        "graph lab {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
-    );
+    let mut out =
+        String::from("graph lab {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
     for (i, (ns, space)) in t.spaces.iter().enumerate() {
         out += &format!(
             "  subgraph cluster_{i} {{\n    label={};\n",

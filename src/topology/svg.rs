@@ -104,7 +104,11 @@ pub fn render(t: &Topology) -> String {
             && let Some(&to) = handles.get(&p.ns)
             && t.link(p).is_some()
         {
-            vg.add_edge(line("parent", LineStyleKind::Dashed, &me, Some(p)), from, to);
+            vg.add_edge(
+                line("parent", LineStyleKind::Dashed, &me, Some(p)),
+                from,
+                to,
+            );
         }
     }
     for o in t.overlays() {

@@ -93,7 +93,10 @@ fn veth_pairs_name_each_other_across_namespaces() {
     assert_eq!(port.master.as_deref(), Some("sw"));
     assert!(port.up);
     assert_eq!(
-        h1.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        h1.addresses
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
         ["10.0.0.1/24"]
     );
 }
