@@ -11,6 +11,7 @@ pub mod ops;
 pub mod store;
 pub mod flannel;
 pub mod docker;
+pub mod topology;
 pub mod check;
 pub mod interp;
 pub mod sys;

@@ -103,6 +103,23 @@ pub enum Tool {
     /// Print the manual page netsh(1), in roff
     #[command(alias = "manpage")]
     Man,
+    /// Draw the lab a script builds (its namespaces, links and overlays) from a dry run of it,
+    /// without touching the kernel
+    Graph {
+        /// The script to draw (`-` reads standard input)
+        #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+        file: String,
+        /// svg (laid out, the default), dot (for Graphviz), json or text
+        #[arg(long, value_name = "FORMAT", default_value = "svg", value_parser = ["svg", "dot", "json", "text"])]
+        format: String,
+        /// Arguments for the script: $1, $2, ... and $@
+        #[arg(
+            value_name = "ARGS",
+            allow_hyphen_values = true,
+            trailing_var_arg = true
+        )]
+        args: Vec<String>,
+    },
 }
 
 pub fn main() -> i32 {
@@ -124,8 +141,12 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    if let Some(tool) = cli.tool {
-        return crate::app::manual::run(tool);
+    match cli.tool {
+        Some(Tool::Graph { file, format, args }) => {
+            return crate::app::graph::run(&file, &format, args, cli.json);
+        }
+        Some(tool) => return crate::app::manual::run(tool),
+        None => {}
     }
     run(cli)
 }

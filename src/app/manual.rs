@@ -51,6 +51,7 @@ pub fn run(tool: Tool) -> i32 {
         }
         Tool::Completions { shell } => (completions(shell), 0),
         Tool::Man => (man_page(), 0),
+        Tool::Graph { .. } => unreachable!("cli.rs runs `graph` itself"),
     };
     // generated into memory first: clap_complete panics on a failed write, as into a closed pipe
     match std::io::stdout().lock().write_all(text.as_bytes()) {

@@ -1,8 +1,10 @@
 //! The program around the language: the command line, the REPL, sessions (check then run),
-//! `help`/`completions`/`man` for the shell, and the fuzzing entry points.
+//! `help`/`completions`/`man` for the shell, `graph` (a picture of a script's lab), and the fuzzing
+//! entry points.
 pub mod cli;
 pub mod down;
 pub mod fuzzing;
+pub mod graph;
 pub mod manual;
 pub mod repl;
 pub mod report;

@@ -52,6 +52,7 @@ pub enum Id {
     ExpectFile,
     Exec,
     Show,
+    ShowTopology,
     Echo,
     Wait,
     Help,
@@ -947,6 +948,19 @@ pub static TABLE: &[Sig] = &[
             &["show"],
             "show links, addrs, routes, neigh, fdb, leases, networks, config or tunnel",
             "show routes in docker1 json",
+        )
+    },
+    Sig {
+        opts: &[one_of(
+            "picture",
+            crate::ops::Picture::WORDS,
+            "picture format",
+        )],
+        ..sig(
+            Id::ShowTopology,
+            &["show", "topology"],
+            "show the lab: namespaces with their links, veth pairs, bridges, parents and overlays (as text, DOT, SVG or JSON)",
+            "show topology in docker1 svg",
         )
     },
     Sig {

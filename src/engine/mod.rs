@@ -4,6 +4,7 @@
 //!   kernel's state before and after an Op (deletions, overlays)
 //! - pipeline.rs: requests sent without waiting for their ACKs, answers read in order later
 //! - journal.rs: the undo steps on disk, for `netsh down FILE`; dump.rs: `dump` (state as a script)
+//! - topology.rs: `show topology` (the live lab as a picture, from the state `dump` reads)
 //! - container.rs: docker0 containers; flannel.rs: store, config, leases, docker-opts;
 //!   overlay/: the host-gw, vxlan and udp overlay services
 
@@ -17,4 +18,5 @@ pub mod overlay;
 pub mod pipeline;
 pub mod real;
 pub mod restore;
+mod topology;
 pub mod undo;

@@ -145,6 +145,7 @@ impl Request {
             | Op::Service(ServiceOp::Http { .. })
             | Op::Service(ServiceOp::Ndp { .. })
             | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Probe(ProbeOp::Topology { .. })
             | Op::Probe(ProbeOp::Capture(_))
             | Op::Service(ServiceOp::Wait)
             | Op::Flannel(FlannelOp::Store(_))

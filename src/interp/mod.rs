@@ -4,6 +4,7 @@
 pub mod args;
 pub mod build;
 pub mod checks;
+pub mod sketch;
 pub mod value;
 pub mod world;
 

@@ -289,6 +289,7 @@ impl<W: Write> DryRun<W> {
             | Op::Service(ServiceOp::Http { .. })
             | Op::Service(ServiceOp::Ndp { .. })
             | Op::Probe(ProbeOp::Dump { .. })
+            | Op::Probe(ProbeOp::Topology { .. })
             | Op::Probe(ProbeOp::Capture(_))
             | Op::Service(ServiceOp::Wait)
             | Op::Flannel(FlannelOp::Store(_))

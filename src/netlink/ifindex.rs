@@ -58,7 +58,8 @@ pub fn keeps_names(op: &Op) -> bool {
         | Op::Probe(ProbeOp::Expect { .. })
         | Op::Probe(ProbeOp::State { .. })
         | Op::Probe(ProbeOp::Capture(_))
-        | Op::Probe(ProbeOp::Dump { .. }) => true,
+        | Op::Probe(ProbeOp::Dump { .. })
+        | Op::Probe(ProbeOp::Topology { .. }) => true,
         // they delete namespaces or links, run programs, or another runtime carries them out
         Op::Netns(NetnsOp::Del { .. })
         | Op::Link(LinkOp::Del { .. })

@@ -24,7 +24,7 @@ pub use flannel::{BackendType, DockerOpts, EtcdSpec, FlannelOp, Lease, Overlay, 
 pub use link::{IpvlanMode, LinkChange, LinkKind, LinkOp, MacvlanMode, ParentIn, Vxlan};
 pub use neigh::{FdbAction, NeighOp};
 pub use netns::NetnsOp;
-pub use probe::{Check, ObjectKind, ProbeOp};
+pub use probe::{Check, ObjectKind, Picture, ProbeOp};
 pub use render::{Mac, format_mac, shell_quote};
 pub use route::{Dest, Family, Route, RouteAction};
 pub use service::ServiceOp;

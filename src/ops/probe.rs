@@ -52,6 +52,39 @@ impl ObjectKind {
     }
 }
 
+/// How `show topology` and `netsh graph` write the lab (src/topology/).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Picture {
+    Text,
+    Dot,
+    Svg,
+    Json,
+}
+
+impl Picture {
+    /// The words that choose one (text is the default, and has none).
+    pub const WORDS: &'static [&'static str] = &["dot", "svg", "json"];
+
+    pub fn from_word(word: &str) -> Option<Picture> {
+        Some(match word {
+            "dot" => Picture::Dot,
+            "svg" => Picture::Svg,
+            "json" => Picture::Json,
+            "text" => Picture::Text,
+            _ => return None,
+        })
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            Picture::Text => "text",
+            Picture::Dot => "dot",
+            Picture::Svg => "svg",
+            Picture::Json => "json",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProbeOp {
     /// Run a program; `capture` keeps its output as the statement's value (`let x = exec ...`).
@@ -81,6 +114,11 @@ pub enum ProbeOp {
     },
     Dump {
         ns: Ns,
+    },
+    /// `show topology [in NS] [dot|svg|json]`: the lab's namespaces and links as a picture.
+    Topology {
+        ns: Ns,
+        picture: Picture,
     },
     /// `expect link|route|no-route`: the kernel's tables in `ns` hold (or lack) something; a
     /// check of state that converges waits for it up to `timeout` seconds.
@@ -175,6 +213,13 @@ impl ProbeOp {
                 ),
             },
             ProbeOp::Dump { ns } => put!(out, "# netsh: dump", InSuffix(ns)),
+            ProbeOp::Topology { ns, picture } => put!(
+                out,
+                "# netsh: show topology",
+                InSuffix(ns),
+                " ",
+                picture.word()
+            ),
             ProbeOp::State { ns, check, .. } => check.render(ns, out),
             ProbeOp::Capture(c) => c.render(out),
         }
@@ -189,6 +234,7 @@ impl ProbeOp {
             | ProbeOp::Echo(_)
             | ProbeOp::Ping { .. }
             | ProbeOp::Capture(_)
+            | ProbeOp::Topology { .. }
             | ProbeOp::Dump { .. } => false,
         }
     }
@@ -209,6 +255,7 @@ impl ProbeOp {
             | ProbeOp::Echo(_)
             | ProbeOp::Ping { .. }
             | ProbeOp::Capture(_)
+            | ProbeOp::Topology { .. }
             | ProbeOp::Dump { .. } => None,
         }
     }
@@ -221,6 +268,7 @@ impl ProbeOp {
             | ProbeOp::Ping { .. }
             | ProbeOp::Expect { .. }
             | ProbeOp::Dump { .. }
+            | ProbeOp::Topology { .. }
             | ProbeOp::Capture(_)
             | ProbeOp::State { .. } => false,
             ProbeOp::Exec { .. } => true,

@@ -344,7 +344,14 @@ fn next_words(words: &[&str], known: &Known, live: &mut InNs) -> Vec<String> {
     }
     let subs = subcommands(first);
     if rest.is_empty() && !subs.is_empty() {
-        return owned(&subs);
+        let mut c = owned(&subs);
+        // a one-word statement that also has longer forms: `show` (its things) and `show topology`
+        if let Some(sig) = lookup(first, None).filter(|s| s.path.len() == 1) {
+            c.extend(arguments(sig, &words[1..], live));
+            c.sort();
+            c.dedup();
+        }
+        return c;
     }
     match lookup(first, rest.first().copied()) {
         Some(sig) => arguments(sig, &words[sig.path.len().min(words.len())..], live),
@@ -470,9 +477,11 @@ mod tests {
     fn values_after_keywords_and_positionals() {
         assert_eq!(words("link set eth0 master "), vec!["docker1", "eth0"]);
         assert_eq!(words("veth a peer b in d"), vec!["docker1"]);
+        // the things to show, and `show topology`'s second word
         assert_eq!(words("show "), {
             let mut v: Vec<String> = crate::check::signatures::SHOW_WHAT
                 .iter()
+                .chain(&["topology"])
                 .map(|s| s.to_string())
                 .collect();
             v.sort();

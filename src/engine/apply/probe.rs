@@ -289,6 +289,11 @@ impl RealWorld {
                 }
                 Ok(())
             }
+            ProbeOp::Topology { ns, picture } => {
+                let text = self.topology(ns, *picture)?;
+                self.print(text.trim_end_matches('\n'));
+                Ok(())
+            }
             ProbeOp::State { ns, timeout, check } => self.expect_state(ns, *timeout, check),
             ProbeOp::Capture(c) => self.start_capture(c),
         }
@@ -315,6 +320,7 @@ impl RealWorld {
             | ProbeOp::Ping { .. }
             | ProbeOp::Expect { .. }
             | ProbeOp::Dump { .. }
+            | ProbeOp::Topology { .. }
             | ProbeOp::Capture(_)
             | ProbeOp::State { .. } => {
                 self.dispatch(whole)?;

@@ -6,7 +6,7 @@ use crate::check::signatures::Id;
 use crate::check::types::Val;
 use crate::interp::args::Args;
 use crate::ops::{Capture, Check, Filter, LinkWant, NeighWant, Op, RouteTo, StateCheck};
-use crate::ops::{ProbeOp, ServiceOp};
+use crate::ops::{Picture, ProbeOp, ServiceOp};
 
 /// How long `expect reach` keeps trying by default: long enough for ARP/NDP and DAD to settle.
 pub const EXPECT_TIMEOUT: f64 = 3.0;
@@ -116,6 +116,13 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             ns: cx.ns.clone(),
             what: a.must_string("thing to show"),
             json: a.flag("json"),
+        })]),
+        Id::ShowTopology => out.extend([Op::Probe(ProbeOp::Topology {
+            ns: cx.ns.clone(),
+            picture: a
+                .string("picture")
+                .and_then(|w| Picture::from_word(&w))
+                .unwrap_or(Picture::Text),
         })]),
         Id::Echo => out.extend([Op::Probe(ProbeOp::Echo(a.rest_words().join(" ")))]),
         Id::Wait => out.extend([Op::Service(ServiceOp::Wait)]),

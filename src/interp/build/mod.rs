@@ -49,9 +49,8 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
             lab_ops::ops(id, a, cx, out)
         }
         Ping | Capture | ExpectReach | ExpectNoReach | ExpectHttp | ExpectLink | ExpectRoute
-        | ExpectNoRoute | ExpectNeigh | ExpectFile | Exec | Show | Echo | Wait | Dump => {
-            check_ops::ops(id, a, cx, out)
-        }
+        | ExpectNoRoute | ExpectNeigh | ExpectFile | Exec | Show | ShowTopology | Echo | Wait
+        | Dump => check_ops::ops(id, a, cx, out),
         StoreEmbedded | StoreEtcd | NetworkConfig | Lease | LeaseRelease | Overlay | DockerOpts
         | NetworkCreate | NetworkRm => flannel_ops::ops(id, a, cx, out),
         Help | Source => Ok(()),
