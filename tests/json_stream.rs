@@ -179,7 +179,9 @@ fn a_failed_run_records_its_error_and_its_rollback() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(rollback[0]["count"], undone.len());
+    // two changes (the namespace, the bridge), a step each
+    assert_eq!(rollback[0]["count"], 2);
+    assert_eq!(undone.len(), 2, "{undone:?}");
     assert!(undone.iter().any(|u| u.contains("br0")), "{undone:?}");
     assert!(
         undone.iter().any(|u| u.contains("netns del a")),

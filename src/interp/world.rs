@@ -91,7 +91,7 @@ impl Rollback {
     /// `transaction` is a failed `transaction { }` block's rollback (the run goes on to fail).
     pub fn record(&self, sandbox: bool, transaction: bool) -> serde_json::Value {
         serde_json::json!({
-            "count": self.undone.len(),
+            "count": self.changes,
             "undone": self.undone,
             "failed": self.failed,
             "kept": self.kept,
