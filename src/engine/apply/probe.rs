@@ -291,7 +291,8 @@ impl RealWorld {
             }
             ProbeOp::Topology { ns, picture } => {
                 let text = self.topology(ns, *picture)?;
-                self.print(text.trim_end_matches('\n'));
+                // under --json a picture is a `show` record's text (DOT, SVG, or the JSON model)
+                self.print(Type::Show, text.trim_end_matches('\n'));
                 Ok(())
             }
             ProbeOp::State { ns, timeout, check } => self.expect_state(ns, *timeout, check),
