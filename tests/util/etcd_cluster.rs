@@ -4,9 +4,7 @@
 //! found by asking each member's maintenance status. Everything is killed when dropped.
 #![allow(dead_code)]
 
-use super::etcd::free_port;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use super::etcd::{free_port, healthy};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -216,20 +214,6 @@ impl EtcdCluster {
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
     }
-}
-
-fn healthy(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if s.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut body = String::new();
-    let _ = s.read_to_string(&mut body);
-    body.contains("\"health\":\"true\"")
 }
 
 impl Drop for EtcdCluster {
