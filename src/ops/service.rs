@@ -34,18 +34,11 @@ impl ServiceOp {
         match self {
             ServiceOp::Http { ns, port, text } => {
                 let statement = format!("serve http {port} text {}; wait", word(text));
-                put!(
-                    out,
-                    STOP_AT_EXIT,
-                    "\n",
-                    InNs(ns),
-                    "netsh -c ",
-                    Quoted(&statement)
-                );
+                in_background(out, ns, &statement);
                 // the statement returns once the server listens: so does the script
                 put!(
                     out,
-                    " &\ni=0; until ",
+                    "\ni=0; until ",
                     InNs(ns),
                     "ss -Hltn 'sport = :",
                     port,
@@ -54,15 +47,7 @@ impl ServiceOp {
             }
             ServiceOp::Ndp { ns, prefix, dev } => {
                 let statement = format!("proxy-ndp {prefix} on {}; wait", word(dev));
-                put!(
-                    out,
-                    STOP_AT_EXIT,
-                    "\n",
-                    InNs(ns),
-                    "netsh -c ",
-                    Quoted(&statement),
-                    " &"
-                );
+                in_background(out, ns, &statement);
             }
             ServiceOp::Wait => {
                 out.push_str("wait  # netsh: until Ctrl-C, keeping services running")
@@ -89,4 +74,17 @@ impl ServiceOp {
             ServiceOp::Http { .. } | ServiceOp::Ndp { .. } => true,
         }
     }
+}
+
+/// netsh running `statement` in the background, stopped when the script ends.
+fn in_background(out: &mut String, ns: &Ns, statement: &str) {
+    put!(
+        out,
+        STOP_AT_EXIT,
+        "\n",
+        InNs(ns),
+        "netsh -c ",
+        Quoted(statement),
+        " &"
+    );
 }
