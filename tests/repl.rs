@@ -183,6 +183,39 @@ fn the_history_never_keeps_a_password() {
 }
 
 #[test]
+fn a_password_given_through_a_variable_leaves_the_history_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = history_file(&dir);
+    let mut sh = Shell::start(&file);
+    sh.run("let pw = s3cret", "", "netsh> ");
+    sh.run("netns add hist2", "ip netns add hist2", "netsh> ");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.contains("let pw = s3cret"),
+        "not yet known as a secret: {saved:?}"
+    );
+    sh.run(
+        "store etcd http://127.0.0.1:2379 user root password $pw",
+        "ETCDCTL_ENDPOINTS=http://127.0.0.1:2379",
+        "netsh> ",
+    );
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        saved.contains("let pw = ********"),
+        "history file: {saved:?}"
+    );
+    assert!(saved.contains("netns add hist2"), "history file: {saved:?}");
+    assert!(!saved.contains("s3cret"), "history file: {saved:?}");
+    sh.send(UP);
+    sh.send(UP);
+    sh.send(UP);
+    sh.expect("let pw = ********");
+    sh.pty.send_control('c').unwrap();
+    sh.expect("netsh> ");
+    assert_eq!(sh.quit(), 0);
+}
+
+#[test]
 fn check_errors_are_reported_and_the_shell_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut sh = Shell::start(&history_file(&dir));

@@ -29,9 +29,17 @@ pub fn prepare(path: &Path) -> std::io::Result<()> {
 /// What the history keeps of an input: the value after each `password` word is replaced by
 /// `********`, so a `store etcd ... password SECRET` typed at the prompt never reaches the file.
 pub fn redacted(text: &str) -> String {
+    hidden(text, &[])
+}
+
+/// `text` with the word after each `password`, and the value of each `let NAME = VALUE` whose
+/// NAME is in `secret_variables`, replaced by `********`.
+pub fn hidden(text: &str, secret_variables: &[String]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut hide_next = false;
+    // the last words seen, to recognise `let NAME =`
+    let (mut before_last, mut last) = ("", "");
     while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
         out.push_str(&rest[..start]);
         rest = &rest[start..];
@@ -42,11 +50,50 @@ pub fn redacted(text: &str) -> String {
         } else {
             out.push_str(word);
         }
-        hide_next = word == "password";
+        hide_next = word == "password"
+            || (word == "=" && before_last == "let" && secret_variables.iter().any(|v| v == last));
+        (before_last, last) = (last, word);
         rest = &rest[len..];
     }
     out.push_str(rest);
     out
+}
+
+/// The variables an input passes as a password (`password $pw` or `password ${pw}`): a value
+/// given to them earlier with `let` is a secret too.
+pub fn password_variables(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    let mut after_password = false;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        rest = &rest[start..];
+        let len = word_len(rest);
+        let word = &rest[..len];
+        if after_password && let Some(name) = variable_name(word) {
+            names.push(name.to_string());
+        }
+        after_password = word == "password";
+        rest = &rest[len..];
+    }
+    names
+}
+
+/// `pw` for a word `$pw` or `${pw}`, also inside double quotes.
+fn variable_name(word: &str) -> Option<&str> {
+    let word = word
+        .strip_prefix('"')
+        .and_then(|w| w.strip_suffix('"'))
+        .unwrap_or(word);
+    let name = word.strip_prefix('$')?;
+    let name = name
+        .strip_prefix('{')
+        .and_then(|n| n.strip_suffix('}'))
+        .unwrap_or(name);
+    let simple = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    simple.then_some(name)
 }
 
 /// The length of the word at the start of `text`: a quoted string (with its escapes) or a run
@@ -92,6 +139,24 @@ mod tests {
         );
         assert_eq!(redacted("veth a peer b"), "veth a peer b");
         assert_eq!(redacted("echo \"password\" x"), "echo \"password\" x");
+    }
+
+    #[test]
+    fn a_variable_passed_as_a_password_hides_its_let() {
+        let names = password_variables("store etcd a:1 user root password $pw; echo ${x}");
+        assert_eq!(names, ["pw"]);
+        assert_eq!(
+            password_variables("store etcd a:1 password \"${pw2}\""),
+            ["pw2"]
+        );
+        assert!(password_variables("store etcd a:1 password s3cret").is_empty());
+        assert_eq!(hidden("let pw = \"s3 cret\"", &names), "let pw = ********");
+        assert_eq!(
+            hidden("let other = 1; let pw = s3cret; echo $pw", &names),
+            "let other = 1; let pw = ********; echo $pw"
+        );
+        assert_eq!(hidden("let pwx = s3cret", &names), "let pwx = s3cret");
+        assert_eq!(hidden("echo pw = x", &names), "echo pw = x");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use context::ContextLine;
 use helper::NetshHelper;
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
-use rustyline::history::FileHistory;
+use rustyline::history::{FileHistory, History};
 use rustyline::{Editor, EventHandler, KeyEvent, Modifiers};
 use std::cell::RefCell;
 use std::io::Write;
@@ -173,17 +173,44 @@ fn load_history(editor: &mut Shell, path: &std::path::Path) {
 }
 
 /// Adds an input to the history and appends it to the file at once, so a crash loses nothing.
-/// A password typed in the input is kept as `********` (history::redacted).
+/// A password typed in the input is kept as `********` (history::redacted); when the input passes
+/// a variable as a password, the `let` that gave it its value is hidden too, in the history and
+/// in the file, which is then written again.
 fn remember(editor: &mut Shell, text: &str, path: Option<&std::path::Path>) {
+    let secrets = history::password_variables(text);
+    let rewritten = !secrets.is_empty() && hide_earlier_secrets(editor, &secrets);
     match editor.add_history_entry(history::redacted(text)) {
         Ok(true) => {}
-        _ => return,
+        _ if !rewritten => return,
+        _ => {}
     }
-    if let Some(path) = path
-        && let Err(e) = editor.append_history(path)
-    {
+    let Some(path) = path else { return };
+    let saved = if rewritten {
+        editor.save_history(path)
+    } else {
+        editor.append_history(path)
+    };
+    if let Err(e) = saved {
         eprintln!("netsh: cannot save the history to {}: {e}", path.display());
     }
+}
+
+/// Hides the value of each earlier `let` of one of `variables`; true when an entry changed.
+fn hide_earlier_secrets(editor: &mut Shell, variables: &[String]) -> bool {
+    let entries: Vec<String> = editor.history().iter().cloned().collect();
+    let kept: Vec<String> = entries
+        .iter()
+        .map(|e| history::hidden(e, variables))
+        .collect();
+    if kept == entries {
+        return false;
+    }
+    let history = editor.history_mut();
+    let _ = history.clear();
+    for entry in kept {
+        let _ = history.add_owned(entry);
+    }
+    true
 }
 
 /// Reads one input: a line, plus continuation lines while a block, list or string is open.
