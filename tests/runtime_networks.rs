@@ -212,6 +212,64 @@ fn an_ndp_proxy_network_proxies_each_container_it_attaches() {
     assert_eq!(j[0].as_array().map(|a| a.len()), Some(1), "{}", j[0]);
 }
 
+/// Whether `ip -j -6 neigh show` lists `dst` with a MAC: its solicitation was answered.
+fn resolved(entries: &serde_json::Value, dst: &str) -> bool {
+    find(entries, "dst", dst).is_some_and(|e| e.get("lladdr").is_some())
+}
+
+#[test]
+fn a_responder_for_a_network_answers_only_the_addresses_it_handed_out() {
+    requires!(Root);
+    // docker2 shares docker1's /64 and takes every address of it for an on-link neighbour; the
+    // responder on docker1's eth0 answers for the network's /66, but only what its IPAM handed out
+    let r = sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
+         host docker2 on lan addr 10.10.10.102/24 addr 2003:ab11::2/64
+         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 in docker1
+         container web1 on v6net in docker1
+         proxy-ndp 2003:ab11:0:0:c000::/66 on eth0 for v6net in docker1
+         container web2 on v6net in docker1
+         expect reach 2003:ab11::c000:242:a0f:1402 from docker2
+         expect reach 2003:ab11::c000:242:a0f:1403 from docker2
+         expect no-reach 2003:ab11::c000:0:0:99 from docker2 timeout 1
+         exec \"ip -j -6 neigh show dev eth0\" in docker2
+         netns del web1
+         exec \"ip -6 neigh flush dev eth0\" in docker2
+         expect no-reach 2003:ab11::c000:242:a0f:1402 from docker2 timeout 1
+         expect reach 2003:ab11::c000:242:a0f:1403 from docker2
+         exec \"ip -j -6 neigh show dev eth0\" in docker2
+         network rm v6net in docker1
+         exec \"ip -6 neigh flush dev eth0\" in docker2
+         expect no-reach 2003:ab11::c000:242:a0f:1403 from docker2 timeout 1
+         exec \"ip -j -6 neigh show dev eth0\" in docker2
+         exec \"ip -j -6 neigh show proxy\" in docker1",
+    )
+    .ok();
+    let j = r.json();
+    let (web1, web2, free) = (
+        "2003:ab11::c000:242:a0f:1402",
+        "2003:ab11::c000:242:a0f:1403",
+        "2003:ab11::c000:0:0:99",
+    );
+    // web1 attached before the responder started, web2 after: both answered; nobody holds ::99
+    assert!(resolved(&j[0], web1) && resolved(&j[0], web2), "{}", j[0]);
+    assert!(find(&j[0], "dst", free).is_some(), "{}", j[0]);
+    assert!(
+        !resolved(&j[0], free),
+        "an address nobody holds was answered: {}",
+        j[0]
+    );
+    // web1 deleted by hand: its address is no longer answered, web2's still is
+    assert!(!resolved(&j[1], web1), "{}", j[1]);
+    assert!(resolved(&j[1], web2), "{}", j[1]);
+    // the network removed with web2 in it: nothing is answered
+    assert!(find(&j[2], "dst", web2).is_some(), "{}", j[2]);
+    assert!(!resolved(&j[2], web2), "{}", j[2]);
+    // the responder answered: the kernel had no proxy entries to do it
+    assert_eq!(j[3].as_array().map(|a| a.len()), Some(0), "{}", j[3]);
+}
+
 #[test]
 fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
     requires!(Root);
@@ -260,6 +318,19 @@ fn host_dependent_errors_point_at_the_argument_responsible() {
              network create o driver bridge subnet 10.3.0.0/24 subnet $other",
             "Pool overlaps with other one on this address space: 10.1.0.0/16 overlaps 10.1.0.0/24",
             "$other",
+        ),
+        (
+            "veth eth0 peer p0
+             proxy-ndp 2003:ab11::/64 on eth0 for nosuch",
+            "network nosuch not found",
+            "nosuch",
+        ),
+        (
+            "veth eth0 peer p0
+             network create n driver bridge subnet 10.1.0.0/24 subnet 2003:ab11:0:0:c000::/66
+             proxy-ndp 2003:ab11:0:0:8000::/66 on eth0 for n",
+            "2003:ab11:0:0:8000::/66 is not in the network n (2003:ab11:0:0:c000::/66)",
+            "2003:ab11:0:0:8000::/66",
         ),
     ];
     for (script, message, at) in cases {

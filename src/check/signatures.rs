@@ -222,6 +222,7 @@ impl Sig {
                 OptKind::Value(ty) => {
                     let shown = match (self.id, o.key) {
                         (Id::ProxyNdp, "on") => "IF".to_string(),
+                        (Id::ProxyNdp, "for") => "NETWORK".to_string(),
                         (Id::Container, "on") => "NETWORK".to_string(),
                         (_, "netns") => "NS".to_string(),
                         _ => placeholder(o.key, ty),
@@ -669,11 +670,11 @@ pub static TABLE: &[Sig] = &[
     },
     Sig {
         pos: &[p("target", Ty::Ip6OrPrefix)],
-        opts: &[req("on", Ty::Ifname)],
+        opts: &[req("on", Ty::Ifname), val("for", Ty::Label)],
         ..sig(
             Id::ProxyNdp,
             &["proxy-ndp"],
-            "answer Neighbour Solicitations for an address (kernel entry) or a whole prefix (a responder)",
+            "answer Neighbour Solicitations for an address (kernel entry) or a prefix (a responder: every address, or `for NETWORK` only those its IPAM handed out)",
             "proxy-ndp 2003:ab11::8000:242:ac11:2 on eth0",
         )
     },

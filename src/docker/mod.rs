@@ -10,8 +10,9 @@ pub mod store_pool;
 use crate::base::error::{Kind, RunError};
 use crate::ops::{Container, Network, Ns, Op};
 use attach::Attached;
+use ipnet::{IpNet, Ipv6Net};
 use network::{HostView, NetworkState};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// Every network made in this run, per host.
 #[derive(Default)]
@@ -103,6 +104,50 @@ impl Networks {
         let containers = n.containers.clone();
         self.all.push(n);
         Some(containers)
+    }
+
+    /// Checks `proxy-ndp PREFIX ... for NAME`: the network is known on `host` and `prefix`
+    /// overlaps one of its IPv6 subnets (else no address it hands out could ever be answered).
+    pub fn check_ndp_prefix(&self, host: &Ns, name: &str, prefix: Ipv6Net) -> Result<(), RunError> {
+        let n = self
+            .on_host(host)
+            .find(|n| n.spec.name == name)
+            .ok_or_else(|| unknown(host, name, "for"))?;
+        let v6: Vec<IpNet> = n
+            .pools
+            .iter()
+            .map(|p| p.subnet())
+            .filter(|s| s.addr().is_ipv6())
+            .collect();
+        if v6.iter().any(|s| network::overlaps(s, &IpNet::V6(prefix))) {
+            return Ok(());
+        }
+        let has = match v6.is_empty() {
+            true => "no IPv6 subnet".to_string(),
+            false => v6
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        Err(
+            RunError::new(format!("{prefix} is not in the network {name} ({has})"))
+                .at("target", prefix.to_string())
+                .help("name a prefix that holds the network's IPv6 subnet or lies inside it"),
+        )
+    }
+
+    /// The addresses of `prefix` that network `name` of `host` has handed out to its containers
+    /// now; none once the network is gone.
+    pub fn handed_out(&self, host: &Ns, name: &str, prefix: Ipv6Net) -> Vec<Ipv6Addr> {
+        self.on_host(host)
+            .filter(|n| n.spec.name == name)
+            .flat_map(|n| n.containers.iter().flat_map(|(_, addrs)| addrs.iter()))
+            .filter_map(|a| match a {
+                IpAddr::V6(v6) if prefix.contains(v6) => Some(*v6),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Plans attaching a container; its addresses are taken at once (`forget` gives them back).

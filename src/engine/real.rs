@@ -138,7 +138,7 @@ impl RealWorld {
 impl RealWorld {
     /// Carries out one Op, recording nothing (undo.rs records around it).
     pub(super) fn dispatch(&mut self, op: &Op) -> Result<(), RunError> {
-        match op {
+        let done = match op {
             Op::Netns(op) => self.dispatch_netns(op),
             Op::Link(op) => self.dispatch_link(op),
             Op::Addr(op) => self.dispatch_addr(op),
@@ -149,7 +149,16 @@ impl RealWorld {
             Op::Service(op) => self.dispatch_service(op),
             Op::Docker(op) => self.dispatch_docker(op),
             Op::Flannel(op) => self.dispatch_flannel(op),
+        };
+        // containers come and go with these (also when they fail half-way): responders that
+        // answer only a network's addresses follow
+        if matches!(
+            op,
+            Op::Docker(_) | Op::Netns(crate::ops::NetnsOp::Del { .. })
+        ) {
+            self.sync_ndp();
         }
+        done
     }
 }
 

@@ -364,6 +364,16 @@ impl<W: Write> World for DryRun<W> {
         {
             return done;
         }
+        // the network must be one the script made, holding the prefix, as in a real run
+        if let Op::Service(ServiceOp::Ndp {
+            ns,
+            prefix: IpNet::V6(prefix),
+            network: Some(n),
+            ..
+        }) = op
+        {
+            self.docker.check_ndp_prefix(ns, n, *prefix)?;
+        }
         if self.modelled {
             self.note(op);
         }

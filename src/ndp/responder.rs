@@ -1,5 +1,6 @@
 //! A running responder: a thread inside the host's namespace reading IPv6 frames from a packet
-//! socket bound to the link and answering solicitations whose target lies in one of its prefixes.
+//! socket bound to the link and answering solicitations whose target lies in one of its prefixes
+//! (every address of it, or only those a Docker network has handed out).
 //! A plain thread rather than a tokio task: the socket must be made inside the namespace and the
 //! loop only blocks on that one socket (with a timeout, so a stop is seen within 200 ms).
 
@@ -7,16 +8,50 @@ use super::packet::{advertisement, parse_solicitation};
 use crate::base::error::RunError;
 use crate::sys::netns;
 use ipnet::Ipv6Net;
+use rustc_hash::FxHashSet;
 use std::net::Ipv6Addr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, RwLock, mpsc};
 use std::time::{Duration, Instant};
 
 const ETH_P_IPV6: u16 = 0x86dd;
 const PACKET_OUTGOING: u8 = 4;
 
+/// Which addresses of a prefix are answered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// Every address of the prefix.
+    Every,
+    /// Only those a Docker network's IPAM has handed out (`network`), kept current by the engine.
+    HandedOut {
+        network: String,
+        addrs: FxHashSet<Ipv6Addr>,
+    },
+}
+
+/// One prefix and what of it is answered.
+#[derive(Clone, Debug, PartialEq)]
+struct Rule {
+    prefix: Ipv6Net,
+    answer: Answer,
+}
+
+impl Rule {
+    fn answers(&self, target: &Ipv6Addr) -> bool {
+        self.prefix.contains(target)
+            && match &self.answer {
+                Answer::Every => true,
+                Answer::HandedOut { addrs, .. } => addrs.contains(target),
+            }
+    }
+}
+
+/// The rules, shared with the thread: it takes a read lock per solicitation, which only the
+/// rare writer (a prefix added, a container come or gone) ever waits on.
+type Rules = Arc<RwLock<Vec<Rule>>>;
+
 pub struct Responder {
-    prefixes: Arc<Mutex<Vec<Ipv6Net>>>,
+    rules: Rules,
     stop: Arc<AtomicBool>,
     /// Advertisements sent, for `show` and tests.
     pub answered: Arc<AtomicU64>,
@@ -154,7 +189,7 @@ fn serve(
     fd: std::os::fd::OwnedFd,
     index: i32,
     mac: [u8; 6],
-    prefixes: Arc<Mutex<Vec<Ipv6Net>>>,
+    rules: Rules,
     stop: Arc<AtomicBool>,
     answered: Arc<AtomicU64>,
 ) {
@@ -182,9 +217,9 @@ fn serve(
         let Some(ns) = parse_solicitation(&buf[..n as usize], mac) else {
             continue;
         };
-        let ours = prefixes
-            .lock()
-            .map(|p| p.iter().any(|p| p.contains(&ns.target)))
+        let ours = rules
+            .read()
+            .map(|r| r.iter().any(|r| r.answers(&ns.target)))
             .unwrap_or(false);
         if !ours {
             continue;
@@ -220,18 +255,26 @@ fn serve(
 }
 
 impl Responder {
-    /// Starts answering for `prefix` on `dev` inside namespace `ns` (here when `None`).
-    pub fn start(ns: Option<&str>, dev: &str, prefix: Ipv6Net) -> Result<Responder, RunError> {
+    /// Starts answering `answer` of `prefix` on `dev` inside namespace `ns` (here when `None`).
+    pub fn start(
+        ns: Option<&str>,
+        dev: &str,
+        prefix: Ipv6Net,
+        answer: Answer,
+    ) -> Result<Responder, RunError> {
         let file = match ns {
             Some(n) => Some(netns::open(n)?),
             None => None,
         };
-        let prefixes = Arc::new(Mutex::new(vec![prefix.trunc()]));
+        let rules = Arc::new(RwLock::new(vec![Rule {
+            prefix: prefix.trunc(),
+            answer,
+        }]));
         let stop = Arc::new(AtomicBool::new(false));
         let answered = Arc::new(AtomicU64::new(0));
         let (ready, started) = mpsc::channel::<Result<(), String>>();
         let dev_name = dev.to_string();
-        let (p, s, a) = (prefixes.clone(), stop.clone(), answered.clone());
+        let (p, s, a) = (rules.clone(), stop.clone(), answered.clone());
         let thread = std::thread::Builder::new()
             .name(format!("ndp-{dev}"))
             .spawn(move || {
@@ -255,7 +298,7 @@ impl Responder {
         let whence = ns.map(|n| format!(" in {n}")).unwrap_or_default();
         match started.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => Ok(Responder {
-                prefixes,
+                rules,
                 stop,
                 answered,
                 thread: Some(thread),
@@ -269,14 +312,57 @@ impl Responder {
         }
     }
 
-    /// Answers for one more prefix too.
-    pub fn add(&self, prefix: Ipv6Net) {
-        if let Ok(mut p) = self.prefixes.lock()
-            && !p.contains(&prefix.trunc())
+    /// Answers `answer` of one more prefix too (a rule there already is kept as it is).
+    pub fn add(&self, prefix: Ipv6Net, answer: Answer) {
+        let rule = Rule {
+            prefix: prefix.trunc(),
+            answer,
+        };
+        if let Ok(mut r) = self.rules.write()
+            && !r.iter().any(|have| same_rule(have, &rule))
         {
-            p.push(prefix.trunc());
+            r.push(rule);
         }
     }
+
+    /// The networks whose handed-out addresses this responder answers, with their prefixes.
+    pub fn networks(&self) -> Vec<(String, Ipv6Net)> {
+        let Ok(r) = self.rules.read() else {
+            return Vec::new();
+        };
+        r.iter()
+            .filter_map(|r| match &r.answer {
+                Answer::HandedOut { network, .. } => Some((network.clone(), r.prefix)),
+                Answer::Every => None,
+            })
+            .collect()
+    }
+
+    /// The addresses `network` has handed out in `prefix` now: answered from the next
+    /// solicitation on.
+    pub fn hand_out(&self, network: &str, prefix: Ipv6Net, now: FxHashSet<Ipv6Addr>) {
+        let Ok(mut r) = self.rules.write() else {
+            return;
+        };
+        for rule in r.iter_mut().filter(|r| r.prefix == prefix) {
+            if let Answer::HandedOut { network: n, addrs } = &mut rule.answer
+                && n == network
+                && *addrs != now
+            {
+                addrs.clone_from(&now);
+            }
+        }
+    }
+}
+
+/// Two rules for the same prefix and the same network (or both for every address).
+fn same_rule(a: &Rule, b: &Rule) -> bool {
+    a.prefix == b.prefix
+        && match (&a.answer, &b.answer) {
+            (Answer::Every, Answer::Every) => true,
+            (Answer::HandedOut { network: x, .. }, Answer::HandedOut { network: y, .. }) => x == y,
+            _ => false,
+        }
 }
 
 #[cfg(test)]
@@ -319,6 +405,34 @@ mod tests {
         f.push(first);
         f.extend_from_slice(&[0; 31]);
         f
+    }
+
+    #[test]
+    fn a_handed_out_rule_answers_only_its_addresses_and_follows_updates() {
+        let prefix: Ipv6Net = "2003:ab11:0:0:c000::/66".parse().unwrap();
+        let held: Ipv6Addr = "2003:ab11::c000:242:a0f:1402".parse().unwrap();
+        let free: Ipv6Addr = "2003:ab11::c000:0:0:99".parse().unwrap();
+        let every = Rule {
+            prefix,
+            answer: Answer::Every,
+        };
+        assert!(every.answers(&held) && every.answers(&free));
+        let mut only = Rule {
+            prefix,
+            answer: Answer::HandedOut {
+                network: "n".into(),
+                addrs: [held].into_iter().collect(),
+            },
+        };
+        assert!(only.answers(&held));
+        assert!(!only.answers(&free), "an address nobody holds");
+        // a handed-out address outside the rule's prefix is not answered by it
+        let outside: Ipv6Addr = "2003:ab11::1".parse().unwrap();
+        if let Answer::HandedOut { addrs, .. } = &mut only.answer {
+            addrs.insert(outside);
+        }
+        assert!(!only.answers(&outside));
+        assert!(same_rule(&only, &only.clone()) && !same_rule(&only, &every));
     }
 
     #[test]

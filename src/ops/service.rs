@@ -1,6 +1,6 @@
 //! Services: what netsh runs itself while the script lives.
 
-use super::render::{InNs, Quoted, put};
+use super::render::{InNs, Quoted, Shown, put};
 use super::script::word;
 use super::{Name, Ns};
 use ipnet::IpNet;
@@ -16,11 +16,13 @@ pub enum ServiceOp {
         port: u16,
         text: String,
     },
-    /// Answer Neighbour Solicitations for a whole prefix on `dev` (a running service).
+    /// Answer Neighbour Solicitations for a prefix on `dev` (a running service): every address
+    /// of it, or with `network` only those that network's IPAM has handed out.
     Ndp {
         ns: Ns,
         prefix: IpNet,
         dev: Name,
+        network: Option<Name>,
     },
     /// Block until Ctrl-C, keeping the services running.
     Wait,
@@ -45,10 +47,33 @@ impl ServiceOp {
                     "' | grep -q .; do i=$((i + 1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done"
                 );
             }
-            ServiceOp::Ndp { ns, prefix, dev } => {
+            ServiceOp::Ndp {
+                ns,
+                prefix,
+                dev,
+                network: None,
+            } => {
                 let statement = format!("proxy-ndp {prefix} on {}; wait", word(dev));
                 in_background(out, ns, &statement);
             }
+            // the addresses follow this run's IPAM as containers come and go: no other process
+            // knows them, so there is no command to write, only what netsh does
+            ServiceOp::Ndp {
+                ns,
+                prefix,
+                dev,
+                network: Some(n),
+            } => put!(
+                out,
+                "# netsh answers neighbour solicitations on ",
+                word(dev),
+                word_in(ns),
+                " for the addresses network ",
+                word(n),
+                " has handed out in ",
+                Shown(prefix),
+                " (kept current as its containers come and go)"
+            ),
             ServiceOp::Wait => {
                 out.push_str("wait  # netsh: until Ctrl-C, keeping services running")
             }
@@ -60,8 +85,17 @@ impl ServiceOp {
         let within = |ns: &Ns| ns.as_ref().map(|n| format!(" in {n}")).unwrap_or_default();
         match self {
             ServiceOp::Http { ns, port, .. } => format!("serve http {port}{}", within(ns)),
-            ServiceOp::Ndp { ns, prefix, dev } => {
-                format!("proxy-ndp {prefix} on {dev}{}", within(ns))
+            ServiceOp::Ndp {
+                ns,
+                prefix,
+                dev,
+                network,
+            } => {
+                let only = network
+                    .as_ref()
+                    .map(|n| format!(" for {n}"))
+                    .unwrap_or_default();
+                format!("proxy-ndp {prefix} on {dev}{only}{}", within(ns))
             }
             ServiceOp::Wait => "wait".to_string(),
         }
@@ -74,6 +108,13 @@ impl ServiceOp {
             ServiceOp::Http { .. } | ServiceOp::Ndp { .. } => true,
         }
     }
+}
+
+/// ` in NS` for a comment, nothing for this namespace.
+fn word_in(ns: &Ns) -> String {
+    ns.as_ref()
+        .map(|n| format!(" in {}", word(n)))
+        .unwrap_or_default()
 }
 
 /// netsh running `statement` in the background, stopped when the script ends.

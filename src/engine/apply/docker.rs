@@ -48,12 +48,14 @@ impl RealWorld {
     ) -> Result<(), RunError> {
         if !back {
             self.docker.forget_network(host, name);
+            self.sync_ndp();
             return Ok(());
         }
         let containers = self
             .docker
             .bring_back(host, name)
             .ok_or_else(|| RunError::new(format!("network {name} was not removed by this run")))?;
+        self.sync_ndp();
         for (c, addrs) in containers {
             self.containers.insert(c, Made::of(&addrs));
         }

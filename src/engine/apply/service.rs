@@ -5,35 +5,63 @@ use crate::base::json_stream::Type;
 use crate::engine::flannel_runtime::Flannel;
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
+use crate::ndp::Answer;
 use crate::ops::{Ns, Op, ServiceOp};
 use crate::probe::http;
 use crate::sys::sysctl;
 use std::time::Duration;
 
 impl RealWorld {
-    /// `proxy-ndp PREFIX on IF`: proxy_ndp=1 and a responder answering for the whole prefix.
+    /// `proxy-ndp PREFIX on IF [for NETWORK]`: proxy_ndp=1 and a responder answering for the
+    /// whole prefix, or for the addresses of it NETWORK (of the same host) has handed out.
     pub(in crate::engine) fn ndp_responder(
         &mut self,
         ns: &Ns,
         prefix: ipnet::IpNet,
         dev: &str,
+        network: Option<&str>,
     ) -> Result<(), RunError> {
         let ipnet::IpNet::V6(prefix) = prefix else {
             return Err(RunError::new(format!(
                 "proxy-ndp needs an IPv6 prefix, not {prefix}"
             )));
         };
+        let answer = match network {
+            None => Answer::Every,
+            Some(n) => {
+                self.docker.check_ndp_prefix(ns, n, prefix)?;
+                Answer::HandedOut {
+                    network: n.to_string(),
+                    addrs: self
+                        .docker
+                        .handed_out(ns, n, prefix.trunc())
+                        .into_iter()
+                        .collect(),
+                }
+            }
+        };
         // sysctl(8) writes the dots of a link name (eth1.19) as slashes
         let key = format!("net.ipv6.conf.{}.proxy_ndp", dev.replace('.', "/"));
         sysctl::set(ns.as_deref(), &key, "1")?;
         if let Some(r) = self.ndp.get(&(ns.clone(), dev.to_string())) {
-            r.add(prefix);
+            r.add(prefix, answer);
             return Ok(());
         }
-        let r = crate::ndp::Responder::start(ns.as_deref(), dev, prefix)?;
+        let r = crate::ndp::Responder::start(ns.as_deref(), dev, prefix, answer)?;
         self.ndp.insert((ns.clone(), dev.to_string()), r);
         self.services += 1;
         Ok(())
+    }
+
+    /// Hands each responder that answers for a network the addresses that network holds now:
+    /// called after anything that attaches, removes or brings back containers or networks.
+    pub(in crate::engine) fn sync_ndp(&self) {
+        for ((host, _), r) in &self.ndp {
+            for (network, prefix) in r.networks() {
+                let now = self.docker.handed_out(host, &network, prefix);
+                r.hand_out(&network, prefix, now.into_iter().collect());
+            }
+        }
     }
 
     /// Carries out a service Op, recording nothing (`record_service` records around it).
@@ -59,7 +87,12 @@ impl RealWorld {
                     crate::sys::signals::sleep(Duration::from_secs(3600))?;
                 }
             }
-            ServiceOp::Ndp { ns, prefix, dev } => self.ndp_responder(ns, *prefix, dev),
+            ServiceOp::Ndp {
+                ns,
+                prefix,
+                dev,
+                network,
+            } => self.ndp_responder(ns, *prefix, dev, network.as_deref()),
         }
     }
 

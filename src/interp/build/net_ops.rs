@@ -118,6 +118,14 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                 Some(Val::Net(IpNet::V6(n))) if n.prefix_len() == 128 => Some(n.addr()),
                 _ => None,
             };
+            let network = a.text("for");
+            if let (Some(n), Some(_)) = (&network, single) {
+                return Err(RunError::new(format!(
+                    "`for {n}` needs a prefix: one address is a kernel proxy entry"
+                ))
+                .at("target", a.text("target").unwrap_or_default())
+                .help("write the network's IPv6 subnet (or a prefix inside it), or drop `for`"));
+            }
             match (single, a.net("target")) {
                 (Some(addr), _) => out.extend([
                     Op::Sysctl(SysctlOp::Set {
@@ -130,9 +138,12 @@ pub fn ops(id: Id, a: &Args, cx: &mut Ctx, out: &mut Vec<Op>) -> Result<(), RunE
                     }),
                     Op::Neigh(NeighOp::ProxyAdd { ns, addr, dev }),
                 ]),
-                (None, Some(prefix)) => {
-                    out.extend([Op::Service(ServiceOp::Ndp { ns, prefix, dev })])
-                }
+                (None, Some(prefix)) => out.extend([Op::Service(ServiceOp::Ndp {
+                    ns,
+                    prefix,
+                    dev,
+                    network: network.map(Into::into),
+                })]),
                 (None, None) => {
                     return Err(RunError::new("proxy-ndp needs an IPv6 address or prefix"));
                 }
