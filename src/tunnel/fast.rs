@@ -185,6 +185,9 @@ pub(crate) struct FastTun(device::Tun);
 
 #[cfg_attr(feature = "tun-rs", allow(dead_code))]
 impl FastTun {
+    /// Is this tun-rs's (tunrs.rs)?
+    pub(crate) const TUN_RS: bool = false;
+
     /// Opens (creating) TUN `name` in the calling thread's namespace, with offloads, non-blocking.
     pub(crate) fn open(name: &str) -> io::Result<FastTun> {
         let flags = crate::sys::tun::TunFlags {

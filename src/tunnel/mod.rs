@@ -259,7 +259,7 @@ pub fn spawn_udp_backend(
         uso,
         udp_gso: info.gso,
         udp_gro: info.gro,
-        tun_rs: fast && cfg!(feature = "tun-rs"),
+        tun_rs: fast && FastTun::TUN_RS,
     };
     let stop = Arc::new(
         Stopper::new().map_err(|e| RunError::new(format!("cannot create an eventfd: {e}")))?,

@@ -21,6 +21,9 @@ const RX_BATCH: usize = 8;
 pub(crate) struct FastTun(SyncDevice);
 
 impl FastTun {
+    /// Is this tun-rs's (not fast.rs's)?
+    pub(crate) const TUN_RS: bool = true;
+
     /// Opens (creating) TUN `name` in the calling thread's namespace, with offloads, non-blocking.
     /// The device is left down and unaddressed, as the hand-written open leaves it.
     pub(crate) fn open(name: &str) -> io::Result<FastTun> {
