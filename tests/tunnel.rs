@@ -464,6 +464,8 @@ fn tcp_across_two_tunnels(path: DataPath, bytes: usize) {
     if path == DataPath::Fast {
         let f = ta.features();
         assert!(f.vnet_hdr && f.tso, "TUN offloads were refused: {f:?}");
+        // the cargo feature `tun-rs` swaps in the crate's TUN offloads, and only it
+        assert_eq!(f.tun_rs, cfg!(feature = "tun-rs"), "{f:?}");
     }
 }
 

@@ -13,10 +13,10 @@ use super::counters::{Counter, Local};
 use super::offload::{self, Coalescer, VNET_HDR_LEN, VnetHdr};
 use super::peers::PeerSnapshot;
 use super::udp::{self, RecvBatch, SendBatch};
-use super::{Shared, checks, icmp, wire};
+use super::{Shared, checks, device, icmp, wire};
 use std::io::{self, IoSlice};
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 /// Largest UDP GSO send we make (the UDP length field and IP total length cap it near 64 KiB).
 const GSO_BYTES: usize = 65000;
@@ -43,7 +43,7 @@ pub(super) fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<()> {
     }
 }
 
-fn would_block(e: &io::Error) -> bool {
+pub(super) fn would_block(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
@@ -60,11 +60,12 @@ fn offload_refused(e: &io::Error) -> bool {
 
 /// Other errors (no route to the peer, a full queue) lose the packet, not the thread; after one,
 /// a short pause keeps a persistent error from spinning a core.
-fn backoff() {
+pub(super) fn backoff() {
     std::thread::sleep(std::time::Duration::from_millis(1));
 }
 
-struct Sender {
+/// UDP sends of the segments of one packet: one `UDP_SEGMENT` sendmsg per ≤64, or `sendmmsg`.
+pub(super) struct Sender {
     fd: RawFd,
     wake: RawFd,
     gso: bool,
@@ -72,6 +73,16 @@ struct Sender {
 }
 
 impl Sender {
+    /// Sends on socket `fd`, giving up a full socket's wait when `wake` is readable.
+    pub(super) fn new(fd: RawFd, wake: RawFd, gso: bool) -> Sender {
+        Sender {
+            fd,
+            wake,
+            gso,
+            batch: SendBatch::new(2 * offload::MAX_SEGMENTS),
+        }
+    }
+
     /// Sends with a retry while the socket buffer is full. False when the tunnel is stopping.
     fn retry(&self, mut f: impl FnMut() -> io::Result<()>) -> Result<io::Result<()>, ()> {
         loop {
@@ -88,7 +99,13 @@ impl Sender {
 
     /// Sends the segments `out[..lens[0]]`, the next `lens[1]` bytes, ... to `dst`; returns how
     /// many left.
-    fn send(&mut self, out: &[u8], lens: &[usize], dst: SocketAddrV4, local: &mut Local) -> usize {
+    pub(super) fn send(
+        &mut self,
+        out: &[u8],
+        lens: &[usize],
+        dst: SocketAddrV4,
+        local: &mut Local,
+    ) -> usize {
         let fd = self.fd;
         let mut sent = 0;
         let mut at = 0;
@@ -161,8 +178,41 @@ impl Sender {
     }
 }
 
+/// The fast path's TUN as device.rs opens it: `IFF_VNET_HDR` and offloads, split and merged
+/// by offload.rs. (Unused, not removed, when the cargo feature `tun-rs` swaps in the crate's.)
+#[cfg_attr(feature = "tun-rs", allow(dead_code))]
+pub(crate) struct FastTun(device::Tun);
+
+#[cfg_attr(feature = "tun-rs", allow(dead_code))]
+impl FastTun {
+    /// Is this tun-rs's (tunrs.rs)?
+    pub(crate) const TUN_RS: bool = false;
+
+    /// Opens (creating) TUN `name` in the calling thread's namespace, with offloads, non-blocking.
+    pub(crate) fn open(name: &str) -> io::Result<FastTun> {
+        let flags = crate::sys::tun::TunFlags {
+            vnet_hdr: true,
+            multi_queue: false,
+        };
+        device::open(name, flags).map(FastTun)
+    }
+
+    /// (vnet_hdr, tso, uso) as the kernel granted them.
+    pub(crate) fn offloads(&self) -> (bool, bool, bool) {
+        (self.0.vnet_hdr, self.0.tso, self.0.uso)
+    }
+
+    pub(crate) fn tx_loop(&self, sock: RawFd, sh: Shared, gso: bool) {
+        tx_loop(self.0.file.as_raw_fd(), sock, sh, gso)
+    }
+
+    pub(crate) fn rx_loop(&self, sock: RawFd, sh: Shared, vnet: bool) {
+        rx_loop(sock, self.0.file.as_raw_fd(), sh, vnet)
+    }
+}
+
 /// TUN → UDP.
-pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
+fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     let cfg = &sh.config;
     let mut peers = sh.peers.reader();
     let mut local = Local::default();
@@ -171,12 +221,7 @@ pub(super) fn tx_loop(tun: RawFd, sock: RawFd, sh: Shared, gso: bool) {
     let mut out = vec![0u8; wire::MAX_PACKET + 2 * offload::MAX_SEGMENTS * offload::MAX_HEADER];
     let mut lens: Vec<usize> = Vec::with_capacity(2 * offload::MAX_SEGMENTS);
     let mut icmp_buf = [0u8; VNET_HDR_LEN + 128];
-    let mut sender = Sender {
-        fd: sock,
-        wake: sh.stop.fd(),
-        gso,
-        batch: SendBatch::new(2 * offload::MAX_SEGMENTS),
-    };
+    let mut sender = Sender::new(sock, sh.stop.fd(), gso);
     while !sh.stop.stopping() {
         let n = match read_fd(tun, &mut rbuf) {
             Ok(n) => n,
@@ -361,7 +406,7 @@ fn writev_fd(fd: RawFd, iov: &[IoSlice<'_>]) -> bool {
 }
 
 /// UDP → TUN. With `vnet` the TUN takes virtio headers, so TCP segments are merged.
-pub(super) fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
+fn rx_loop(sock: RawFd, tun: RawFd, sh: Shared, vnet: bool) {
     let rules = sh.config.rx_rules();
     let mut peers = sh.peers.reader();
     let mut local = Local::default();

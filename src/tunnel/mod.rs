@@ -8,7 +8,8 @@
 //! checksum.rs (fast one's-complement sums, copy-and-sum),
 //! checks.rs (what a datagram must pass), peers.rs (subnet → PublicIP), icmp.rs (TTL, net
 //! unreachable), offload.rs (TSO split, GRO coalescing), counters.rs, fast.rs and simple.rs (the
-//! two data paths).
+//! two data paths), tunrs.rs (the fast path's TUN side on the tun-rs crate, cargo feature
+//! `tun-rs`, for measuring against offload.rs).
 
 pub mod checks;
 pub mod checksum;
@@ -20,8 +21,18 @@ pub mod icmp;
 pub mod offload;
 pub mod peers;
 pub mod simple;
+#[cfg(feature = "tun-rs")]
+mod tunrs;
 pub mod udp;
 pub mod wire;
+
+/// The fast path's TUN device and offloads: by hand (device.rs, offload.rs), or with the cargo
+/// feature `tun-rs` the crate's (tunrs.rs), kept for measuring the two (docs/TUNNEL.md). The one
+/// place that chooses.
+#[cfg(not(feature = "tun-rs"))]
+use fast::FastTun;
+#[cfg(feature = "tun-rs")]
+use tunrs::FastTun;
 
 pub use counters::{Counter, Counters, Snapshot};
 pub use peers::PeerTable;
@@ -144,6 +155,8 @@ pub struct Features {
     pub uso: bool,
     pub udp_gso: bool,
     pub udp_gro: bool,
+    /// The fast path's TUN offloads are tun-rs's (cargo feature `tun-rs`), not the hand-written ones.
+    pub tun_rs: bool,
 }
 
 /// A running tunnel. Dropping it stops the threads and closes the TUN (the device disappears).
@@ -153,7 +166,7 @@ pub struct UdpBackend {
     features: Features,
     local: SocketAddrV4,
     // kept open until the threads are gone
-    _tun: Arc<std::fs::File>,
+    _tun: Arc<dyn Send + Sync>,
     _sock: Arc<std::net::UdpSocket>,
 }
 
@@ -198,6 +211,12 @@ impl Drop for UdpBackend {
     }
 }
 
+/// The TUN as opened inside the namespace: with offloads for the fast path, bare for the simple.
+enum OpenTun {
+    Fast(FastTun),
+    Simple(std::fs::File),
+}
+
 /// Opens the TUN `config.tun` and the UDP socket inside namespace `ns` (the current one when
 /// None) and starts the data path. The TUN is left down and unaddressed: the caller sets its
 /// address, MTU (the external MTU − 28), state and the route for the network.
@@ -214,13 +233,11 @@ pub fn spawn_udp_backend(
         config.socket_buffer,
     );
     let opened = crate::sys::netns::run_in(ns, move || {
-        let tun = device::open(
-            &name,
-            crate::sys::tun::TunFlags {
-                vnet_hdr: fast,
-                multi_queue: false,
-            },
-        )?;
+        let tun = if fast {
+            OpenTun::Fast(FastTun::open(&name)?)
+        } else {
+            OpenTun::Simple(device::open(&name, crate::sys::tun::TunFlags::default())?.file)
+        };
         let (sock, info) = udp::bind(SocketAddrV4::new(bind, port), buffer, fast)?;
         Ok::<_, std::io::Error>((tun, sock, info))
     })?;
@@ -232,12 +249,17 @@ pub fn spawn_udp_backend(
         Ok(std::net::SocketAddr::V4(a)) => a,
         _ => SocketAddrV4::new(bind, port),
     };
+    let (vnet_hdr, tso, uso) = match &tun {
+        OpenTun::Fast(t) => t.offloads(),
+        OpenTun::Simple(_) => (false, false, false),
+    };
     let features = Features {
-        vnet_hdr: tun.vnet_hdr,
-        tso: tun.tso,
-        uso: tun.uso,
+        vnet_hdr,
+        tso,
+        uso,
         udp_gso: info.gso,
         udp_gro: info.gro,
+        tun_rs: fast && FastTun::TUN_RS,
     };
     let stop = Arc::new(
         Stopper::new().map_err(|e| RunError::new(format!("cannot create an eventfd: {e}")))?,
@@ -248,9 +270,8 @@ pub fn spawn_udp_backend(
         counters: Arc::new(Counters::default()),
         stop,
     };
-    let tun = Arc::new(tun.file);
     let sock = Arc::new(sock);
-    let (tfd, sfd) = (tun.as_raw_fd(), sock.as_raw_fd());
+    let sfd = sock.as_raw_fd();
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
         std::thread::Builder::new()
             .name(name.into())
@@ -259,34 +280,41 @@ pub fn spawn_udp_backend(
             .map_err(|e| RunError::new(format!("cannot start a tunnel thread: {e}")))
     };
     let mut threads = Vec::new();
-    if fast {
-        let sh = shared.clone();
-        threads.push(spawn(
-            "tunnel-tx",
-            Box::new(move || fast::tx_loop(tfd, sfd, sh, features.udp_gso)),
-        )?);
-        let sh = shared.clone();
-        match spawn(
-            "tunnel-rx",
-            Box::new(move || fast::rx_loop(sfd, tfd, sh, features.vnet_hdr)),
-        ) {
-            Ok(t) => threads.push(t),
-            Err(e) => {
-                // do not leave the first thread running with nobody to stop it
-                shared.stop.stop();
-                for t in threads {
-                    let _ = t.join();
+    let tun: Arc<dyn Send + Sync> = match tun {
+        OpenTun::Fast(t) => {
+            let t = Arc::new(t);
+            let (sh, tx) = (shared.clone(), t.clone());
+            threads.push(spawn(
+                "tunnel-tx",
+                Box::new(move || tx.tx_loop(sfd, sh, features.udp_gso)),
+            )?);
+            let (sh, rx) = (shared.clone(), t.clone());
+            match spawn(
+                "tunnel-rx",
+                Box::new(move || rx.rx_loop(sfd, sh, features.vnet_hdr)),
+            ) {
+                Ok(th) => threads.push(th),
+                Err(e) => {
+                    // do not leave the first thread running with nobody to stop it
+                    shared.stop.stop();
+                    for th in threads {
+                        let _ = th.join();
+                    }
+                    return Err(e);
                 }
-                return Err(e);
             }
+            t
         }
-    } else {
-        let sh = shared.clone();
-        threads.push(spawn(
-            "tunnel",
-            Box::new(move || simple::run(tfd, sfd, sh)),
-        )?);
-    }
+        OpenTun::Simple(file) => {
+            let tfd = file.as_raw_fd();
+            let sh = shared.clone();
+            threads.push(spawn(
+                "tunnel",
+                Box::new(move || simple::run(tfd, sfd, sh)),
+            )?);
+            Arc::new(file)
+        }
+    };
     Ok(UdpBackend {
         shared,
         threads,
