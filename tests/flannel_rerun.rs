@@ -24,6 +24,7 @@ network config '{\"Network\":\"10.100.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}
     for h in hosts {
         s += &format!("lease in {h}\noverlay in {h}\n");
     }
+    s += "docker-opts in docker1\n";
     s += "let l2 = exec \"sh -c '. /run/flannel/docker2/subnet.env; printf %s ${FLANNEL_SUBNET%.1/24}'\"
 expect route $l2.0/24 via $l2.0 dev flannel.1 in docker1
 ";
@@ -84,8 +85,10 @@ fn a_second_run_of_a_vxlan_lab_keeps_flannel_1_and_changes_nothing() {
     let out = private(&format!(
         "run first $NETSH {p}
 echo '--- journal1'; cat /run/netsh/journal/*
+echo '--- files1'; stat -c '%n %i' /run/flannel/*/*
 {}{}run second $NETSH {p}
 echo '--- journal2'; cat /run/netsh/journal/*
+echo '--- files2'; stat -c '%n %i' /run/flannel/*/*
 {}{}",
         show_vxlan("d1-before", "docker1"),
         show_vxlan("d2-before", "docker2"),
@@ -102,6 +105,12 @@ echo '--- journal2'; cat /run/netsh/journal/*
         section(&s, "journal2", &all),
         "the journal as it was"
     );
+    // subnet.env and the docker options file held what a re-run writes: left alone (the same
+    // inodes, not files renamed over them)
+    let files = section(&s, "files1", &all);
+    assert!(files.contains("docker1/subnet.env"), "{files}");
+    assert!(files.contains("docker1/docker_opts.env"), "{files}");
+    assert_eq!(files, section(&s, "files2", &all));
     for h in ["d1", "d2"] {
         let before = section(&s, &format!("{h}-before"), &all);
         let after = section(&s, &format!("{h}-after"), &all);

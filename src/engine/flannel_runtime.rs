@@ -580,18 +580,34 @@ impl Flannel {
         })
     }
 
-    /// The `flannel.N` devices of `host` that its vxlan overlay would not keep (another VNI's,
-    /// or one with other settings), each said in a note: the caller removes them through the
-    /// run's record, so a rollback brings them back. None for the other backends.
+    /// The `flannel.N` devices of `host` that its overlay would not keep (another VNI's, one
+    /// with other settings, or, for the udp and host-gw backends, any: a vxlan overlay's
+    /// leftover, whose routes would shadow the new backend's), each said in a note: the caller
+    /// removes them through the run's record, so a rollback brings them back.
     pub fn misfit_devices(&mut self, host: &Ns, spec: &Overlay) -> Result<Vec<String>, RunError> {
         let plan = self.plan(host, spec)?;
-        let Kind::Vxlan { vni, port, .. } = plan.kind else {
-            return Ok(Vec::new());
+        let device = match plan.kind {
+            Kind::Vxlan { vni, port, .. } => Some(vxlan::Device::new(
+                vni,
+                port,
+                &plan.ext,
+                plan.public_ip,
+                plan.own,
+            )),
+            Kind::HostGw | Kind::Udp { .. } => None,
         };
-        let device = vxlan::Device::new(vni, port, &plan.ext, plan.public_ip, plan.own);
-        let misfits = self.rt.block_on(vxlan::misfits(&plan.nl, &device))?;
+        let misfits = self
+            .rt
+            .block_on(vxlan::misfits(&plan.nl, device.as_ref()))?;
         for m in &misfits {
-            self.print(Type::Note, &removed_note(&plan.where_, m, &device));
+            let note = match &device {
+                Some(d) => removed_note(&plan.where_, m, d),
+                None => format!(
+                    "{}: removed {m}, left over from the vxlan backend",
+                    plan.where_
+                ),
+            };
+            self.print(Type::Note, &note);
         }
         Ok(misfits)
     }

@@ -112,13 +112,51 @@ impl RealWorld {
 /// holds what it held before.
 fn only_the_service(undo: &[Undo], host: &Ns, tunnel: Option<&str>) -> bool {
     undo.iter().all(|u| match u {
-        Undo::Restore { steps, .. } => steps.iter().all(|s| match s {
-            Undo::Op(op) => tunnel.is_some_and(|t| {
-                op.link()
-                    .is_some_and(|(ns, name)| ns == host && name.as_str() == t)
-            }),
-            _ => false,
+        Undo::Restore { steps, .. } => steps.iter().all(|s| {
+            let on = match s {
+                Undo::Op(Op::Link(LinkOp::Del { ns, name })) => Some((ns, name.to_string())),
+                Undo::Op(op) => op.link(),
+                _ => None,
+            };
+            on.is_some_and(|(ns, name)| ns == host && tunnel == Some(name.as_str()))
         }),
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn del(ns: &str, name: &str) -> Undo {
+        Undo::Op(Op::Link(LinkOp::Del {
+            ns: Some(ns.into()),
+            name: name.into(),
+        }))
+    }
+
+    fn restore(steps: Vec<Undo>) -> Undo {
+        Undo::Restore {
+            what: "overlay".into(),
+            steps,
+        }
+    }
+
+    #[test]
+    fn only_the_tunnels_own_device_is_part_of_the_service() {
+        let host: Ns = Some("docker1".into());
+        assert!(only_the_service(&[], &host, None), "nothing to undo");
+        let tun = [restore(vec![del("docker1", "flannel0")])];
+        assert!(only_the_service(&tun, &host, Some("flannel0")));
+        assert!(!only_the_service(&tun, &host, None), "not a udp overlay");
+        let elsewhere = [restore(vec![del("docker2", "flannel0")])];
+        assert!(!only_the_service(&elsewhere, &host, Some("flannel0")));
+        let more = [restore(vec![
+            del("docker1", "flannel0"),
+            del("docker1", "flannel.1"),
+        ])];
+        assert!(!only_the_service(&more, &host, Some("flannel0")));
+        let kept = [Undo::Kept("a device netsh cannot make".into())];
+        assert!(!only_the_service(&kept, &host, Some("flannel0")));
+    }
 }

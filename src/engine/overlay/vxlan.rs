@@ -132,16 +132,17 @@ fn vxlan_data(l: &LinkMessage) -> &[InfoVxlan] {
         .unwrap_or(&[])
 }
 
-/// The `flannel.N` VXLAN devices that are not `device` as `setup` would make it: those of another
-/// VNI (flannel leaves them behind), and one of the same name with other settings.
-pub async fn misfits(nl: &Netlink, device: &Device) -> Result<Vec<String>, RunError> {
+/// The `flannel.N` VXLAN devices that are not `keep` as `setup` would make it: those of another
+/// VNI (flannel leaves them behind), one of the same name with other settings, and every one
+/// when there is nothing to keep (an overlay of another backend: a vxlan overlay's leftover).
+pub async fn misfits(nl: &Netlink, keep: Option<&Device>) -> Result<Vec<String>, RunError> {
     let kernel = |e| errors::kernel("cannot read the links", &e);
     let addrs = addrs::dump(nl).await.map_err(kernel)?;
     Ok(links::dump(nl)
         .await
         .map_err(kernel)?
         .iter()
-        .filter(|l| is_vxlan(l) && !device.is(l, &addrs))
+        .filter(|l| is_vxlan(l) && !keep.is_some_and(|d| d.is(l, &addrs)))
         .filter_map(|l| links::name_of(l).filter(|n| n.starts_with("flannel.")))
         .map(str::to_string)
         .collect())
