@@ -187,6 +187,8 @@ lease in docker1
 overlay in docker1
 lease in docker2
 overlay in docker2
+let l2 = exec \"sh -c '. /run/flannel/docker2/subnet.env; printf %s ${FLANNEL_SUBNET%.1/24}'\"
+expect route $l2.0/24 via 10.10.10.102 dev eth0 in docker1
 ";
     std::fs::write(&lab, common).expect("write");
     std::fs::write(
