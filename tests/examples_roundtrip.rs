@@ -15,7 +15,7 @@
 //! entries holding a link's own random MAC. What a script sets (the `UP` flag, addresses,
 //! routes, neighbours, ...) is compared.
 //!
-//! Run time: 134 s on this machine with two tests at a time (280 s while two other builds ran),
+//! Run time: 368 s on this machine with two tests at a time while two other builds ran,
 //! most of it the examples' own `no-reach` checks, which wait
 //! for their timeout; each test is one example, so two run at a time.
 

@@ -144,7 +144,10 @@ async fn a_hosts_lease_as_it_would_write_it_is_kept_without_a_write(f: Fixture) 
     assert_eq!(kept.lease.subnet, first.lease.subnet);
     assert_eq!(kept.lease.store_lease, first.lease.store_lease);
     assert_eq!(kept.lease.mod_revision, before.mod_revision);
-    assert!(kept.ttl.is_some_and(|t| t >= Duration::from_secs(23 * 3600)));
+    assert!(
+        kept.ttl
+            .is_some_and(|t| t >= Duration::from_secs(23 * 3600))
+    );
     assert_eq!(
         f.store.get(&key).await.unwrap(),
         Some(before.clone()),
@@ -159,7 +162,11 @@ async fn a_hosts_lease_as_it_would_write_it_is_kept_without_a_write(f: Fixture) 
 
     let mut other = request.clone();
     other.backend_type = "udp".into();
-    assert_eq!(r.keep(&config, &other).await.unwrap(), None, "another backend");
+    assert_eq!(
+        r.keep(&config, &other).await.unwrap(),
+        None,
+        "another backend"
+    );
     let mut other = request.clone();
     other.backend_data = Some(serde_json::json!({"VNI": 1, "VtepMAC": "0e:00:00:00:00:01"}));
     assert_eq!(r.keep(&config, &other).await.unwrap(), None, "other data");
@@ -167,10 +174,18 @@ async fn a_hosts_lease_as_it_would_write_it_is_kept_without_a_write(f: Fixture) 
     other.ttl = Duration::from_secs(600);
     assert_eq!(r.keep(&config, &other).await.unwrap(), None, "another TTL");
     let narrow = NetworkConfig::parse(r#"{"Network": "10.200.0.0/16"}"#).unwrap();
-    assert_eq!(r.keep(&narrow, &request).await.unwrap(), None, "out of the Network");
+    assert_eq!(
+        r.keep(&narrow, &request).await.unwrap(),
+        None,
+        "out of the Network"
+    );
     let stranger = LeaseRequest::new(host(2), BackendType::Vxlan);
     assert_eq!(r.keep(&config, &stranger).await.unwrap(), None, "no lease");
-    assert_eq!(f.store.get(&key).await.unwrap(), Some(before), "still as it was");
+    assert_eq!(
+        f.store.get(&key).await.unwrap(),
+        Some(before),
+        "still as it was"
+    );
 }
 
 async fn previous_subnet_is_taken_when_free(f: Fixture) {

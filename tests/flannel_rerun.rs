@@ -64,8 +64,8 @@ fn vxlan_state(section: &str) -> String {
 }
 
 fn ifindex(section: &str) -> i64 {
-    let link: serde_json::Value = serde_json::from_str(section.lines().next().unwrap_or_default())
-        .expect("ip -j link");
+    let link: serde_json::Value =
+        serde_json::from_str(section.lines().next().unwrap_or_default()).expect("ip -j link");
     link[0]["ifindex"].as_i64().expect("an ifindex")
 }
 
@@ -157,7 +157,10 @@ echo '--- leases-after'; $NETSH -c 'show leases json'
         report.contains("docker1: replaced flannel.1, which had other settings"),
         "{report}"
     );
-    assert!(report.contains("undone: ip -n docker1 link del flannel.1"), "{report}");
+    assert!(
+        report.contains("undone: ip -n docker1 link del flannel.1"),
+        "{report}"
+    );
     let before = section(&s, "before", &all);
     assert!(before.contains("\"mtu\":1400"), "{before}");
     assert_eq!(
@@ -212,7 +215,10 @@ echo '--- after'; $NETSH -c 'show leases json'; cat /run/flannel/*/subnet.env; i
     assert!(!report.contains("released the lease"), "{report}");
     assert!(!report.contains("rolled back"), "{report}");
     let before = section(&s, "before", &all);
-    assert!(before.contains("\"public_ip\":\"10.10.10.102\""), "{before}");
+    assert!(
+        before.contains("\"public_ip\":\"10.10.10.102\""),
+        "{before}"
+    );
     assert!(before.contains("via 10.10.10.102 dev eth0"), "{before}");
     assert_eq!(before, section(&s, "after", &all));
 }
