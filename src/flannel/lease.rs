@@ -404,10 +404,23 @@ impl Registry {
         if config.network.is_none() {
             return Ok(None);
         }
-        let leases = self.leases().await?;
-        let Some(mine) = leases
+        // the shared view finds it without reading every lease (a crowd of hosts stays linear);
+        // the key itself is read again, as the store holds it now
+        let seen = self
+            .known_leases(false)
+            .await?
             .into_iter()
-            .find(|l| l.attrs.public_ip == request.public_ip)
+            .find(|l| l.attrs.public_ip == request.public_ip);
+        let Some(seen) = seen else {
+            return Ok(None);
+        };
+        let Some(mine) = self
+            .store()
+            .get(&seen.key)
+            .await?
+            .as_ref()
+            .and_then(SubnetLease::from_key_value)
+            .filter(|l| l.attrs.public_ip == request.public_ip)
         else {
             return Ok(None);
         };
