@@ -17,6 +17,7 @@ both_stores!(
     config_is_stored_as_written_and_checked,
     lease_is_written_as_flannel_writes_it,
     same_public_ip_gets_its_lease_back,
+    a_hosts_lease_as_it_would_write_it_is_kept_without_a_write,
     previous_subnet_is_taken_when_free,
     racing_hosts_never_share_a_subnet,
     race_for_the_last_subnet_has_one_winner,
@@ -111,6 +112,80 @@ async fn same_public_ip_gets_its_lease_back(f: Fixture) {
     // The old TTL lease no longer holds the key: the key moved to the new one.
     assert_ne!(again.lease.store_lease, first.lease.store_lease);
     r.renew(&again).await.expect("the reused lease renews");
+}
+
+/// A re-run finds this host's lease as it would write it: `keep` renews its TTL and writes
+/// nothing (same key, value, revision and TTL lease), also after an overlay published its
+/// backend data in it. A lease that must change is not kept: another backend type, other
+/// backend data, another TTL, one that no longer fits the config, another PublicIP's.
+async fn a_hosts_lease_as_it_would_write_it_is_kept_without_a_write(f: Fixture) {
+    let (r, config) = registry(&f, r#"{"Network": "10.100.0.0/16"}"#).await;
+    let request = LeaseRequest::new(host(1), BackendType::Vxlan);
+    let first = r.acquire(&config, &request).await.unwrap();
+    // the overlay publishes its VTEP in the lease
+    let key = first.lease.key.clone();
+    let published = format!(
+        r#"{{"PublicIP":"{}","PublicIPv6":null,"BackendType":"vxlan","BackendData":{{"VNI":1,"VtepMAC":"0e:8f:1a:2b:3c:4d"}}}}"#,
+        host(1)
+    );
+    f.store
+        .put(&key, published.as_bytes(), first.lease.store_lease)
+        .await
+        .unwrap();
+    let before = f.store.get(&key).await.unwrap().unwrap();
+    let revision = f.store.revision().await.unwrap();
+
+    let kept = r
+        .keep(&config, &request)
+        .await
+        .unwrap()
+        .expect("this host's lease is kept");
+    assert_eq!(kept.origin, LeaseOrigin::Kept);
+    assert_eq!(kept.lease.subnet, first.lease.subnet);
+    assert_eq!(kept.lease.store_lease, first.lease.store_lease);
+    assert_eq!(kept.lease.mod_revision, before.mod_revision);
+    assert!(
+        kept.ttl
+            .is_some_and(|t| t >= Duration::from_secs(23 * 3600))
+    );
+    assert_eq!(
+        f.store.get(&key).await.unwrap(),
+        Some(before.clone()),
+        "the key as it was"
+    );
+    assert_eq!(
+        f.store.revision().await.unwrap(),
+        revision,
+        "nothing was written"
+    );
+    r.renew(&kept).await.expect("the kept lease renews");
+
+    let mut other = request.clone();
+    other.backend_type = "udp".into();
+    assert_eq!(
+        r.keep(&config, &other).await.unwrap(),
+        None,
+        "another backend"
+    );
+    let mut other = request.clone();
+    other.backend_data = Some(serde_json::json!({"VNI": 1, "VtepMAC": "0e:00:00:00:00:01"}));
+    assert_eq!(r.keep(&config, &other).await.unwrap(), None, "other data");
+    let mut other = request.clone();
+    other.ttl = Duration::from_secs(600);
+    assert_eq!(r.keep(&config, &other).await.unwrap(), None, "another TTL");
+    let narrow = NetworkConfig::parse(r#"{"Network": "10.200.0.0/16"}"#).unwrap();
+    assert_eq!(
+        r.keep(&narrow, &request).await.unwrap(),
+        None,
+        "out of the Network"
+    );
+    let stranger = LeaseRequest::new(host(2), BackendType::Vxlan);
+    assert_eq!(r.keep(&config, &stranger).await.unwrap(), None, "no lease");
+    assert_eq!(
+        f.store.get(&key).await.unwrap(),
+        Some(before),
+        "still as it was"
+    );
 }
 
 async fn previous_subnet_is_taken_when_free(f: Fixture) {

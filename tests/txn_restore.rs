@@ -182,13 +182,14 @@ overlay host-gw in docker2
 "
     );
     // overwrites the config, takes a new lease (docker1) and one that replaces the lease docker2
-    // holds from the first run, starts both overlays (routes to each other's subnet), then fails
+    // holds from the first run (asked with another TTL, so it is not kept as it is), starts both
+    // overlays (routes to each other's subnet), then fails
     let fail = format!(
         "store embedded {d}/store.redb
 network config '{{\"Network\":\"10.100.0.0/16\",\"SubnetLen\":24,\"Backend\":{{\"Type\":\"host-gw\"}}}}'
 lease in docker1
 overlay host-gw in docker1
-lease in docker2
+lease in docker2 ttl 600
 overlay host-gw in docker2
 expect reach 10.255.0.1 from docker1 timeout 0.2
 "

@@ -26,6 +26,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
     done
 }
 
+/// Whether `path` is already what `write_atomic(path, bytes, mode)` would make: a regular file
+/// (not a symlink), owned by this user, with exactly `mode` and exactly `bytes`. Writing it again
+/// would change nothing, so a re-run leaves it alone.
+pub fn holds(path: &Path, bytes: &[u8], mode: u32) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    else {
+        return false;
+    };
+    // checked on the open file, so what was checked is what is read
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    if !meta.is_file()
+        || meta.uid() != nix::unistd::geteuid().as_raw()
+        || meta.mode() & 0o7777 != mode
+        || meta.len() != bytes.len() as u64
+    {
+        return false;
+    }
+    let mut have = Vec::with_capacity(bytes.len());
+    file.read_to_end(&mut have).is_ok() && have == bytes
+}
+
 /// A new file next to `path` named `.NAME.RANDOM.tmp`, with `mode`.
 pub fn create_temp(path: &Path, mode: u32) -> std::io::Result<(PathBuf, std::fs::File)> {
     let name = path

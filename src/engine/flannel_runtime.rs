@@ -12,7 +12,7 @@ use crate::engine::overlay::{Kind, Names, udp_backend, vxlan};
 use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
 use crate::flannel::subnet_env::SubnetEnv;
-use crate::flannel::{LeaseError, LeaseRequest, Registry};
+use crate::flannel::{LeaseError, LeaseOrigin, LeaseRequest, Registry};
 use crate::netlink::handle::{Connections, Netlink};
 use crate::ops::BackendType;
 use crate::ops::{DockerOpts, Lease, Ns, Overlay, StoreSpec};
@@ -66,6 +66,56 @@ pub struct LeaseBefore {
     env_path: PathBuf,
     env: Option<String>,
     replaced: Option<KeyValue>,
+    /// The host's lease was found as it is and kept: it existed before, so a rollback keeps it.
+    kept: bool,
+    /// subnet.env was written (what it held differed).
+    env_written: bool,
+}
+
+impl LeaseBefore {
+    /// Whether the `lease` changed nothing: it kept the host's lease and subnet.env held what it
+    /// would write.
+    pub fn changed_nothing(&self) -> bool {
+        self.kept && !self.env_written
+    }
+
+    /// Whether the lease existed before the `lease` and was kept (a rollback does not give it back).
+    pub fn kept(&self) -> bool {
+        self.kept
+    }
+}
+
+/// What an `overlay` would run: see `Flannel::plan`.
+struct Plan {
+    where_: String,
+    reg: Registry,
+    config: crate::flannel::NetworkConfig,
+    kind: Kind,
+    nl: Netlink,
+    ext: External,
+    public_ip: Ipv4Addr,
+    own: Ipv4Net,
+    key: String,
+    store_lease: Option<crate::store::LeaseId>,
+}
+
+/// What starting an overlay did that a rollback may take back.
+pub struct Started {
+    /// The lease's key and its value before the overlay published its backend in it; `None`
+    /// when the lease said so already.
+    pub published: Option<(String, KeyValue)>,
+    /// The device that lives as long as this process holds it (the udp tunnel's TUN): it goes
+    /// when netsh exits, so making it again is part of the service, not a change.
+    pub tunnel: Option<&'static str>,
+}
+
+/// The note for a `flannel.N` device an overlay removes.
+fn removed_note(host: &str, name: &str, device: &vxlan::Device) -> String {
+    if name == device.name() {
+        format!("{host}: replaced {name}, which had other settings than its overlay's")
+    } else {
+        format!("{host}: removed {name}, left over from another VNI")
+    }
 }
 
 /// Waits (a little) for a stopped overlay to withdraw what it installed.
@@ -304,15 +354,32 @@ impl Flannel {
             }
         });
         let old_env = std::fs::read_to_string(&env_path).ok();
-        let acquired = self
+        // this host's lease as the request would write it is kept (a re-run changes nothing);
+        // else one is acquired (reusing this PublicIP's lease, or a new subnet)
+        let kept = self
             .rt
-            .block_on(reg.acquire(&config, &req))
+            .block_on(reg.keep(&config, &req))
             .map_err(lease_error)?;
-        let before = LeaseBefore {
+        let acquired = match kept {
+            Some(lease) => lease,
+            None => self
+                .rt
+                .block_on(reg.acquire(&config, &req))
+                .map_err(lease_error)?,
+        };
+        let kept = acquired.origin == LeaseOrigin::Kept;
+        let mut before = LeaseBefore {
             subnet: acquired.lease.subnet,
             env_path: env_path.clone(),
             env: old_env,
-            replaced: replaced.map_err(store_error)?,
+            // a kept lease replaced nothing
+            replaced: if kept {
+                None
+            } else {
+                replaced.map_err(store_error)?
+            },
+            kept,
+            env_written: false,
         };
         let subnet = acquired.lease.subnet;
         let mtu = match config.backend.kind {
@@ -321,7 +388,8 @@ impl Flannel {
             BackendType::HostGw => ext.mtu,
         };
         let env = SubnetEnv::for_lease(&config, subnet, acquired.lease.ipv6_subnet, mtu, false);
-        env.write(&env_path)
+        before.env_written = env
+            .write(&env_path)
             .map_err(|e| RunError::os(format!("cannot write {}", env_path.display()), &e))?;
         let whose = host
             .as_ref()
@@ -404,11 +472,19 @@ impl Flannel {
     /// Undoes a `lease`: gives it back, then puts back the subnet.env and the store's lease of
     /// this host that it replaced.
     pub fn unlease(&mut self, host: &Ns, before: &LeaseBefore) -> Result<(), RunError> {
-        self.give_back(host)?;
+        if before.kept {
+            // the lease was there before the run: it stays (its renewal and overlay stop with
+            // their tasks, leaving the kernel as it is), only subnet.env goes back
+            self.hosts.remove(host);
+        } else {
+            self.give_back(host)?;
+        }
         let path = &before.env_path;
         let env = match &before.env {
             // the same safe write as the lease's: a symlink put at the path meanwhile is replaced
-            Some(text) => crate::flannel::subnet_env::write_atomically(path, text.as_bytes()),
+            Some(text) => {
+                crate::flannel::subnet_env::write_atomically(path, text.as_bytes()).map(drop)
+            }
             None => std::fs::remove_file(path).or_else(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => Ok(()),
                 _ => Err(e),
@@ -438,9 +514,9 @@ impl Flannel {
         Ok(())
     }
 
-    /// Starts the host's overlay; returns the host's lease as it was in the store before the
-    /// overlay published its backend in it (key and value, for a rollback).
-    pub fn overlay(&mut self, host: &Ns, spec: &Overlay) -> Result<(String, KeyValue), RunError> {
+    /// What `overlay` would run for `host`: the backend with its settings, the external
+    /// interface, and the host's lease (address, subnet, key and TTL lease).
+    fn plan(&mut self, host: &Ns, spec: &Overlay) -> Result<Plan, RunError> {
         let where_ = host_name(host);
         if !self.hosts.contains_key(host) {
             return Err(
@@ -490,6 +566,69 @@ impl Flannel {
             Some(i) => self.rt.block_on(external::find(&nl, Some(i), &where_))?,
             None => ext,
         };
+        Ok(Plan {
+            where_,
+            reg,
+            config,
+            kind,
+            nl,
+            ext,
+            public_ip,
+            own,
+            key,
+            store_lease,
+        })
+    }
+
+    /// The `flannel.N` devices of `host` that its overlay would not keep (another VNI's, one
+    /// with other settings, or, for the udp and host-gw backends, any: a vxlan overlay's
+    /// leftover, whose routes would shadow the new backend's), each said in a note: the caller
+    /// removes them through the run's record, so a rollback brings them back.
+    pub fn misfit_devices(&mut self, host: &Ns, spec: &Overlay) -> Result<Vec<String>, RunError> {
+        let plan = self.plan(host, spec)?;
+        let device = match plan.kind {
+            Kind::Vxlan { vni, port, .. } => Some(vxlan::Device::new(
+                vni,
+                port,
+                &plan.ext,
+                plan.public_ip,
+                plan.own,
+            )),
+            Kind::HostGw | Kind::Udp { .. } => None,
+        };
+        let misfits = self
+            .rt
+            .block_on(vxlan::misfits(&plan.nl, device.as_ref()))?;
+        for m in &misfits {
+            let note = match &device {
+                Some(d) => removed_note(&plan.where_, m, d),
+                None => format!(
+                    "{}: removed {m}, left over from the vxlan backend",
+                    plan.where_
+                ),
+            };
+            self.print(Type::Note, &note);
+        }
+        Ok(misfits)
+    }
+
+    /// Starts the host's overlay. Returns what it published: the lease's key and its value
+    /// before (for a rollback), or `None` when the lease said so already; and the device that
+    /// lives only as long as this process (the udp tunnel's TUN), if any.
+    pub fn overlay(&mut self, host: &Ns, spec: &Overlay) -> Result<Started, RunError> {
+        let Plan {
+            where_,
+            reg,
+            config,
+            kind,
+            nl,
+            ext,
+            public_ip,
+            own,
+            key,
+            store_lease,
+        } = self.plan(host, spec)?;
+
         sysctl::set(host.as_deref(), "net.ipv4.ip_forward", "1")?;
         // the lease says which backend this host runs and, for vxlan, its VTEP's MAC
         let mut udp_backend = None;
@@ -518,14 +657,10 @@ impl Flannel {
                 None
             }
             Kind::Vxlan { vni, port, .. } => {
-                let (mac, stale) = self
-                    .rt
-                    .block_on(vxlan::setup(&nl, *vni, *port, &ext, public_ip, own))?;
-                for s in stale {
-                    self.print(
-                        Type::Note,
-                        &format!("{where_}: removed {s}, left over from another VNI"),
-                    );
+                let device = vxlan::Device::new(*vni, *port, &ext, public_ip, own);
+                let (mac, removed) = self.rt.block_on(vxlan::setup(&nl, &device))?;
+                for r in removed {
+                    self.print(Type::Note, &removed_note(&where_, &r, &device));
                 }
                 Some(serde_json::json!({"VNI": vni, "VtepMAC": mac_text(&mac)}))
             }
@@ -543,21 +678,22 @@ impl Flannel {
             };
             l.attrs.backend_type = kind.name().to_string();
             l.attrs.backend_data = backend_data.clone();
+            let value = l.attrs.to_json();
+            // the lease says so already (a re-run): no write
+            if kv.value == value.as_bytes() {
+                return Ok(Some(None));
+            }
             let replaced = store
-                .replace(
-                    &key,
-                    l.attrs.to_json().as_bytes(),
-                    store_lease,
-                    kv.mod_revision,
-                )
+                .replace(&key, value.as_bytes(), store_lease, kv.mod_revision)
                 .await?;
-            Ok(replaced.map(|_| kv))
+            Ok(replaced.map(|_| Some(kv)))
         };
         let Some(old_lease) = self.rt.block_on(publish).map_err(store_error)? else {
             return Err(RunError::new(format!(
                 "the lease on {own} changed or vanished while the overlay started; take the lease again"
             )));
         };
+        let tunnel = matches!(kind, Kind::Udp { .. }).then_some(udp_backend::DEVICE);
         let (leases, events) = self.rt.block_on(reg.watch_leases()).map_err(store_error)?;
         let mut service = Service::new(where_, nl, own, ext, public_ip, kind, self.names.clone());
         self.rt.block_on(service.resync(&leases));
@@ -573,7 +709,10 @@ impl Flannel {
         let stop = st.stop.subscribe();
         let reset = st.reset.clone();
         st.overlay = Some(self.rt.spawn(service.run(reg, events, stop, reset)));
-        Ok((key, old_lease))
+        Ok(Started {
+            published: old_lease.map(|kv| (key, kv)),
+            tunnel,
+        })
     }
 
     pub fn docker_opts(&mut self, host: &Ns, opts: &DockerOpts) -> Result<(), RunError> {

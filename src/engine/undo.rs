@@ -119,6 +119,10 @@ impl Undo {
                 "etcdctl put {key} {}",
                 crate::ops::shell_quote(&String::from_utf8_lossy(&kv.value))
             ),
+            // a lease found in place stays; only subnet.env goes back
+            Undo::Lease { host, before, .. } if before.kept() => {
+                format!("put back subnet.env of {}", host_words(host))
+            }
             Undo::Lease { host, subnet, .. } => {
                 format!("released the lease on {subnet} of {}", host_words(host))
             }

@@ -98,7 +98,7 @@ pub fn render(subnet_env: &str, flags: &DockerOptsFlags) -> String {
 }
 
 /// Writes the docker env file (the script's `-d FILE`), mode 0644, as subnet.env is written.
-pub fn write(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn write(path: &Path, text: &str) -> std::io::Result<bool> {
     super::subnet_env::write_atomically(path, text.as_bytes())
 }
 

@@ -195,6 +195,8 @@ impl LeaseRequest {
 /// How the subnet was chosen, for the message the user sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LeaseOrigin {
+    /// This host's lease, found as the request would write it: kept as it is, its TTL renewed.
+    Kept,
     /// A lease already carried this PublicIP.
     Reused,
     /// The subnet named in an earlier subnet.env.
@@ -388,6 +390,66 @@ fn allocate_ipv6(
 }
 
 impl Registry {
+    /// This host's lease, when the store holds one that `request` would leave as it is: the same
+    /// PublicIP(s) and backend type, backend data the request does not contradict (an overlay
+    /// publishes it after the lease), a subnet that fits `config`, and a TTL lease that is still
+    /// alive and as long as the request's. It is kept without a write: its TTL is renewed (what
+    /// flanneld does when it starts and finds its lease) and its value, key and revision stay.
+    /// `None`: it must be acquired (`acquire` reuses or replaces it).
+    pub async fn keep(
+        &self,
+        config: &NetworkConfig,
+        request: &LeaseRequest,
+    ) -> Result<Option<AcquiredLease>, LeaseError> {
+        if config.network.is_none() {
+            return Ok(None);
+        }
+        // the shared view finds it without reading every lease (a crowd of hosts stays linear);
+        // the key itself is read again, as the store holds it now
+        let seen = self
+            .known_leases(false)
+            .await?
+            .into_iter()
+            .find(|l| l.attrs.public_ip == request.public_ip);
+        let Some(seen) = seen else {
+            return Ok(None);
+        };
+        let Some(mine) = self
+            .store()
+            .get(&seen.key)
+            .await?
+            .as_ref()
+            .and_then(SubnetLease::from_key_value)
+            .filter(|l| l.attrs.public_ip == request.public_ip)
+        else {
+            return Ok(None);
+        };
+        let same = mine.attrs.public_ipv6 == request.public_ipv6
+            && mine.attrs.backend_type == request.backend_type
+            && (request.backend_data.is_none() || mine.attrs.backend_data == request.backend_data)
+            && fits(config, mine.subnet, mine.ipv6_subnet);
+        if !same {
+            return Ok(None);
+        }
+        let ttl = match mine.store_lease {
+            // a reservation never expires
+            None => None,
+            Some(id) => match self.store().keep_alive(id).await {
+                Ok(ttl) if ttl == request.ttl => Some(ttl),
+                // another TTL asked for: a new TTL lease, as `acquire` grants it
+                Ok(_) => return Ok(None),
+                Err(StoreError::LeaseNotFound(_)) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(Some(AcquiredLease {
+            lease: mine,
+            origin: LeaseOrigin::Kept,
+            ttl,
+            conflicts: 0,
+        }))
+    }
+
     /// Acquires a subnet for this host (see the module docs for how it is chosen).
     pub async fn acquire(
         &self,

@@ -119,18 +119,23 @@ impl SubnetEnv {
 
     /// Writes the file (mode 0644, parent directories created) through a temporary file and a
     /// rename, so a reader never sees half of it.
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    /// Returns whether the file was written (`false`: it held this already).
+    pub fn write(&self, path: &Path) -> std::io::Result<bool> {
         write_atomically(path, self.render().as_bytes())
     }
 }
 
 /// Writes `bytes` to `path` (mode 0644) through `base::safe_file`, creating the directory (0755)
-/// if needed: root writes these files, often in directories others can write to.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// if needed: root writes these files, often in directories others can write to. A file that
+/// holds these bytes already is left as it is (`Ok(false)`): a re-run changes nothing.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    if safe_file::holds(path, bytes, 0o644) {
+        return Ok(false);
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         safe_file::create_dir(dir, 0o755)?;
     }
-    safe_file::write_atomic(path, bytes, 0o644)
+    safe_file::write_atomic(path, bytes, 0o644).map(|()| true)
 }
 
 fn first_v4(subnet: Ipv4Net) -> String {
@@ -213,5 +218,31 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o644);
+    }
+
+    #[test]
+    fn a_file_that_holds_the_bytes_already_is_left_alone() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subnet.env");
+        assert!(write_atomically(&path, b"FLANNEL_MTU=1450\n").unwrap());
+        let ino = std::fs::metadata(&path).unwrap().ino();
+        assert!(!write_atomically(&path, b"FLANNEL_MTU=1450\n").unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().ino(), ino, "not replaced");
+        assert!(write_atomically(&path, b"FLANNEL_MTU=1472\n").unwrap());
+        assert_ne!(std::fs::metadata(&path).unwrap().ino(), ino, "replaced");
+        // the mode is part of what is written
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(write_atomically(&path, b"FLANNEL_MTU=1472\n").unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        // a symlink to a file holding the bytes is replaced, not trusted
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"FLANNEL_MTU=1472\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link.env");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_atomically(&link, b"FLANNEL_MTU=1472\n").unwrap());
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
     }
 }
