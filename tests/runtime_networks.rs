@@ -273,6 +273,30 @@ fn a_responder_for_a_network_answers_only_the_addresses_it_handed_out() {
 }
 
 #[test]
+fn network_rm_takes_the_proxy_entries_of_ndp_proxy_with_its_containers() {
+    requires!(Root);
+    // one entry taken away by hand first: `network rm` still succeeds and removes the other
+    let r = sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
+         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
+         container web1 on v6net in docker1
+         container web2 on v6net in docker1
+         exec \"ip -j -6 neigh show proxy\" in docker1
+         exec \"ip -6 neigh del proxy 2003:ab11::c000:242:a0f:1402 dev eth0\" in docker1
+         network rm v6net in docker1
+         exec \"ip -j -6 neigh show proxy\" in docker1",
+    )
+    .ok();
+    let j = r.json();
+    let web2 = "2003:ab11::c000:242:a0f:1403";
+    assert_eq!(j[0].as_array().map(|a| a.len()), Some(2), "{}", j[0]);
+    assert!(find(&j[0], "dst", web2).is_some(), "{}", j[0]);
+    // nobody holds the addresses any more: the host must not go on answering for them
+    assert_eq!(j[1].as_array().map(|a| a.len()), Some(0), "{}", j[1]);
+}
+
+#[test]
 fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
     requires!(Root);
     let r = sandbox(

@@ -4,7 +4,7 @@
 
 use super::ipam::{AddressPool, LocalPool};
 use crate::base::error::RunError;
-use crate::ops::{AddrOp, LinkOp, NetnsOp, SysctlOp};
+use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp, SysctlOp};
 use crate::ops::{LinkKind, Network, Ns, Op, ParentIn};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -343,15 +343,28 @@ fn sysctl(ns: &Ns, key: &str, value: &str) -> Op {
 /// The Ops that remove a network: its containers first (their namespaces, and so their links), then
 /// the bridge or the parent link netsh made for it. A parent that was there before stays.
 pub fn rm_ops(n: &NetworkState) -> Vec<Op> {
-    let mut ops: Vec<Op> = n
-        .containers
-        .iter()
-        .map(|(c, _)| {
-            Op::Netns(NetnsOp::Del {
-                name: c.as_str().into(),
-            })
+    let mut ops = Vec::new();
+    // `ndp-proxy` gave each container's IPv6 addresses a proxy entry on the host: they go with
+    // the containers, or the host would go on answering for addresses nobody holds
+    if n.spec.ndp_proxy {
+        let dev = n.ndp_dev();
+        for (_, addrs) in &n.containers {
+            for a in addrs {
+                if let IpAddr::V6(addr) = a {
+                    ops.push(Op::Neigh(NeighOp::ProxyDel {
+                        ns: n.host.clone(),
+                        addr: *addr,
+                        dev: dev.as_str().into(),
+                    }));
+                }
+            }
+        }
+    }
+    ops.extend(n.containers.iter().map(|(c, _)| {
+        Op::Netns(NetnsOp::Del {
+            name: c.as_str().into(),
         })
-        .collect();
+    }));
     if let Some(br) = &n.bridge {
         ops.push(Op::Link(LinkOp::Del {
             ns: n.host.clone(),

@@ -9,7 +9,7 @@ use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
 use crate::interp::world::World;
 use crate::netlink::{addrs, errors, links};
-use crate::ops::{DockerOp, LinkOp, NetnsOp, Ns, Op};
+use crate::ops::{DockerOp, LinkOp, NeighOp, NetnsOp, Ns, Op};
 use crate::sys::netns;
 use ipnet::IpNet;
 use std::collections::BTreeSet;
@@ -246,6 +246,13 @@ impl RealWorld {
                     match op {
                         // containers already deleted by hand (`netns del`) are skipped
                         Op::Netns(NetnsOp::Del { name }) if !netns::exists(name) => {}
+                        // and so are proxy entries someone took away already
+                        Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
+                            let nl = self.nl(ns)?;
+                            if self.proxy_exists(&nl, *addr, dev)? {
+                                self.apply(op)?;
+                            }
+                        }
                         _ => self.apply(op)?,
                     }
                 }
