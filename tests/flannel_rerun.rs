@@ -222,3 +222,99 @@ echo '--- after'; $NETSH -c 'show leases json'; cat /run/flannel/*/subnet.env; i
     assert!(before.contains("via 10.10.10.102 dev eth0"), "{before}");
     assert_eq!(before, section(&s, "after", &all));
 }
+
+/// Three hosts on one segment with a host-gw overlay each, docker3's lease taken last.
+fn host_gw_lab(dir: &std::path::Path) -> std::path::PathBuf {
+    let lab = dir.join("lab.netsh");
+    let mut s = String::from(
+        "switch lan1
+host docker1 on lan1 addr 10.10.10.101/24 gw 10.10.10.1
+host docker2 on lan1 addr 10.10.10.102/24 gw 10.10.10.1
+host docker3 on lan1 addr 10.10.10.103/24 gw 10.10.10.1
+store embedded
+network config '{\"Network\":\"10.100.0.0/16\",\"Backend\":{\"Type\":\"host-gw\"}}'
+",
+    );
+    for h in ["docker1", "docker2", "docker3"] {
+        s += &format!("lease in {h}\noverlay in {h}\n");
+    }
+    std::fs::write(&lab, s).expect("write");
+    lab
+}
+
+/// The routes of `host` via the other hosts, sorted (`ip route` lists them in order).
+fn routes_via_peers(section: &str) -> Vec<&str> {
+    section
+        .lines()
+        .filter(|l| l.starts_with("10.100.") && l.contains(" via 10.10.10.10"))
+        .collect()
+}
+
+/// The embedded store's watch polls, so docker1's overlay learns of docker3's lease, taken in the
+/// last statement, only after the run's last poll: the end of the run applies it.
+#[test]
+fn every_overlay_is_in_line_with_the_store_when_the_run_ends() {
+    requires!(Root);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lab = host_gw_lab(dir.path());
+    let out = private(&format!(
+        "run lab $NETSH {lab}
+for h in docker1 docker2 docker3; do echo \"--- $h\"; ip -n $h route; done",
+        lab = lab.display(),
+    ));
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    let s = sections(&out.stdout);
+    section(&s, "lab 0", &all);
+    for h in ["docker1", "docker2", "docker3"] {
+        let routes = routes_via_peers(section(&s, h, &all));
+        assert_eq!(
+            routes.len(),
+            2,
+            "{h} reaches both other hosts' leases:\n{all}"
+        );
+    }
+}
+
+/// An overlay whose start changed something (a route taken away by hand, put back) is stopped
+/// by the rollback; the routes it found in place stay, and the one it put back goes again.
+#[test]
+fn a_rolled_back_overlay_leaves_the_routes_it_found_in_place() {
+    requires!(Root);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lab = host_gw_lab(dir.path());
+    let fail = dir.path().join("fail.netsh");
+    std::fs::write(
+        &fail,
+        "store embedded
+lease in docker1
+overlay in docker1
+expect reach 10.255.0.1 from docker1 timeout 0.2
+",
+    )
+    .expect("write");
+    let out = private(&format!(
+        "run lab $NETSH {lab}
+l3=$(sh -c '. /run/flannel/docker3/subnet.env; printf %s ${{FLANNEL_SUBNET%.1/24}}')
+ip -n docker1 route del $l3.0/24
+echo '--- before'; ip -n docker1 route
+run fail $NETSH {fail}
+echo '--- after'; ip -n docker1 route",
+        lab = lab.display(),
+        fail = fail.display(),
+    ));
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    let s = sections(&out.stdout);
+    section(&s, "lab 0", &all);
+    let report = section(&s, "fail 1", &all);
+    assert!(
+        report.contains("stopped the overlay of docker1"),
+        "{report}"
+    );
+    let before = section(&s, "before", &all);
+    assert_eq!(routes_via_peers(before).len(), 1, "{before}");
+    assert_eq!(
+        routes_via_peers(before),
+        routes_via_peers(section(&s, "after", &all)),
+        "docker1's routes as before the run:\n{all}"
+    );
+}

@@ -8,7 +8,7 @@ use crate::base::json_stream::{self, Type};
 use crate::engine::lease_renewal::{HeldLease, Registration, ResetSignal, held, renew};
 use crate::engine::overlay::external::{self, External};
 use crate::engine::overlay::service::Service;
-use crate::engine::overlay::{Kind, Names, udp_backend, vxlan};
+use crate::engine::overlay::{Kind, Names, Order, udp_backend, vxlan};
 use crate::flannel::docker_opts::{self, DockerOptsFlags};
 use crate::flannel::keys::DEFAULT_PREFIX;
 use crate::flannel::subnet_env::SubnetEnv;
@@ -39,8 +39,9 @@ struct HostState {
     env: SubnetEnv,
     ext: External,
     public_ip: Ipv4Addr,
-    /// `true` stops the host's overlay (the lease was released or lost).
-    stop: Arc<watch::Sender<bool>>,
+    /// Tells the host's overlay to stop, and how (the lease was released or lost, a rollback,
+    /// the end of the run).
+    stop: Arc<watch::Sender<Order>>,
     /// The overlay's word to the renewal that the store was reset.
     reset: Arc<ResetSignal>,
     renewer: JoinHandle<()>,
@@ -120,8 +121,13 @@ fn removed_note(host: &str, name: &str, device: &vxlan::Device) -> String {
 
 /// Waits (a little) for a stopped overlay to withdraw what it installed.
 fn wait_withdrawn(overlay: &JoinHandle<()>) {
+    wait_stopped(&[overlay]);
+}
+
+/// Waits up to 2 s for overlay services that were told to stop.
+fn wait_stopped(overlays: &[&JoinHandle<()>]) {
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    while !overlay.is_finished() && std::time::Instant::now() < deadline {
+    while !overlays.iter().all(|o| o.is_finished()) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -133,6 +139,24 @@ pub struct Flannel {
     hosts: HashMap<Ns, HostState>,
     names: Names,
     connections: Connections,
+}
+
+impl Drop for Flannel {
+    /// The run ends: each overlay applies the leases its watch has not delivered yet (the
+    /// embedded store's watch polls), so every host's kernel is left in line with the store
+    /// rather than with whatever the last poll before the end had seen.
+    fn drop(&mut self) {
+        let running: Vec<&JoinHandle<()>> = self
+            .hosts
+            .values()
+            .filter_map(|st| {
+                let o = st.overlay.as_ref().filter(|o| !o.is_finished())?;
+                st.stop.send(Order::Settle).ok()?;
+                Some(o)
+            })
+            .collect();
+        wait_stopped(&running);
+    }
 }
 
 fn host_name(host: &Ns) -> String {
@@ -399,7 +423,7 @@ impl Flannel {
         if let Ok(mut n) = self.names.lock() {
             n.insert(public_ip, where_.clone());
         }
-        let (stop, _) = watch::channel(false);
+        let (stop, _) = watch::channel(Order::Run);
         let stop = Arc::new(stop);
         let lease: HeldLease = Arc::new(std::sync::Mutex::new(acquired));
         let registration = Registration {
@@ -455,7 +479,7 @@ impl Flannel {
                 host_name(host)
             )));
         };
-        let _ = st.stop.send(true);
+        let _ = st.stop.send(Order::Withdraw);
         // the renewal may be registering the lease again: stop it first
         st.renewer.abort();
         let lease = held(&st.lease);
@@ -497,18 +521,19 @@ impl Flannel {
         }
     }
 
-    /// Stops the host's overlay service, which withdraws what it installed for the other hosts
-    /// (the udp tunnel stops with it). The lease stays.
+    /// Stops the host's overlay service for a rollback: it puts the entries for the other hosts
+    /// back as its start left them, and the start's undo takes out what the start made, so what
+    /// it found in place stays (the udp tunnel stops with it). The lease stays.
     pub fn stop_overlay(&mut self, host: &Ns) -> Result<(), RunError> {
         let Some(st) = self.hosts.get_mut(host) else {
             return Ok(()); // the lease went first, and the overlay with it
         };
         if let Some(o) = st.overlay.take() {
-            let _ = st.stop.send(true);
+            let _ = st.stop.send(Order::PutBack);
             wait_withdrawn(&o);
             o.abort();
             // the lease is still held: its renewal may stop a later overlay again
-            st.stop.send_replace(false);
+            st.stop.send_replace(Order::Run);
         }
         st.udp = None;
         Ok(())
@@ -696,7 +721,7 @@ impl Flannel {
         let tunnel = matches!(kind, Kind::Udp { .. }).then_some(udp_backend::DEVICE);
         let (leases, events) = self.rt.block_on(reg.watch_leases()).map_err(store_error)?;
         let mut service = Service::new(where_, nl, own, ext, public_ip, kind, self.names.clone());
-        self.rt.block_on(service.resync(&leases));
+        self.rt.block_on(service.start(&leases));
         let st = self
             .hosts
             .get_mut(host)

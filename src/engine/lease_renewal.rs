@@ -4,6 +4,7 @@
 //! backend data the overlay had published, and the overlay (which waits for its lease after a
 //! reset, see overlay/service.rs) resyncs with the peers.
 
+use crate::engine::overlay::Order;
 use crate::flannel::{AcquiredLease, LeaseAttrs, LeaseError, LeaseRequest, Registry, SubnetLease};
 use crate::store::{KeyValue, Revision};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,7 +61,7 @@ fn say(host: &str, text: &str) {
 pub async fn renew(
     reg: Registry,
     lease: HeldLease,
-    stop: Arc<watch::Sender<bool>>,
+    stop: Arc<watch::Sender<Order>>,
     host: String,
     registration: Registration,
     reset: Arc<ResetSignal>,
@@ -98,7 +99,7 @@ pub async fn renew(
                 let told = reset.raised.swap(false, Ordering::SeqCst);
                 if now >= seen && !told {
                     say(&host, &format!("{lost}; stopping its overlay"));
-                    let _ = stop.send(true);
+                    let _ = stop.send(Order::Withdraw);
                     return;
                 }
                 let why = if now < seen {
@@ -128,7 +129,7 @@ pub async fn renew(
                             &host,
                             &format!("cannot register the lease again ({e}); stopping its overlay"),
                         );
-                        let _ = stop.send(true);
+                        let _ = stop.send(Order::Withdraw);
                         return;
                     }
                 }

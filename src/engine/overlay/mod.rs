@@ -5,7 +5,7 @@
 //!
 //! - external.rs: the interface overlay traffic leaves by (flanneld's `--iface` choice)
 //! - hostgw.rs, vxlan.rs: the kernel entries of each backend for one remote lease
-//! - udp.rs: flannel0 and the userspace tunnel (src/tunnel/) whose peer table the service keeps
+//! - udp_backend.rs: flannel0 and the userspace tunnel (src/tunnel/) whose peer table the service keeps
 //! - service.rs: the watch loop that converges
 
 pub mod external;
@@ -17,6 +17,20 @@ pub mod vxlan;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
+
+/// What a host's overlay service is told to do by the run (flannel_runtime.rs) and by the host's
+/// lease renewal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Follow the leases.
+    Run,
+    /// Take out every entry and stop: the host's lease was released or lost.
+    Withdraw,
+    /// Put the kernel back as the service found it when it started, and stop: a rollback.
+    PutBack,
+    /// Apply the leases as the store holds them now, and stop, leaving the entries: the run ends.
+    Settle,
+}
 
 /// Host names by PublicIP, for messages that name peers as the user named them ("docker4").
 pub type Names = Arc<Mutex<HashMap<Ipv4Addr, String>>>;

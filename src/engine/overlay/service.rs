@@ -4,13 +4,13 @@
 
 use crate::engine::lease_renewal::ResetSignal;
 use crate::engine::overlay::external::External;
-use crate::engine::overlay::{Kind, Names, bare_name, hostgw, name_of, parse_mac, vxlan};
+use crate::engine::overlay::{Kind, Names, Order, bare_name, hostgw, name_of, parse_mac, vxlan};
 use crate::flannel::{LeaseEvent, LeaseEvents, Registry, SubnetLease};
 use crate::netlink::handle::Netlink;
 use crate::store::StoreError;
 use futures::StreamExt;
 use ipnet::Ipv4Net;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +37,18 @@ enum Installed {
     },
 }
 
+impl Installed {
+    /// The remote host's PublicIP.
+    fn public_ip(&self) -> Ipv4Addr {
+        match self {
+            Installed::Route { via } => *via,
+            Installed::Peer { public_ip }
+            | Installed::Vxlan { public_ip, .. }
+            | Installed::Nothing { public_ip, .. } => *public_ip,
+        }
+    }
+}
+
 pub struct Service {
     /// The host as the user named it (for messages).
     pub host: String,
@@ -48,6 +60,8 @@ pub struct Service {
     pub kind: Kind,
     pub names: Names,
     installed: HashMap<Ipv4Net, Installed>,
+    /// `installed` as the start left it: a rollback puts that back (`put_back`).
+    initial: HashMap<Ipv4Net, Installed>,
 }
 
 fn say(text: &str) {
@@ -73,7 +87,15 @@ impl Service {
             kind,
             names,
             installed: HashMap::new(),
+            initial: HashMap::new(),
         }
+    }
+
+    /// Converges on the leases the store holds as the overlay starts, and remembers the result:
+    /// what the start found in place and what it added (the start's own undo takes that back).
+    pub async fn start(&mut self, leases: &[SubnetLease]) {
+        self.resync(leases).await;
+        self.initial = self.installed.clone();
     }
 
     /// Remote subnets currently reached (for `show` and tests).
@@ -129,10 +151,15 @@ impl Service {
             return;
         }
         self.remove(lease.subnet).await;
-        let peer = name_of(&self.names, lease.attrs.public_ip);
+        self.install(lease.subnet, want).await;
+    }
+
+    /// Puts in the entries `want` names for a remote subnet that has none.
+    async fn install(&mut self, subnet: Ipv4Net, want: Installed) {
+        let peer = name_of(&self.names, want.public_ip());
         let got = match &want {
             Installed::Route { via } => {
-                let r = hostgw::route(lease.subnet, *via, &self.ext);
+                let r = hostgw::route(subnet, *via, &self.ext);
                 match hostgw::add(&self.nl, &r, &self.ext).await {
                     Ok(()) => want.clone(),
                     Err(hostgw::AddError::NotOnLink) => {
@@ -146,7 +173,7 @@ impl Service {
                                 .map(|a| a.trunc().to_string())
                                 .unwrap_or_default(),
                             self.ext.name,
-                            lease.subnet
+                            subnet
                         ));
                         Installed::Nothing {
                             public_ip: *via,
@@ -166,7 +193,7 @@ impl Service {
                 let Kind::Vxlan { vni, .. } = self.kind else {
                     return;
                 };
-                match vxlan::add(&self.nl, vni, lease.subnet, *mac, *public_ip).await {
+                match vxlan::add(&self.nl, vni, subnet, *mac, *public_ip).await {
                     Ok(()) => want.clone(),
                     Err(e) => {
                         say(&format!("{}: {peer}: {e}", self.host));
@@ -179,7 +206,7 @@ impl Service {
             }
             Installed::Peer { public_ip } => {
                 if let Kind::Udp { peers } = &self.kind {
-                    peers.set(lease.subnet, *public_ip);
+                    peers.set(subnet, *public_ip);
                 }
                 want.clone()
             }
@@ -187,7 +214,7 @@ impl Service {
             // VtepMAC arrives as an update of the lease
             Installed::Nothing { .. } => want.clone(),
         };
-        self.installed.insert(lease.subnet, got);
+        self.installed.insert(subnet, got);
     }
 
     /// Takes out what was installed for a remote subnet.
@@ -242,6 +269,53 @@ impl Service {
         }
     }
 
+    /// Puts the kernel back as the start left it, for a rollback: an entry changed since is taken
+    /// out and the one the start found or made is put back. What the start made is then taken
+    /// out by the start's own undo, so an entry found in place stays, as before the run.
+    async fn put_back(&mut self) {
+        let subnets: BTreeSet<Ipv4Net> = self
+            .installed
+            .keys()
+            .chain(self.initial.keys())
+            .copied()
+            .collect();
+        for s in subnets {
+            let then = self.initial.get(&s).cloned();
+            if self.installed.get(&s) == then.as_ref() {
+                continue;
+            }
+            self.remove(s).await;
+            if let Some(then) = then {
+                self.install(s, then).await;
+            }
+        }
+    }
+
+    /// Applies the leases as the store holds them now (what the watch has not delivered yet),
+    /// for the end of a run: the kernel is then left in line with the store. Nothing is done
+    /// when the store cannot be read or no longer holds this host's lease.
+    async fn settle(&mut self, registry: &Registry) {
+        match registry.leases().await {
+            Ok(leases) if leases.iter().any(|l| l.subnet == self.own) => self.resync(&leases).await,
+            Ok(_) => {}
+            Err(e) => say(&format!(
+                "{}: cannot read the leases a last time ({e}); the overlay stops as it is",
+                self.host
+            )),
+        }
+    }
+
+    /// Carries out an order to stop. `false`: the order is to go on running.
+    async fn obey(&mut self, order: Order, registry: &Registry) -> bool {
+        match order {
+            Order::Run => return false,
+            Order::Withdraw => self.withdraw().await,
+            Order::PutBack => self.put_back().await,
+            Order::Settle => self.settle(registry).await,
+        }
+        true
+    }
+
     /// Applies one change. `false`: the host's own lease went, and the overlay with it.
     async fn apply(&mut self, event: LeaseEvent) -> bool {
         match event {
@@ -269,18 +343,19 @@ impl Service {
         &mut self,
         registry: &Registry,
         reset: bool,
-        stop: &mut watch::Receiver<bool>,
+        stop: &mut watch::Receiver<Order>,
     ) -> Option<LeaseEvents> {
         let mut waited = false;
         loop {
             tokio::time::sleep(Duration::from_millis(if waited { 200 } else { 500 })).await;
             match stop.has_changed() {
                 Err(_) => return None,
-                Ok(_) if *stop.borrow_and_update() => {
-                    self.withdraw().await;
-                    return None;
+                Ok(_) => {
+                    let order = *stop.borrow_and_update();
+                    if self.obey(order, registry).await {
+                        return None;
+                    }
                 }
-                Ok(_) => {}
             }
             match registry.watch_leases().await {
                 Ok((leases, fresh)) => {
@@ -316,7 +391,7 @@ impl Service {
         mut self,
         registry: Registry,
         mut events: LeaseEvents,
-        mut stop: watch::Receiver<bool>,
+        mut stop: watch::Receiver<Order>,
         reset_signal: Arc<ResetSignal>,
     ) {
         loop {
@@ -326,8 +401,8 @@ impl Service {
                     if changed.is_err() {
                         return;
                     }
-                    if *stop.borrow() {
-                        self.withdraw().await;
+                    let order = *stop.borrow_and_update();
+                    if self.obey(order, &registry).await {
                         return;
                     }
                 }
