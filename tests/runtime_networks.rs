@@ -297,6 +297,68 @@ fn network_rm_takes_the_proxy_entries_of_ndp_proxy_with_its_containers() {
 }
 
 #[test]
+fn a_container_of_ndp_proxy_deleted_by_hand_takes_its_proxy_entry_and_a_rollback_brings_it_back() {
+    requires!(Root);
+    let r = sandbox(
+        "switch lan
+         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
+         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
+         container web1 on v6net in docker1
+         container web2 on v6net in docker1
+         expect error \"Cannot find device\" {
+           netns del web1
+           link set nosuch0 up in docker1
+         }
+         exec \"ip -j -6 neigh show proxy\" in docker1
+         container web3 on v6net in docker1
+         netns del web1
+         exec \"ip -j -6 neigh show proxy\" in docker1
+         show networks json in docker1",
+    )
+    .ok();
+    let j = r.json();
+    let (web1, web2) = (
+        "2003:ab11::c000:242:a0f:1402",
+        "2003:ab11::c000:242:a0f:1403",
+    );
+    // the block was undone: web1 and its entry are back
+    assert_eq!(j[0].as_array().map(|a| a.len()), Some(2), "{}", j[0]);
+    assert!(find(&j[0], "dst", web1).is_some(), "{}", j[0]);
+    // nobody holds web1's address any more: the host must not go on answering for it
+    assert!(find(&j[1], "dst", web1).is_none(), "{}", j[1]);
+    assert!(find(&j[1], "dst", web2).is_some(), "{}", j[1]);
+    // web1 held its address again after the rollback, so web3 got the next one, not web1's
+    let c = &j[2][0]["containers"];
+    assert_eq!(c[0]["name"], "web2", "{c}");
+    assert_eq!(c[1]["name"], "web3", "{c}");
+    assert_eq!(c[1]["addresses"][0], "10.15.20.4", "{c}");
+}
+
+/// Docker gives its bridges a MAC of their own; without one the kernel gives a bridge the lowest
+/// of its ports' and changes it as ports leave, and the containers' neighbour entry for the
+/// gateway goes stale.
+#[test]
+fn a_bridge_network_keeps_its_mac_when_its_containers_leave() {
+    requires!(Root);
+    let r = sandbox(
+        "network create n driver bridge subnet 10.15.20.0/24
+         container a on n
+         container b on n
+         exec \"ip -j link show br-5807b49cbfb0\"
+         netns del a
+         exec \"ip -j link show br-5807b49cbfb0\"
+         netns del b
+         exec \"ip -j link show br-5807b49cbfb0\"",
+    )
+    .ok();
+    let j = r.json();
+    let mac = |k: usize| j[k][0]["address"].as_str().unwrap_or_default().to_string();
+    assert!(mac(0).starts_with("02:43:"), "{}", j[0]);
+    assert_eq!(mac(0), mac(1), "{}", j[1]);
+    assert_eq!(mac(0), mac(2), "{}", j[2]);
+}
+
+#[test]
 fn a_container_deleted_by_hand_frees_its_address_and_network_rm_still_works() {
     requires!(Root);
     let r = sandbox(

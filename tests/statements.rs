@@ -404,7 +404,7 @@ dry!(
 dry!(
     network_create_bridge,
     "network create br_net driver bridge subnet 10.20.0.0/24",
-    "# docker network create -d bridge --subnet=10.20.0.0/24 br_net\nip link add br-f85dc784716a type bridge\nip addr add 10.20.0.1/24 dev br-f85dc784716a\nip link set br-f85dc784716a up\nsysctl -w net.ipv4.ip_forward=1"
+    "# docker network create -d bridge --subnet=10.20.0.0/24 br_net\nip link add br-f85dc784716a type bridge\nip link set br-f85dc784716a address 02:43:c7:84:71:6a\nip addr add 10.20.0.1/24 dev br-f85dc784716a\nip link set br-f85dc784716a up\nsysctl -w net.ipv4.ip_forward=1"
 );
 dry!(
     network_rm,

@@ -148,6 +148,33 @@ fn allocate(n: &mut NetworkState, c: &Container, holder: &str) -> Result<Vec<IpN
     Ok(got)
 }
 
+/// Puts a container back on `n` at `position` with the addresses it held, taking them from the
+/// pools again (the rollback of a `netns del` that gave them back). Nothing is taken when one
+/// of them is held by another container meanwhile.
+pub fn rejoin(
+    n: &mut NetworkState,
+    container: &str,
+    position: usize,
+    addrs: &[IpAddr],
+) -> Result<(), RunError> {
+    let holder = format!("{}/{container}", n.host.as_deref().unwrap_or("-"));
+    let mut taken = Vec::new();
+    for a in addrs {
+        let Some(pool) = n.pools.iter_mut().find(|p| p.subnet().contains(a)) else {
+            continue;
+        };
+        if let Err(e) = pool.take(*a, &holder) {
+            release(n, taken.into_iter());
+            return Err(e);
+        }
+        taken.push(*a);
+    }
+    let at = position.min(n.containers.len());
+    n.containers
+        .insert(at, (container.to_string(), addrs.to_vec()));
+    Ok(())
+}
+
 pub fn release(n: &mut NetworkState, addrs: impl Iterator<Item = IpAddr>) {
     for a in addrs {
         for p in n.pools.iter_mut() {

@@ -14,6 +14,16 @@ use ipnet::{IpNet, Ipv6Net};
 use network::{HostView, NetworkState};
 use std::net::{IpAddr, Ipv6Addr};
 
+/// A container's place on a network: its position among the network's containers and the
+/// addresses it holds there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Membership {
+    pub host: Ns,
+    pub network: String,
+    position: usize,
+    addrs: Vec<IpAddr>,
+}
+
 /// Every network made in this run, per host.
 #[derive(Default)]
 pub struct Networks {
@@ -169,14 +179,61 @@ impl Networks {
         }
     }
 
-    /// A container's namespace is gone: every network it was on gets its addresses back.
-    pub fn container_gone(&mut self, container: &str) {
+    /// The Ops that take away the host's proxy entries for a container's addresses on the
+    /// `ndp-proxy` networks it is on (`NetworkState::proxy_dels`).
+    pub fn proxy_dels(&self, container: &str) -> Vec<Op> {
+        self.all
+            .iter()
+            .flat_map(|n| n.proxy_dels(container))
+            .collect()
+    }
+
+    /// A container's namespace is gone: every network it was on gets its addresses back. Says
+    /// where it was, so a rollback can put it back (`rejoin`).
+    pub fn container_gone(&mut self, container: &str) -> Vec<Membership> {
+        let mut was = Vec::new();
         for n in self.all.iter_mut() {
-            if let Some(i) = n.containers.iter().position(|(c, _)| c == container) {
-                let (_, addrs) = n.containers.remove(i);
-                attach::release(n, addrs.into_iter());
+            if let Some(position) = n.containers.iter().position(|(c, _)| c == container) {
+                let (_, addrs) = n.containers.remove(position);
+                attach::release(n, addrs.iter().copied());
+                was.push(Membership {
+                    host: n.host.clone(),
+                    network: n.spec.name.clone(),
+                    position,
+                    addrs,
+                });
             }
         }
+        was
+    }
+
+    /// The networks a container is on now, as `container_gone` would say.
+    pub fn memberships(&self, container: &str) -> Vec<Membership> {
+        self.all
+            .iter()
+            .filter_map(|n| {
+                let position = n.containers.iter().position(|(c, _)| c == container)?;
+                Some(Membership {
+                    host: n.host.clone(),
+                    network: n.spec.name.clone(),
+                    position,
+                    addrs: n.containers[position].1.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Puts a container back on the networks it was on, with its addresses (the rollback of
+    /// its `netns del`). A network removed meanwhile is skipped.
+    pub fn rejoin(&mut self, container: &str, was: &[Membership]) -> Result<(), RunError> {
+        for m in was {
+            if let Some(n) = self.find_mut(&m.host, &m.network)
+                && !n.containers.iter().any(|(c, _)| c == container)
+            {
+                attach::rejoin(n, container, m.position, &m.addrs)?;
+            }
+        }
+        Ok(())
     }
 
     /// Every container's addresses go back to their pools (the run's containers are gone).

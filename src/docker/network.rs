@@ -4,7 +4,7 @@
 
 use super::ipam::{AddressPool, LocalPool};
 use crate::base::error::RunError;
-use crate::ops::{AddrOp, LinkOp, NeighOp, NetnsOp, SysctlOp};
+use crate::ops::{AddrOp, LinkChange, LinkOp, NeighOp, NetnsOp, SysctlOp};
 use crate::ops::{LinkKind, Network, Ns, Op, ParentIn};
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -54,6 +54,17 @@ pub fn short_id(host: &Ns, name: &str) -> String {
     let seed = format!("{}/{name}", host.as_deref().unwrap_or(""));
     let hash = crate::base::hash::fnv1a_64(seed.as_bytes());
     format!("{:012x}", hash & 0xffff_ffff_ffff)
+}
+
+/// The MAC a bridge network's `br-<id>` is given, as Docker gives its bridges one: a bridge
+/// without an address of its own takes the lowest of its ports' and changes it when that port
+/// leaves, which leaves the other containers' neighbour entry for the gateway stale. Locally
+/// administered, from the network's id (so a re-run sets the same one), and `02:43:` where
+/// containers' are `02:42:` (Docker's, from their IPv4 address), so the two never meet.
+pub fn bridge_mac(id: &str) -> [u8; 6] {
+    let n = u64::from_str_radix(id, 16).unwrap_or_default();
+    let b = n.to_be_bytes();
+    [0x02, 0x43, b[4], b[5], b[6], b[7]]
 }
 
 /// `eth1.19` → (`eth1`, 19): the 802.1Q link Docker makes when the parent does not exist.
@@ -215,6 +226,14 @@ pub fn plan_create(
                 name: br.as_str().into(),
                 kind: LinkKind::Bridge,
             }));
+            ops.push(Op::Link(LinkOp::Set {
+                ns: host.clone(),
+                name: br.as_str().into(),
+                change: Box::new(LinkChange {
+                    address: Some(bridge_mac(&id)),
+                    ..Default::default()
+                }),
+            }));
             for (s, gw) in subnets.iter().zip(&gateways) {
                 let addr =
                     IpNet::new(*gw, s.prefix_len()).map_err(|e| RunError::new(e.to_string()))?;
@@ -343,23 +362,11 @@ fn sysctl(ns: &Ns, key: &str, value: &str) -> Op {
 /// The Ops that remove a network: its containers first (their namespaces, and so their links), then
 /// the bridge or the parent link netsh made for it. A parent that was there before stays.
 pub fn rm_ops(n: &NetworkState) -> Vec<Op> {
-    let mut ops = Vec::new();
-    // `ndp-proxy` gave each container's IPv6 addresses a proxy entry on the host: they go with
-    // the containers, or the host would go on answering for addresses nobody holds
-    if n.spec.ndp_proxy {
-        let dev = n.ndp_dev();
-        for (_, addrs) in &n.containers {
-            for a in addrs {
-                if let IpAddr::V6(addr) = a {
-                    ops.push(Op::Neigh(NeighOp::ProxyDel {
-                        ns: n.host.clone(),
-                        addr: *addr,
-                        dev: dev.as_str().into(),
-                    }));
-                }
-            }
-        }
-    }
+    let mut ops: Vec<Op> = n
+        .containers
+        .iter()
+        .flat_map(|(c, _)| n.proxy_dels(c))
+        .collect();
     ops.extend(n.containers.iter().map(|(c, _)| {
         Op::Netns(NetnsOp::Del {
             name: c.as_str().into(),
@@ -381,6 +388,29 @@ pub fn rm_ops(n: &NetworkState) -> Vec<Op> {
 }
 
 impl NetworkState {
+    /// `ndp-proxy` gave each of the container's IPv6 addresses a proxy entry on the host: the
+    /// Ops that take them away with the container, or the host would go on answering for
+    /// addresses nobody holds. None on other networks.
+    pub fn proxy_dels(&self, container: &str) -> Vec<Op> {
+        if !self.spec.ndp_proxy {
+            return Vec::new();
+        }
+        let dev = self.ndp_dev();
+        self.containers
+            .iter()
+            .filter(|(c, _)| c == container)
+            .flat_map(|(_, addrs)| addrs)
+            .filter_map(|a| match a {
+                IpAddr::V6(addr) => Some(Op::Neigh(NeighOp::ProxyDel {
+                    ns: self.host.clone(),
+                    addr: *addr,
+                    dev: dev.as_str().into(),
+                })),
+                IpAddr::V4(_) => None,
+            })
+            .collect()
+    }
+
     /// The interface NDP is proxied on for `ndp-proxy`: the parent, else the host's eth0.
     pub fn ndp_dev(&self) -> String {
         self.parent

@@ -48,6 +48,11 @@ pub enum Undo {
     OverlayStop { host: Ns },
     /// Forget a Docker network the run created (`back: false`), or bring back one it removed.
     Network { host: Ns, name: String, back: bool },
+    /// Put a container whose namespace was deleted back on its networks, with its addresses.
+    Rejoin {
+        container: String,
+        was: Vec<crate::docker::Membership>,
+    },
 }
 
 impl Undo {
@@ -67,9 +72,11 @@ impl Undo {
             ),
             Undo::MoveHome { .. } | Undo::Service(_) | Undo::OverlayStop { .. } => true,
             Undo::Restore { steps, .. } => steps.iter().all(Undo::ends_with_the_sandbox),
-            Undo::Kept(_) | Undo::StoreKey { .. } | Undo::Lease { .. } | Undo::Network { .. } => {
-                false
-            }
+            Undo::Kept(_)
+            | Undo::StoreKey { .. }
+            | Undo::Lease { .. }
+            | Undo::Network { .. }
+            | Undo::Rejoin { .. } => false,
         }
     }
 }
@@ -85,7 +92,10 @@ impl Undo {
     /// registry of Docker networks): `netsh down`, another process, has nothing to do for it, so
     /// the journal gets no line.
     fn of_this_process(&self) -> bool {
-        matches!(self, Undo::Service(_) | Undo::Network { .. })
+        matches!(
+            self,
+            Undo::Service(_) | Undo::Network { .. } | Undo::Rejoin { .. }
+        )
     }
 
     /// The step as a journal line: a statement, or a comment when the language has none for it.
@@ -127,6 +137,10 @@ impl Undo {
                 format!("released the lease on {subnet} of {}", host_words(host))
             }
             Undo::OverlayStop { host } => format!("stopped the overlay of {}", host_words(host)),
+            Undo::Rejoin { container, was } => {
+                let on: Vec<&str> = was.iter().map(|m| m.network.as_str()).collect();
+                format!("container {container} back on {}", on.join(", "))
+            }
             Undo::Network { host, name, back } => format!(
                 "{} Docker network {name}{}",
                 if *back { "brought back" } else { "forgot" },
@@ -480,6 +494,7 @@ impl RealWorld {
             Undo::Lease { host, before, .. } => self.flannel()?.unlease(host, before),
             Undo::OverlayStop { host } => self.flannel()?.stop_overlay(host),
             Undo::Network { host, name, back } => self.network_undo(host, name, *back),
+            Undo::Rejoin { container, was } => self.rejoin(container, was),
         }
     }
 

@@ -62,6 +62,17 @@ impl RealWorld {
         self.write_hosts()
     }
 
+    /// Rollback of a container's `netns del`: it is on its networks again, with its addresses.
+    pub(in crate::engine) fn rejoin(
+        &mut self,
+        container: &str,
+        was: &[crate::docker::Membership],
+    ) -> Result<(), RunError> {
+        self.docker.rejoin(container, was)?;
+        self.sync_ndp();
+        self.write_hosts()
+    }
+
     pub(in crate::engine) fn bridge_for(&mut self, host: &Ns) -> Result<Bridge, RunError> {
         if let Some(b) = self.bridges.get(host) {
             return Ok(b.clone());
@@ -246,13 +257,7 @@ impl RealWorld {
                     match op {
                         // containers already deleted by hand (`netns del`) are skipped
                         Op::Netns(NetnsOp::Del { name }) if !netns::exists(name) => {}
-                        // and so are proxy entries someone took away already
-                        Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) => {
-                            let nl = self.nl(ns)?;
-                            if self.proxy_exists(&nl, *addr, dev)? {
-                                self.apply(op)?;
-                            }
-                        }
+                        Op::Neigh(NeighOp::ProxyDel { .. }) => self.take_proxy_entry(op)?,
                         _ => self.apply(op)?,
                     }
                 }

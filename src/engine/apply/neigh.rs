@@ -1,8 +1,9 @@
 //! Applying neighbour Ops: carrying each out, and recording how to undo it.
 
-use crate::base::error::RunError;
+use crate::base::error::{Kind, RunError};
 use crate::engine::real::RealWorld;
 use crate::engine::undo::{Applied, Undo};
+use crate::interp::world::World;
 use crate::netlink::handle::Netlink;
 use crate::netlink::{errors, links, neigh};
 use crate::ops::{FdbAction, NeighOp, Ns, Op};
@@ -30,6 +31,21 @@ impl RealWorld {
                     })
             }))
         })
+    }
+
+    /// Applies a `ProxyDel` that goes with a container (`network rm`, `netns del`): an entry
+    /// someone took away already, or whose device is gone, is skipped.
+    pub(in crate::engine) fn take_proxy_entry(&mut self, op: &Op) -> Result<(), RunError> {
+        let Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) = op else {
+            return self.apply(op);
+        };
+        let nl = self.nl(ns)?;
+        match self.proxy_exists(&nl, *addr, dev) {
+            Ok(true) => self.apply(op),
+            Ok(false) => Ok(()),
+            Err(e) if e.kind == Kind::Gone => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     pub(in crate::engine) fn fdb_exists(

@@ -4,7 +4,7 @@ use crate::base::error::RunError;
 use crate::base::json_stream;
 use crate::engine::real::RealWorld;
 use crate::engine::restore;
-use crate::engine::undo::Applied;
+use crate::engine::undo::{Applied, Undo};
 use crate::ops::NetnsOp;
 use crate::ops::Op;
 use crate::sys::netns;
@@ -18,7 +18,7 @@ impl RealWorld {
             NetnsOp::Del { name } => {
                 self.handles.forget(name);
                 // a container deleted by hand gives its network addresses back
-                self.docker.container_gone(name);
+                let _ = self.docker.container_gone(name);
                 if let Some(f) = self.flannel.as_mut() {
                     f.forget(name);
                 }
@@ -64,10 +64,28 @@ impl RealWorld {
                 }
             }
             NetnsOp::Del { name } => {
+                // a container of an `ndp-proxy` network takes its host's proxy entries with it,
+                // as `network rm` does (a rollback puts them back)
+                for op in self.docker.proxy_dels(name) {
+                    self.take_proxy_entry(&op)?;
+                }
+                let was = self.docker.memberships(name);
                 let ns = Some(name.clone());
                 let spaces = self.reach(&ns);
                 let lead = Op::Netns(NetnsOp::Add { name: name.clone() });
-                self.deletion(whole, spaces, Some(lead))
+                let mut applied = self.deletion(whole, spaces, Some(lead))?;
+                // a container's addresses went back to its networks' pools: a rollback takes
+                // them again once its namespace is back (steps run newest first)
+                if !was.is_empty() {
+                    applied.undo.insert(
+                        0,
+                        Undo::Rejoin {
+                            container: name.to_string(),
+                            was,
+                        },
+                    );
+                }
+                Ok(applied)
             }
             // they show or check, and change nothing
             NetnsOp::List => {
