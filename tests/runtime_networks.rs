@@ -272,21 +272,25 @@ fn a_responder_for_a_network_answers_only_the_addresses_it_handed_out() {
     assert_eq!(j[3].as_array().map(|a| a.len()), Some(0), "{}", j[3]);
 }
 
+/// docker1 with an `ndp-proxy` bridge network and two containers on it: web1 holds
+/// 2003:ab11::c000:242:a0f:1402, web2 ...:1403, each with a proxy entry on docker1's eth0.
+const TWO_ON_NDP_PROXY: &str = "switch lan
+         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
+         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
+         container web1 on v6net in docker1
+         container web2 on v6net in docker1";
+
 #[test]
 fn network_rm_takes_the_proxy_entries_of_ndp_proxy_with_its_containers() {
     requires!(Root);
     // one entry taken away by hand first: `network rm` still succeeds and removes the other
-    let r = sandbox(
-        "switch lan
-         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
-         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
-         container web1 on v6net in docker1
-         container web2 on v6net in docker1
+    let r = sandbox(&format!(
+        "{TWO_ON_NDP_PROXY}
          exec \"ip -j -6 neigh show proxy\" in docker1
          exec \"ip -6 neigh del proxy 2003:ab11::c000:242:a0f:1402 dev eth0\" in docker1
          network rm v6net in docker1
-         exec \"ip -j -6 neigh show proxy\" in docker1",
-    )
+         exec \"ip -j -6 neigh show proxy\" in docker1"
+    ))
     .ok();
     let j = r.json();
     let web2 = "2003:ab11::c000:242:a0f:1403";
@@ -299,22 +303,18 @@ fn network_rm_takes_the_proxy_entries_of_ndp_proxy_with_its_containers() {
 #[test]
 fn a_container_of_ndp_proxy_deleted_by_hand_takes_its_proxy_entry_and_a_rollback_brings_it_back() {
     requires!(Root);
-    let r = sandbox(
-        "switch lan
-         host docker1 on lan addr 10.10.10.101/24 addr 2003:ab11::1/64
-         network create v6net driver bridge subnet 10.15.20.0/24 subnet 2003:ab11:0:0:c000::/66 ipv6 ndp-proxy in docker1
-         container web1 on v6net in docker1
-         container web2 on v6net in docker1
-         expect error \"Cannot find device\" {
+    let r = sandbox(&format!(
+        "{TWO_ON_NDP_PROXY}
+         expect error \"Cannot find device\" {{
            netns del web1
            link set nosuch0 up in docker1
-         }
+         }}
          exec \"ip -j -6 neigh show proxy\" in docker1
          container web3 on v6net in docker1
          netns del web1
          exec \"ip -j -6 neigh show proxy\" in docker1
-         show networks json in docker1",
-    )
+         show networks json in docker1"
+    ))
     .ok();
     let j = r.json();
     let (web1, web2) = (
