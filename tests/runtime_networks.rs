@@ -432,3 +432,29 @@ fn host_dependent_errors_point_at_the_argument_responsible() {
         assert_eq!(d["label"], "this is why", "{d}");
     }
 }
+
+#[test]
+fn the_prefix_responder_socket_gets_the_larger_receive_buffer() {
+    requires!(Root);
+    let r = sandbox(
+        "netns add far; netns add near
+         veth eth0 peer eth0 in far peer-in near
+         link set eth0 up in near
+         proxy-ndp 2003:ab11:0:0:8000::/65 on eth0 in near
+         exec \"ss -f link -m -n -a\" in near",
+    )
+    .ok();
+    // the responder's is the only packet socket in near; ss prints its buffer as skmem:(...,rbN,...)
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("eth0") && l.contains("skmem:("))
+        .unwrap_or_else(|| panic!("no packet socket on eth0 in:\n{}", r.stdout));
+    let rb: usize = line
+        .split(|c| c == '(' || c == ',' || c == ')')
+        .find_map(|f| f.strip_prefix("rb"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no rb in {line:?}"));
+    // the kernel books twice the size asked for
+    assert_eq!(rb, 2 * netsh::ndp::RECEIVE_BUFFER, "{line}");
+}

@@ -5,4 +5,4 @@
 pub mod packet;
 mod responder;
 
-pub use responder::{Answer, Responder};
+pub use responder::{Answer, RECEIVE_BUFFER, Responder};
