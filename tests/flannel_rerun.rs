@@ -69,6 +69,14 @@ fn ifindex(section: &str) -> i64 {
     link[0]["ifindex"].as_i64().expect("an ifindex")
 }
 
+/// The steps' output by section, and all of it (for failure messages); the run `first` succeeded.
+fn read(out: &util::Out, first: &str) -> (std::collections::BTreeMap<String, String>, String) {
+    let all = format!("{}\n{}", out.stdout, out.stderr);
+    let s = sections(&out.stdout);
+    section(&s, first, &all);
+    (s, all)
+}
+
 fn section<'a>(s: &'a std::collections::BTreeMap<String, String>, key: &str, all: &str) -> &'a str {
     s.get(key)
         .unwrap_or_else(|| panic!("no section {key:?}:\n{all}"))
@@ -95,9 +103,7 @@ echo '--- files2'; stat -c '%n %i' /run/flannel/*/*
         show_vxlan("d1-after", "docker1"),
         show_vxlan("d2-after", "docker2"),
     ));
-    let all = format!("{}\n{}", out.stdout, out.stderr);
-    let s = sections(&out.stdout);
-    section(&s, "first 0", &all);
+    let (s, all) = read(&out, "first 0");
     let second = section(&s, "second 0", &all);
     assert!(second.contains("netsh: 0 changes"), "{second}");
     assert_eq!(
@@ -149,9 +155,7 @@ echo '--- leases-after'; $NETSH -c 'show leases json'
         lab = lab.display(),
         fail = fail.display(),
     ));
-    let all = format!("{}\n{}", out.stdout, out.stderr);
-    let s = sections(&out.stdout);
-    section(&s, "lab 0", &all);
+    let (s, all) = read(&out, "lab 0");
     let report = section(&s, "fail 1", &all);
     assert!(
         report.contains("docker1: replaced flannel.1, which had other settings"),
@@ -207,9 +211,7 @@ echo '--- after'; $NETSH -c 'show leases json'; cat /run/flannel/*/subnet.env; i
         lab = lab.display(),
         fail = fail.display(),
     ));
-    let all = format!("{}\n{}", out.stdout, out.stderr);
-    let s = sections(&out.stdout);
-    section(&s, "lab 0", &all);
+    let (s, all) = read(&out, "lab 0");
     let report = section(&s, "fail 1", &all);
     // nothing changed, so nothing is rolled back: the leases existed before the run
     assert!(!report.contains("released the lease"), "{report}");
@@ -262,9 +264,7 @@ fn every_overlay_is_in_line_with_the_store_when_the_run_ends() {
 for h in docker1 docker2 docker3; do echo \"--- $h\"; ip -n $h route; done",
         lab = lab.display(),
     ));
-    let all = format!("{}\n{}", out.stdout, out.stderr);
-    let s = sections(&out.stdout);
-    section(&s, "lab 0", &all);
+    let (s, all) = read(&out, "lab 0");
     for h in ["docker1", "docker2", "docker3"] {
         let routes = routes_via_peers(section(&s, h, &all));
         assert_eq!(
@@ -302,9 +302,7 @@ echo '--- after'; ip -n docker1 route",
         lab = lab.display(),
         fail = fail.display(),
     ));
-    let all = format!("{}\n{}", out.stdout, out.stderr);
-    let s = sections(&out.stdout);
-    section(&s, "lab 0", &all);
+    let (s, all) = read(&out, "lab 0");
     let report = section(&s, "fail 1", &all);
     assert!(
         report.contains("stopped the overlay of docker1"),

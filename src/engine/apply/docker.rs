@@ -253,11 +253,15 @@ impl RealWorld {
                     self.containers.remove(c);
                     self.handles.forget(c);
                 }
-                for op in &ops {
+                // the containers' proxy entries come first (network::rm_ops)
+                let (proxies, rest): (Vec<Op>, Vec<Op>) = ops
+                    .into_iter()
+                    .partition(|op| matches!(op, Op::Neigh(NeighOp::ProxyDel { .. })));
+                self.take_proxy_entries(&proxies)?;
+                for op in &rest {
                     match op {
                         // containers already deleted by hand (`netns del`) are skipped
                         Op::Netns(NetnsOp::Del { name }) if !netns::exists(name) => {}
-                        Op::Neigh(NeighOp::ProxyDel { .. }) => self.take_proxy_entry(op)?,
                         _ => self.apply(op)?,
                     }
                 }

@@ -9,43 +9,63 @@ use crate::netlink::{errors, links, neigh};
 use crate::ops::{FdbAction, NeighOp, Ns, Op};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::neighbour::{NeighbourAddress, NeighbourAttribute};
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr};
 
 impl RealWorld {
-    pub(in crate::engine) fn proxy_exists(
-        &mut self,
-        nl: &Netlink,
-        addr: Ipv6Addr,
-        dev: &str,
-    ) -> Result<bool, RunError> {
+    /// The addresses with a proxy entry on `dev` (one dump of the proxy table).
+    fn proxy_entries(&mut self, nl: &Netlink, dev: &str) -> Result<HashSet<Ipv6Addr>, RunError> {
         let kernel = |e| errors::kernel("cannot read the proxy entries", &e);
         self.rt.block_on(async {
             let idx = links::index(nl, dev).await?;
             let all = neigh::dump(nl, AddressFamily::Inet6, true)
                 .await
                 .map_err(kernel)?;
-            Ok(all.iter().any(|m| {
-                m.header.ifindex == idx
-                    && m.attributes.iter().any(|a| {
-                        matches!(a, NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) if *ip == addr)
-                    })
-            }))
+            Ok(all
+                .iter()
+                .filter(|m| m.header.ifindex == idx)
+                .flat_map(|m| &m.attributes)
+                .filter_map(|a| match a {
+                    NeighbourAttribute::Destination(NeighbourAddress::Inet6(ip)) => Some(*ip),
+                    _ => None,
+                })
+                .collect())
         })
     }
 
-    /// Applies a `ProxyDel` that goes with a container (`network rm`, `netns del`): an entry
-    /// someone took away already, or whose device is gone, is skipped.
-    pub(in crate::engine) fn take_proxy_entry(&mut self, op: &Op) -> Result<(), RunError> {
-        let Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) = op else {
-            return self.apply(op);
-        };
-        let nl = self.nl(ns)?;
-        match self.proxy_exists(&nl, *addr, dev) {
-            Ok(true) => self.apply(op),
-            Ok(false) => Ok(()),
-            Err(e) if e.kind == Kind::Gone => Ok(()),
-            Err(e) => Err(e),
+    pub(in crate::engine) fn proxy_exists(
+        &mut self,
+        nl: &Netlink,
+        addr: Ipv6Addr,
+        dev: &str,
+    ) -> Result<bool, RunError> {
+        Ok(self.proxy_entries(nl, dev)?.contains(&addr))
+    }
+
+    /// Applies the `ProxyDel`s that go with containers (`network rm`, `netns del`), reading each
+    /// device's proxy entries once: an entry someone took away already, or whose device is gone,
+    /// is skipped.
+    pub(in crate::engine) fn take_proxy_entries(&mut self, ops: &[Op]) -> Result<(), RunError> {
+        let mut held: HashMap<(Ns, String), HashSet<Ipv6Addr>> = HashMap::new();
+        for op in ops {
+            let Op::Neigh(NeighOp::ProxyDel { ns, addr, dev }) = op else {
+                self.apply(op)?;
+                continue;
+            };
+            let key = (ns.clone(), dev.to_string());
+            if !held.contains_key(&key) {
+                let nl = self.nl(ns)?;
+                let entries = match self.proxy_entries(&nl, dev) {
+                    Err(e) if e.kind == Kind::Gone => HashSet::new(),
+                    read => read?,
+                };
+                held.insert(key.clone(), entries);
+            }
+            if held.get(&key).is_some_and(|e| e.contains(addr)) {
+                self.apply(op)?;
+            }
         }
+        Ok(())
     }
 
     pub(in crate::engine) fn fdb_exists(

@@ -66,9 +66,8 @@ impl RealWorld {
             NetnsOp::Del { name } => {
                 // a container of an `ndp-proxy` network takes its host's proxy entries with it,
                 // as `network rm` does (a rollback puts them back)
-                for op in self.docker.proxy_dels(name) {
-                    self.take_proxy_entry(&op)?;
-                }
+                let proxies = self.docker.proxy_dels(name);
+                self.take_proxy_entries(&proxies)?;
                 let was = self.docker.memberships(name);
                 let ns = Some(name.clone());
                 let spaces = self.reach(&ns);
